@@ -1,0 +1,136 @@
+"""A network: ordered layers, an input encoding and a readout, run over T steps in integers.
+
+All layers advance concurrently from the previous step's spikes (eq. (4)–(5) of the
+surrogate-gradient paper): layer ``l`` at step ``n → n+1`` reads layer ``l-1``'s spikes of step
+``n``. An input spike at step ``n`` therefore reaches the membrane of the first layer at
+``n+2`` and every further layer adds two steps of latency.
+"""
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
+
+import numpy as np
+
+from .encoding import RateEncoding, SpikeEncoding
+from .layer import Layer
+from .reference import LayerState, initial_state, layer_step
+
+__all__ = ["Readout", "Network", "Trace", "run", "final_states"]
+
+
+class Readout(Enum):
+    """How the class of a sample is read from the last layer."""
+
+    SPIKE_COUNT = "spike_count"  #: argmax of output spike counts (ties: lowest index)
+    MEMBRANE_MAX = "membrane_max"  #: argmax over neurons of max over time of U (LI readout)
+    MEMBRANE_SUM = "membrane_sum"  #: argmax over neurons of the sum over time of U
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Layers in order, the encoding of their input, and the readout of the last layer."""
+
+    layers: tuple
+    encoding: RateEncoding | SpikeEncoding
+    readout: Readout = Readout.SPIKE_COUNT
+    name: str = "network"
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        layers = tuple(self.layers)
+        object.__setattr__(self, "layers", layers)
+        if not layers:
+            raise ValueError("a network needs at least one layer")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{index}] must be a Layer, not {layer!r}")
+            if index and layer.params.n_in != layers[index - 1].params.n:
+                raise ValueError(
+                    f"layer {index} ({layer.name}) takes {layer.params.n_in} inputs but layer "
+                    f"{index - 1} ({layers[index - 1].name}) has {layers[index - 1].params.n} neurons"
+                )
+            if index < len(layers) - 1 and not layer.params.spiking:
+                raise ValueError(
+                    f"layer {index} ({layer.name}) is a non-spiking LI readout: it can only be last"
+                )
+        object.__setattr__(self, "readout", Readout(self.readout))
+        if self.readout is Readout.SPIKE_COUNT and not layers[-1].params.spiking:
+            raise ValueError("readout 'spike_count' needs a spiking last layer; use membrane_max")
+        if self.readout is not Readout.SPIKE_COUNT and layers[-1].params.spiking:
+            raise ValueError(f"readout '{self.readout.value}' needs an LI last layer")
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].params.n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].params.n
+
+    @property
+    def steps(self) -> int:
+        return self.encoding.steps
+
+    def replace_layer(self, index, layer) -> "Network":
+        layers = list(self.layers)
+        layers[index] = layer
+        return Network(tuple(layers), self.encoding, self.readout, self.name, dict(self.metadata))
+
+
+class Trace(NamedTuple):
+    """Everything a run produced. Per layer, arrays of shape (batch, T, n), int64.
+
+    Index ``t`` holds the state after step ``t`` (that is, at time ``t+1``).
+    """
+
+    spikes: list
+    i: list
+    u: list
+    b: list
+    saturations: list  #: per layer, (batch, T): clamped updates in each step
+
+    def output(self, readout: Readout) -> np.ndarray:
+        """Per-class scores (batch, n_out) for ``readout``, as integers."""
+        if readout is Readout.SPIKE_COUNT:
+            return self.spikes[-1].sum(axis=1)
+        if readout is Readout.MEMBRANE_MAX:
+            return self.u[-1].max(axis=1)
+        return self.u[-1].sum(axis=1)
+
+    def predict(self, readout: Readout) -> np.ndarray:
+        return np.argmax(self.output(readout), axis=1)
+
+
+def run(network: Network, spikes, state=None) -> Trace:
+    """Run ``network`` on input ``spikes`` (batch, T, n_in) of 0/1 from ``state`` (zeros if None).
+
+    Returns a :class:`Trace` with every step's spikes and state of every layer.
+    """
+    x = np.asarray(spikes)
+    if x.ndim != 3 or x.shape[2] != network.n_in:
+        raise ValueError(f"input spikes must have shape (batch, T, {network.n_in}), not {x.shape}")
+    batch, steps, _ = x.shape
+    states = list(state) if state is not None else [initial_state(ly, batch) for ly in network.layers]
+    shape = lambda ly: (batch, steps, ly.params.n)  # noqa: E731
+    rec = {k: [np.zeros(shape(ly), np.int64) for ly in network.layers] for k in "siub"}
+    sats = [np.zeros((batch, steps), np.int64) for _ in network.layers]
+    for t in range(steps):
+        inputs = [x[:, t, :]] + [st.s for st in states[:-1]]
+        new_states = []
+        for index, (layer, s_in, st) in enumerate(zip(network.layers, inputs, states, strict=True)):
+            _, nxt, sat = layer_step(layer, s_in, st)
+            new_states.append(nxt)
+            sats[index][:, t] = sat
+            for key, value in zip("siub", (nxt.s, nxt.i, nxt.u, nxt.b), strict=True):
+                rec[key][index][:, t, :] = value
+        states = new_states
+    return Trace(rec["s"], rec["i"], rec["u"], rec["b"], sats)
+
+
+def final_states(trace: Trace) -> list:
+    """The layer states after the last step of ``trace`` (to continue a run)."""
+    return [
+        LayerState(i[:, -1], u[:, -1], s[:, -1], b[:, -1])
+        for s, i, u, b in zip(trace.spikes, trace.i, trace.u, trace.b, strict=True)
+    ]

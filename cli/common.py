@@ -10,7 +10,7 @@ __all__ = ["CommandError", "emit_json", "load_network_arg", "log"]
 
 def emit_json(obj) -> None:
     """Print ``obj`` as the one JSON object on stdout."""
-    json.dump(obj, sys.stdout, indent=1, sort_keys=True, default=_default)
+    json.dump(obj, sys.stdout, indent=1, sort_keys=True, default=_default, ensure_ascii=False)
     sys.stdout.write("\n")
 
 

@@ -1,0 +1,45 @@
+# spikeforge: `make demo` runs the end-to-end demo, `make test` the test suite.
+# Both create .venv and install the project with its extras on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= reports/demo
+PYTEST_ARGS ?= -m "not slow"
+
+.PHONY: demo test test-all lint bench tools clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is installed first and pinned: the CPU wheel; an open range could fetch a CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test,peers]"
+	touch $(STAMP)
+
+# Icarus Verilog comes from Debian; without root or apt the Icarus tests skip and say why.
+tools:
+	@command -v iverilog >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && apt-get install -y -qq iverilog >/dev/null) \
+	  || echo "note: iverilog not installed; Icarus tests will be skipped"; }
+
+demo: $(STAMP) tools
+	$(BIN)/spikeforge demo --out $(DEMO_OUT)
+
+test: $(STAMP) tools
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-all: PYTEST_ARGS =
+test-all: test
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/spikeforge bench --out reports/bench
+
+clean:
+	rm -rf $(VENV) reports build sim_build .pytest_cache .hypothesis

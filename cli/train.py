@@ -1,0 +1,115 @@
+"""``spikeforge train``: quantization-aware surrogate-gradient training; writes a network file."""
+
+import sys
+
+from .common import CommandError, emit_json, log
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    from spikeforge.datasets import DATASETS
+    from spikeforge.model.training import SURROGATES
+
+    parser.add_argument("--dataset", choices=DATASETS, default="digits")
+    parser.add_argument("--steps", type=int, default=None, help="time steps T (dataset default)")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes")
+    parser.add_argument("--weight-bits", type=int, default=8)
+    parser.add_argument("--k-syn", type=int, default=1)
+    parser.add_argument("--k-mem", type=int, default=3)
+    parser.add_argument("--theta", type=float, default=4.0,
+                        help="threshold in units of the weight scale 2^(bits-1) (default 4.0)")
+    parser.add_argument("--readout", choices=["spike_count", "membrane_max", "membrane_sum"],
+                        default="spike_count")
+    parser.add_argument("--surrogate", choices=sorted(SURROGATES), default="fast_sigmoid")
+    parser.add_argument("--slope", type=float, default=25.0)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--out", required=True, help="network file to write (.sfn)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def run(args):
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from spikeforge.datasets import load_dataset
+    from spikeforge.model import run as run_reference
+    from spikeforge.model import save_network
+    from spikeforge.model.training.trainer import TrainConfig, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device != "cpu" and not _device_available(args.device):
+        raise CommandError(f"torch device {args.device!r} is not available here; use --device cpu")
+    if not 2 <= args.weight_bits <= 16:
+        raise CommandError(f"--weight-bits must be in 2..16, not {args.weight_bits}")
+    dataset = load_dataset(args.dataset, steps=args.steps, seed=args.seed)
+    config = TrainConfig(
+        hidden=tuple(args.hidden), weight_bits=args.weight_bits, k_syn=args.k_syn,
+        k_mem=args.k_mem, theta=args.theta, readout=args.readout, surrogate=args.surrogate,
+        slope=args.slope, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        seed=args.seed, device=args.device,
+    )
+    bar = tqdm(total=args.epochs, desc=f"train {args.dataset}", unit="epoch", file=sys.stderr,
+               disable=None)
+
+    def progress(epoch, metrics):
+        bar.set_postfix(loss=f"{metrics['loss']:.3f}", test=f"{metrics['test_accuracy']:.3f}")
+        bar.update(1)
+
+    try:
+        net, history = train(dataset, config, progress=progress)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        bar.close()
+    network = net.cpu().to_network()
+    trace = run_reference(network, dataset.spikes("test"))
+    int_accuracy = float((trace.predict(network.readout) == dataset.labels("test")).mean())
+    seconds = sum(m["seconds"] for m in history)
+    samples = len(dataset.y_train) * config.epochs
+    metadata = {
+        "dataset": dataset.name,
+        "train_config": config.to_dict(),
+        "history": history,
+        "accuracy": {"torch": history[-1]["test_accuracy"], "int": int_accuracy},
+    }
+    network = net.cpu().to_network(metadata)
+    try:
+        save_network(network, args.out)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.out}: {exc}") from None
+    report = {
+        "out": str(args.out),
+        "dataset": dataset.name,
+        "epochs": config.epochs,
+        "train_seconds": round(seconds, 2),
+        "samples_per_second": round(samples / seconds, 1) if seconds else None,
+        "torch_test_accuracy": history[-1]["test_accuracy"],
+        "int_test_accuracy": int_accuracy,
+        "weight_bits": config.weight_bits,
+        "layers": [f"{ly.params.kind.name} {ly.params.n_in}→{ly.params.n}" for ly in network.layers],
+    }
+    if args.json:
+        emit_json(report)
+    else:
+        log(args, f"wrote {args.out}")
+        print(f"integer test accuracy: {int_accuracy:.2%} ({np.sum(trace.predict(network.readout) == dataset.labels('test'))}"
+              f"/{len(dataset.y_test)}), torch: {history[-1]['test_accuracy']:.2%}")
+    return 0
+
+
+def _device_available(device):
+    import torch
+
+    try:
+        torch.empty(1, device=device)
+        return True
+    except (RuntimeError, AssertionError):
+        return False

@@ -1,0 +1,134 @@
+"""``nn.Module`` wrappers over the integer semantics: trainable latent weights, exact forward.
+
+A :class:`SpikingLayer` keeps float latent weights ``w`` and uses the integers
+``W = clamp(round(w · scale), W_min, W_max)`` (straight-through round) in an exact forward pass
+(:func:`.functional.layer_sequence`). ``scale`` defaults to ``2^(width−1)``, so latent weights
+live in about [−1, 1] whatever the width. :class:`SpikingNetwork` chains layers with the
+contract's one-step delay between layers and converts to and from :class:`spikeforge.model.Network`.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..layer import Layer
+from ..network import Network, Readout
+from ..params import LayerParams
+from .functional import exact_dtype, layer_sequence
+from .quantization import quantize_weight
+from .surrogates import spike_function
+
+__all__ = ["SpikingLayer", "SpikingNetwork"]
+
+
+class SpikingLayer(nn.Module):
+    """One layer: :class:`~spikeforge.model.LayerParams` plus trainable latent weights."""
+
+    def __init__(self, params: LayerParams, *, name="", scale=None, generator=None):
+        super().__init__()
+        if not isinstance(params, LayerParams):
+            raise TypeError(f"params must be LayerParams, not {params!r}")
+        self.params = params
+        self.name = name
+        self.scale = float(scale if scale is not None else 1 << (params.weight_format.width - 1))
+        bound = 1.0 / np.sqrt(params.n_in)
+        init = lambda *shape: (torch.rand(*shape, generator=generator) * 2 - 1) * bound  # noqa: E731
+        self.weight = nn.Parameter(init(params.n, params.n_in))
+        self.recurrent = nn.Parameter(init(params.n, params.n) * 0.5) if params.recurrent else None
+        self.bias = nn.Parameter(torch.zeros(params.n)) if params.bias else None
+
+    def int_weights(self):
+        """The integer-valued weights (and recurrent weights, bias) the forward pass uses."""
+        wf, cf = self.params.weight_format, self.params.current_format
+        w = quantize_weight(self.weight, self.scale, wf.min, wf.max)
+        v = None if self.recurrent is None else quantize_weight(self.recurrent, self.scale, wf.min, wf.max)
+        c = None if self.bias is None else quantize_weight(self.bias, self.scale, cf.min, cf.max)
+        return w, v, c
+
+    def forward(self, s_in, spike_fn, state=None):
+        """``s_in`` (batch, T, n_in) of 0/1 → dict of (batch, T, n) tensors s, i, u, b."""
+        w, v, c = self.int_weights()
+        dtype = s_in.dtype
+        drive = s_in @ w.to(dtype).t()
+        if c is not None:
+            drive = drive + c.to(dtype)
+        return layer_sequence(self.params, drive, spike_fn, None if v is None else v.to(dtype), state)
+
+    def to_layer(self) -> Layer:
+        w, v, c = (None if t is None else t.detach().cpu().numpy().astype(np.int64) for t in self.int_weights())
+        return Layer(self.params, w, recurrent=v, bias=c, name=self.name)
+
+    @classmethod
+    def from_layer(cls, layer: Layer, scale=None):
+        module = cls(layer.params, name=layer.name, scale=scale)
+        with torch.no_grad():
+            module.weight.copy_(torch.as_tensor(layer.weight, dtype=torch.float32) / module.scale)
+            if layer.recurrent is not None:
+                module.recurrent.copy_(torch.as_tensor(layer.recurrent, dtype=torch.float32) / module.scale)
+            if layer.bias is not None:
+                module.bias.copy_(torch.as_tensor(layer.bias, dtype=torch.float32) / module.scale)
+        return module
+
+
+class SpikingNetwork(nn.Module):
+    """Layers in order; layer ``l`` reads layer ``l−1``'s spikes of the previous step.
+
+    Parameters
+    ----------
+    layers : list of SpikingLayer
+    encoding : RateEncoding or SpikeEncoding
+    readout : Readout
+    surrogate : str
+        Name from :data:`.surrogates.SURROGATES`.
+    slope : float
+        Surrogate sharpness, in units of 1/θ.
+    """
+
+    def __init__(self, layers, encoding, readout=Readout.SPIKE_COUNT, *, surrogate="fast_sigmoid",
+                 slope=25.0, name="network"):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.encoding = encoding
+        self.readout = Readout(readout)
+        self.surrogate = surrogate
+        self.slope = slope
+        self.spike_fn = spike_function(surrogate, slope)
+        self.name = name
+        self.dtype = exact_dtype([ly.params for ly in self.layers])
+
+    def forward(self, spikes, dtype=None):
+        """Input spikes (batch, T, n_in) → list of per-layer dicts of (batch, T, n) tensors."""
+        x = torch.as_tensor(spikes).to(dtype or self.dtype)
+        traces = []
+        for layer in self.layers:
+            trace = layer(x, self.spike_fn)
+            traces.append(trace)
+            s = trace["s"]
+            # the next layer at step n sees this layer's spikes of step n (state before update)
+            x = torch.cat([torch.zeros_like(s[:, :1]), s[:, :-1]], dim=1)
+        return traces
+
+    def scores(self, traces):
+        """Differentiable per-class scores (batch, n_out) in float units for the loss."""
+        last, scale = traces[-1], self.layers[-1].scale
+        if self.readout is Readout.SPIKE_COUNT:
+            return last["s"].sum(dim=1)
+        if self.readout is Readout.MEMBRANE_MAX:
+            return last["u"].max(dim=1).values / scale
+        return last["u"].sum(dim=1) / scale
+
+    def to_network(self, metadata=None) -> Network:
+        return Network(
+            tuple(layer.to_layer() for layer in self.layers),
+            self.encoding,
+            self.readout,
+            name=self.name,
+            metadata=dict(metadata or {}),
+        )
+
+    @classmethod
+    def from_network(cls, network: Network, **kwargs):
+        layers = [SpikingLayer.from_layer(layer) for layer in network.layers]
+        return cls(layers, network.encoding, network.readout, name=network.name, **kwargs)
+
+

@@ -1,0 +1,114 @@
+"""The reference against values computed by hand from docs/contract.md, one case per variant."""
+
+import numpy as np
+import pytest
+
+from spikeforge.model import (
+    IntFormat, Layer, LayerParams, Network, SpikeEncoding, floor_shift, run,
+)
+
+
+def _run_single(params, weight, inputs, **arrays):
+    layer = Layer(params, np.array(weight), **arrays)
+    x = np.array(inputs, dtype=np.uint8).reshape(1, len(inputs), -1)
+    readout = "spike_count" if params.spiking else "membrane_max"
+    trace = run(Network((layer,), SpikeEncoding(len(inputs)), readout), x)
+    return {k: getattr(trace, k)[0][0] for k in ("spikes", "i", "u", "b")}, trace.saturations[0][0]
+
+
+def test_floor_shift_rounds_towards_minus_infinity():
+    assert floor_shift(np.array([-1, -7, -5, 7, 0]), 2).tolist() == [-1, -2, -2, 1, 0]
+    assert floor_shift(np.array([-17]), 2).tolist() == [-5]
+
+
+def test_lif_reset_by_subtraction():
+    p = LayerParams(1, 1, k_syn=1, k_mem=2, theta=10)
+    out, _ = _run_single(p, [[8]], [1, 1, 0, 0, 0])
+    assert out["i"][:, 0].tolist() == [8, 12, 6, 3, 2]
+    assert out["u"][:, 0].tolist() == [0, 8, 18, 10, 1]
+    assert out["spikes"][:, 0].tolist() == [0, 0, 1, 1, 0]
+
+
+def test_lif_reset_to_zero():
+    p = LayerParams(1, 1, k_syn=1, k_mem=2, theta=10, reset="zero")
+    out, _ = _run_single(p, [[8]], [1, 1, 0, 0, 0])
+    assert out["u"][:, 0].tolist() == [0, 8, 18, 6, 8]
+    assert out["spikes"][:, 0].tolist() == [0, 0, 1, 0, 0]
+
+
+def test_negative_values_decay_by_floor_shift():
+    p = LayerParams(1, 1, k_syn=2, k_mem=1, theta=100)
+    out, _ = _run_single(p, [[-7]], [1, 0, 0, 0])
+    assert out["i"][:, 0].tolist() == [-7, -5, -3, -2]
+    assert out["u"][:, 0].tolist() == [0, -7, -8, -7]
+
+
+def test_saturation_clamps_once_per_update_and_is_counted():
+    p = LayerParams(2, 1, k_syn=0, k_mem=4, theta=127, current_format=IntFormat(8),
+                    potential_format=IntFormat(8))
+    out, sats = _run_single(p, [[100, 100]], [[1, 1]] * 4)
+    assert out["i"][:, 0].tolist() == [127, 127, 127, 127]
+    assert out["u"][:, 0].tolist() == [0, 127, 120, 127]
+    assert out["spikes"][:, 0].tolist() == [0, 1, 0, 1]
+    assert sats.tolist() == [1, 1, 1, 2]
+
+
+def test_if_neuron_does_not_leak():
+    p = LayerParams(1, 1, kind="if", k_syn=0, k_mem=0, theta=10)
+    out, _ = _run_single(p, [[4]], [1] * 5)
+    assert out["u"][:, 0].tolist() == [0, 4, 8, 12, 6]
+    assert out["spikes"][:, 0].tolist() == [0, 0, 0, 1, 0]
+
+
+def test_li_readout_integrates_without_spiking():
+    p = LayerParams(1, 1, kind="li", k_syn=1, k_mem=1, theta=1)
+    out, _ = _run_single(p, [[10]], [1, 0, 0])
+    assert out["i"][:, 0].tolist() == [10, 5, 3]
+    assert out["u"][:, 0].tolist() == [0, 10, 10]
+    assert out["spikes"].sum() == 0
+
+
+def test_alif_threshold_adapts():
+    p = LayerParams(1, 1, kind="alif", k_syn=0, k_mem=15, theta=5, k_adapt=1, adapt_jump=4)
+    out, _ = _run_single(p, [[6]], [1] * 6)
+    assert out["u"][:, 0].tolist() == [0, 6, 7, 13, 14, 15]
+    assert out["b"][:, 0].tolist() == [0, 0, 4, 2, 5, 7]
+    assert out["spikes"][:, 0].tolist() == [0, 1, 0, 1, 1, 1]
+
+
+def test_recurrent_weights_use_the_previous_steps_spikes():
+    p = LayerParams(1, 2, k_syn=0, k_mem=15, theta=10, recurrent=True)
+    out, _ = _run_single(p, [[10], [0]], [1, 0, 0, 0], recurrent=np.array([[0, 0], [7, 0]]))
+    assert out["i"].T.tolist() == [[10, 0, 0, 0], [0, 0, 7, 0]]
+    assert out["u"].T.tolist() == [[0, 10, 0, 0], [0, 0, 0, 7]]
+
+
+def test_bias_is_a_constant_current():
+    p = LayerParams(1, 1, k_syn=0, k_mem=15, theta=5, bias=True)
+    out, _ = _run_single(p, [[0]], [0] * 5, bias=np.array([3]))
+    assert out["u"][:, 0].tolist() == [0, 3, 6, 4, 7]
+    assert out["spikes"][:, 0].tolist() == [0, 0, 1, 0, 1]
+
+
+def test_each_layer_adds_two_steps_of_latency():
+    p = LayerParams(1, 1, k_syn=0, k_mem=15, theta=10)
+    layers = (Layer(p, np.array([[10]])), Layer(p, np.array([[10]])))
+    x = np.zeros((1, 6, 1), np.uint8)
+    x[0, 0, 0] = 1
+    trace = run(Network(layers, SpikeEncoding(6)), x)
+    assert np.flatnonzero(trace.spikes[0][0, :, 0]).tolist() == [1]
+    assert np.flatnonzero(trace.spikes[1][0, :, 0]).tolist() == [3]
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_batch_rows_are_independent(reset):
+    rng = np.random.default_rng(0)
+    p = LayerParams(5, 3, theta=20, reset=reset)
+    layer = Layer(p, rng.integers(-50, 50, (3, 5)))
+    net = Network((layer,), SpikeEncoding(10))
+    x = (rng.random((4, 10, 5)) < 0.5).astype(np.uint8)
+    together = run(net, x)
+    for row in range(4):
+        alone = run(net, x[row:row + 1])
+        assert np.array_equal(alone.u[0][0], together.u[0][row])
+        assert np.array_equal(alone.spikes[0][0], together.spikes[0][row])

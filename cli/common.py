@@ -3,9 +3,11 @@
 import json
 import sys
 
-from .main import CommandError
-
 __all__ = ["CommandError", "emit_json", "load_network_arg", "log"]
+
+
+class CommandError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
 
 
 def emit_json(obj) -> None:

@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from spikeforge.cli.common import CommandError
+
 __all__ = ["main", "COMMANDS"]
 
 #: subcommand → (module, one-line help)
@@ -27,10 +29,6 @@ COMMANDS = {
     "bench": ("bench", "every benchmark in one table"),
     "demo": ("demo", "the end-to-end demo on built-in data"),
 }
-
-
-class CommandError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
 
 
 def _load(name):

@@ -15,6 +15,7 @@ from ..layer import Layer
 from ..network import Network, Readout
 from ..params import LayerParams
 from .functional import exact_dtype, layer_sequence
+from .fused import fused_layer_sequence
 from .quantization import quantize_weight
 from .surrogates import spike_function
 
@@ -30,6 +31,8 @@ class SpikingLayer(nn.Module):
             raise TypeError(f"params must be LayerParams, not {params!r}")
         self.params = params
         self.name = name
+        self.fused = True  # hand-written BPTT (fast); False: plain autograd of the same graph
+        self.surrogate = ("fast_sigmoid", 25.0)  # set by SpikingNetwork
         self.scale = float(scale if scale is not None else 1 << (params.weight_format.width - 1))
         bound = 1.0 / np.sqrt(params.n_in)
         init = lambda *shape: (torch.rand(*shape, generator=generator) * 2 - 1) * bound  # noqa: E731
@@ -52,7 +55,10 @@ class SpikingLayer(nn.Module):
         drive = s_in @ w.to(dtype).t()
         if c is not None:
             drive = drive + c.to(dtype)
-        return layer_sequence(self.params, drive, spike_fn, None if v is None else v.to(dtype), state)
+        v = None if v is None else v.to(dtype)
+        if state is None and self.fused:
+            return fused_layer_sequence(self.params, drive, *self.surrogate, recurrent=v)
+        return layer_sequence(self.params, drive, spike_fn, v, state)
 
     def to_layer(self) -> Layer:
         w, v, c = (None if t is None else t.detach().cpu().numpy().astype(np.int64) for t in self.int_weights())
@@ -93,6 +99,8 @@ class SpikingNetwork(nn.Module):
         self.surrogate = surrogate
         self.slope = slope
         self.spike_fn = spike_function(surrogate, slope)
+        for layer in self.layers:
+            layer.surrogate = (surrogate, float(slope))
         self.name = name
         self.dtype = exact_dtype([ly.params for ly in self.layers])
 

@@ -17,7 +17,7 @@ from ..numerics import IntFormat
 from ..params import LayerParams, NeuronKind
 from .modules import SpikingLayer, SpikingNetwork
 
-__all__ = ["TrainConfig", "build_network", "train", "predict"]
+__all__ = ["TrainConfig", "build_network", "train", "train_epoch", "predict"]
 
 
 @dataclass
@@ -68,11 +68,29 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
 def predict(net: SpikingNetwork, spikes, batch_size=512) -> np.ndarray:
     """Class predictions of the torch model (no gradient)."""
     out = []
+    device = next(net.parameters()).device
     with torch.no_grad():
         for start in range(0, len(spikes), batch_size):
-            traces = net(torch.as_tensor(spikes[start:start + batch_size]))
+            traces = net(torch.as_tensor(spikes[start:start + batch_size], device=device))
             out.append(net.scores(traces).argmax(dim=1).cpu().numpy())
     return np.concatenate(out)
+
+
+def train_epoch(net, opt, x_train, y_train, batch_size, rng):
+    """One epoch of BPTT over shuffled mini-batches; returns (mean loss, train accuracy)."""
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.as_tensor(rng.permutation(len(x_train)), device=x_train.device)
+    total, correct = 0.0, 0
+    for first in range(0, len(order), batch_size):
+        idx = order[first:first + batch_size]
+        scores = net.scores(net(x_train[idx]))
+        loss = loss_fn(scores, y_train[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+        correct += int((scores.argmax(dim=1) == y_train[idx]).sum())
+    return total / len(order), correct / len(order)
 
 
 def train(dataset, config: TrainConfig, progress=None):
@@ -86,7 +104,6 @@ def train(dataset, config: TrainConfig, progress=None):
     net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, config.epochs))
-    loss_fn = nn.CrossEntropyLoss()
     x_train = torch.as_tensor(dataset.spikes("train"), dtype=net.dtype, device=device)
     y_train = torch.as_tensor(dataset.labels("train"), device=device)
     x_test = dataset.spikes("test")
@@ -95,25 +112,14 @@ def train(dataset, config: TrainConfig, progress=None):
     for epoch in range(config.epochs):
         start = time.perf_counter()
         net.train()
-        order = torch.as_tensor(rng.permutation(len(x_train)), device=device)
-        total, correct, seen = 0.0, 0, 0
-        for first in range(0, len(order), config.batch_size):
-            idx = order[first:first + config.batch_size]
-            scores = net.scores(net(x_train[idx]))
-            loss = loss_fn(scores, y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-            correct += int((scores.argmax(dim=1) == y_train[idx]).sum())
-            seen += len(idx)
+        loss, train_acc = train_epoch(net, opt, x_train, y_train, config.batch_size, rng)
         sched.step()
         net.eval()
         test_acc = float((predict(net, x_test) == dataset.labels("test")).mean())
         metrics = {
             "epoch": epoch + 1,
-            "loss": total / seen,
-            "train_accuracy": correct / seen,
+            "loss": loss,
+            "train_accuracy": train_acc,
             "test_accuracy": test_acc,
             "seconds": time.perf_counter() - start,
         }

@@ -17,7 +17,6 @@ BASELINE = 0.967  # snnTorch Synaptic 64-128-10, T=32, float (shared/TOOLCHAIN.m
 
 def measure(bits_list=(8, 4), epochs=30, seed=0):
     import torch
-
     from spikeforge.datasets import load_digits
     from spikeforge.model import run
     from spikeforge.model.training.trainer import TrainConfig, train

@@ -6,7 +6,7 @@ NumPy reference produce identical spikes and states (I, U, b) at every step in e
 
 from .common import CommandError, emit_json, load_network_arg
 
-__all__ = ["add_arguments", "run", "evaluate"]
+__all__ = ["add_arguments", "evaluate", "run"]
 
 
 def add_arguments(parser):
@@ -23,7 +23,6 @@ def evaluate(network, dataset, limit=None, batch_size=120):
     """Accuracy of the reference and of the torch model, and how many samples agree exactly."""
     import numpy as np
     import torch
-
     from spikeforge.model import run
     from spikeforge.model.training import SpikingNetwork
 
@@ -46,7 +45,7 @@ def evaluate(network, dataset, limit=None, batch_size=120):
         torch_pred.append(model.scores(traces).argmax(dim=1).numpy())
     ref_pred, torch_pred = np.concatenate(ref_pred), np.concatenate(torch_pred)
     return {
-        "samples": int(len(labels)),
+        "samples": len(labels),
         "int_accuracy": float((ref_pred == labels).mean()),
         "torch_accuracy": float((torch_pred == labels).mean()),
         "agreement": agree / len(labels),

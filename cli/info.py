@@ -2,7 +2,7 @@
 
 from .common import emit_json, load_network_arg
 
-__all__ = ["add_arguments", "run", "describe"]
+__all__ = ["add_arguments", "describe", "run"]
 
 
 def add_arguments(parser):

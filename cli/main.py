@@ -11,7 +11,7 @@ import sys
 
 from spikeforge.cli.common import CommandError
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["COMMANDS", "main"]
 
 #: subcommand → (module, one-line help)
 COMMANDS = {

@@ -36,12 +36,11 @@ def add_arguments(parser):
 def run(args):
     import numpy as np
     import torch
-    from tqdm import tqdm
-
     from spikeforge.datasets import load_dataset
     from spikeforge.model import run as run_reference
     from spikeforge.model import save_network
     from spikeforge.model.training.trainer import TrainConfig, train
+    from tqdm import tqdm
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -4,7 +4,7 @@ from .base import Dataset
 from .digits import load_digits
 from .randman import make_randman
 
-__all__ = ["Dataset", "load_digits", "make_randman", "load_dataset", "DATASETS"]
+__all__ = ["DATASETS", "Dataset", "load_dataset", "load_digits", "make_randman"]
 
 DATASETS = ("digits", "randman")
 

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import numpy as np
-
 from spikeforge.model.encoding import RateEncoding, SpikeEncoding
 
 __all__ = ["Dataset"]

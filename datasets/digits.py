@@ -1,7 +1,6 @@
 """scikit-learn's handwritten digits (8×8, intensities 0..16), the split every benchmark uses."""
 
 import numpy as np
-
 from spikeforge.model.encoding import RateEncoding
 
 from .base import Dataset

@@ -7,7 +7,6 @@ neuron, ``t = ⌊x · (steps − 1)⌋``, one spike per input. Everything is see
 """
 
 import numpy as np
-
 from spikeforge.model.encoding import SpikeEncoding
 
 from .base import Dataset

@@ -1,0 +1,23 @@
+"""Amaranth cores that compute :func:`spikeforge.model.run` bit for bit, without multipliers.
+
+See ``docs/hdl.md``; the top-level interface is documented in
+:mod:`spikeforge.hdl.network_core`.
+"""
+
+from .events import EventLayout, ProbeLayout
+from .lif_layer import LIFLayer
+from .network_core import COUNTERS, NetworkCore
+from .neuron_update import NeuronUpdate
+from .schedule import Schedule, layer_cycles, schedule
+
+__all__ = [
+    "COUNTERS",
+    "EventLayout",
+    "LIFLayer",
+    "NetworkCore",
+    "NeuronUpdate",
+    "ProbeLayout",
+    "Schedule",
+    "layer_cycles",
+    "schedule",
+]

@@ -35,7 +35,7 @@ from .layer import Layer
 from .network import Network, Readout
 from .params import LayerParams
 
-__all__ = ["FORMAT", "VERSION", "NetworkFileError", "save_network", "load_network", "network_to_bytes"]
+__all__ = ["FORMAT", "VERSION", "NetworkFileError", "load_network", "network_to_bytes", "save_network"]
 
 FORMAT = "spikeforge-network"
 VERSION = 1

@@ -16,7 +16,7 @@ from .encoding import RateEncoding, SpikeEncoding
 from .layer import Layer
 from .reference import LayerState, initial_state, layer_step
 
-__all__ = ["Readout", "Network", "Trace", "run", "final_states"]
+__all__ = ["Network", "Readout", "Trace", "final_states", "run"]
 
 
 class Readout(Enum):

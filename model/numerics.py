@@ -12,11 +12,11 @@ import numpy as np
 __all__ = [
     "IntFormat",
     "Rounding",
+    "check_int",
     "floor_shift",
+    "quantize",
     "saturate",
     "saturation_count",
-    "quantize",
-    "check_int",
 ]
 
 

@@ -9,7 +9,7 @@ from enum import IntEnum
 
 from .numerics import IntFormat, check_int
 
-__all__ = ["NeuronKind", "ResetMode", "LayerParams"]
+__all__ = ["LayerParams", "NeuronKind", "ResetMode"]
 
 
 class NeuronKind(IntEnum):

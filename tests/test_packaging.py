@@ -2,8 +2,9 @@
 
 import ast
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPED = ("model", "compiler", "hdl", "sim", "boards", "cli", "datasets", "host")

@@ -6,6 +6,13 @@ from .quantization import floor_shift_ste, quantize_weight, round_ste
 from .surrogates import SURROGATES, spike_function
 
 __all__ = [
-    "SURROGATES", "spike_function", "round_ste", "floor_shift_ste", "quantize_weight",
-    "exact_dtype", "layer_sequence", "SpikingLayer", "SpikingNetwork",
+    "SURROGATES",
+    "SpikingLayer",
+    "SpikingNetwork",
+    "exact_dtype",
+    "floor_shift_ste",
+    "layer_sequence",
+    "quantize_weight",
+    "round_ste",
+    "spike_function",
 ]

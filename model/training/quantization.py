@@ -6,7 +6,7 @@ Tensors hold integer values in a floating dtype (float32 is exact up to 2^24, fl
 
 import torch
 
-__all__ = ["round_ste", "floor_shift_ste", "quantize_weight"]
+__all__ = ["floor_shift_ste", "quantize_weight", "round_ste"]
 
 
 def round_ste(x):

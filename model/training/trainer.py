@@ -17,7 +17,7 @@ from ..numerics import IntFormat
 from ..params import LayerParams, NeuronKind
 from .modules import SpikingLayer, SpikingNetwork
 
-__all__ = ["TrainConfig", "build_network", "train", "train_epoch", "predict"]
+__all__ = ["TrainConfig", "build_network", "predict", "train", "train_epoch"]
 
 
 @dataclass

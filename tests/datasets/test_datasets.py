@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from spikeforge.datasets import load_dataset, load_digits, make_randman
 
 

@@ -6,9 +6,14 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from spikeforge.model import (
-    IntFormat, Layer, LayerParams, Network, NetworkFileError, RateEncoding, load_network,
+    IntFormat,
+    Layer,
+    LayerParams,
+    Network,
+    NetworkFileError,
+    RateEncoding,
+    load_network,
     save_network,
 )
 from spikeforge.model.netfile import network_to_bytes

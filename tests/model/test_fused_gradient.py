@@ -5,7 +5,6 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from spikeforge.model import IntFormat, LayerParams
 from spikeforge.model.training import layer_sequence, spike_function
 from spikeforge.model.training.fused import fused_layer_sequence

@@ -2,9 +2,14 @@
 
 import numpy as np
 import pytest
-
 from spikeforge.model import (
-    IntFormat, Layer, LayerParams, Network, SpikeEncoding, floor_shift, run,
+    IntFormat,
+    Layer,
+    LayerParams,
+    Network,
+    SpikeEncoding,
+    floor_shift,
+    run,
 )
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, SpikeEncoding, run
 from spikeforge.model.training import SpikingNetwork
 

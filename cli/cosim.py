@@ -1,0 +1,72 @@
+"""``spikeforge cosim``: the hardware against the reference model, every step, every neuron.
+
+Inputs are the test samples of the dataset the network was trained on (its metadata), or
+seeded random spike trains for a network without one.
+"""
+
+from .common import CommandError, emit_json, load_network_arg, log
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("--sim", choices=["amaranth", "verilator", "icarus"], default="verilator")
+    parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P")
+    parser.add_argument("--samples", type=int, default=2, help="test samples to run")
+    parser.add_argument("--steps", type=int, default=None, help="time steps per sample (default T)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random stimuli")
+    parser.add_argument("--density", type=float, default=0.2, help="random stimulus spike density")
+    parser.add_argument("--consumer-gap", type=int, default=0,
+                        help="cycles the output consumer waits after each event (backpressure)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def stimulus(network, samples, steps, seed, density):
+    """Input spikes (samples, steps, n_in) and where they came from."""
+    import numpy as np
+
+    name = network.metadata.get("dataset")
+    if name:
+        from spikeforge.datasets import load_dataset
+
+        data = load_dataset(name, steps=network.steps)
+        if data.n_in == network.n_in:
+            x = data.spikes("test", np.arange(min(samples, len(data.y_test))))
+            return x[:, :steps] if steps else x, f"{name} test samples"
+    rng = np.random.default_rng(seed)
+    t = steps or network.steps
+    return (rng.random((samples, t, network.n_in)) < density).astype(np.uint8), \
+        f"random spikes, density {density}, seed {seed}"
+
+
+def run(args):
+    from spikeforge.sim.cosim import cosim_report
+    from spikeforge.sim.toolchain import ToolMissing
+
+    network = load_network_arg(args.netfile)
+    if args.samples < 1:
+        raise CommandError(f"--samples must be at least 1, not {args.samples}")
+    x, source = stimulus(network, args.samples, args.steps, args.seed, args.density)
+    log(args, f"cosim on {args.sim}: {x.shape[0]} sample(s) × {x.shape[1]} steps ({source}), "
+              f"{args.lanes} lane(s)")
+    try:
+        report = cosim_report(network, x, args.sim, lanes=args.lanes,
+                              consumer_gap=args.consumer_gap)
+    except ToolMissing as exc:
+        raise CommandError(str(exc)) from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    report["stimulus"] = source
+    report["netfile"] = str(args.netfile)
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"{args.sim}: {report['neuron_steps_compared']} neuron-steps compared, "
+              f"{report['mismatches']} mismatches, cycles predicted {report['cycles_predicted']} "
+              f"measured {report['cycles_measured']}, SOP/lane/cycle "
+              f"{report['sop_per_lane_per_cycle']:.3f}")
+        if report["first_mismatch"]:
+            print(f"first mismatch: {report['first_mismatch']}")
+    ok = report["mismatches"] == 0 and report["cycle_mismatches"] == 0
+    return 0 if ok else 1

@@ -1,0 +1,45 @@
+"""Multiplier-free arithmetic helpers shared by the cores.
+
+Everything here elaborates to adders, shifts, comparators and multiplexers only.
+"""
+
+from amaranth.hdl import Const, Mux
+
+__all__ = ["accumulator_width", "clamp", "const_mul", "signed_width"]
+
+def const_mul(value, const):
+    """``value * const`` for a non-negative integer constant, as a sum of shifted copies.
+
+    Yosys would map ``value * const`` to a ``$mul`` cell; a sum of shifts cannot be.
+    """
+    if const < 0:
+        raise ValueError(f"const must be a non-negative integer, not {const}")
+    total = Const(0, 1)
+    bit = 0
+    while const >> bit:
+        if (const >> bit) & 1:
+            total = total + (value << bit)
+        bit += 1
+    return total
+
+def clamp(value, lo, hi):
+    """``(min(max(value, lo), hi), saturated)``; ``saturated`` is 1 if ``value`` was clamped."""
+    low = value < lo
+    high = value > hi
+    return Mux(high, hi, Mux(low, lo, value)), low | high
+
+def signed_width(lo, hi):
+    """Smallest two's complement width holding every integer in ``lo..hi``."""
+    width = 1
+    while not (-(1 << (width - 1)) <= lo and hi <= (1 << (width - 1)) - 1):
+        width += 1
+    return width
+
+def accumulator_width(params):
+    """Width of the exact synaptic sum ``a[n]`` of one neuron (bias excluded).
+
+    At most ``n_in + n`` (with recurrence) weights are added, each in ``weight_format``.
+    """
+    rows = params.n_in + (params.n if params.recurrent else 0)
+    wf = params.weight_format
+    return signed_width(rows * wf.min, rows * wf.max)

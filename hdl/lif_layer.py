@@ -1,0 +1,419 @@
+r"""Event-driven, time-multiplexed core of one layer of the integer contract.
+
+One call of :func:`spikeforge.model.layer_step` per time step, in four phases started by ``go``:
+
+1. **Input** (``SYN_IN``): every input event :math:`j` of step :math:`n` adds column
+   :math:`W_{:,j}` to the accumulators. ``P`` lanes each do one synaptic operation per clock (one
+   weight read, one accumulator read-add-write), so an event costs :math:`Q = N/P` cycles and the
+   next event is taken in the cycle the last operation of the current one issues. The group ends
+   at the marker.
+2. **Recurrence** (``SYN_REC``, every layer, empty without recurrent weights): the spikes
+   :math:`s[n]` the layer emitted in its previous update, kept in a spike buffer, add
+   :math:`V_{:,k}` the same way.
+3. **Update** (``UPDATE``): one neuron per clock, ascending, pipelined over two stages (read state,
+   accumulator and bias; write the next state and clear the accumulator). Each spike is emitted as
+   an output event; a full consumer stalls the pipeline (nothing is dropped).
+4. **Marker** (``MARK``): the end-of-step marker is emitted, then the core is idle.
+
+Accumulators are exact (:func:`~spikeforge.hdl.arith.accumulator_width` bits); saturation happens
+once, in the update, so event order cannot change a result. The accumulator read-modify-write is a
+two-stage pipeline whose read port is transparent to its write port, so back-to-back operations on
+the same accumulator (``Q = 1``) see each other.
+
+Timing without stalls, ``go`` at cycle 0, ``E`` input events, ``R`` recurrent events: the core is
+busy for :math:`N + 5 + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`).
+"""
+
+import enum
+
+from amaranth.hdl import Array, Module, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..model import Layer, NeuronKind
+from .arith import accumulator_width, const_mul
+from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
+from .memory_layout import check_lanes, lane_weights, weight_rows
+from .neuron_update import NeuronUpdate
+
+__all__ = ["LIFLayer", "Phase"]
+
+
+class Phase(enum.IntEnum):
+    """Phase of a :class:`LIFLayer`'s step, as its ``phase`` register encodes it."""
+
+    PRIME = 0  #: emit the empty group of step 0 (layers that feed another layer)
+    IDLE = 1
+    SYN_IN = 2
+    SYN_REC = 3
+    UPDATE = 4
+    MARK = 5
+    CLEAR = 6  #: zero every neuron's state (between samples)
+
+
+def _state_layout(params):
+    return data.StructLayout({
+        "i": signed(params.current_format.width),
+        "u": signed(params.potential_format.width),
+        "b": unsigned(params.trace_format.width if params.kind is NeuronKind.ALIF else 1),
+        "s": unsigned(1),
+    })
+
+
+class LIFLayer(wiring.Component):
+    """One layer of ``layer.params.n`` neurons with ``lanes`` synaptic lanes.
+
+    Parameters
+    ----------
+    layer : Layer
+        Parameters and initial weights (the weights initialize the block RAMs).
+    lanes : int
+        Parallel synaptic lanes ``P``; must divide ``n``.
+    index : int
+        Layer index reported in probe records.
+    prime : bool
+        Emit one empty group (a lone marker) after reset: the input of the next layer at step 0,
+        whose input spikes :math:`s[0]` are all zero.
+    probe : bool
+        Add the ``probe`` port (for simulation builds).
+    flush_on_clear : bool
+        On ``clear``, also discard the pending input group (layers fed by another layer, whose
+        predecessor emits a new empty group after its own clear).
+    host_access : bool
+        Add a weight write port (``w_en``, ``w_lane``, ``w_addr``, ``w_data``; write only while
+        ``idle``) and a read port (``r_lane``, ``r_addr`` in; ``r_weight``, ``r_state`` out one
+        cycle later, while ``idle``: the weight at ``r_lane``/``r_addr`` and the state of neuron
+        ``r_addr``). Weight addresses follow :mod:`spikeforge.hdl.memory_layout`.
+
+    Ports
+    -----
+    i_events : In(stream of EventLayout)
+        Input spikes of step n, a marker closes the group. Each address at most once per group.
+    o_events : Out(stream of EventLayout)
+        Spikes of step n+1 in ascending order, then a marker.
+    go : In(1)
+        Start a step; sampled only while ``idle``.
+    clear : In(1)
+        Zero every neuron's state and the spike buffer (``n`` cycles); sampled only while
+        ``idle`` and when ``go`` is low. A layer with ``prime`` then emits an empty group again.
+    idle : Out(1)
+        The core waits for ``go``.
+    probe : Out(valid-only stream of ProbeLayout)
+        Every neuron's state of step n+1 as it is written.
+    ev_taken, issue, sat, stall : Out
+        Counter increments of this cycle: a spike event (input or recurrent) taken; ``P``
+        synaptic operations issued; number of clamped updates (0..3); output stalled.
+    """
+
+    def __init__(self, layer, *, lanes=1, index=0, prime=False, probe=False,
+                 flush_on_clear=False, host_access=False):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer must be a spikeforge.model.Layer, not {layer!r}")
+        p = layer.params
+        if p.n_in > (1 << ADDR_WIDTH) or p.n > (1 << ADDR_WIDTH):
+            raise ValueError(f"events address at most {1 << ADDR_WIDTH} inputs and neurons")
+        if not 0 <= p.theta <= p.potential_format.max:
+            raise ValueError(
+                f"theta = {p.theta} does not fit the potential format {p.potential_format}"
+            )
+        for name, k, fmt in (("k_syn", p.k_syn, p.current_format),
+                             ("k_mem", p.k_mem, p.potential_format),
+                             ("k_adapt", p.k_adapt, p.trace_format)):
+            if not 0 <= k < fmt.width:
+                raise ValueError(f"{name} must be a shift in 0..{fmt.width - 1}, not {k}")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 256:
+            raise ValueError(f"index must be an integer in 0..255, not {index!r}")
+        self.layer = layer
+        self.lanes = lanes
+        self.q_per_lane = check_lanes(layer, lanes)
+        self.rows = weight_rows(layer)
+        self.index = index
+        self.prime = bool(prime)
+        self.flush_on_clear = bool(flush_on_clear)
+        self.host_access = bool(host_access)
+        self.acc_width = accumulator_width(p)
+        members = {
+            "i_events": In(event_signature()),
+            "o_events": Out(event_signature()),
+            "go": In(1),
+            "clear": In(1),
+            "idle": Out(1),
+            "ev_taken": Out(1),
+            "issue": Out(1),
+            "sat": Out(unsigned(2)),
+            "stall": Out(1),
+        }
+        if probe:
+            members["probe"] = Out(probe_signature())
+        if host_access:
+            members.update({
+                "w_en": In(1),
+                "w_lane": In(range(lanes)),
+                "w_addr": In(range(self.rows * self.q_per_lane)),
+                "w_data": In(signed(p.weight_format.width)),
+                "r_lane": In(range(lanes)),
+                "r_addr": In(range(max(self.rows * self.q_per_lane, p.n))),
+                "r_weight": Out(signed(p.weight_format.width)),
+                "r_state": Out(ProbeLayout),
+            })
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        layer, p = self.layer, self.layer.params
+        lanes, q_max = self.lanes, self.q_per_lane
+        n = p.n
+
+        phase = Signal(Phase, init=Phase.PRIME if self.prime else Phase.IDLE)
+        m.d.comb += self.idle.eq(phase == Phase.IDLE)
+
+        # ---- memories ---------------------------------------------------------------------
+        wshape = signed(p.weight_format.width)
+        depth = self.rows * q_max
+        weights = [
+            Memory(shape=wshape, depth=depth, init=init) for init in lane_weights(layer, lanes)
+        ]
+        accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[]) for _ in range(lanes)]
+        state = Memory(shape=_state_layout(p), depth=n, init=[])
+        for lane in range(lanes):
+            m.submodules[f"weights_{lane}"] = weights[lane]
+            m.submodules[f"acc_{lane}"] = accs[lane]
+        m.submodules.state = state
+        w_rd = [mem.read_port() for mem in weights]
+        a_wr = [mem.write_port() for mem in accs]
+        a_rd = [mem.read_port(transparent_for=(wp,)) for mem, wp in zip(accs, a_wr, strict=True)]
+        s_wr = state.write_port()
+        s_rd = state.read_port()
+        if p.bias:
+            bias_mem = Memory(shape=signed(p.current_format.width), depth=n,
+                              init=[int(v) for v in layer.bias])
+            m.submodules.bias = bias_mem
+            c_rd = bias_mem.read_port()
+        if p.spiking:
+            spikes = Memory(shape=unsigned(max(1, (n - 1).bit_length())), depth=n, init=[])
+            m.submodules.spike_buffer = spikes
+            k_wr = spikes.write_port()
+            k_rd = spikes.read_port()
+        if self.host_access:
+            for lane, mem in enumerate(weights):
+                host = mem.write_port()
+                m.d.comb += [
+                    host.en.eq(self.w_en & (self.w_lane == lane)),
+                    host.addr.eq(self.w_addr),
+                    host.data.eq(self.w_data),
+                ]
+
+        # ---- synaptic engine: take an event, issue Q operations per lane ----------------------
+        busy = Signal()
+        q = Signal(range(q_max))
+        row_base = Signal(range(depth))
+        last_op = busy & (q == q_max - 1)
+        can_take = ~busy | last_op
+        take = Signal()  # a spike event is taken this cycle
+        new_base = Signal.like(row_base)
+        rec_count = Signal(range(n + 1))
+        rec_ptr = Signal(range(n + 1))
+
+        m.d.comb += [self.ev_taken.eq(take), self.issue.eq(busy)]
+        with m.If(take):
+            m.d.sync += [busy.eq(1), q.eq(0), row_base.eq(new_base)]
+        with m.Elif(last_op):
+            m.d.sync += busy.eq(0)
+        with m.Elif(busy):
+            m.d.sync += q.eq(q + 1)
+
+        s1_valid = Signal()
+        s1_q = Signal.like(q)
+        m.d.sync += [s1_valid.eq(busy), s1_q.eq(q)]
+        for lane in range(lanes):
+            m.d.comb += [
+                w_rd[lane].addr.eq(row_base + q),
+                a_wr[lane].addr.eq(s1_q),
+                a_wr[lane].data.eq(a_rd[lane].data + w_rd[lane].data),
+                a_wr[lane].en.eq(s1_valid),
+            ]
+
+        # recurrent events come from the spike buffer; its read data is always spikes[rec_ptr]
+        take_rec = Signal()
+        if p.spiking:
+            m.d.comb += k_rd.addr.eq(rec_ptr + take_rec)
+            m.d.sync += rec_ptr.eq(rec_ptr + take_rec)
+
+        # ---- update pipeline: stage A reads neuron upd_i, stage B writes it -----------------
+        upd_active = Signal()
+        upd_i = Signal(range(n))
+        upd_lane = Signal(range(lanes))
+        upd_a = Signal(range(q_max))
+        b_valid = Signal()
+        b_i = Signal.like(upd_i)
+        b_lane = Signal.like(upd_lane)
+        b_a = Signal.like(upd_a)
+        stall = Signal()
+
+        update = m.submodules.update = NeuronUpdate(p)
+        acc_sel = Array(rd.data for rd in a_rd)[b_lane]
+        m.d.comb += [
+            update.i.eq(s_rd.data.i),
+            update.u.eq(s_rd.data.u),
+            update.s.eq(s_rd.data.s),
+            update.acc.eq(acc_sel),
+            s_rd.addr.eq(upd_i),
+            s_rd.en.eq(~stall),
+        ]
+        if p.kind is NeuronKind.ALIF:
+            m.d.comb += update.b.eq(s_rd.data.b)
+        if p.bias:
+            m.d.comb += [update.bias.eq(c_rd.data), c_rd.addr.eq(upd_i), c_rd.en.eq(~stall)]
+        spike_out = b_valid & update.s_next
+        m.d.comb += stall.eq(spike_out & ~self.o_events.ready)
+        m.d.comb += self.stall.eq(stall)
+        write = b_valid & ~stall
+        m.d.comb += [
+            s_wr.addr.eq(b_i),
+            s_wr.data.i.eq(update.i_next),
+            s_wr.data.u.eq(update.u_next),
+            s_wr.data.b.eq(update.b_next),
+            s_wr.data.s.eq(update.s_next),
+            s_wr.en.eq(write),
+        ]
+        with m.If(write):
+            m.d.comb += self.sat.eq(update.saturations)
+        if self.is_probed:
+            m.d.comb += [
+                self.probe.valid.eq(write),
+                self.probe.payload.layer.eq(self.index),
+                self.probe.payload.neuron.eq(b_i),
+                self.probe.payload.i.eq(update.i_next),
+                self.probe.payload.u.eq(update.u_next),
+                self.probe.payload.b.eq(update.b_next),
+                self.probe.payload.s.eq(update.s_next),
+            ]
+        if p.spiking:
+            m.d.comb += [
+                k_wr.addr.eq(rec_count),
+                k_wr.data.eq(b_i),
+                k_wr.en.eq(write & update.s_next),
+            ]
+            with m.If(write & update.s_next):
+                m.d.sync += rec_count.eq(rec_count + 1)
+
+        # ---- phase control ------------------------------------------------------------------
+        clr_i = Signal(range(n))
+        clr_state_done = Signal()
+        clr_input_done = Signal()
+        with m.Switch(phase):
+            with m.Case(Phase.PRIME):
+                m.d.comb += [self.o_events.valid.eq(1), self.o_events.payload.marker.eq(1)]
+                with m.If(self.o_events.ready):
+                    m.d.sync += phase.eq(Phase.IDLE)
+            with m.Case(Phase.IDLE):
+                with m.If(self.go):
+                    m.d.sync += phase.eq(Phase.SYN_IN)
+                with m.Elif(self.clear):
+                    m.d.sync += [
+                        phase.eq(Phase.CLEAR), clr_i.eq(0), clr_state_done.eq(0),
+                        clr_input_done.eq(not self.flush_on_clear),
+                    ]
+            with m.Case(Phase.CLEAR):
+                m.d.comb += [
+                    s_wr.addr.eq(clr_i), s_wr.data.eq(0), s_wr.en.eq(~clr_state_done),
+                    self.i_events.ready.eq(~clr_input_done),
+                ]
+                with m.If(~clr_state_done):
+                    with m.If(clr_i == n - 1):
+                        m.d.sync += clr_state_done.eq(1)
+                    with m.Else():
+                        m.d.sync += clr_i.eq(clr_i + 1)
+                with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):
+                    m.d.sync += clr_input_done.eq(1)
+                with m.If(clr_state_done & clr_input_done):
+                    m.d.sync += [
+                        rec_count.eq(0),
+                        phase.eq(Phase.PRIME if self.prime else Phase.IDLE),
+                    ]
+            with m.Case(Phase.SYN_IN):
+                event = self.i_events.payload
+                m.d.comb += [
+                    self.i_events.ready.eq(can_take),
+                    new_base.eq(const_mul(event.addr, q_max)),
+                ]
+                with m.If(self.i_events.valid & can_take):
+                    with m.If(event.marker):
+                        m.d.sync += phase.eq(Phase.SYN_REC)
+                    with m.Else():
+                        m.d.comb += take.eq(1)
+            with m.Case(Phase.SYN_REC):
+                with m.If(can_take):
+                    if p.recurrent:
+                        m.d.comb += new_base.eq(p.n_in * q_max + const_mul(k_rd.data, q_max))
+                        with m.If(rec_ptr != rec_count):
+                            m.d.comb += [take.eq(1), take_rec.eq(1)]
+                        with m.Else():
+                            m.d.sync += phase.eq(Phase.UPDATE)
+                    else:
+                        m.d.sync += phase.eq(Phase.UPDATE)
+                with m.If(can_take & ~take_rec):
+                    m.d.sync += [
+                        upd_active.eq(1), upd_i.eq(0), upd_lane.eq(0), upd_a.eq(0),
+                        rec_count.eq(0), rec_ptr.eq(0),
+                    ]
+            with m.Case(Phase.UPDATE):
+                m.d.comb += [
+                    self.o_events.valid.eq(spike_out),
+                    self.o_events.payload.addr.eq(b_i),
+                ]
+                with m.If(~stall):
+                    m.d.sync += [
+                        b_valid.eq(upd_active), b_i.eq(upd_i), b_lane.eq(upd_lane), b_a.eq(upd_a),
+                    ]
+                    with m.If(upd_active):
+                        with m.If(upd_i == n - 1):
+                            m.d.sync += upd_active.eq(0)
+                        with m.Else():
+                            m.d.sync += upd_i.eq(upd_i + 1)
+                        with m.If(upd_lane == lanes - 1):
+                            m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
+                        with m.Else():
+                            m.d.sync += upd_lane.eq(upd_lane + 1)
+                with m.If(write & (b_i == n - 1)):
+                    m.d.sync += phase.eq(Phase.MARK)
+            with m.Case(Phase.MARK):
+                m.d.sync += b_valid.eq(0)
+                m.d.comb += [self.o_events.valid.eq(1), self.o_events.payload.marker.eq(1)]
+                with m.If(self.o_events.ready):
+                    m.d.sync += phase.eq(Phase.IDLE)
+
+        # in UPDATE the accumulators are read at upd_a and cleared behind the update
+        with m.If(phase == Phase.UPDATE):
+            for lane in range(lanes):
+                m.d.comb += [a_rd[lane].addr.eq(upd_a), a_rd[lane].en.eq(~stall)]
+                with m.If(b_valid & (b_lane == lane)):
+                    m.d.comb += [a_wr[lane].addr.eq(b_a), a_wr[lane].data.eq(0),
+                                 a_wr[lane].en.eq(write)]
+        with m.Else():
+            for lane in range(lanes):
+                m.d.comb += a_rd[lane].addr.eq(q)
+
+        if self.host_access:  # reads while idle, where no phase uses these read ports
+            r_lane = Signal.like(self.r_lane)
+            r_addr = Signal.like(self.r_addr)
+            m.d.sync += [r_lane.eq(self.r_lane), r_addr.eq(self.r_addr)]
+            with m.If(phase == Phase.IDLE):
+                m.d.comb += s_rd.addr.eq(self.r_addr)
+                for lane in range(lanes):
+                    m.d.comb += w_rd[lane].addr.eq(self.r_addr)
+            m.d.comb += [
+                self.r_weight.eq(Array(rd.data for rd in w_rd)[r_lane]),
+                self.r_state.layer.eq(self.index),
+                self.r_state.neuron.eq(r_addr),
+                self.r_state.i.eq(s_rd.data.i),
+                self.r_state.u.eq(s_rd.data.u),
+                self.r_state.b.eq(s_rd.data.b),
+                self.r_state.s.eq(s_rd.data.s),
+            ]
+        return m
+
+    @property
+    def is_probed(self):
+        return "probe" in self.signature.members

@@ -1,0 +1,272 @@
+r"""A whole network of :class:`~spikeforge.hdl.lif_layer.LIFLayer` cores, chained by FIFOs.
+
+Top-level interface
+-------------------
+``NetworkCore(network, *, lanes=1, probe=False, input_depth=None, output_depth=None,
+host_access=False)``, an ``amaranth.lib.wiring.Component`` in the ``sync`` domain (ports
+``clk``, ``rst`` in Verilog).
+Amaranth joins port names with ``__``; struct payloads are flat vectors, first field in the
+low bits (see :mod:`spikeforge.hdl.events`).
+
+=============================  ====  =========  ===============================================
+port                           dir   width      meaning
+=============================  ====  =========  ===============================================
+``i_events__valid/ready``      in/o  1          input events (stream with backpressure)
+``i_events__payload``          in    17         ``addr`` bits 0..15 (input index), ``marker``
+                                                bit 16 (ends the step's group)
+``o_events__valid/ready``      out/i 1          spikes of the last layer, ascending, then a
+``o_events__payload``          out   17         marker per step (LI readout: markers only)
+``probe__<l>__valid``          out   1          (``probe=True`` only, one per layer ``l``, no
+                                                ``ready``: sample every cycle) valid
+``probe__<l>__payload``        out   121        ``layer`` 0..7, ``neuron`` 8..23, ``i`` 24..55,
+                                                ``u`` 56..87 (signed), ``b`` 88..119, ``s`` 120
+``clear``                      in    1          zero all neuron state (next sample); taken in
+                                                a cycle with ``idle`` high, wins over a step
+``idle``                       out   1          between steps: no step and no clear running
+``cycles``                     out   32         clock cycles since reset
+``steps``                      out   32         completed time steps
+``step_cycles``                out   32         cycles of the last completed step
+``events``                     out   32         spike events processed by all layers (input
+                                                and recurrent)
+``synops``                     out   32         synaptic operations (``lanes`` per issue cycle)
+``saturations``                out   32         clamped I, U and b updates
+``stall_cycles``               out   32         layer-cycles stalled by a full output FIFO
+``in_events``, ``out_events``  out   32         spike events accepted on ``i_events`` and
+                                                delivered on ``o_events`` (markers excluded)
+``w_en``                       in    1          (``host_access=True`` only) write one weight
+``w_layer``, ``w_lane``        in    8, 8       which layer and lane memory
+``w_addr``                     in    A          word address (:mod:`~spikeforge.hdl.memory_layout`);
+                                                ``A`` bits for the deepest weight memory
+``w_data``                     in    W          signed weight; ``W`` is the widest weight format
+``r_layer``, ``r_lane``        in    8, 8       (``host_access=True`` only) read, while ``idle``:
+``r_addr``                     in    A'         weight address, or neuron index for the state
+``r_weight``                   out   W          the weight at ``r_*`` of the previous cycle
+``r_state``                    out   121        state of neuron ``r_addr`` of the previous cycle,
+                                                as a probe record (``ProbeLayout``)
+=============================  ====  =========  ===============================================
+
+Samples. ``rst`` does not clear block RAM: to start a new sample from the zero state, wait until
+``steps`` counts the last step of the previous sample and ``idle`` is high, then raise ``clear``
+for one cycle before sending the new sample's events. Every layer zeroes its state (``n``
+cycles), layers fed by another layer discard their pending group, and the feeding layers emit a
+new empty group; ``idle`` rises again when all is done. Counters are never cleared.
+
+Weights are written and read only while ``idle`` (between steps); a write takes effect from
+the next step. Addresses: ``weight_address(layer, lanes, neuron, row)``.
+
+Protocol. The host sends the spikes of input step ``n`` as events (each address at most once),
+then one marker. The network output for step ``n`` is the group of events up to the next marker
+on ``o_events``: the spikes :math:`s_L[n+1]` of the last layer, that is
+``spikeforge.model.run(...).spikes[-1][:, n]``. With ``probe=True`` every layer reports, during
+step ``n``, each neuron's ``i, u, b, s`` of ``run(...).i/u/b/spikes[l][:, n]``, in neuron order.
+
+Step controller. A step starts (``go``) when every layer is idle and the input FIFO holds a
+complete group (its marker is in). All layers then run step ``n`` concurrently (eq. (4)–(5): a
+layer reads its predecessor's spikes of the previous step): layer ``l`` consumes the group its
+predecessor emitted in step ``n-1`` while appending the group of step ``n``. Each layer that feeds
+another emits an empty group after reset (its spikes :math:`s[0] = 0`). Inter-layer FIFOs hold
+two groups (``2 (n + 1)`` entries), so no layer ever stalls on another and a step takes exactly
+:func:`spikeforge.hdl.schedule.schedule` cycles unless ``o_events`` is not drained. A full
+output FIFO stalls the last layer (counted in ``stall_cycles``); a full input FIFO deasserts
+``i_events.ready``. Nothing is ever dropped.
+"""
+
+from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from ..model import Network
+from .arith import const_mul
+from .events import EventLayout, ProbeLayout, event_signature, probe_signature
+from .lif_layer import LIFLayer
+from .memory_layout import check_lanes
+
+__all__ = ["COUNTERS", "NetworkCore"]
+
+#: Names of the 32-bit counter outputs, in the order a host reads them.
+COUNTERS = (
+    "cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
+    "in_events", "out_events",
+)
+
+
+class _FIFO(wiring.Component):
+    """A block-RAM FIFO of events as a stream-to-stream component."""
+
+    def __init__(self, depth):
+        self.depth = depth
+        super().__init__({"w": In(event_signature()), "r": Out(event_signature())})
+
+    def elaborate(self, platform):
+        m = Module()
+        width = EventLayout.size
+        fifo = m.submodules.fifo = SyncFIFOBuffered(width=width, depth=self.depth)
+        m.d.comb += [
+            fifo.w_data.eq(self.w.payload),
+            fifo.w_en.eq(self.w.valid),
+            self.w.ready.eq(fifo.w_rdy),
+            self.r.payload.eq(fifo.r_data),
+            self.r.valid.eq(fifo.r_rdy),
+            fifo.r_en.eq(self.r.ready),
+        ]
+        return m
+
+
+class NetworkCore(wiring.Component):
+    """The network of ``network.layers`` in hardware; see the module docstring for the ports.
+
+    Parameters
+    ----------
+    network : spikeforge.model.Network
+    lanes : int
+        Synaptic lanes per layer; must divide every layer's neuron count.
+    probe : bool
+        Add one probe port per layer (simulation builds).
+    input_depth : int or None
+        Input FIFO entries, at least ``n_in + 1`` (one whole step); default ``2 (n_in + 1)``.
+    output_depth : int or None
+        Output FIFO entries, at least 2; default ``2 (n_out + 1)``.
+    host_access : bool
+        Add the weight write port (``w_*``) and the weight and state read port (``r_*``).
+    """
+
+    def __init__(self, network, *, lanes=1, probe=False, input_depth=None, output_depth=None,
+                 host_access=False):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a spikeforge.model.Network, not {network!r}")
+        if len(network.layers) > 256:
+            raise ValueError(f"at most 256 layers are supported, not {len(network.layers)}")
+        for layer in network.layers:  # refuse before any core exists
+            check_lanes(layer, lanes)
+        self.input_depth = _depth(
+            "input_depth", input_depth, network.n_in + 1, 2 * (network.n_in + 1))
+        self.output_depth = _depth(
+            "output_depth", output_depth, 2, 2 * (network.n_out + 1))
+        self.network = network
+        self.lanes = lanes
+        last = len(network.layers) - 1
+        self.cores = [
+            LIFLayer(layer, lanes=lanes, index=index, prime=index < last, probe=probe,
+                     flush_on_clear=index > 0, host_access=host_access)
+            for index, layer in enumerate(network.layers)
+        ]
+        members = {
+            "i_events": In(event_signature()),
+            "o_events": Out(event_signature()),
+            "clear": In(1),
+            "idle": Out(1),
+        }
+        for name in COUNTERS:
+            members[name] = Out(unsigned(32))
+        if host_access:
+            deepest = max(core.rows * core.q_per_lane for core in self.cores)
+            widest = max(layer.params.weight_format.width for layer in network.layers)
+            largest = max(layer.params.n for layer in network.layers)
+            members.update({
+                "w_en": In(1), "w_layer": In(8), "w_lane": In(8), "w_addr": In(range(deepest)),
+                "w_data": In(signed(widest)),
+                "r_layer": In(8), "r_lane": In(8), "r_addr": In(range(max(deepest, largest))),
+                "r_weight": Out(signed(widest)), "r_state": Out(ProbeLayout),
+            })
+        if probe:
+            members["probe"] = Out(probe_signature()).array(len(self.cores))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        cores = self.cores
+        for index, core in enumerate(cores):
+            m.submodules[f"layer_{index}"] = core
+
+        fifo_in = m.submodules.fifo_in = _FIFO(self.input_depth)
+        wiring.connect(m, wiring.flipped(self.i_events), fifo_in.w)
+        wiring.connect(m, fifo_in.r, cores[0].i_events)
+        for index in range(1, len(cores)):
+            depth = 2 * (self.network.layers[index - 1].params.n + 1)
+            fifo = m.submodules[f"fifo_{index}"] = _FIFO(depth)
+            wiring.connect(m, cores[index - 1].o_events, fifo.w)
+            wiring.connect(m, fifo.r, cores[index].i_events)
+        fifo_out = m.submodules.fifo_out = _FIFO(self.output_depth)
+        wiring.connect(m, cores[-1].o_events, fifo_out.w)
+        wiring.connect(m, fifo_out.r, wiring.flipped(self.o_events))
+        if "w_en" in self.signature.members:
+            for index, core in enumerate(cores):
+                m.d.comb += [
+                    core.w_en.eq(self.w_en & (self.w_layer == index)),
+                    core.w_lane.eq(self.w_lane),
+                    core.w_addr.eq(self.w_addr),
+                    core.w_data.eq(self.w_data),
+                    core.r_lane.eq(self.r_lane),
+                    core.r_addr.eq(self.r_addr),
+                ]
+            r_layer = Signal.like(self.r_layer)
+            m.d.sync += r_layer.eq(self.r_layer)
+            for index, core in enumerate(cores):
+                with m.If(r_layer == index):
+                    m.d.comb += [self.r_weight.eq(core.r_weight), self.r_state.eq(core.r_state)]
+        if "probe" in self.signature.members:
+            for index, core in enumerate(cores):
+                wiring.connect(m, core.probe, wiring.flipped(self.probe[index]))
+
+        # ---- step controller ---------------------------------------------------------------
+        def transfer(port, marker):
+            return port.valid & port.ready & (port.payload.marker == marker)
+
+        groups = Signal(range(self.input_depth + 1))  # complete input steps in the input FIFO
+        grow = transfer(self.i_events, 1)
+        shrink = transfer(cores[0].i_events, 1)
+        with m.If(grow & ~shrink):
+            m.d.sync += groups.eq(groups + 1)
+        with m.Elif(shrink & ~grow):
+            m.d.sync += groups.eq(groups - 1)
+
+        running = Signal()
+        run_cycles = Signal(32)
+        all_idle = Signal()
+        m.d.comb += all_idle.eq(_all(core.idle for core in cores))
+        between_steps = ~running & all_idle
+        go = between_steps & (groups != 0) & ~self.clear
+        m.d.comb += self.idle.eq(between_steps)
+        for core in cores:
+            m.d.comb += [core.go.eq(go), core.clear.eq(between_steps & self.clear)]
+        with m.If(go):
+            m.d.sync += [running.eq(1), run_cycles.eq(1)]
+        with m.Elif(running):
+            with m.If(all_idle):
+                m.d.sync += [
+                    running.eq(0),
+                    self.step_cycles.eq(run_cycles),
+                    self.steps.eq(self.steps + 1),
+                ]
+            with m.Else():
+                m.d.sync += run_cycles.eq(run_cycles + 1)
+
+        # ---- counters ----------------------------------------------------------------------
+        lanes = self.lanes
+        m.d.sync += [
+            self.cycles.eq(self.cycles + 1),
+            self.events.eq(self.events + sum(core.ev_taken for core in cores)),
+            self.synops.eq(self.synops + const_mul(sum(core.issue for core in cores), lanes)),
+            self.saturations.eq(self.saturations + sum(core.sat for core in cores)),
+            self.stall_cycles.eq(self.stall_cycles + sum(core.stall for core in cores)),
+            self.in_events.eq(self.in_events + transfer(self.i_events, 0)),
+            self.out_events.eq(self.out_events + transfer(self.o_events, 0)),
+        ]
+        return m
+
+
+def _all(bits):
+    result = None
+    for bit in bits:
+        result = bit if result is None else result & bit
+    return result
+
+
+def _depth(name, value, minimum, default):
+    if value is None:
+        return max(default, minimum, 2)
+    if isinstance(value, bool) or not isinstance(value, int) or value < max(minimum, 2):
+        raise ValueError(f"{name} must be an integer of at least {max(minimum, 2)}, not {value!r}")
+    return value
+

@@ -1,0 +1,85 @@
+r"""Exact clock cycles of each time step of a :class:`~spikeforge.hdl.network_core.NetworkCore`.
+
+A layer of :math:`N` neurons with :math:`P` lanes (:math:`Q = N/P`) that takes :math:`E` input
+events and :math:`R` recurrent events in a step is busy for
+
+.. math::
+
+    C = \underbrace{1}_{go} + \underbrace{(E + R)\,Q}_{\text{synaptic ops}}
+        + \underbrace{2}_{\text{marker, phase change}} + \underbrace{N + 1}_{\text{update}}
+        + \underbrace{1}_{\text{end marker}} = N + 5 + (E + R)\,Q
+
+cycles. All layers start a step together, so the step takes :math:`\max_l C_l` cycles (the
+``step_cycles`` counter) as long as ``o_events`` is drained. :math:`E` of layer :math:`l > 0` is
+the spike count of layer :math:`l-1` at the previous step; :math:`R` is the layer's own spike
+count at the previous step if it is recurrent. Every issue cycle performs :math:`P` synaptic
+operations, so the synaptic engine runs at one operation per lane per cycle.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..model import Network, run
+from .memory_layout import check_lanes
+
+__all__ = ["Schedule", "layer_cycles", "schedule"]
+
+
+def layer_cycles(n, lanes, events, recurrent_events=0):
+    """Cycles a layer of ``n`` neurons is busy in one step (arrays broadcast)."""
+    q = n // lanes
+    return n + 5 + (np.asarray(events) + np.asarray(recurrent_events)) * q
+
+
+class Schedule(NamedTuple):
+    """Per step (arrays of shape (T,)): predicted cycles and synaptic work."""
+
+    cycles: np.ndarray  #: the ``step_cycles`` counter of each step
+    synops: np.ndarray  #: synaptic operations of each step, all layers
+    events: np.ndarray  #: spike events processed by all layers
+    issue_cycles: np.ndarray  #: per layer (L, T): cycles its synaptic engine issued
+
+    def sop_per_lane_cycle(self, lanes):
+        """Synaptic operations per lane per issue cycle, over the run (1.0 is the limit)."""
+        issue = self.issue_cycles.sum()
+        return float(self.synops.sum() / (lanes * issue)) if issue else 0.0
+
+    def sop_per_lane_step_cycle(self, lanes):
+        """Synaptic operations per lane per cycle of whole steps (update phases included),
+        for the busiest layer: ``synops of that layer / (lanes * step cycles)``."""
+        total = self.cycles.sum()
+        busiest = self.issue_cycles.sum(axis=1).max() if self.issue_cycles.size else 0
+        return float(busiest / total) if total else 0.0
+
+
+def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
+    """Predict the cycles of every step of ``network`` on one input ``spikes`` (T, n_in)."""
+    x = np.asarray(spikes)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[0] != 1:
+        raise ValueError(f"spikes must have shape (T, n_in) or (1, T, n_in), not {x.shape}")
+    if trace is None:
+        trace = run(network, x)
+    steps = x.shape[1]
+    cycles = np.zeros(steps, np.int64)
+    synops = np.zeros(steps, np.int64)
+    events = np.zeros(steps, np.int64)
+    issue = np.zeros((len(network.layers), steps), np.int64)
+    previous = [x[0].sum(axis=1).astype(np.int64)]  # events into layer 0 at step t
+    for index, layer in enumerate(network.layers):
+        p = layer.params
+        q = check_lanes(layer, lanes)
+        if index:
+            prev = trace.spikes[index - 1][0].sum(axis=1)
+            ev_in = np.concatenate([[0], prev[:-1]])
+        else:
+            ev_in = previous[0]
+        own = trace.spikes[index][0].sum(axis=1)
+        ev_rec = np.concatenate([[0], own[:-1]]) if p.recurrent else np.zeros(steps, np.int64)
+        cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec))
+        issue[index] = (ev_in + ev_rec) * q
+        synops += issue[index] * lanes
+        events += ev_in + ev_rec
+    return Schedule(cycles, synops, events, issue)

@@ -1,0 +1,139 @@
+"""cocotb testbench of a :class:`~spikeforge.hdl.network_core.NetworkCore` in Verilog.
+
+Run by :func:`spikeforge.sim.cocotb_runner.cosimulate` under Verilator or Icarus. It reads the
+stimulus from ``$SPIKEFORGE_COSIM_DIR/stimulus.npz``, drives every sample's input events at full
+rate (one event per cycle when the core is ready), drains the output (optionally with a gap to
+exercise backpressure), samples every probe record and step counter at every clock edge, and
+writes what it saw to ``raw.npz`` beside the stimulus. The comparison with the reference model
+happens in the pytest process (:mod:`spikeforge.sim.probe_records`).
+
+One coroutine handles driver, consumer and monitor cycle by cycle: values read right after a
+rising edge are the ones the flip-flops sampled at that edge; values written then take effect
+for the next edge.
+"""
+
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge
+
+MARKER = 1 << 16
+COUNTERS = ("cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
+            "in_events", "out_events")
+
+
+def _u(handle):
+    return handle.value.to_unsigned()
+
+
+def _u_named(dut, name):
+    """A counter's value, or -1 if the simulator holds X/Z bits in it (reported, never hidden)."""
+    value = getattr(dut, name).value
+    return value.to_unsigned() if value.is_resolvable else -1
+
+
+def _signed(value, lo, width):
+    field = (value >> lo) & ((1 << width) - 1)
+    return field - (1 << width) if field >> (width - 1) else field
+
+
+class NetworkTB:
+    """Owns the clock, reset and the per-cycle loop of one simulation."""
+
+    def __init__(self, dut, n_layers):
+        self.dut = dut
+        self.probes = [(getattr(dut, f"probe__{k}__valid"), getattr(dut, f"probe__{k}__payload"))
+                       for k in range(n_layers)]
+
+    async def reset(self):
+        dut = self.dut
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        dut.rst.value = 1
+        dut.clear.value = 0
+        dut.i_events__valid.value = 0
+        dut.i_events__payload.value = 0
+        dut.o_events__ready.value = 0
+        for _ in range(3):
+            await RisingEdge(dut.clk)
+        dut.rst.value = 0
+
+    async def run(self, x, consumer_gap=0):
+        dut = self.dut
+        batch, steps, _ = x.shape
+        total = batch * steps
+        records = [[] for _ in self.probes]
+        outputs, step_cycles = [], []
+        samples = [[int(a) for t in range(steps) for a in (*np.flatnonzero(x[b, t]), MARKER)]
+                   for b in range(batch)]
+        sample, position = 0, 0
+        valid = False
+        clear_pending = False
+        out_step, markers, last_steps, gap = 0, 0, 0, 0
+        dut.o_events__ready.value = 1
+        ready_out = True
+        done = 0
+        while markers < total or done < total:
+            await RisingEdge(dut.clk)
+            # what the flip-flops saw at this edge
+            if valid and dut.i_events__ready.value:
+                position += 1
+            if ready_out and dut.o_events__valid.value:
+                payload = _u(dut.o_events__payload)
+                if payload & MARKER:
+                    markers += 1
+                    out_step += 1
+                else:
+                    outputs.append((out_step, payload & 0xFFFF))
+                gap = consumer_gap
+            for (pv, pp), recs in zip(self.probes, records, strict=True):
+                if pv.value:
+                    p = _u(pp)
+                    recs.append(((p >> 8) & 0xFFFF, _signed(p, 24, 32), _signed(p, 56, 32),
+                                 (p >> 88) & 0xFFFFFFFF, (p >> 120) & 1))
+            done = _u(dut.steps)
+            if done != last_steps:
+                step_cycles.append(_u(dut.step_cycles))
+                last_steps = done
+            idle = bool(dut.idle.value)
+            # what to drive for the next edge
+            if clear_pending:
+                dut.clear.value = 0
+                clear_pending = False
+            if position == len(samples[sample]) and sample + 1 < batch:
+                if done == (sample + 1) * steps and idle:
+                    dut.clear.value = 1  # zero the state for the next sample
+                    clear_pending = True
+                    sample, position = sample + 1, 0
+            if sample < batch and position < len(samples[sample]) and not clear_pending:
+                dut.i_events__payload.value = samples[sample][position]
+                dut.i_events__valid.value = 1
+                valid = True
+            else:
+                dut.i_events__valid.value = 0
+                valid = False
+            if consumer_gap:
+                ready_out = gap == 0
+                gap = max(0, gap - 1)
+                dut.o_events__ready.value = int(ready_out)
+        await RisingEdge(dut.clk)
+        counters = {name: _u_named(dut, name) for name in COUNTERS}
+        return records, outputs, step_cycles, counters
+
+
+@cocotb.test()
+async def network_matches_stimulus(dut):
+    """Drive the stimulus and record everything; the pytest side compares with the reference."""
+    folder = Path(os.environ["SPIKEFORGE_COSIM_DIR"])
+    stimulus = np.load(folder / "stimulus.npz")
+    x = stimulus["x"]
+    tb = NetworkTB(dut, int(stimulus["n_layers"]))
+    await tb.reset()
+    records, outputs, step_cycles, counters = await tb.run(x, int(stimulus["consumer_gap"]))
+    arrays = {f"records{k}": np.asarray(r, np.int64).reshape(-1, 5) for k, r in enumerate(records)}
+    np.savez(folder / "raw.npz", outputs=np.asarray(outputs, np.int64).reshape(-1, 2),
+             step_cycles=np.asarray(step_cycles, np.int64),
+             counter_names=np.array(COUNTERS), counter_values=np.array(
+                 [counters[n] for n in COUNTERS], np.int64), **arrays)

@@ -1,0 +1,104 @@
+"""Co-simulate a network's generated Verilog with cocotb on Verilator or Icarus.
+
+:func:`cosimulate` generates the Verilog of a :class:`~spikeforge.hdl.network_core.NetworkCore`
+(with probes), builds it once per design (cached by the hash of the Verilog text), runs the
+testbench :mod:`spikeforge.sim.cocotb_network_tb` through ``cocotb_tools.runner`` and returns a
+:class:`~spikeforge.sim.probe_records.HardwareTrace`.
+"""
+
+import hashlib
+import os
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+from .probe_records import assemble
+from .toolchain import ToolMissing, configure_verilator, missing_reason
+
+__all__ = ["SIMULATORS", "generate_verilog", "cosimulate", "cache_dir"]
+
+SIMULATORS = ("verilator", "icarus")
+TOP = "spikeforge_top"
+
+
+def cache_dir() -> Path:
+    """Where simulator builds are kept (``$SPIKEFORGE_CACHE`` or ``~/.cache/spikeforge``)."""
+    root = os.environ.get("SPIKEFORGE_CACHE") or Path.home() / ".cache" / "spikeforge"
+    return Path(root) / "cosim"
+
+
+def generate_verilog(network, lanes=1, probe=True, host_access=False, name=TOP) -> str:
+    """Verilog text of the network core (no source attributes, so it is reproducible)."""
+    from amaranth.back import verilog
+
+    from ..hdl.network_core import NetworkCore
+
+    core = NetworkCore(network, lanes=lanes, probe=probe, host_access=host_access)
+    return verilog.convert(core, name=name, emit_src=False)
+
+
+def _build(sim, verilog_text):
+    from cocotb_tools.runner import get_runner
+
+    digest = hashlib.sha256(f"{sim}\n{verilog_text}".encode()).hexdigest()[:16]
+    build_dir = cache_dir() / f"{sim}-{digest}"
+    stamp = build_dir / "built.ok"
+    runner = get_runner(sim)
+    fresh = not stamp.exists()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{TOP}.v"
+    if fresh:
+        source.write_text(verilog_text)
+    args = ["-Wno-fatal", "-Wno-WIDTH", "-O2"] if sim == "verilator" else []
+    # build() also primes the runner for test(); on a cached design it finds nothing to do
+    runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, build_args=args,
+                 always=fresh, log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
+    stamp.write_text("ok\n")
+    return runner, build_dir
+
+
+def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0):
+    """Run ``spikes`` (batch, T, n_in) through the network's Verilog on ``sim``.
+
+    Returns ``(trace, timing)``: a :class:`~spikeforge.sim.probe_records.HardwareTrace` and a
+    dict with build and run seconds.
+    """
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {sim!r}")
+    reason = missing_reason(sim)
+    if reason:
+        raise ToolMissing(reason)
+    if sim == "verilator":
+        configure_verilator()
+    x = np.asarray(spikes, dtype=np.uint8)
+    if x.ndim == 2:
+        x = x[None]
+    start = time.perf_counter()
+    runner, build_dir = _build(sim, generate_verilog(network, lanes=lanes))
+    built = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="spikeforge-cosim-") as tmp:
+        folder = Path(tmp)
+        np.savez(folder / "stimulus.npz", x=x, n_layers=len(network.layers),
+                 consumer_gap=consumer_gap)
+        results = folder / "results.xml"
+        runner.test(test_module="spikeforge.sim.cocotb_network_tb", hdl_toplevel=TOP,
+                    build_dir=build_dir, test_dir=folder, results_xml=str(results),
+                    extra_env={"SPIKEFORGE_COSIM_DIR": str(folder)},
+                    log_file=folder / "sim.log")
+        failures = ET.parse(results).getroot().iter("failure")
+        if any(True for _ in failures) or not (folder / "raw.npz").exists():
+            log = (folder / "sim.log").read_text()[-3000:] if (folder / "sim.log").exists() else ""
+            raise RuntimeError(f"the {sim} testbench failed:\n{log}")
+        raw = np.load(folder / "raw.npz")
+        records = [raw[f"records{k}"].tolist() for k in range(len(network.layers))]
+        counters = dict(zip(raw["counter_names"].tolist(), raw["counter_values"].tolist(),
+                            strict=True))
+        trace = assemble(network, x.shape[0], x.shape[1], records,
+                         [tuple(e) for e in raw["outputs"].tolist()], raw["step_cycles"], counters)
+    done = time.perf_counter()
+    cycles = counters.get("cycles", 0)
+    return trace, {"build_seconds": built - start, "run_seconds": done - built,
+                   "cycles_per_second": cycles / max(done - built, 1e-9)}

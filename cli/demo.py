@@ -1,15 +1,15 @@
 """``spikeforge demo``: the whole journey on built-in data, one line per stage with its time.
 
-Train a digits network → evaluate it (float, int8, torch ↔ reference) → compile it → co-simulate
-it on the Amaranth simulator, Verilator and Icarus against the reference → build the iCEBreaker
-bitstream, and write a report directory (``report.json``, ``report.md``, plots).
+Train a digits network (8-bit, and 4-bit for comparison) → evaluate it (torch ↔ reference) →
+co-simulate it on the Amaranth simulator, Verilator and Icarus against the reference, with the
+cycle counts predicted by the schedule model → compile and build for the iCEBreaker where those
+commands exist → write a report directory (``report.json``, ``report.md``, PNG plots).
 
 Each stage runs the same CLI command a user would (``spikeforge <cmd> ... --json``) and keeps its
 JSON, so the demo exercises exactly what the README documents.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,56 +21,154 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("--out", default="reports/demo", help="report directory (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: train's)")
-    parser.add_argument("--skip-build", action="store_true", help="skip the bitstream stage")
+    parser.add_argument("--out", default="reports/demo", help="report directory")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs")
+    parser.add_argument("--samples", type=int, default=4, help="test samples to co-simulate")
+    parser.add_argument("--lanes", type=int, default=2, help="parallel lanes P of the hardware")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
-def _stage(name, argv, out_dir, results, optional=False):
-    """Run ``spikeforge <argv> --json``; record its JSON and wall time under ``name``."""
-    start = time.monotonic()
-    cmd = [sys.executable, "-m", "spikeforge.cli.main", *argv, "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    elapsed = time.monotonic() - start
-    (out_dir / "logs").mkdir(exist_ok=True)
-    (out_dir / "logs" / f"{name}.log").write_text(proc.stderr)
-    if proc.returncode != 0:
-        message = proc.stderr.strip().splitlines()[-1:] or ["(no message)"]
-        if optional:
-            log(None, f"  {name:<10} skipped ({elapsed:6.1f} s): {message[0]}")
-            results[name] = {"skipped": message[0], "seconds": elapsed}
-            return None
-        raise CommandError(f"stage {name!r} failed: {' '.join(argv)}\n{proc.stderr[-2000:]}")
-    data = json.loads(proc.stdout)
-    data["seconds"] = round(elapsed, 2)
-    results[name] = data
-    log(None, f"  {name:<10} done    ({elapsed:6.1f} s)")
-    return data
+class _Stages:
+    """Runs CLI stages, prints one line each with its time, keeps their JSON."""
+
+    def __init__(self, out):
+        self.out = out
+        self.results = {}
+        (out / "logs").mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name, argv, optional=False):
+        start = time.monotonic()
+        cmd = [sys.executable, "-m", "spikeforge.cli.main", *argv, "--json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        elapsed = time.monotonic() - start
+        (self.out / "logs" / f"{name}.log").write_text(proc.stderr)
+        data = None
+        if proc.stdout.strip():
+            try:
+                data = json.loads(proc.stdout)
+            except json.JSONDecodeError:
+                data = None
+        if data is None or (proc.returncode != 0 and not optional):
+            last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+            if optional:
+                log(None, f"  {name:<16} skipped {elapsed:6.1f} s  ({last})")
+                self.results[name] = {"skipped": last}
+                return None
+            raise CommandError(f"stage {name!r} failed ({' '.join(argv)}):\n{proc.stderr[-3000:]}")
+        data["seconds"] = round(elapsed, 1)
+        self.results[name] = data
+        log(None, f"  {name:<16} done    {elapsed:6.1f} s")
+        return data
 
 
 def run(args):
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    netfile = out / "digits.sfn"
-    results = {}
+    stages = _Stages(out)
+    net8, net4 = out / "digits.sfn", out / "digits4.sfn"
     log(args, f"spikeforge demo → {out}/")
-    train = ["train", "--dataset", "digits", "--out", str(netfile)]
-    if args.epochs is not None:
-        train += ["--epochs", str(args.epochs)]
-    _stage("train", train, out, results)
-    _stage("eval", ["eval", str(netfile), "--dataset", "digits"], out, results)
-    _stage("compile", ["compile", str(netfile), "--target", "icebreaker", "--lanes", "2",
-                       "--out", str(out / "compiled")], out, results, optional=True)
+    stages("train", ["train", "--dataset", "digits", "--epochs", str(args.epochs),
+                     "--out", str(net8)])
+    stages("eval", ["eval", str(net8)])
+    stages("train-4bit", ["train", "--dataset", "digits", "--epochs", str(args.epochs),
+                          "--weight-bits", "4", "--out", str(net4)])
+    stages("eval-4bit", ["eval", str(net4)])
+    cosim = {}
     for sim in ("amaranth", "verilator", "icarus"):
-        _stage(f"cosim-{sim}", ["cosim", str(netfile), "--sim", sim, "--samples", "4",
-                                "--lanes", "2"], out, results, optional=True)
-    if not args.skip_build:
-        _stage("build", ["build", str(netfile), "--board", "icebreaker", "--out",
-                         str(out / "icebreaker")], out, results, optional=True)
-    (out / "report.json").write_text(json.dumps(results, indent=1, sort_keys=True))
+        cosim[sim] = stages(f"cosim-{sim}", ["cosim", str(net8), "--sim", sim, "--samples",
+                                              str(args.samples if sim != "amaranth" else 1),
+                                              "--lanes", str(args.lanes)], optional=True)
+    stages("compile", ["compile", str(net8), "--target", "icebreaker", "--lanes", str(args.lanes),
+                       "--out", str(out / "compiled")], optional=True)
+    stages("build", ["build", str(net8), "--board", "icebreaker", "--out",
+                     str(out / "icebreaker")], optional=True)
+    start = time.monotonic()
+    plots = _plots(out, net8, stages.results, args.lanes)
+    log(None, f"  {'plots':<16} done    {time.monotonic() - start:6.1f} s")
+    report = {"stages": stages.results, "plots": plots, "exactness": _exactness(stages.results)}
+    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True,
+                                                ensure_ascii=False))
+    (out / "report.md").write_text(_markdown(report))
     if args.json:
-        emit_json(results)
+        emit_json(report)
     else:
-        print(f"report: {out / 'report.json'}")
-    return 0
+        print((out / "report.md").read_text())
+    failed = [row for row in report["exactness"] if row["mismatches"]]
+    return 1 if failed else 0
+
+
+def _exactness(results):
+    rows = []
+    ev = results.get("eval")
+    if ev:
+        rows.append({"link": "reference ↔ torch", "compared": f"{ev['samples']} samples × all "
+                     "steps, spikes and states", "mismatches": ev["samples"] - ev["agreeing_samples"]})
+    for sim in ("amaranth", "verilator", "icarus"):
+        r = results.get(f"cosim-{sim}")
+        if r and "mismatches" in r:
+            rows.append({"link": f"reference ↔ {sim}",
+                         "compared": f"{r['neuron_steps_compared']} neuron-steps "
+                                     f"({r['values_compared']} values)",
+                         "mismatches": r["mismatches"] + r["cycle_mismatches"]})
+    return rows
+
+
+def _plots(out, netfile, results, lanes):
+    import numpy as np
+
+    from spikeforge.datasets import load_dataset
+    from spikeforge.model import load_network
+    from spikeforge.model import run as run_reference
+    from spikeforge.sim.amaranth_sim import simulate_network
+    from spikeforge.viz import accuracy_vs_bits, membrane_traces, spike_raster, training_curve
+
+    network = load_network(netfile)
+    data = load_dataset("digits", steps=network.steps)
+    x = data.spikes("test", np.arange(1))
+    ref = run_reference(network, x)
+    hw = simulate_network(network, x, lanes=lanes)
+    paths = {
+        "raster": spike_raster(x[0], [s[0] for s in ref.spikes], [s[0] for s in hw.spikes],
+                               out / "raster.png",
+                               f"digit {data.labels('test')[0]}: reference (dots) and hardware "
+                               "(circles)"),
+        "membrane": membrane_traces(ref.u[0][0], network.layers[0].params.theta, range(4),
+                                    out / "membrane.png", "hidden layer, first 4 neurons: "
+                                    "reference (lines) and hardware (dots)", hw.u[0][0]),
+        "training": training_curve(network.metadata["history"], out / "training.png",
+                                   "digits, 8-bit weights"),
+    }
+    rows = [{"weight_bits": bits, "int_accuracy": results[name]["int_accuracy"]}
+            for bits, name in ((4, "eval-4bit"), (8, "eval")) if name in results]
+    paths["accuracy_bits"] = accuracy_vs_bits(rows, 0.967, out / "accuracy_bits.png")
+    return {k: str(Path(v).name) for k, v in paths.items()}
+
+
+def _markdown(report):
+    stages = report["stages"]
+    lines = ["# spikeforge demo report", ""]
+    ev, ev4 = stages.get("eval", {}), stages.get("eval-4bit", {})
+    train = stages.get("train", {})
+    lines += ["## Accuracy (scikit-learn digits, 360 test samples)", "",
+              "| weights | integer (reference) | torch | agreement |", "| --- | --- | --- | --- |"]
+    for name, row in (("8-bit", ev), ("4-bit", ev4)):
+        if row:
+            lines.append(f"| {name} | {row['int_accuracy']:.2%} | {row['torch_accuracy']:.2%} | "
+                         f"{row['agreement']:.0%} |")
+    if train:
+        lines += ["", f"Training: {train['epochs']} epochs in {train['train_seconds']} s "
+                      f"({train['samples_per_second']} samples/s)."]
+    lines += ["", "## Exactness", "", "| link | compared | mismatches |", "| --- | --- | --- |"]
+    for row in report["exactness"]:
+        lines.append(f"| {row['link']} | {row['compared']} | {row['mismatches']} |")
+    lines += ["", "## Hardware timing", "", "| simulator | cycles predicted | cycles measured | "
+              "SOP/lane/cycle | sim cycles/s |", "| --- | --- | --- | --- | --- |"]
+    for sim in ("amaranth", "verilator", "icarus"):
+        r = stages.get(f"cosim-{sim}", {})
+        if "cycles_predicted" in r:
+            lines.append(f"| {sim} | {r['cycles_predicted']} | {r['cycles_measured']} | "
+                         f"{r['sop_per_lane_per_cycle']:.3f} | {r['cycles_per_second']:.0f} |")
+    skipped = {k: v["skipped"] for k, v in stages.items() if "skipped" in v}
+    if skipped:
+        lines += ["", "## Not run", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
+    lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in report["plots"].items()]
+    return "\n".join(lines) + "\n"

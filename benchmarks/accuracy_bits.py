@@ -28,24 +28,41 @@ def measure(bits_list=(8, 4), epochs=30, seed=0):
         start = time.perf_counter()
         net, history = train(data, TrainConfig(weight_bits=bits, epochs=epochs, seed=seed))
         network = net.to_network()
-        accuracy = float((run(network, data.spikes("test")).predict(network.readout)
-                          == data.labels("test")).mean())
-        rows.append({"weight_bits": bits, "int_accuracy": accuracy,
-                     "torch_accuracy": history[-1]["test_accuracy"],
-                     "curve": [m["test_accuracy"] for m in history],
-                     "seconds": round(time.perf_counter() - start, 1)})
-    return {"dataset": "digits", "network": "64-128-10 LIF, T=32", "epochs": epochs,
-            "baseline_float_snntorch": BASELINE, "rows": rows}
+        accuracy = float(
+            (
+                run(network, data.spikes("test")).predict(network.readout) == data.labels("test")
+            ).mean()
+        )
+        rows.append(
+            {
+                "weight_bits": bits,
+                "int_accuracy": accuracy,
+                "torch_accuracy": history[-1]["test_accuracy"],
+                "curve": [m["test_accuracy"] for m in history],
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        )
+    return {
+        "dataset": "digits",
+        "network": "64-128-10 LIF, T=32",
+        "epochs": epochs,
+        "baseline_float_snntorch": BASELINE,
+        "rows": rows,
+    }
 
 
 def table(result):
-    lines = [f"digits integer accuracy vs weight bits ({result['network']}, "
-             f"{result['epochs']} epochs); peer: snnTorch float {result['baseline_float_snntorch']:.1%}",
-             f"{'bits':>4} {'int acc':>8} {'Δ vs peer':>10} {'time':>7}"]
+    lines = [
+        f"digits integer accuracy vs weight bits ({result['network']}, "
+        f"{result['epochs']} epochs); peer: snnTorch float {result['baseline_float_snntorch']:.1%}",
+        f"{'bits':>4} {'int acc':>8} {'Δ vs peer':>10} {'time':>7}",
+    ]
     for row in result["rows"]:
         delta = row["int_accuracy"] - result["baseline_float_snntorch"]
-        lines.append(f"{row['weight_bits']:>4} {row['int_accuracy']:>8.2%} {delta * 100:>+9.1f}pp "
-                     f"{row['seconds']:>6.1f}s")
+        lines.append(
+            f"{row['weight_bits']:>4} {row['int_accuracy']:>8.2%} {delta * 100:>+9.1f}pp "
+            f"{row['seconds']:>6.1f}s"
+        )
     return "\n".join(lines)
 
 

@@ -66,7 +66,7 @@ def snntorch_epoch_fn(dataset, batch_size, seed):
     def epoch():
         order = torch.as_tensor(rng.permutation(x.shape[1]))
         for first in range(0, len(order), batch_size):
-            idx = order[first:first + batch_size]
+            idx = order[first : first + batch_size]
             loss = loss_fn(net(x[:, idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -87,7 +87,7 @@ def measure(epochs=3, threads=2, batch_size=64, seed=0):
     except ImportError as exc:
         peer_error = f"snnTorch not installed ({exc}); install the 'peers' extra"
     seconds = {name: [] for name in runners}
-    for name, epoch in runners.items():  # warm-up epoch each, not timed
+    for epoch in runners.values():  # warm-up epoch each, not timed
         epoch()
     for _ in range(epochs):  # alternate so both see the same machine load
         for name, epoch in runners.items():
@@ -113,13 +113,17 @@ def measure(epochs=3, threads=2, batch_size=64, seed=0):
 
 
 def table(result):
-    lines = [f"training throughput — {result['network']}, batch {result['batch_size']}, "
-             f"{result['threads']} threads", f"{'trainer':<12} {'samples/s':>10}"]
+    lines = [
+        f"training throughput — {result['network']}, batch {result['batch_size']}, "
+        f"{result['threads']} threads",
+        f"{'trainer':<12} {'samples/s':>10}",
+    ]
     for name, sps in result["samples_per_second"].items():
         lines.append(f"{name:<12} {sps:>10.0f}")
     if "ratio" in result:
-        lines.append(f"ratio spikeforge/snnTorch: {result['ratio']:.2f} "
-                     f"(goal ≥ {GOAL}, stretch ≥ {STRETCH})")
+        lines.append(
+            f"ratio spikeforge/snnTorch: {result['ratio']:.2f} (goal ≥ {GOAL}, stretch ≥ {STRETCH})"
+        )
     else:
         lines.append(result["peer_error"])
     return "\n".join(lines)

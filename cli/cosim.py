@@ -17,8 +17,12 @@ def add_arguments(parser):
     parser.add_argument("--steps", type=int, default=None, help="time steps per sample (default T)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random stimuli")
     parser.add_argument("--density", type=float, default=0.2, help="random stimulus spike density")
-    parser.add_argument("--consumer-gap", type=int, default=0,
-                        help="cycles the output consumer waits after each event (backpressure)")
+    parser.add_argument(
+        "--consumer-gap",
+        type=int,
+        default=0,
+        help="cycles the output consumer waits after each event (backpressure)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -36,8 +40,9 @@ def stimulus(network, samples, steps, seed, density):
             return x[:, :steps] if steps else x, f"{name} test samples"
     rng = np.random.default_rng(seed)
     t = steps or network.steps
-    return (rng.random((samples, t, network.n_in)) < density).astype(np.uint8), \
-        f"random spikes, density {density}, seed {seed}"
+    return (rng.random((samples, t, network.n_in)) < density).astype(
+        np.uint8
+    ), f"random spikes, density {density}, seed {seed}"
 
 
 def run(args):
@@ -48,11 +53,15 @@ def run(args):
     if args.samples < 1:
         raise CommandError(f"--samples must be at least 1, not {args.samples}")
     x, source = stimulus(network, args.samples, args.steps, args.seed, args.density)
-    log(args, f"cosim on {args.sim}: {x.shape[0]} sample(s) × {x.shape[1]} steps ({source}), "
-              f"{args.lanes} lane(s)")
+    log(
+        args,
+        f"cosim on {args.sim}: {x.shape[0]} sample(s) × {x.shape[1]} steps ({source}), "
+        f"{args.lanes} lane(s)",
+    )
     try:
-        report = cosim_report(network, x, args.sim, lanes=args.lanes,
-                              consumer_gap=args.consumer_gap)
+        report = cosim_report(
+            network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap
+        )
     except ToolMissing as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:
@@ -62,10 +71,12 @@ def run(args):
     if args.json:
         emit_json(report)
     else:
-        print(f"{args.sim}: {report['neuron_steps_compared']} neuron-steps compared, "
-              f"{report['mismatches']} mismatches, cycles predicted {report['cycles_predicted']} "
-              f"measured {report['cycles_measured']}, SOP/lane/cycle "
-              f"{report['sop_per_lane_per_cycle']:.3f}")
+        print(
+            f"{args.sim}: {report['neuron_steps_compared']} neuron-steps compared, "
+            f"{report['mismatches']} mismatches, cycles predicted {report['cycles_predicted']} "
+            f"measured {report['cycles_measured']}, SOP/lane/cycle "
+            f"{report['sop_per_lane_per_cycle']:.3f}"
+        )
         if report["first_mismatch"]:
             print(f"first mismatch: {report['first_mismatch']}")
     ok = report["mismatches"] == 0 and report["cycle_mismatches"] == 0

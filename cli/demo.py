@@ -66,27 +66,67 @@ def run(args):
     stages = _Stages(out)
     net8, net4 = out / "digits.sfn", out / "digits4.sfn"
     log(args, f"spikeforge demo → {out}/")
-    stages("train", ["train", "--dataset", "digits", "--epochs", str(args.epochs),
-                     "--out", str(net8)])
+    stages(
+        "train", ["train", "--dataset", "digits", "--epochs", str(args.epochs), "--out", str(net8)]
+    )
     stages("eval", ["eval", str(net8)])
-    stages("train-4bit", ["train", "--dataset", "digits", "--epochs", str(args.epochs),
-                          "--weight-bits", "4", "--out", str(net4)])
+    stages(
+        "train-4bit",
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--epochs",
+            str(args.epochs),
+            "--weight-bits",
+            "4",
+            "--out",
+            str(net4),
+        ],
+    )
     stages("eval-4bit", ["eval", str(net4)])
     cosim = {}
     for sim in ("amaranth", "verilator", "icarus"):
-        cosim[sim] = stages(f"cosim-{sim}", ["cosim", str(net8), "--sim", sim, "--samples",
-                                              str(args.samples if sim != "amaranth" else 1),
-                                              "--lanes", str(args.lanes)], optional=True)
-    stages("compile", ["compile", str(net8), "--target", "icebreaker", "--lanes", str(args.lanes),
-                       "--out", str(out / "compiled")], optional=True)
-    stages("build", ["build", str(net8), "--board", "icebreaker", "--out",
-                     str(out / "icebreaker")], optional=True)
+        cosim[sim] = stages(
+            f"cosim-{sim}",
+            [
+                "cosim",
+                str(net8),
+                "--sim",
+                sim,
+                "--samples",
+                str(args.samples if sim != "amaranth" else 1),
+                "--lanes",
+                str(args.lanes),
+            ],
+            optional=True,
+        )
+    stages(
+        "compile",
+        [
+            "compile",
+            str(net8),
+            "--target",
+            "icebreaker",
+            "--lanes",
+            str(args.lanes),
+            "--out",
+            str(out / "compiled"),
+        ],
+        optional=True,
+    )
+    stages(
+        "build",
+        ["build", str(net8), "--board", "icebreaker", "--out", str(out / "icebreaker")],
+        optional=True,
+    )
     start = time.monotonic()
     plots = _plots(out, net8, stages.results, args.lanes)
     log(None, f"  {'plots':<16} done    {time.monotonic() - start:6.1f} s")
     report = {"stages": stages.results, "plots": plots, "exactness": _exactness(stages.results)}
-    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True,
-                                                ensure_ascii=False))
+    (out / "report.json").write_text(
+        json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False)
+    )
     (out / "report.md").write_text(_markdown(report))
     if args.json:
         emit_json(report)
@@ -100,21 +140,29 @@ def _exactness(results):
     rows = []
     ev = results.get("eval")
     if ev:
-        rows.append({"link": "reference ↔ torch", "compared": f"{ev['samples']} samples × all "
-                     "steps, spikes and states", "mismatches": ev["samples"] - ev["agreeing_samples"]})
+        rows.append(
+            {
+                "link": "reference ↔ torch",
+                "compared": f"{ev['samples']} samples × all steps, spikes and states",
+                "mismatches": ev["samples"] - ev["agreeing_samples"],
+            }
+        )
     for sim in ("amaranth", "verilator", "icarus"):
         r = results.get(f"cosim-{sim}")
         if r and "mismatches" in r:
-            rows.append({"link": f"reference ↔ {sim}",
-                         "compared": f"{r['neuron_steps_compared']} neuron-steps "
-                                     f"({r['values_compared']} values)",
-                         "mismatches": r["mismatches"] + r["cycle_mismatches"]})
+            rows.append(
+                {
+                    "link": f"reference ↔ {sim}",
+                    "compared": f"{r['neuron_steps_compared']} neuron-steps "
+                    f"({r['values_compared']} values)",
+                    "mismatches": r["mismatches"] + r["cycle_mismatches"],
+                }
+            )
     return rows
 
 
 def _plots(out, netfile, results, lanes):
     import numpy as np
-
     from spikeforge.datasets import load_dataset
     from spikeforge.model import load_network
     from spikeforge.model import run as run_reference
@@ -127,18 +175,30 @@ def _plots(out, netfile, results, lanes):
     ref = run_reference(network, x)
     hw = simulate_network(network, x, lanes=lanes)
     paths = {
-        "raster": spike_raster(x[0], [s[0] for s in ref.spikes], [s[0] for s in hw.spikes],
-                               out / "raster.png",
-                               f"digit {data.labels('test')[0]}: reference (dots) and hardware "
-                               "(circles)"),
-        "membrane": membrane_traces(ref.u[0][0], network.layers[0].params.theta, range(4),
-                                    out / "membrane.png", "hidden layer, first 4 neurons: "
-                                    "reference (lines) and hardware (dots)", hw.u[0][0]),
-        "training": training_curve(network.metadata["history"], out / "training.png",
-                                   "digits, 8-bit weights"),
+        "raster": spike_raster(
+            x[0],
+            [s[0] for s in ref.spikes],
+            [s[0] for s in hw.spikes],
+            out / "raster.png",
+            f"digit {data.labels('test')[0]}: reference (dots) and hardware (circles)",
+        ),
+        "membrane": membrane_traces(
+            ref.u[0][0],
+            network.layers[0].params.theta,
+            range(4),
+            out / "membrane.png",
+            "hidden layer, first 4 neurons: reference (lines) and hardware (dots)",
+            hw.u[0][0],
+        ),
+        "training": training_curve(
+            network.metadata["history"], out / "training.png", "digits, 8-bit weights"
+        ),
     }
-    rows = [{"weight_bits": bits, "int_accuracy": results[name]["int_accuracy"]}
-            for bits, name in ((4, "eval-4bit"), (8, "eval")) if name in results]
+    rows = [
+        {"weight_bits": bits, "int_accuracy": results[name]["int_accuracy"]}
+        for bits, name in ((4, "eval-4bit"), (8, "eval"))
+        if name in results
+    ]
     paths["accuracy_bits"] = accuracy_vs_bits(rows, 0.967, out / "accuracy_bits.png")
     return {k: str(Path(v).name) for k, v in paths.items()}
 
@@ -148,25 +208,41 @@ def _markdown(report):
     lines = ["# spikeforge demo report", ""]
     ev, ev4 = stages.get("eval", {}), stages.get("eval-4bit", {})
     train = stages.get("train", {})
-    lines += ["## Accuracy (scikit-learn digits, 360 test samples)", "",
-              "| weights | integer (reference) | torch | agreement |", "| --- | --- | --- | --- |"]
+    lines += [
+        "## Accuracy (scikit-learn digits, 360 test samples)",
+        "",
+        "| weights | integer (reference) | torch | agreement |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, row in (("8-bit", ev), ("4-bit", ev4)):
         if row:
-            lines.append(f"| {name} | {row['int_accuracy']:.2%} | {row['torch_accuracy']:.2%} | "
-                         f"{row['agreement']:.0%} |")
+            lines.append(
+                f"| {name} | {row['int_accuracy']:.2%} | {row['torch_accuracy']:.2%} | "
+                f"{row['agreement']:.0%} |"
+            )
     if train:
-        lines += ["", f"Training: {train['epochs']} epochs in {train['train_seconds']} s "
-                      f"({train['samples_per_second']} samples/s)."]
+        lines += [
+            "",
+            f"Training: {train['epochs']} epochs in {train['train_seconds']} s "
+            f"({train['samples_per_second']} samples/s).",
+        ]
     lines += ["", "## Exactness", "", "| link | compared | mismatches |", "| --- | --- | --- |"]
     for row in report["exactness"]:
         lines.append(f"| {row['link']} | {row['compared']} | {row['mismatches']} |")
-    lines += ["", "## Hardware timing", "", "| simulator | cycles predicted | cycles measured | "
-              "SOP/lane/cycle | sim cycles/s |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Hardware timing",
+        "",
+        "| simulator | cycles predicted | cycles measured | SOP/lane/cycle | sim cycles/s |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for sim in ("amaranth", "verilator", "icarus"):
         r = stages.get(f"cosim-{sim}", {})
         if "cycles_predicted" in r:
-            lines.append(f"| {sim} | {r['cycles_predicted']} | {r['cycles_measured']} | "
-                         f"{r['sop_per_lane_per_cycle']:.3f} | {r['cycles_per_second']:.0f} |")
+            lines.append(
+                f"| {sim} | {r['cycles_predicted']} | {r['cycles_measured']} | "
+                f"{r['sop_per_lane_per_cycle']:.3f} | {r['cycles_per_second']:.0f} |"
+            )
     skipped = {k: v["skipped"] for k, v in stages.items() if "skipped" in v}
     if skipped:
         lines += ["", "## Not run", ""] + [f"- {k}: {v}" for k, v in skipped.items()]

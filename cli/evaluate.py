@@ -13,8 +13,12 @@ def add_arguments(parser):
     from spikeforge.datasets import DATASETS
 
     parser.add_argument("netfile", help="network file (.sfn)")
-    parser.add_argument("--dataset", choices=DATASETS, default=None,
-                        help="dataset (default: the one the network was trained on)")
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="dataset (default: the one the network was trained on)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="evaluate the first N test samples")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -31,7 +35,7 @@ def evaluate(network, dataset, limit=None, batch_size=120):
     model = SpikingNetwork.from_network(network)
     ref_pred, torch_pred, agree = [], [], 0
     for start in range(0, len(labels), batch_size):
-        x = spikes[start:start + batch_size]
+        x = spikes[start : start + batch_size]
         trace = run(network, x)
         with torch.no_grad():
             traces = model(x)
@@ -62,15 +66,19 @@ def run(args):
         raise CommandError("the network file names no dataset; pass --dataset digits|randman")
     dataset = load_dataset(name, steps=network.steps)
     if dataset.n_in != network.n_in:
-        raise CommandError(
-            f"the network takes {network.n_in} inputs but {name} has {dataset.n_in}"
-        )
-    report = {"netfile": str(args.netfile), "dataset": name, **evaluate(network, dataset, args.limit)}
+        raise CommandError(f"the network takes {network.n_in} inputs but {name} has {dataset.n_in}")
+    report = {
+        "netfile": str(args.netfile),
+        "dataset": name,
+        **evaluate(network, dataset, args.limit),
+    }
     report["weight_bits"] = [ly.params.weight_format.width for ly in network.layers]
     if args.json:
         emit_json(report)
     else:
-        print(f"{name}: integer accuracy {report['int_accuracy']:.2%}, torch "
-              f"{report['torch_accuracy']:.2%}, torch ↔ reference agreement "
-              f"{report['agreement']:.2%} of {report['samples']} samples")
+        print(
+            f"{name}: integer accuracy {report['int_accuracy']:.2%}, torch "
+            f"{report['torch_accuracy']:.2%}, torch ↔ reference agreement "
+            f"{report['agreement']:.2%} of {report['samples']} samples"
+        )
     return 0

@@ -13,10 +13,23 @@ def add_arguments(parser):
 def describe(network):
     layers = []
     for layer in network.layers:
-        arrays = {name: {"shape": list(a.shape), "dtype": str(a.dtype), "min": int(a.min()),
-                         "max": int(a.max())} for name, a in layer.arrays.items()}
-        layers.append({"name": layer.name, "params": layer.params.to_dict(), "arrays": arrays,
-                       "synapses": int(sum(a.size for n, a in layer.arrays.items() if n != "bias"))})
+        arrays = {
+            name: {
+                "shape": list(a.shape),
+                "dtype": str(a.dtype),
+                "min": int(a.min()),
+                "max": int(a.max()),
+            }
+            for name, a in layer.arrays.items()
+        }
+        layers.append(
+            {
+                "name": layer.name,
+                "params": layer.params.to_dict(),
+                "arrays": arrays,
+                "synapses": int(sum(a.size for n, a in layer.arrays.items() if n != "bias")),
+            }
+        )
     return {
         "name": network.name,
         "encoding": network.encoding.to_dict(),
@@ -34,15 +47,19 @@ def run(args):
     if args.json:
         emit_json(info)
         return 0
-    print(f"{info['name']}: {info['neurons']} neurons, {info['synapses']} synapses, "
-          f"encoding {info['encoding']}, readout {info['readout']}")
+    print(
+        f"{info['name']}: {info['neurons']} neurons, {info['synapses']} synapses, "
+        f"encoding {info['encoding']}, readout {info['readout']}"
+    )
     for layer in info["layers"]:
         p = layer["params"]
         fmt = lambda f: f"{'s' if f['signed'] else 'u'}{f['width']}"  # noqa: E731
-        print(f"  {layer['name']:<10} {p['kind'].upper():<4} {p['n_in']:>5} → {p['n']:<5} "
-              f"k_syn={p['k_syn']} k_mem={p['k_mem']} θ={p['theta']} reset={p['reset']} "
-              f"W {fmt(p['weight_format'])} I {fmt(p['current_format'])} "
-              f"U {fmt(p['potential_format'])}{' recurrent' if p['recurrent'] else ''}")
+        print(
+            f"  {layer['name']:<10} {p['kind'].upper():<4} {p['n_in']:>5} → {p['n']:<5} "
+            f"k_syn={p['k_syn']} k_mem={p['k_mem']} θ={p['theta']} reset={p['reset']} "
+            f"W {fmt(p['weight_format'])} I {fmt(p['current_format'])} "
+            f"U {fmt(p['potential_format'])}{' recurrent' if p['recurrent'] else ''}"
+        )
     accuracy = info["metadata"].get("accuracy")
     if accuracy:
         print(f"  accuracy: {accuracy}")

@@ -17,10 +17,15 @@ def add_arguments(parser):
     parser.add_argument("--weight-bits", type=int, default=8)
     parser.add_argument("--k-syn", type=int, default=1)
     parser.add_argument("--k-mem", type=int, default=3)
-    parser.add_argument("--theta", type=float, default=4.0,
-                        help="threshold in units of the weight scale 2^(bits-1) (default 4.0)")
-    parser.add_argument("--readout", choices=["spike_count", "membrane_max", "membrane_sum"],
-                        default="spike_count")
+    parser.add_argument(
+        "--theta",
+        type=float,
+        default=4.0,
+        help="threshold in units of the weight scale 2^(bits-1) (default 4.0)",
+    )
+    parser.add_argument(
+        "--readout", choices=["spike_count", "membrane_max", "membrane_sum"], default="spike_count"
+    )
     parser.add_argument("--surrogate", choices=sorted(SURROGATES), default="fast_sigmoid")
     parser.add_argument("--slope", type=float, default=25.0)
     parser.add_argument("--epochs", type=int, default=30)
@@ -50,13 +55,23 @@ def run(args):
         raise CommandError(f"--weight-bits must be in 2..16, not {args.weight_bits}")
     dataset = load_dataset(args.dataset, steps=args.steps, seed=args.seed)
     config = TrainConfig(
-        hidden=tuple(args.hidden), weight_bits=args.weight_bits, k_syn=args.k_syn,
-        k_mem=args.k_mem, theta=args.theta, readout=args.readout, surrogate=args.surrogate,
-        slope=args.slope, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        seed=args.seed, device=args.device,
+        hidden=tuple(args.hidden),
+        weight_bits=args.weight_bits,
+        k_syn=args.k_syn,
+        k_mem=args.k_mem,
+        theta=args.theta,
+        readout=args.readout,
+        surrogate=args.surrogate,
+        slope=args.slope,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
     )
-    bar = tqdm(total=args.epochs, desc=f"train {args.dataset}", unit="epoch", file=sys.stderr,
-               disable=None)
+    bar = tqdm(
+        total=args.epochs, desc=f"train {args.dataset}", unit="epoch", file=sys.stderr, disable=None
+    )
 
     def progress(epoch, metrics):
         bar.set_postfix(loss=f"{metrics['loss']:.3f}", test=f"{metrics['test_accuracy']:.3f}")
@@ -93,14 +108,19 @@ def run(args):
         "torch_test_accuracy": history[-1]["test_accuracy"],
         "int_test_accuracy": int_accuracy,
         "weight_bits": config.weight_bits,
-        "layers": [f"{ly.params.kind.name} {ly.params.n_in}→{ly.params.n}" for ly in network.layers],
+        "layers": [
+            f"{ly.params.kind.name} {ly.params.n_in}→{ly.params.n}" for ly in network.layers
+        ],
     }
     if args.json:
         emit_json(report)
     else:
         log(args, f"wrote {args.out}")
-        print(f"integer test accuracy: {int_accuracy:.2%} ({np.sum(trace.predict(network.readout) == dataset.labels('test'))}"
-              f"/{len(dataset.y_test)}), torch: {history[-1]['test_accuracy']:.2%}")
+        correct = int(np.sum(trace.predict(network.readout) == dataset.labels("test")))
+        print(
+            f"integer test accuracy: {int_accuracy:.2%} ({correct}/{len(dataset.y_test)}), "
+            f"torch: {history[-1]['test_accuracy']:.2%}"
+        )
     return 0
 
 

@@ -28,7 +28,9 @@ class Dataset:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if len(x) != len(y):
-                raise ValueError(f"x_{split} has {len(x)} samples but y_{split} has {len(y)} labels")
+                raise ValueError(
+                    f"x_{split} has {len(x)} samples but y_{split} has {len(y)} labels"
+                )
 
     @property
     def n_in(self) -> int:

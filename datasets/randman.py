@@ -27,8 +27,16 @@ def _manifold(rng, n_in, dim, alpha, n_components=3):
     return embed
 
 
-def make_randman(n_classes=10, n_in=40, steps=50, dim=3, alpha=2.0, samples_per_class=200,
-                 test_fraction=0.2, seed=0) -> Dataset:
+def make_randman(
+    n_classes=10,
+    n_in=40,
+    steps=50,
+    dim=3,
+    alpha=2.0,
+    samples_per_class=200,
+    test_fraction=0.2,
+    seed=0,
+) -> Dataset:
     """A seeded Randman task with one spike per input and sample; returns a :class:`Dataset`."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
@@ -46,6 +54,13 @@ def make_randman(n_classes=10, n_in=40, steps=50, dim=3, alpha=2.0, samples_per_
     spikes[np.arange(len(x))[:, None], times, np.arange(n_in)[None, :]] = 1
     order = rng.permutation(len(x))
     spikes, y = spikes[order], y[order]
-    n_test = int(round(test_fraction * len(x)))
-    return Dataset("randman", spikes[n_test:], y[n_test:], spikes[:n_test], y[:n_test],
-                   SpikeEncoding(steps), n_classes)
+    n_test = round(test_fraction * len(x))
+    return Dataset(
+        "randman",
+        spikes[n_test:],
+        y[n_test:],
+        spikes[:n_test],
+        y[:n_test],
+        SpikeEncoding(steps),
+        n_classes,
+    )

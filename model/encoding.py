@@ -60,7 +60,9 @@ class SpikeEncoding:
     def encode(self, samples) -> np.ndarray:
         x = np.asarray(samples)
         if x.ndim != 3 or x.shape[1] != self.steps:
-            raise ValueError(f"spike samples must have shape (batch, {self.steps}, n_in), not {x.shape}")
+            raise ValueError(
+                f"spike samples must have shape (batch, {self.steps}, n_in), not {x.shape}"
+            )
         if x.size and not np.isin(x, (0, 1)).all():
             raise ValueError("spike samples must hold only 0 and 1")
         return x.astype(np.uint8)

@@ -35,7 +35,14 @@ from .layer import Layer
 from .network import Network, Readout
 from .params import LayerParams
 
-__all__ = ["FORMAT", "VERSION", "NetworkFileError", "load_network", "network_to_bytes", "save_network"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "NetworkFileError",
+    "load_network",
+    "network_to_bytes",
+    "save_network",
+]
 
 FORMAT = "spikeforge-network"
 VERSION = 1
@@ -149,15 +156,19 @@ def _from_contents(contents: dict) -> Network:
                 raise NetworkFileError(f"layers[{index}] names an unknown array {name!r}")
             key = spec.get("key", f"layer{index}.{name}")
             if key not in contents:
-                raise NetworkFileError(f"array {key!r} of layers[{index}] is missing from the archive")
+                raise NetworkFileError(
+                    f"array {key!r} of layers[{index}] is missing from the archive"
+                )
             arr = contents[key]
             if str(arr.dtype) != spec.get("dtype"):
                 raise NetworkFileError(
-                    f"array {key!r} has dtype {arr.dtype}, but the manifest says {spec.get('dtype')}"
+                    f"array {key!r} has dtype {arr.dtype}, "
+                    f"but the manifest says {spec.get('dtype')}"
                 )
             if list(arr.shape) != list(spec.get("shape", [])):
                 raise NetworkFileError(
-                    f"array {key!r} has shape {list(arr.shape)}, but the manifest says {spec.get('shape')}"
+                    f"array {key!r} has shape {list(arr.shape)}, "
+                    f"but the manifest says {spec.get('shape')}"
                 )
             arrays[name] = arr
             used.add(key)

@@ -48,7 +48,8 @@ class Network:
             if index and layer.params.n_in != layers[index - 1].params.n:
                 raise ValueError(
                     f"layer {index} ({layer.name}) takes {layer.params.n_in} inputs but layer "
-                    f"{index - 1} ({layers[index - 1].name}) has {layers[index - 1].params.n} neurons"
+                    f"{index - 1} ({layers[index - 1].name}) has "
+                    f"{layers[index - 1].params.n} neurons"
                 )
             if index < len(layers) - 1 and not layer.params.spiking:
                 raise ValueError(
@@ -111,7 +112,9 @@ def run(network: Network, spikes, state=None) -> Trace:
     if x.ndim != 3 or x.shape[2] != network.n_in:
         raise ValueError(f"input spikes must have shape (batch, T, {network.n_in}), not {x.shape}")
     batch, steps, _ = x.shape
-    states = list(state) if state is not None else [initial_state(ly, batch) for ly in network.layers]
+    states = (
+        list(state) if state is not None else [initial_state(ly, batch) for ly in network.layers]
+    )
     shape = lambda ly: (batch, steps, ly.params.n)  # noqa: E731
     rec = {k: [np.zeros(shape(ly), np.int64) for ly in network.layers] for k in "siub"}
     sats = [np.zeros((batch, steps), np.int64) for _ in network.layers]

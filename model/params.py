@@ -95,14 +95,20 @@ class LayerParams:
         check_int("k_syn", self.k_syn, 0, self.current_format.width - 1)
         if self.kind is NeuronKind.IF:
             if self.k_mem != 0:
-                raise ValueError(f"k_mem must be 0 for IF neurons (they do not leak), not {self.k_mem}")
+                raise ValueError(
+                    f"k_mem must be 0 for IF neurons (they do not leak), not {self.k_mem}"
+                )
         else:
             check_int("k_mem", self.k_mem, 0, self.potential_format.width - 1)
         if self.kind is NeuronKind.LI:
             if self.theta != 1:
-                raise ValueError(f"theta must be left at 1 for a non-spiking LI readout, not {self.theta}")
+                raise ValueError(
+                    f"theta must be left at 1 for a non-spiking LI readout, not {self.theta}"
+                )
             if self.recurrent:
-                raise ValueError("an LI readout does not spike, so it cannot have recurrent weights")
+                raise ValueError(
+                    "an LI readout does not spike, so it cannot have recurrent weights"
+                )
         else:
             check_int("theta", self.theta, 1, self.potential_format.max)
         if self.kind is NeuronKind.ALIF:
@@ -111,7 +117,8 @@ class LayerParams:
         else:
             if self.k_adapt != 0 or self.adapt_jump != 0:
                 raise ValueError(
-                    f"k_adapt and adapt_jump apply to ALIF layers only; this layer is {self.kind.name}"
+                    "k_adapt and adapt_jump apply to ALIF layers only; "
+                    f"this layer is {self.kind.name}"
                 )
 
     @property
@@ -150,11 +157,15 @@ class LayerParams:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown layer parameter(s) {unknown}; expected some of {sorted(known)}")
+            raise ValueError(
+                f"unknown layer parameter(s) {unknown}; expected some of {sorted(known)}"
+            )
         for name in ("weight_format", "current_format", "potential_format", "trace_format"):
             if name in data:
                 if not isinstance(data[name], dict):
-                    raise TypeError(f"{name} must be an object with width/signed, not {data[name]!r}")
+                    raise TypeError(
+                        f"{name} must be an object with width/signed, not {data[name]!r}"
+                    )
                 data[name] = IntFormat.from_dict(data[name])
         for name, enum in (("kind", NeuronKind), ("reset", ResetMode)):
             if isinstance(data.get(name), str):

@@ -70,7 +70,7 @@ def initial_state(layer: Layer, batch: int) -> LayerState:
 
 
 def synaptic_input(layer: Layer, s_in, s_own) -> np.ndarray:
-    """:math:`a[n]`, exact in int64: the weights selected by the spikes, plus recurrence and bias."""
+    """:math:`a[n]`, exact in int64: weights selected by spikes, plus recurrence and bias."""
     a = np.asarray(s_in, dtype=np.int64) @ layer.weight.astype(np.int64).T
     if layer.recurrent is not None:
         a += np.asarray(s_own, dtype=np.int64) @ layer.recurrent.astype(np.int64).T

@@ -4,10 +4,10 @@ training curves and accuracy against weight width."""
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-__all__ = ["spike_raster", "membrane_traces", "training_curve", "accuracy_vs_bits"]
+__all__ = ["accuracy_vs_bits", "membrane_traces", "spike_raster", "training_curve"]
 
 
 def _save(fig, path):
@@ -34,8 +34,15 @@ def spike_raster(inputs, reference, hardware=None, path="raster.png", title=""):
         ax.scatter(t, n, s=6, c="black", label="reference")
         if hw is not None:
             th, nh = np.nonzero(hw)
-            ax.scatter(th, nh, s=40, facecolors="none", edgecolors="tab:red", linewidths=0.8,
-                       label="hardware")
+            ax.scatter(
+                th,
+                nh,
+                s=40,
+                facecolors="none",
+                edgecolors="tab:red",
+                linewidths=0.8,
+                label="hardware",
+            )
         ax.set_ylabel(f"{name}\nneuron")
         ax.set_ylim(-1, ref.shape[1])
     axes = np.atleast_1d(axes)
@@ -49,7 +56,7 @@ def membrane_traces(u, theta, neurons, path="membrane.png", title="", hardware=N
     """Membrane potential U of a few ``neurons`` of one layer over time, with the threshold."""
     fig, ax = plt.subplots(figsize=(8, 3.2))
     for k in neurons:
-        line, = ax.plot(u[:, k], drawstyle="steps-post", label=f"neuron {k}")
+        (line,) = ax.plot(u[:, k], drawstyle="steps-post", label=f"neuron {k}")
         if hardware is not None:
             ax.plot(hardware[:, k], "o", ms=3, color=line.get_color(), alpha=0.6)
     if theta is not None:

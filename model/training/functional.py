@@ -68,8 +68,9 @@ def layer_sequence(p: LayerParams, drive, spike_fn, recurrent=None, state=None):
         u_next = torch.clamp(u_wide, pot.min, pot.max)
         b_next = b
         if p.kind is NeuronKind.ALIF:
-            b_next = torch.clamp(b - floor_shift_ste(b, p.k_adapt) + p.adapt_jump * s_reset,
-                                 trc.min, trc.max)
+            b_next = torch.clamp(
+                b - floor_shift_ste(b, p.k_adapt) + p.adapt_jump * s_reset, trc.min, trc.max
+            )
         if p.kind is NeuronKind.LI:
             s_next = zeros
         else:

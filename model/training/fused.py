@@ -32,7 +32,7 @@ def _forward(p: LayerParams, drive, recurrent):
     i, u, s, b = zeros, zeros, zeros, zeros
     cur, pot, trc = p.current_format, p.potential_format, p.trace_format
     theta = float(p.theta)
-    ks, km, ka = 2.0 ** -p.k_syn, 2.0 ** -p.k_mem, 2.0 ** -p.k_adapt
+    ks, km, ka = 2.0**-p.k_syn, 2.0**-p.k_mem, 2.0**-p.k_adapt
     out = {k: drive.new_empty(batch, steps, n) for k in ("s", "i", "u", "b", "mi", "mu")}
     for t in range(steps):
         a = drive[:, t] if recurrent is None else drive[:, t] + s @ recurrent.t()
@@ -61,8 +61,14 @@ class _FusedLayer(torch.autograd.Function):
     def forward(ctx, drive, recurrent, p, surrogate, slope):
         out = _forward(p, drive, recurrent)
         ctx.p, ctx.surrogate, ctx.slope = p, surrogate, slope
-        ctx.save_for_backward(recurrent if recurrent is not None else drive.new_empty(0),
-                              out["s"], out["u"], out["b"], out["mi"], out["mu"])
+        ctx.save_for_backward(
+            recurrent if recurrent is not None else drive.new_empty(0),
+            out["s"],
+            out["u"],
+            out["b"],
+            out["mi"],
+            out["mu"],
+        )
         ctx.has_recurrent = recurrent is not None
         return out["s"], out["i"], out["u"], out["b"]
 
@@ -72,8 +78,8 @@ class _FusedLayer(torch.autograd.Function):
         p = ctx.p
         batch, steps, n = s.shape
         theta = float(p.theta)
-        alpha = 1.0 - 2.0 ** -p.k_syn
-        beta = 1.0 if p.kind is NeuronKind.IF else 1.0 - 2.0 ** -p.k_mem
+        alpha = 1.0 - 2.0**-p.k_syn
+        beta = 1.0 if p.kind is NeuronKind.IF else 1.0 - 2.0**-p.k_mem
         zeros = s.new_zeros(batch, n)
         g_s = zeros.new_zeros(batch, steps, n) if g_s is None else g_s
         g_i = zeros.new_zeros(batch, steps, n) if g_i is None else g_i

@@ -44,7 +44,11 @@ class SpikingLayer(nn.Module):
         """The integer-valued weights (and recurrent weights, bias) the forward pass uses."""
         wf, cf = self.params.weight_format, self.params.current_format
         w = quantize_weight(self.weight, self.scale, wf.min, wf.max)
-        v = None if self.recurrent is None else quantize_weight(self.recurrent, self.scale, wf.min, wf.max)
+        v = (
+            None
+            if self.recurrent is None
+            else quantize_weight(self.recurrent, self.scale, wf.min, wf.max)
+        )
         c = None if self.bias is None else quantize_weight(self.bias, self.scale, cf.min, cf.max)
         return w, v, c
 
@@ -61,7 +65,10 @@ class SpikingLayer(nn.Module):
         return layer_sequence(self.params, drive, spike_fn, v, state)
 
     def to_layer(self) -> Layer:
-        w, v, c = (None if t is None else t.detach().cpu().numpy().astype(np.int64) for t in self.int_weights())
+        w, v, c = (
+            None if t is None else t.detach().cpu().numpy().astype(np.int64)
+            for t in self.int_weights()
+        )
         return Layer(self.params, w, recurrent=v, bias=c, name=self.name)
 
     @classmethod
@@ -70,7 +77,9 @@ class SpikingLayer(nn.Module):
         with torch.no_grad():
             module.weight.copy_(torch.as_tensor(layer.weight, dtype=torch.float32) / module.scale)
             if layer.recurrent is not None:
-                module.recurrent.copy_(torch.as_tensor(layer.recurrent, dtype=torch.float32) / module.scale)
+                module.recurrent.copy_(
+                    torch.as_tensor(layer.recurrent, dtype=torch.float32) / module.scale
+                )
             if layer.bias is not None:
                 module.bias.copy_(torch.as_tensor(layer.bias, dtype=torch.float32) / module.scale)
         return module
@@ -90,8 +99,16 @@ class SpikingNetwork(nn.Module):
         Surrogate sharpness, in units of 1/θ.
     """
 
-    def __init__(self, layers, encoding, readout=Readout.SPIKE_COUNT, *, surrogate="fast_sigmoid",
-                 slope=25.0, name="network"):
+    def __init__(
+        self,
+        layers,
+        encoding,
+        readout=Readout.SPIKE_COUNT,
+        *,
+        surrogate="fast_sigmoid",
+        slope=25.0,
+        name="network",
+    ):
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.encoding = encoding
@@ -138,5 +155,3 @@ class SpikingNetwork(nn.Module):
     def from_network(cls, network: Network, **kwargs):
         layers = [SpikingLayer.from_layer(layer) for layer in network.layers]
         return cls(layers, network.encoding, network.readout, name=network.name, **kwargs)
-
-

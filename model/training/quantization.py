@@ -16,7 +16,7 @@ def round_ste(x):
 
 def floor_shift_ste(x, k: int):
     """``floor(x / 2**k)`` forward (an arithmetic right shift); gradient ``2**-k`` backward."""
-    scaled = x * (2.0 ** -k)  # a power-of-two scale is exact in floating point
+    scaled = x * (2.0**-k)  # a power-of-two scale is exact in floating point
     return scaled + (torch.floor(scaled) - scaled).detach()
 
 

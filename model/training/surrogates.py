@@ -14,7 +14,7 @@ name                :math:`\sigma'(x)`
 ``piecewise_linear`` :math:`\max(0, 1 - \mathrm{slope}\,|x|)` (Esser et al. 2016,
                     doi:10.1073/pnas.1604850113)
 ``exponential``     :math:`\exp(-\mathrm{slope}\,|x|)` (Shrestha & Orchard 2018, SLAYER)
-``sigmoid``         :math:`\mathrm{slope}\,\varsigma(\mathrm{slope}\,x)(1 - \varsigma(\mathrm{slope}\,x))`
+``sigmoid``         :math:`k\,\varsigma(k x)(1 - \varsigma(k x))`, :math:`k = \mathrm{slope}`
 ==================  =====================================================================
 """
 
@@ -63,7 +63,7 @@ class _Spike(torch.autograd.Function):
 
 
 def spike_function(name: str, slope: float):
-    """Return ``f(x) -> spikes`` with the exact Heaviside forward and surrogate ``name`` backward."""
+    """``f(x) -> spikes``: exact Heaviside forward, surrogate ``name`` backward."""
     if name not in SURROGATES:
         raise ValueError(f"surrogate must be one of {sorted(SURROGATES)}, not {name!r}")
     if not slope > 0:

@@ -5,6 +5,7 @@ LI readout's maximum membrane potential over time (``membrane_max``), as in snnT
 Norse's tutorials. Adam on latent weights; the forward pass always uses the integer weights.
 """
 
+import itertools
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -50,19 +51,28 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
     generator = torch.Generator().manual_seed(config.seed)
     fmt = IntFormat(config.weight_bits)
     scale = 1 << (config.weight_bits - 1)
-    theta = max(1, int(round(config.theta * scale)))
+    theta = max(1, round(config.theta * scale))
     readout = Readout(config.readout)
     sizes = [n_in, *config.hidden, n_out]
     layers = []
-    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for index, (a, b) in enumerate(itertools.pairwise(sizes)):
         last = index == len(sizes) - 2
         kind = NeuronKind.LI if last and readout is not Readout.SPIKE_COUNT else NeuronKind.LIF
-        params = LayerParams(a, b, kind=kind, k_syn=config.k_syn, k_mem=config.k_mem,
-                             theta=1 if kind is NeuronKind.LI else theta, weight_format=fmt)
-        layers.append(SpikingLayer(params, name="output" if last else f"hidden{index}",
-                                   generator=generator))
-    return SpikingNetwork(layers, encoding, readout, surrogate=config.surrogate,
-                          slope=config.slope, name=name)
+        params = LayerParams(
+            a,
+            b,
+            kind=kind,
+            k_syn=config.k_syn,
+            k_mem=config.k_mem,
+            theta=1 if kind is NeuronKind.LI else theta,
+            weight_format=fmt,
+        )
+        layers.append(
+            SpikingLayer(params, name="output" if last else f"hidden{index}", generator=generator)
+        )
+    return SpikingNetwork(
+        layers, encoding, readout, surrogate=config.surrogate, slope=config.slope, name=name
+    )
 
 
 def predict(net: SpikingNetwork, spikes, batch_size=512) -> np.ndarray:
@@ -71,7 +81,7 @@ def predict(net: SpikingNetwork, spikes, batch_size=512) -> np.ndarray:
     device = next(net.parameters()).device
     with torch.no_grad():
         for start in range(0, len(spikes), batch_size):
-            traces = net(torch.as_tensor(spikes[start:start + batch_size], device=device))
+            traces = net(torch.as_tensor(spikes[start : start + batch_size], device=device))
             out.append(net.scores(traces).argmax(dim=1).cpu().numpy())
     return np.concatenate(out)
 
@@ -82,7 +92,7 @@ def train_epoch(net, opt, x_train, y_train, batch_size, rng):
     order = torch.as_tensor(rng.permutation(len(x_train)), device=x_train.device)
     total, correct = 0.0, 0
     for first in range(0, len(order), batch_size):
-        idx = order[first:first + batch_size]
+        idx = order[first : first + batch_size]
         scores = net.scores(net(x_train[idx]))
         loss = loss_fn(scores, y_train[idx])
         opt.zero_grad(set_to_none=True)

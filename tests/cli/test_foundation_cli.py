@@ -8,8 +8,9 @@ import pytest
 
 
 def spikeforge(*argv, check=True):
-    proc = subprocess.run([sys.executable, "-m", "spikeforge.cli.main", *argv],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "spikeforge.cli.main", *argv], capture_output=True, text=True
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"spikeforge {' '.join(argv)} failed:\n{proc.stderr}")
     return proc
@@ -18,8 +19,18 @@ def spikeforge(*argv, check=True):
 @pytest.fixture(scope="module")
 def small_net(tmp_path_factory):
     out = tmp_path_factory.mktemp("train") / "small.sfn"
-    proc = spikeforge("train", "--dataset", "digits", "--epochs", "2", "--hidden", "32",
-                      "--out", str(out), "--json")
+    proc = spikeforge(
+        "train",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--hidden",
+        "32",
+        "--out",
+        str(out),
+        "--json",
+    )
     return out, json.loads(proc.stdout)
 
 
@@ -60,14 +71,21 @@ def test_bad_network_file_is_a_clear_error(tmp_path):
 
 
 def test_unknown_device_is_refused(tmp_path):
-    proc = spikeforge("train", "--epochs", "1", "--device", "nonexistent", "--out",
-                      str(tmp_path / "x.sfn"), check=False)
+    proc = spikeforge(
+        "train",
+        "--epochs",
+        "1",
+        "--device",
+        "nonexistent",
+        "--out",
+        str(tmp_path / "x.sfn"),
+        check=False,
+    )
     assert proc.returncode == 2
     assert "not available" in proc.stderr
     assert not (tmp_path / "x.sfn").exists()
 
 
-@pytest.mark.slow
 def test_digits_reaches_the_snntorch_baseline_in_integers(tmp_path):
     """The issue's bar: ≥ 96.7 % integer (8-bit) accuracy, 100 % torch ↔ reference agreement."""
     out = tmp_path / "digits.sfn"

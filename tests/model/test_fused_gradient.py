@@ -24,14 +24,28 @@ from spikeforge.model.training.fused import fused_layer_sequence
 def test_fused_matches_autograd(kind, reset, recurrent, k_syn, k_mem, narrow, surrogate, seed):
     spiking = kind != "li"
     fmt = IntFormat(9 if narrow else 16)  # narrow formats saturate often
-    p = LayerParams(6, 5, kind=kind, reset=reset, recurrent=spiking and recurrent, k_syn=k_syn,
-                    k_mem=0 if kind == "if" else k_mem, theta=40 if spiking else 1,
-                    current_format=fmt, potential_format=fmt,
-                    k_adapt=2 if kind == "alif" else 0, adapt_jump=9 if kind == "alif" else 0)
+    p = LayerParams(
+        6,
+        5,
+        kind=kind,
+        reset=reset,
+        recurrent=spiking and recurrent,
+        k_syn=k_syn,
+        k_mem=0 if kind == "if" else k_mem,
+        theta=40 if spiking else 1,
+        current_format=fmt,
+        potential_format=fmt,
+        k_adapt=2 if kind == "alif" else 0,
+        adapt_jump=9 if kind == "alif" else 0,
+    )
     gen = torch.Generator().manual_seed(seed)
     x = (torch.rand(3, 12, 6, generator=gen) < 0.5).double()
     w = torch.randint(-60, 60, (5, 6), generator=gen).double().requires_grad_()
-    v = torch.randint(-60, 60, (5, 5), generator=gen).double().requires_grad_() if p.recurrent else None
+    v = (
+        torch.randint(-60, 60, (5, 5), generator=gen).double().requires_grad_()
+        if p.recurrent
+        else None
+    )
     weights = torch.randn(4, 3, 12, 5, generator=gen, dtype=torch.float64)
 
     def loss(out):

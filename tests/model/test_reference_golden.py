@@ -49,8 +49,15 @@ def test_negative_values_decay_by_floor_shift():
 
 
 def test_saturation_clamps_once_per_update_and_is_counted():
-    p = LayerParams(2, 1, k_syn=0, k_mem=4, theta=127, current_format=IntFormat(8),
-                    potential_format=IntFormat(8))
+    p = LayerParams(
+        2,
+        1,
+        k_syn=0,
+        k_mem=4,
+        theta=127,
+        current_format=IntFormat(8),
+        potential_format=IntFormat(8),
+    )
     out, sats = _run_single(p, [[100, 100]], [[1, 1]] * 4)
     assert out["i"][:, 0].tolist() == [127, 127, 127, 127]
     assert out["u"][:, 0].tolist() == [0, 127, 120, 127]
@@ -114,6 +121,6 @@ def test_batch_rows_are_independent(reset):
     x = (rng.random((4, 10, 5)) < 0.5).astype(np.uint8)
     together = run(net, x)
     for row in range(4):
-        alone = run(net, x[row:row + 1])
+        alone = run(net, x[row : row + 1])
         assert np.array_equal(alone.u[0][0], together.u[0][row])
         assert np.array_equal(alone.spikes[0][0], together.spikes[0][row])

@@ -17,7 +17,9 @@ def layer_params(draw, n_in):
     n = draw(st.integers(1, 12))
     spiking = kind != "li"
     return LayerParams(
-        n_in, n, kind=kind,
+        n_in,
+        n,
+        kind=kind,
         k_syn=draw(st.integers(0, cur.width - 1)),
         k_mem=0 if kind == "if" else draw(st.integers(0, pot.width - 1)),
         theta=draw(st.integers(1, pot.max)) if spiking else 1,
@@ -25,7 +27,9 @@ def layer_params(draw, n_in):
         recurrent=spiking and draw(st.booleans()),
         bias=draw(st.booleans()),
         weight_format=IntFormat(draw(st.integers(2, 12))),
-        current_format=cur, potential_format=pot, trace_format=trc,
+        current_format=cur,
+        potential_format=pot,
+        trace_format=trc,
         k_adapt=draw(st.integers(0, trc.width - 1)) if kind == "alif" else 0,
         adapt_jump=draw(st.integers(0, trc.max)) if kind == "alif" else 0,
     )
@@ -50,7 +54,7 @@ def networks(draw):
     readout = "spike_count" if layers[-1].params.spiking else "membrane_max"
     steps = draw(st.integers(1, 24))
     density = draw(st.sampled_from([0.1, 0.5, 0.95]))
-    x = (rng.random((draw(st.integers(1, 3)), steps, layers[0].params.n_in)) < density)
+    x = rng.random((draw(st.integers(1, 3)), steps, layers[0].params.n_in)) < density
     return Network(tuple(layers), SpikeEncoding(steps), readout), x.astype(np.uint8)
 
 
@@ -66,8 +70,12 @@ def test_torch_forward_equals_reference(case):
     with torch.no_grad():
         traces = model(x, dtype=torch.float64)
     for index, trace in enumerate(traces):
-        for key, ref in (("s", expected.spikes), ("i", expected.i), ("u", expected.u),
-                         ("b", expected.b)):
+        for key, ref in (
+            ("s", expected.spikes),
+            ("i", expected.i),
+            ("u", expected.u),
+            ("b", expected.b),
+        ):
             got = trace[key].numpy().astype(np.int64)
             assert np.array_equal(got, ref[index]), f"layer {index} field {key} differs"
 

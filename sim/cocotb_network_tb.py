@@ -7,9 +7,10 @@ exercise backpressure), samples every probe record and step counter at every clo
 writes what it saw to ``raw.npz`` beside the stimulus. The comparison with the reference model
 happens in the pytest process (:mod:`spikeforge.sim.probe_records`).
 
-One coroutine handles driver, consumer and monitor cycle by cycle: values read right after a
-rising edge are the ones the flip-flops sampled at that edge; values written then take effect
-for the next edge.
+One coroutine handles driver, consumer and monitor cycle by cycle, away from the rising edge so
+that no simulator can race it: on each falling edge it reads the registered outputs (probes,
+counters) and drives the inputs for the next rising edge, then waits a nanosecond for the
+combinational paths to settle and reads the handshakes that edge will complete.
 """
 
 import os
@@ -18,9 +19,11 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, Timer
 
 MARKER = 1 << 16
+PERIOD_NS = 10
+SETTLE_NS = 1
 COUNTERS = ("cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
             "in_events", "out_events")
 
@@ -50,17 +53,20 @@ class NetworkTB:
 
     async def reset(self):
         dut = self.dut
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        # every input is driven before the first clock edge
         dut.rst.value = 1
         dut.clear.value = 0
         dut.i_events__valid.value = 0
         dut.i_events__payload.value = 0
         dut.o_events__ready.value = 0
+        await Timer(1, unit="ns")
+        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
         for _ in range(3):
-            await RisingEdge(dut.clk)
+            await FallingEdge(dut.clk)
         dut.rst.value = 0
 
-    async def run(self, x, consumer_gap=0):
+    async def run(self, x, consumer_gap=0, max_cycles=10_000_000):
+        """Drive ``x`` (batch, T, n_in); return records, outputs, step cycles and counters."""
         dut = self.dut
         batch, steps, _ = x.shape
         total = batch * steps
@@ -69,15 +75,41 @@ class NetworkTB:
         samples = [[int(a) for t in range(steps) for a in (*np.flatnonzero(x[b, t]), MARKER)]
                    for b in range(batch)]
         sample, position = 0, 0
-        valid = False
-        clear_pending = False
         out_step, markers, last_steps, gap = 0, 0, 0, 0
-        dut.o_events__ready.value = 1
-        ready_out = True
         done = 0
+        cycle = 0
         while markers < total or done < total:
-            await RisingEdge(dut.clk)
-            # what the flip-flops saw at this edge
+            cycle += 1
+            if cycle > max_cycles:
+                raise RuntimeError(
+                    f"no progress after {max_cycles} cycles: {done} of {total} steps done, "
+                    f"{markers} step markers out, input sample {sample} event {position}")
+            # half a period after a rising edge: registers hold what that edge stored
+            await FallingEdge(dut.clk)
+            for (pv, pp), recs in zip(self.probes, records, strict=True):
+                if pv.value:
+                    p = _u(pp)
+                    recs.append(((p >> 8) & 0xFFFF, _signed(p, 24, 32), _signed(p, 56, 32),
+                                 (p >> 88) & 0xFFFFFFFF, (p >> 120) & 1))
+            done = _u(dut.steps)
+            if done != last_steps:
+                step_cycles.append(_u(dut.step_cycles))
+                last_steps = done
+            # inputs for the next rising edge
+            clear = 0
+            sample_sent = position == len(samples[sample]) and sample + 1 < batch
+            if sample_sent and done == (sample + 1) * steps and dut.idle.value:
+                clear = 1  # zero the state for the next sample
+                sample, position = sample + 1, 0
+            valid = not clear and position < len(samples[sample])
+            dut.clear.value = clear
+            dut.i_events__valid.value = int(valid)
+            dut.i_events__payload.value = samples[sample][position] if valid else 0
+            ready_out = gap == 0
+            dut.o_events__ready.value = int(ready_out)
+            gap = max(0, gap - 1)
+            # let combinational paths settle, then see which transfers the next edge makes
+            await Timer(SETTLE_NS, unit="ns")
             if valid and dut.i_events__ready.value:
                 position += 1
             if ready_out and dut.o_events__valid.value:
@@ -88,37 +120,8 @@ class NetworkTB:
                 else:
                     outputs.append((out_step, payload & 0xFFFF))
                 gap = consumer_gap
-            for (pv, pp), recs in zip(self.probes, records, strict=True):
-                if pv.value:
-                    p = _u(pp)
-                    recs.append(((p >> 8) & 0xFFFF, _signed(p, 24, 32), _signed(p, 56, 32),
-                                 (p >> 88) & 0xFFFFFFFF, (p >> 120) & 1))
-            done = _u(dut.steps)
-            if done != last_steps:
-                step_cycles.append(_u(dut.step_cycles))
-                last_steps = done
-            idle = bool(dut.idle.value)
-            # what to drive for the next edge
-            if clear_pending:
-                dut.clear.value = 0
-                clear_pending = False
-            if position == len(samples[sample]) and sample + 1 < batch:
-                if done == (sample + 1) * steps and idle:
-                    dut.clear.value = 1  # zero the state for the next sample
-                    clear_pending = True
-                    sample, position = sample + 1, 0
-            if sample < batch and position < len(samples[sample]) and not clear_pending:
-                dut.i_events__payload.value = samples[sample][position]
-                dut.i_events__valid.value = 1
-                valid = True
-            else:
-                dut.i_events__valid.value = 0
-                valid = False
-            if consumer_gap:
-                ready_out = gap == 0
-                gap = max(0, gap - 1)
-                dut.o_events__ready.value = int(ready_out)
-        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        await FallingEdge(dut.clk)
         counters = {name: _u_named(dut, name) for name in COUNTERS}
         return records, outputs, step_cycles, counters
 
@@ -131,7 +134,8 @@ async def network_matches_stimulus(dut):
     x = stimulus["x"]
     tb = NetworkTB(dut, int(stimulus["n_layers"]))
     await tb.reset()
-    records, outputs, step_cycles, counters = await tb.run(x, int(stimulus["consumer_gap"]))
+    records, outputs, step_cycles, counters = await tb.run(
+        x, int(stimulus["consumer_gap"]), int(stimulus["max_cycles"]))
     arrays = {f"records{k}": np.asarray(r, np.int64).reshape(-1, 5) for k, r in enumerate(records)}
     np.savez(folder / "raw.npz", outputs=np.asarray(outputs, np.int64).reshape(-1, 2),
              step_cycles=np.asarray(step_cycles, np.int64),

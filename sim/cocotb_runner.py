@@ -18,7 +18,7 @@ import numpy as np
 from .probe_records import assemble
 from .toolchain import ToolMissing, configure_verilator, missing_reason
 
-__all__ = ["SIMULATORS", "generate_verilog", "cosimulate", "cache_dir"]
+__all__ = ["SIMULATORS", "cache_dir", "cosimulate", "generate_verilog"]
 
 SIMULATORS = ("verilator", "icarus")
 TOP = "spikeforge_top"
@@ -40,28 +40,45 @@ def generate_verilog(network, lanes=1, probe=True, host_access=False, name=TOP) 
     return verilog.convert(core, name=name, emit_src=False)
 
 
-def _build(sim, verilog_text):
+def _build(sim, sources, build_args=(), includes=()):
+    """Build ``sources`` ({file name: Verilog text}) once per design; return (runner, folder)."""
     from cocotb_tools.runner import get_runner
 
-    digest = hashlib.sha256(f"{sim}\n{verilog_text}".encode()).hexdigest()[:16]
+    text = "\n".join(f"// {name}\n{body}" for name, body in sorted(sources.items()))
+    digest = hashlib.sha256(f"{sim}\n{build_args}\n{includes}\n{text}".encode()).hexdigest()[:16]
     build_dir = cache_dir() / f"{sim}-{digest}"
     stamp = build_dir / "built.ok"
     runner = get_runner(sim)
     fresh = not stamp.exists()
     build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{TOP}.v"
+    paths = [build_dir / name for name in sources]
     if fresh:
-        source.write_text(verilog_text)
-    args = ["-Wno-fatal", "-Wno-WIDTH", "-O2"] if sim == "verilator" else []
+        for path, body in zip(paths, sources.values(), strict=True):
+            path.write_text(body)
+    args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"] if sim == "verilator" else []
     # build() also primes the runner for test(); on a cached design it finds nothing to do
-    runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, build_args=args,
-                 always=fresh, log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
+    runner.build(sources=paths, hdl_toplevel=TOP, build_dir=build_dir,
+                 build_args=[*args, *build_args], includes=list(includes), always=fresh,
+                 log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
     stamp.write_text("ok\n")
     return runner, build_dir
 
 
-def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0):
+def _cycle_bound(network, x, lanes):
+    from ..hdl.schedule import schedule
+
+    return int(sum(schedule(network, sample, lanes).cycles.sum() for sample in x))
+
+
+def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0, sources=None,
+               build_args=(), includes=(), max_cycles=None):
     """Run ``spikes`` (batch, T, n_in) through the network's Verilog on ``sim``.
+
+    ``sources`` ({file name: Verilog text}, top module ``spikeforge_top`` with probes) replaces
+    the generated RTL, e.g. a post-synthesis netlist and its cell library
+    (:mod:`spikeforge.sim.netlist`); ``build_args`` and include folders ``includes`` go to the
+    simulator's build. The testbench gives up after ``max_cycles`` clock cycles
+    (default: four times what the schedule model predicts, scaled by the consumer gap).
 
     Returns ``(trace, timing)``: a :class:`~spikeforge.sim.probe_records.HardwareTrace` and a
     dict with build and run seconds.
@@ -77,12 +94,21 @@ def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0):
     if x.ndim == 2:
         x = x[None]
     start = time.perf_counter()
-    runner, build_dir = _build(sim, generate_verilog(network, lanes=lanes))
+    if sources is None:
+        rtl = generate_verilog(network, lanes=lanes)
+        if sim == "icarus":
+            from .netlist import lower_processes
+
+            rtl = lower_processes(rtl)
+        sources = {f"{TOP}.v": rtl}
+    runner, build_dir = _build(sim, sources, tuple(build_args), tuple(map(str, includes)))
     built = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="spikeforge-cosim-") as tmp:
         folder = Path(tmp)
+        if max_cycles is None:  # generous: the schedule model predicts the real count exactly
+            max_cycles = 4 * (1 + consumer_gap) * _cycle_bound(network, x, lanes) + 10_000
         np.savez(folder / "stimulus.npz", x=x, n_layers=len(network.layers),
-                 consumer_gap=consumer_gap)
+                 consumer_gap=consumer_gap, max_cycles=max_cycles)
         results = folder / "results.xml"
         runner.test(test_module="spikeforge.sim.cocotb_network_tb", hdl_toplevel=TOP,
                     build_dir=build_dir, test_dir=folder, results_xml=str(results),

@@ -14,8 +14,14 @@ import shutil
 import sys
 from pathlib import Path
 
-__all__ = ["ToolMissing", "configure_verilator", "have_verilator", "have_icarus", "yosys_command",
-           "missing_reason"]
+__all__ = [
+    "ToolMissing",
+    "configure_verilator",
+    "have_icarus",
+    "have_verilator",
+    "missing_reason",
+    "yosys_command",
+]
 
 
 class ToolMissing(RuntimeError):

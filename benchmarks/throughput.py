@@ -1,0 +1,125 @@
+"""Hardware throughput: synaptic operations per lane per cycle at full input rate, P = 1, 2, 4.
+
+One LIF layer (``--inputs`` inputs, ``--neurons`` neurons) gets every input spike in every step,
+so its synaptic engine is never starved. The generated Verilog runs on Verilator (cocotb, the
+same testbench as the differential tests); every step is compared with the reference model, the
+``step_cycles`` counter of every step with the schedule model, and
+
+* SOP/lane/cycle = synaptic operations (RTL ``synops`` counter) / (P x all step cycles), the
+  update phase included (goal >= 0.95; the physical limit is 1.0),
+* SOP/lane/issue-cycle = the same over the cycles the synaptic engine issues (1.0 means no
+  bubble in the weight-read pipeline),
+* co-simulation speed in clock cycles per second (cocotb-bound).
+
+    python benchmarks/throughput.py [--json] [--out FILE] [--sim verilator] [--steps T]
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+GOAL, LIMIT = 0.95, 1.0
+LANES = (1, 2, 4)
+
+
+def full_rate_network(inputs, neurons, seed):
+    """One LIF layer with 8-bit weights, 16-bit I and U; every variant is covered elsewhere."""
+    from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind, ResetMode
+    from spikeforge.model.encoding import SpikeEncoding
+
+    rng = np.random.default_rng(seed)
+    params = LayerParams(
+        n_in=inputs, n=neurons, kind=NeuronKind.LIF, k_syn=2, k_mem=3, theta=400,
+        reset=ResetMode.SUBTRACT, recurrent=False, bias=False, weight_format=IntFormat(8),
+        current_format=IntFormat(16), potential_format=IntFormat(16),
+    )
+    weight = rng.integers(-128, 128, (neurons, inputs))
+    return Network((Layer(params, weight),), SpikeEncoding(8))
+
+
+def measure(network, lanes, steps, sim):
+    from spikeforge.hdl.schedule import schedule
+    from spikeforge.sim.cosim import cosim_report
+
+    x = np.ones((1, steps, network.n_in), np.uint8)
+    report = cosim_report(network, x, sim, lanes=lanes)
+    predicted = schedule(network, x[0], lanes)
+    cycles = report["cycles_measured"]
+    synops = report["counters"]["synops"]
+    return {
+        "lanes": lanes,
+        "steps": steps,
+        "neuron_steps_compared": report["neuron_steps_compared"],
+        "mismatches": report["mismatches"],
+        "cycles_per_step_predicted": predicted.cycles.tolist(),
+        "cycles_per_step_measured": int(cycles // steps),
+        "cycle_mismatches": report["cycle_mismatches"],
+        "synaptic_operations": synops,
+        "sop_per_lane_per_cycle": synops / (lanes * cycles),
+        "sop_per_lane_per_issue_cycle": predicted.sop_per_lane_cycle(lanes),
+        "cycles_per_second": report["cycles_per_second"],
+        "build_seconds": report["build_seconds"],
+        "run_seconds": report["run_seconds"],
+    }
+
+
+def table(rows):
+    head = (f"{'P':>2} {'cyc/step pred':>13} {'measured':>9} {'SOP/lane/cyc':>12} "
+            f"{'per issue':>9} {'mismatch':>8} {'cycles/s':>9} {'build s':>8}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        pred = r["cycles_per_step_predicted"][0]
+        lines.append(
+            f"{r['lanes']:>2} {pred:>13} {r['cycles_per_step_measured']:>9} "
+            f"{r['sop_per_lane_per_cycle']:>12.4f} {r['sop_per_lane_per_issue_cycle']:>9.3f} "
+            f"{r['mismatches'] + r['cycle_mismatches']:>8} {r['cycles_per_second']:>9.0f} "
+            f"{r['build_seconds']:>8.1f}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--out", help="also write the JSON result to this file")
+    parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus", "amaranth"])
+    parser.add_argument("--inputs", type=int, default=128)
+    parser.add_argument("--neurons", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    network = full_rate_network(args.inputs, args.neurons, args.seed)
+    rows = []
+    for lanes in LANES:
+        print(f"P = {lanes}: {args.sim} ...", file=sys.stderr, flush=True)
+        rows.append(measure(network, lanes, args.steps, args.sim))
+    worst = min(r["sop_per_lane_per_cycle"] for r in rows)
+    result = {
+        "benchmark": "throughput",
+        "sim": args.sim,
+        "network": {"inputs": args.inputs, "neurons": args.neurons, "input_rate": 1.0},
+        "goal": GOAL,
+        "limit": LIMIT,
+        "rows": rows,
+        "min_sop_per_lane_per_cycle": worst,
+        "meets_goal": worst >= GOAL,
+        "cycles_equal": all(r["cycle_mismatches"] == 0 for r in rows),
+        "mismatches": sum(r["mismatches"] for r in rows),
+    }
+    if args.out:
+        with open(args.out, "w") as handle:
+            json.dump(result, handle, indent=1)
+    if args.json:
+        json.dump(result, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(table(rows))
+        print(f"min SOP/lane/cycle {worst:.4f} (goal {GOAL}, limit {LIMIT}); "
+              f"predicted = measured: {result['cycles_equal']}")
+    ok = result["cycles_equal"] and result["mismatches"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,12 @@
 """Hardware throughput: synaptic operations per lane per cycle at full input rate, P = 1, 2, 4.
 
-One LIF layer (``--inputs`` inputs, ``--neurons`` neurons) gets every input spike in every step,
-so its synaptic engine is never starved. The generated Verilog runs on Verilator (cocotb, the
-same testbench as the differential tests); every step is compared with the reference model, the
+One LIF layer per shape (``--shapes INPUTSxNEURONS,...``) gets every input spike in every step, so
+its synaptic engine is never starved. The update phase costs ``N + 5`` cycles a step whatever
+``P`` is, so the whole-step figure depends on the fan-in: at full rate it is
+:math:`E N / (P (N + 5) + E N)` with ``E`` inputs. The default shapes are a wide fan-in layer
+(128 -> 32) and the digits hidden layer (64 -> 128), where P = 4 stays below the goal. The
+generated Verilog runs on Verilator (cocotb, the same testbench as the differential tests); every
+step is compared with the reference model, the
 ``step_cycles`` counter of every step with the schedule model, and
 
 * SOP/lane/cycle = synaptic operations (RTL ``synops`` counter) / (P x all step cycles), the
@@ -12,6 +16,7 @@ same testbench as the differential tests); every step is compared with the refer
 * co-simulation speed in clock cycles per second (cocotb-bound).
 
     python benchmarks/throughput.py [--json] [--out FILE] [--sim verilator] [--steps T]
+                                    [--shapes 128x32,64x128]
 """
 
 import argparse
@@ -66,13 +71,13 @@ def measure(network, lanes, steps, sim):
 
 
 def table(rows):
-    head = (f"{'P':>2} {'cyc/step pred':>13} {'measured':>9} {'SOP/lane/cyc':>12} "
+    head = (f"{'shape':>8} {'P':>2} {'cyc/step pred':>13} {'measured':>9} {'SOP/lane/cyc':>12} "
             f"{'per issue':>9} {'mismatch':>8} {'cycles/s':>9} {'build s':>8}")
     lines = [head, "-" * len(head)]
     for r in rows:
         pred = r["cycles_per_step_predicted"][0]
         lines.append(
-            f"{r['lanes']:>2} {pred:>13} {r['cycles_per_step_measured']:>9} "
+            f"{r['shape']:>8} {r['lanes']:>2} {pred:>13} {r['cycles_per_step_measured']:>9} "
             f"{r['sop_per_lane_per_cycle']:>12.4f} {r['sop_per_lane_per_issue_cycle']:>9.3f} "
             f"{r['mismatches'] + r['cycle_mismatches']:>8} {r['cycles_per_second']:>9.0f} "
             f"{r['build_seconds']:>8.1f}")
@@ -84,21 +89,24 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--out", help="also write the JSON result to this file")
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus", "amaranth"])
-    parser.add_argument("--inputs", type=int, default=128)
-    parser.add_argument("--neurons", type=int, default=32)
+    parser.add_argument("--shapes", default="128x32,64x128",
+                        help="comma-separated INPUTSxNEURONS layers (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    network = full_rate_network(args.inputs, args.neurons, args.seed)
+    shapes = [tuple(int(v) for v in shape.split("x")) for shape in args.shapes.split(",")]
     rows = []
-    for lanes in LANES:
-        print(f"P = {lanes}: {args.sim} ...", file=sys.stderr, flush=True)
-        rows.append(measure(network, lanes, args.steps, args.sim))
+    for inputs, neurons in shapes:
+        network = full_rate_network(inputs, neurons, args.seed)
+        for lanes in LANES:
+            print(f"{inputs}x{neurons}, P = {lanes}: {args.sim} ...", file=sys.stderr, flush=True)
+            row = measure(network, lanes, args.steps, args.sim)
+            rows.append({"shape": f"{inputs}x{neurons}", **row})
     worst = min(r["sop_per_lane_per_cycle"] for r in rows)
     result = {
         "benchmark": "throughput",
         "sim": args.sim,
-        "network": {"inputs": args.inputs, "neurons": args.neurons, "input_rate": 1.0},
+        "shapes": [{"inputs": i, "neurons": n, "input_rate": 1.0} for i, n in shapes],
         "goal": GOAL,
         "limit": LIMIT,
         "rows": rows,

@@ -13,6 +13,13 @@ def add_arguments(parser):
     parser.add_argument("netfile", help="network file (.sfn)")
     parser.add_argument("--sim", choices=["amaranth", "verilator", "icarus"], default="verilator")
     parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P")
+    parser.add_argument(
+        "--netlist",
+        choices=["ice40", "ecp5"],
+        default=None,
+        help="simulate the Yosys post-synthesis netlist for this FPGA family instead of the RTL "
+        "(ice40 on icarus or verilator; ecp5 on verilator)",
+    )
     parser.add_argument("--samples", type=int, default=2, help="test samples to run")
     parser.add_argument("--steps", type=int, default=None, help="time steps per sample (default T)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random stimuli")
@@ -56,11 +63,12 @@ def run(args):
     log(
         args,
         f"cosim on {args.sim}: {x.shape[0]} sample(s) × {x.shape[1]} steps ({source}), "
-        f"{args.lanes} lane(s)",
+        f"{args.lanes} lane(s){f', {args.netlist} netlist' if args.netlist else ''}",
     )
     try:
         report = cosim_report(
-            network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap
+            network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap,
+            netlist=args.netlist,
         )
     except ToolMissing as exc:
         raise CommandError(str(exc)) from None
@@ -72,7 +80,8 @@ def run(args):
         emit_json(report)
     else:
         print(
-            f"{args.sim}: {report['neuron_steps_compared']} neuron-steps compared, "
+            f"{args.sim} ({report['design']}): {report['neuron_steps_compared']} neuron-steps "
+            "compared, "
             f"{report['mismatches']} mismatches, cycles predicted {report['cycles_predicted']} "
             f"measured {report['cycles_measured']}, SOP/lane/cycle "
             f"{report['sop_per_lane_per_cycle']:.3f}"

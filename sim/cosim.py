@@ -14,8 +14,18 @@ __all__ = ["SIMS", "cosim_report", "hardware_trace"]
 SIMS = ("amaranth", "verilator", "icarus")
 
 
-def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0):
-    """``(trace, timing)`` of ``spikes`` (batch, T, n_in) on simulator ``sim``."""
+def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
+    """``(trace, timing)`` of ``spikes`` (batch, T, n_in) on simulator ``sim``; with ``netlist``
+    (``"ice40"`` or ``"ecp5"``) the Yosys post-synthesis netlist of that family is simulated
+    instead of the RTL."""
+    if netlist is not None:
+        if sim == "amaranth":
+            raise ValueError("a netlist runs on verilator or icarus, not on the Amaranth simulator")
+        from .cocotb_runner import cosimulate
+        from .netlist import netlist_build
+
+        return cosimulate(network, spikes, sim=sim, lanes=lanes, consumer_gap=consumer_gap,
+                          **netlist_build(network, netlist, sim, lanes))
     if sim == "amaranth":
         from .amaranth_sim import simulate_network
 
@@ -30,13 +40,13 @@ def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0):
     return cosimulate(network, spikes, sim=sim, lanes=lanes, consumer_gap=consumer_gap)
 
 
-def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0):
+def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
     """Co-simulate and compare; returns a JSON-ready dict (see ``spikeforge cosim``)."""
     x = np.asarray(spikes, dtype=np.uint8)
     if x.ndim == 2:
         x = x[None]
     expected = run(network, x)
-    hw, timing = hardware_trace(network, x, sim, lanes, consumer_gap)
+    hw, timing = hardware_trace(network, x, sim, lanes, consumer_gap, netlist)
     compared, mismatches, first = compare(expected, hw)
     predicted = np.stack([schedule(network, x[b], lanes).cycles for b in range(len(x))])
     measured = np.asarray(hw.step_cycles)
@@ -48,6 +58,7 @@ def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0):
     counters = dict(hw.counters)
     return {
         "sim": sim,
+        "design": f"{netlist} netlist" if netlist else "RTL",
         "lanes": lanes,
         "samples": int(x.shape[0]),
         "steps": int(x.shape[0] * x.shape[1]),

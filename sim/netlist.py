@@ -78,7 +78,9 @@ def lower_processes(rtl) -> str:
     Icarus 11 runs the Verilog that Amaranth writes differently from Verilator and Amaranth's
     simulator (some ``always @*`` processes are not evaluated when the design expects), which
     shows up as a layer that runs one step early; the lowered text simulates identically on all
-    of them.
+    of them. This is the upstream issue amaranth-lang/amaranth#1629: an ``always @*`` block whose
+    inputs never change is not run at time 0 by an event-driven simulator, so its outputs keep
+    their initial value.
     """
     return _yosys(rtl, "proc; opt_clean; write_verilog -noattr out_tmp.v", "lowered")
 

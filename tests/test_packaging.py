@@ -44,3 +44,21 @@ def test_importing_the_model_leaves_torch_unloaded():
     code = "import sys, spikeforge.model; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_regular_wheel_ships_every_subpackage(tmp_path):
+    """A wheel (not the editable install) imports every subpackage from outside the checkout."""
+    import subprocess
+
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path / "wheel")], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "wheel").glob("spikeforge-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("import importlib, spikeforge; "
+            f"[importlib.import_module(p) for p in {sorted(_declared_packages())!r}]; "
+            "print(spikeforge.__file__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""})
+    assert Path(out.stdout.strip()).is_relative_to(tmp_path / "site")

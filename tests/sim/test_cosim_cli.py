@@ -41,3 +41,28 @@ def test_cosim_refuses_lanes_that_do_not_divide(tmp_path, capsys):
     status = main(["cosim", str(path), "--sim", "amaranth", "--lanes", str(lanes), "--json"])
     assert status == 2
     assert "lanes" in capsys.readouterr().err
+
+
+@pytest.mark.synth
+def test_cosim_runs_the_ice40_netlist(tmp_path, capsys):
+    """``--netlist ice40``: the synthesized netlist, not the RTL, is what gets compared."""
+    require("icarus")
+    network = random_network(np.random.default_rng(8), 1, layers=1, kinds=(NeuronKind.LIF,))
+    path = tmp_path / "net.sfn"
+    save_network(network, path)
+    status = main(["cosim", str(path), "--sim", "icarus", "--netlist", "ice40", "--steps", "8",
+                   "--samples", "1", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert report["design"] == "ice40 netlist"
+    assert report["mismatches"] == 0 and report["cycle_mismatches"] == 0
+    assert report["neuron_steps_compared"] == 8 * network.layers[0].params.n
+
+
+def test_netlist_is_refused_on_the_amaranth_simulator(tmp_path, capsys):
+    network = random_network(np.random.default_rng(8), 1, layers=1, kinds=(NeuronKind.LIF,))
+    path = tmp_path / "net.sfn"
+    save_network(network, path)
+    status = main(["cosim", str(path), "--sim", "amaranth", "--netlist", "ice40", "--json"])
+    assert status == 2
+    assert "netlist runs on verilator or icarus" in capsys.readouterr().err

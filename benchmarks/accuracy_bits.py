@@ -42,12 +42,21 @@ def measure(bits_list=(8, 4), epochs=30, seed=0):
                 "seconds": round(time.perf_counter() - start, 1),
             }
         )
+    summary = [
+        {"metric": f"digits integer accuracy, {row['weight_bits']}-bit weights",
+         "value": round(row["int_accuracy"] * 100, 2), "unit": "%",
+         "versus": "snnTorch float Synaptic", "versus_value": BASELINE * 100,
+         "ratio": round(row["int_accuracy"] / BASELINE, 3), "limit": 1.0,
+         "meets": row["int_accuracy"] >= BASELINE}
+        for row in rows
+    ]
     return {
         "dataset": "digits",
         "network": "64-128-10 LIF, T=32",
         "epochs": epochs,
         "baseline_float_snntorch": BASELINE,
         "rows": rows,
+        "summary": summary,
     }
 
 

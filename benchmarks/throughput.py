@@ -114,6 +114,24 @@ def main(argv=None):
         "meets_goal": worst >= GOAL,
         "cycles_equal": all(r["cycle_mismatches"] == 0 for r in rows),
         "mismatches": sum(r["mismatches"] for r in rows),
+        "summary": [
+            {"metric": f"SOP/lane/cycle at full rate, {r['shape']}, P = {r['lanes']}",
+             "value": round(r["sop_per_lane_per_cycle"], 4), "unit": "",
+             "versus": "physical limit 1.0, goal 0.95", "versus_value": LIMIT,
+             "ratio": round(r["sop_per_lane_per_cycle"] / LIMIT, 4), "limit": GOAL,
+             "meets": r["sop_per_lane_per_cycle"] >= GOAL}
+            for r in rows
+        ] + [
+            {"metric": f"co-sim speed on {args.sim}, {r['shape']}, P = {r['lanes']}",
+             "value": round(r["cycles_per_second"]), "unit": "cycles/s", "versus": None,
+             "versus_value": None, "ratio": None, "limit": None, "meets": None}
+            for r in rows[:1]
+        ] + [
+            {"metric": "cycles per step, predicted = measured (every step)",
+             "value": sum(r["cycle_mismatches"] for r in rows), "unit": "mismatches",
+             "versus": "schedule model", "versus_value": 0, "ratio": None, "limit": 0,
+             "meets": all(r["cycle_mismatches"] == 0 for r in rows)},
+        ],
     }
     if args.out:
         with open(args.out, "w") as handle:

@@ -105,10 +105,17 @@ def measure(epochs=3, threads=2, batch_size=64, seed=0):
         "goal_ratio": GOAL,
         "stretch_ratio": STRETCH,
     }
+    sps = result["samples_per_second"]
+    row = {"metric": "training samples/s (digits, batch 64)", "value": round(sps["spikeforge"]),
+           "unit": "samples/s", "versus": "snnTorch, same network and data", "limit": GOAL}
     if "snntorch" in seconds:
-        sps = result["samples_per_second"]
         result["ratio"] = sps["spikeforge"] / sps["snntorch"]
         result["meets_goal"] = result["ratio"] >= GOAL
+        row.update(versus_value=round(sps["snntorch"]), ratio=round(result["ratio"], 2),
+                   meets=result["meets_goal"])
+    else:
+        row.update(versus_value=None, ratio=None, meets=None)
+    result["summary"] = [row]
     return result
 
 

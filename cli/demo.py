@@ -102,6 +102,12 @@ def run(args):
             optional=True,
         )
     stages(
+        "cosim-ice40-netlist",
+        ["cosim", str(net8), "--sim", "icarus", "--netlist", "ice40", "--samples", "1",
+         "--lanes", str(args.lanes)],
+        optional=True,
+    )
+    stages(
         "compile",
         [
             "compile",
@@ -136,6 +142,10 @@ def run(args):
     return 1 if failed else 0
 
 
+#: co-simulation stages, in the order of the exactness table
+COSIM_STAGES = ("amaranth", "verilator", "icarus", "ice40-netlist")
+
+
 def _exactness(results):
     rows = []
     ev = results.get("eval")
@@ -147,12 +157,12 @@ def _exactness(results):
                 "mismatches": ev["samples"] - ev["agreeing_samples"],
             }
         )
-    for sim in ("amaranth", "verilator", "icarus"):
-        r = results.get(f"cosim-{sim}")
+    for name in COSIM_STAGES:
+        r = results.get(f"cosim-{name}")
         if r and "mismatches" in r:
             rows.append(
                 {
-                    "link": f"reference ↔ {sim}",
+                    "link": f"reference ↔ {name.replace('-', ' ')}",
                     "compared": f"{r['neuron_steps_compared']} neuron-steps "
                     f"({r['values_compared']} values)",
                     "mismatches": r["mismatches"] + r["cycle_mismatches"],
@@ -236,11 +246,11 @@ def _markdown(report):
         "| simulator | cycles predicted | cycles measured | SOP/lane/cycle | sim cycles/s |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for sim in ("amaranth", "verilator", "icarus"):
-        r = stages.get(f"cosim-{sim}", {})
+    for name in COSIM_STAGES:
+        r = stages.get(f"cosim-{name}", {})
         if "cycles_predicted" in r:
             lines.append(
-                f"| {sim} | {r['cycles_predicted']} | {r['cycles_measured']} | "
+                f"| {name.replace('-', ' ')} | {r['cycles_predicted']} | {r['cycles_measured']} | "
                 f"{r['sop_per_lane_per_cycle']:.3f} | {r['cycles_per_second']:.0f} |"
             )
     skipped = {k: v["skipped"] for k, v in stages.items() if "skipped" in v}

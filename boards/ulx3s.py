@@ -1,0 +1,28 @@
+"""ULX3S with an ECP5-85F: amaranth-boards' platform with spikeforge's build settings.
+
+The ECP5-85F has 208 block RAMs of 18 kbit, so every memory stays in block RAM. The UART is the
+board's FTDI (``uart`` 0), 115,200 baud from the 25 MHz clock (divisor 217, -0.01 %).
+"""
+
+from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+__all__ = ["SpikeforgeULX3S85F"]
+
+
+class SpikeforgeULX3S85F(ULX3S_85F_Platform):
+    """``ULX3S_85F_Platform`` with spikeforge's build settings."""
+
+    board = "ulx3s-85f"
+    clock_hz = 25_000_000
+    #: the frequency nextpnr is asked to reach (its report says what it did reach)
+    target_mhz = 120
+    bitstream_suffix = ".bit"
+
+    def toolchain_overrides(self, target_mhz):
+        """Amaranth template overrides: a later ``FREQUENCY`` preference for the oscillator pin
+        asks nextpnr for ``target_mhz`` (the build checks Fmax against the real 25 MHz)."""
+        return {
+            "add_preferences":
+                f'FREQUENCY PORT "{self.default_clk}_0__io" {target_mhz * 1e6:.0f} HZ;',
+            "nextpnr_opts": "--timing-allow-fail",
+        }

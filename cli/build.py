@@ -1,0 +1,40 @@
+"""``spikeforge build NETFILE --board BOARD --out DIR``: a bitstream, and what nextpnr reports."""
+
+from .common import CommandError, emit_json, load_network_arg, log
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    from spikeforge.boards import BOARDS
+
+    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("--board", required=True, choices=sorted(BOARDS))
+    parser.add_argument("--out", required=True, help="build folder (bitstream, logs, report)")
+    parser.add_argument("--lanes", type=int, default=1, help="synaptic lanes per layer")
+    parser.add_argument("--baud", type=int, default=115200, help="UART baud rate")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def run(args):
+    from spikeforge.boards import board_platform
+    from spikeforge.boards.build import build_bitstream
+    from spikeforge.sim.toolchain import ToolMissing
+
+    network = load_network_arg(args.netfile)
+    platform = board_platform(args.board)
+    log(args, f"building {network.name} for {args.board} ({platform.device}) in {args.out} ...")
+    try:
+        report = build_bitstream(network, platform, args.out, lanes=args.lanes, baud=args.baud)
+    except (ToolMissing, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        emit_json(report)
+        return 0
+    used = ", ".join(f"{name} {u['used']}/{u['total']}" for name, u in
+                     sorted(report["utilization"].items()) if u["used"])
+    print(f"{report['bitstream']} ({report['bitstream_bytes']} bytes) for {report['board']}: "
+          f"Fmax {report['fmax_mhz']:.1f} MHz (clock {report['clock_mhz']:g} MHz), "
+          f"{report['dsp']} DSP; {used}")
+    print(f"design hash {report['design_hash']}, UART {report['baud']} baud")
+    return 0

@@ -1,0 +1,65 @@
+"""``spikeforge convert``: a ReLU MLP to an integrate-and-fire SNN with Spike-Norm thresholds."""
+
+from .common import CommandError, emit_json, log
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    parser.add_argument("--dataset", default="digits", help="dataset (calibration and test)")
+    parser.add_argument("--model", default=None,
+                        help="a torch.save'd torch.nn.Sequential of bias-free Linear and ReLU "
+                             "layers (default: train one on the dataset)")
+    parser.add_argument("--steps", type=int, default=32, help="time steps T of the rate code")
+    parser.add_argument("--calibration", type=int, default=200,
+                        help="training samples Spike-Norm measures thresholds on")
+    parser.add_argument("--weight-bits", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=40, help="ANN training epochs")
+    parser.add_argument("--out", required=True, help="network file to write (.sfn)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def run(args):
+    import numpy as np
+    import torch
+    from spikeforge.compiler.ann_conversion import ConversionError, convert_mlp, train_relu_mlp
+    from spikeforge.datasets import load_dataset
+    from spikeforge.model import run as run_reference
+    from spikeforge.model import save_network
+
+    data = load_dataset(args.dataset, steps=args.steps)
+    if not hasattr(data.encoding, "levels"):
+        raise CommandError(f"dataset {args.dataset!r} is not rate-coded; conversion needs rates")
+    if args.model:
+        try:
+            model = torch.load(args.model, weights_only=False)
+        except Exception as exc:  # pickle, zip and torch errors all mean "cannot load"
+            raise CommandError(f"{args.model}: cannot load a torch model ({exc})") from None
+        levels = data.encoding.levels
+        with torch.no_grad():
+            logits = model(torch.tensor(data.x_test / levels, dtype=torch.float32))
+        ann_accuracy = float((logits.argmax(1).numpy() == data.y_test).mean())
+    else:
+        log(args, f"training a ReLU MLP on {args.dataset} ({args.epochs} epochs)")
+        model, ann_accuracy = train_relu_mlp(data, epochs=args.epochs)
+    try:
+        network, thresholds = convert_mlp(model, data.encoding,
+                                          data.x_train[:args.calibration],
+                                          weight_bits=args.weight_bits)
+    except ConversionError as exc:
+        raise CommandError(str(exc)) from None
+    trace = run_reference(network, data.spikes("test"))
+    snn_accuracy = float((trace.predict(network.readout) == data.labels("test")).mean())
+    network.metadata.update(dataset=args.dataset, ann_accuracy=ann_accuracy,
+                            accuracy={"int": snn_accuracy})
+    save_network(network, args.out)
+    report = {"out": str(args.out), "steps": args.steps, "ann_accuracy": ann_accuracy,
+              "snn_accuracy": snn_accuracy, "drop_pp": 100 * (ann_accuracy - snn_accuracy),
+              "thresholds": thresholds, "weight_bits": args.weight_bits,
+              "mean_hidden_rate": float(np.mean([s.mean() for s in trace.spikes[:-1]]))}
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"ANN {ann_accuracy:.2%} → SNN (IF, Spike-Norm, T={args.steps}, "
+              f"{args.weight_bits}-bit) {snn_accuracy:.2%}; thresholds {thresholds}")
+    return 0

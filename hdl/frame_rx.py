@@ -1,0 +1,181 @@
+r"""The receiving half of the host link: bytes in, one verdict per frame out.
+
+It parses the request frames of :mod:`spikeforge.host.protocol` byte by byte, stores the payload
+in the frame buffer, checks length and CRC, and reports one verdict per frame (or per run of
+bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
+
+* ``SYNC`` starts a frame; any other byte between frames starts a *garbage* run, reported as
+  ``GARBAGE`` at the next ``SYNC`` (which then starts a frame) or when the line goes quiet;
+* ``LEN > MAX_PAYLOAD``: the rest is discarded until the line goes quiet, then ``OVERSIZE``;
+* the line quiet for ``timeout`` cycles inside a frame: ``TRUNCATED``;
+* a CRC mismatch: ``BAD_CRC``; otherwise ``OK`` with ``LEN``, ``CMD``, ``SEQ``, ``TAG`` and the
+  first six payload bytes (``args``) as registers.
+
+After an ``OK`` verdict the parser waits for ``exec_done`` (the executor reads the frame buffer
+until then); bytes that arrive meanwhile are dropped and pulse ``dropped``.
+"""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..host.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
+from .crc import CRC16Byte
+
+__all__ = ["FrameReceiver"]
+
+
+class FrameReceiver(wiring.Component):
+    """Request frames from a byte stream.
+
+    Parameters
+    ----------
+    timeout : int
+        Cycles of silence that end a frame, a garbage run or a discarded frame.
+
+    Ports
+    -----
+    byte, byte_valid : In(8), In(1)
+        Received bytes (valid for one cycle each, no backpressure).
+    fb_addr, fb_data, fb_we : Out
+        Frame buffer writes (payload byte ``fb_addr`` of the frame).
+    rep_valid, rep_ready : Out(1), In(1)
+        Verdict handshake; ``rep_status`` (:class:`~spikeforge.host.protocol.Status`),
+        ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag``, ``rep_args`` (payload bytes 0..5).
+    exec_done : In(1)
+        The executor finished an ``OK`` frame and no longer reads the buffer.
+    dropped : Out(1)
+        A byte was dropped (it arrived while a frame waited for the executor).
+    """
+
+    def __init__(self, *, timeout):
+        if not isinstance(timeout, int) or timeout < 16:
+            raise ValueError(f"timeout must be an integer of at least 16 cycles, not {timeout!r}")
+        self.timeout = timeout
+        super().__init__({
+            "byte": In(8), "byte_valid": In(1),
+            "fb_addr": Out(range(MAX_PAYLOAD)), "fb_data": Out(8), "fb_we": Out(1),
+            "rep_valid": Out(1), "rep_ready": In(1), "rep_status": Out(Status),
+            "rep_cmd": Out(8), "rep_seq": Out(8), "rep_len": Out(16), "rep_tag": Out(32),
+            "rep_args": Out(48),
+            "exec_done": In(1), "dropped": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        byte, got = self.byte, self.byte_valid
+
+        quiet = Signal(range(self.timeout + 1))
+        with m.If(got):
+            m.d.sync += quiet.eq(0)
+        with m.Elif(quiet != self.timeout):
+            m.d.sync += quiet.eq(quiet + 1)
+        timed_out = ~got & (quiet == self.timeout)
+
+        crc = Signal(16, init=CRC_INIT)
+        crc_step = m.submodules.crc_step = CRC16Byte()
+        m.d.comb += [crc_step.crc_in.eq(crc), crc_step.data.eq(byte)]
+
+        header = Signal(64)  # LEN(16) CMD(8) SEQ(8) TAG(32)
+        length, cmd, seq, tag = header[0:16], header[16:24], header[24:32], header[32:64]
+        index = Signal(16)
+        args = Signal(48)
+        crc_rx = Signal(16)
+        last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
+        verdict = Signal(Status)
+        garbage = Signal()  # a garbage run waits to be reported
+
+        m.d.comb += [
+            self.rep_cmd.eq(cmd), self.rep_seq.eq(seq), self.rep_len.eq(length),
+            self.rep_tag.eq(tag), self.rep_args.eq(args),
+            self.fb_addr.eq(index), self.fb_data.eq(byte),
+        ]
+        reporting = Signal()
+        with m.If(garbage):
+            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(Status.GARBAGE),
+                         self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]
+            with m.If(self.rep_ready):
+                m.d.sync += garbage.eq(0)
+        with m.Elif(reporting):
+            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(verdict)]
+
+        with m.FSM():
+            with m.State("IDLE"), m.If(got):
+                with m.If(byte == SYNC):
+                    m.d.sync += [index.eq(0), crc.eq(CRC_INIT), args.eq(0)]
+                    m.next = "HEADER"
+                with m.Else():
+                    m.next = "GARBAGE"
+            with m.State("GARBAGE"):
+                with m.If(got & (byte == SYNC)):
+                    m.d.sync += [garbage.eq(1), index.eq(0), crc.eq(CRC_INIT), args.eq(0)]
+                    m.next = "HEADER"
+                with m.Elif(timed_out):
+                    m.d.sync += garbage.eq(1)
+                    m.next = "IDLE"
+            with m.State("HEADER"):
+                with m.If(got):
+                    m.d.sync += [header.eq(Cat(header[8:], byte)), crc.eq(crc_step.crc_out),
+                                 index.eq(index + 1)]
+                    with m.If(index == 7):
+                        m.d.sync += index.eq(0)
+                        m.next = "CHECK_LEN"
+                with m.Elif(timed_out):
+                    m.d.sync += verdict.eq(Status.TRUNCATED)
+                    m.next = "REPORT"
+            with m.State("CHECK_LEN"):
+                with m.If(got):  # no byte can arrive one cycle after another; keep it simple
+                    m.d.comb += self.dropped.eq(1)
+                m.d.sync += last.eq(length - 1)
+                with m.If(length > MAX_PAYLOAD):
+                    m.d.sync += verdict.eq(Status.OVERSIZE)
+                    m.next = "DISCARD"
+                with m.Elif(length == 0):
+                    m.next = "CRC"
+                with m.Else():
+                    m.next = "PAYLOAD"
+            with m.State("PAYLOAD"):
+                with m.If(got):
+                    m.d.comb += self.fb_we.eq(1)
+                    m.d.sync += [crc.eq(crc_step.crc_out), index.eq(index + 1)]
+                    for k in range(6):
+                        with m.If(index == k):
+                            m.d.sync += args[8 * k:8 * k + 8].eq(byte)
+                    with m.If(index == last):
+                        m.d.sync += index.eq(0)
+                        m.next = "CRC"
+                with m.Elif(timed_out):
+                    m.d.sync += verdict.eq(Status.TRUNCATED)
+                    m.next = "REPORT"
+            with m.State("CRC"):
+                with m.If(got):
+                    m.d.sync += [crc_rx.eq(Cat(crc_rx[8:], byte)), index.eq(index + 1)]
+                    with m.If(index == 1):
+                        m.next = "VERIFY"
+                with m.Elif(timed_out):
+                    m.d.sync += verdict.eq(Status.TRUNCATED)
+                    m.next = "REPORT"
+            with m.State("VERIFY"):
+                with m.If(got):
+                    m.d.comb += self.dropped.eq(1)
+                m.d.sync += verdict.eq(Status.OK)
+                with m.If(crc_rx != crc):
+                    m.d.sync += verdict.eq(Status.BAD_CRC)
+                m.next = "REPORT"
+            with m.State("DISCARD"), m.If(timed_out):
+                m.next = "REPORT"
+            with m.State("REPORT"):
+                m.d.comb += reporting.eq(~garbage)
+                with m.If(got):
+                    m.d.comb += self.dropped.eq(1)
+                with m.If(~garbage & self.rep_ready):
+                    with m.If(verdict == Status.OK):
+                        m.next = "WAIT_EXEC"
+                    with m.Else():
+                        m.next = "IDLE"
+            with m.State("WAIT_EXEC"):
+                with m.If(got):
+                    m.d.comb += self.dropped.eq(1)
+                with m.If(self.exec_done):
+                    m.next = "IDLE"
+        return m

@@ -1,0 +1,117 @@
+r"""A UART, 8 data bits, no parity, one stop bit (8N1), LSB first, ``divisor`` clocks per bit.
+
+Baud rate :math:`= f_{clk} / \mathrm{divisor}`; e.g. 12 MHz / 104 ≈ 115,385 baud (+0.16 %).
+amaranth-stdio, which has one, is not published on PyPI, so this one is ours.
+
+The receiver synchronizes ``rx`` with two flip-flops, waits half a bit after the falling edge
+of the start bit, checks that the line is still low, then samples each data bit and the stop bit
+one bit period apart (in the middle of each bit). A byte whose stop bit is low is dropped and
+counted as a framing error. The transmitter sends start bit, eight data bits, stop bit.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["UARTReceiver", "UARTTransmitter", "check_divisor"]
+
+
+def check_divisor(divisor):
+    if isinstance(divisor, bool) or not isinstance(divisor, int) or not 4 <= divisor < (1 << 20):
+        raise ValueError(f"divisor must be an integer in 4..{(1 << 20) - 1}, not {divisor!r}")
+    return divisor
+
+
+class UARTReceiver(wiring.Component):
+    """Bytes from the serial line ``rx``.
+
+    Ports
+    -----
+    rx : In(1), init 1
+        The line (idle high); asynchronous, synchronized here.
+    data : Out(8)
+        The last byte received.
+    valid : Out(1)
+        High for one cycle when ``data`` holds a new byte (no backpressure: a UART cannot wait).
+    framing_error : Out(1)
+        High for one cycle when a byte's stop bit was low (the byte is dropped).
+    """
+
+    def __init__(self, *, divisor):
+        self.divisor = check_divisor(divisor)
+        super().__init__({"rx": In(1, init=1), "data": Out(8), "valid": Out(1),
+                          "framing_error": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self.divisor
+        s1 = Signal(init=1)
+        line = Signal(init=1)
+        m.d.sync += [s1.eq(self.rx), line.eq(s1)]
+        timer = Signal(range(d))
+        bit = Signal(range(10))
+        shift = Signal(8)
+        with m.FSM():
+            with m.State("IDLE"), m.If(~line):
+                m.d.sync += timer.eq(d // 2 - 1)
+                m.next = "START"
+            with m.State("START"):
+                with m.If(timer != 0):
+                    m.d.sync += timer.eq(timer - 1)
+                with m.Elif(line):  # a glitch, not a start bit
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += [timer.eq(d - 1), bit.eq(0)]
+                    m.next = "DATA"
+            with m.State("DATA"):
+                with m.If(timer != 0):
+                    m.d.sync += timer.eq(timer - 1)
+                with m.Else():
+                    m.d.sync += [timer.eq(d - 1), shift.eq(Cat(shift[1:], line)),
+                                 bit.eq(bit + 1)]
+                    with m.If(bit == 7):
+                        m.next = "STOP"
+            with m.State("STOP"):
+                with m.If(timer != 0):
+                    m.d.sync += timer.eq(timer - 1)
+                with m.Else():
+                    with m.If(line):
+                        m.d.comb += self.valid.eq(1)
+                    with m.Else():
+                        m.d.comb += self.framing_error.eq(1)
+                    m.next = "IDLE"
+        m.d.comb += self.data.eq(shift)
+        return m
+
+
+class UARTTransmitter(wiring.Component):
+    """Bytes onto the serial line ``tx``.
+
+    Ports
+    -----
+    i : In(stream of 8 bits)
+        Bytes to send; ``ready`` while the transmitter is idle.
+    tx : Out(1), init 1
+        The line (idle high).
+    """
+
+    def __init__(self, *, divisor):
+        self.divisor = check_divisor(divisor)
+        super().__init__({"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self.divisor
+        timer = Signal(range(d))
+        bits = Signal(range(11))
+        shift = Signal(10, init=0x3FF)
+        m.d.comb += [self.tx.eq(shift[0]), self.i.ready.eq(bits == 0)]
+        with m.If(bits == 0), m.If(self.i.valid):
+            m.d.sync += [shift.eq(Cat(Const(0, 1), self.i.payload, Const(1, 1))),
+                         bits.eq(10), timer.eq(d - 1)]
+        with m.Elif(timer != 0):
+            m.d.sync += timer.eq(timer - 1)
+        with m.Else():
+            m.d.sync += [shift.eq(Cat(shift[1:], Const(1, 1))), bits.eq(bits - 1),
+                         timer.eq(d - 1)]
+        return m

@@ -1,0 +1,119 @@
+"""A co-simulated board the driver can open like a serial port: ``socket://127.0.0.1:PORT``.
+
+``CosimDevice(network)`` generates the Verilog of :class:`~spikeforge.host.cosim_top.CosimTop`,
+builds it with cocotb's runner on Verilator (once per design; cached by the hash of the Verilog
+under :func:`spikeforge.sim.cocotb_runner.cache_dir`), starts the simulation in a background
+thread with the socket bridge :mod:`spikeforge.host.cosim_tb`, and gives the pyserial URL of the
+bridge. The design is built from ``network`` (weights are its initial memory contents); any
+network with the same design hash can then be deployed to it without a rebuild.
+"""
+
+import hashlib
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ..host.protocol import DEFAULT_LINK
+from ..sim.cocotb_runner import cache_dir
+from ..sim.toolchain import ToolMissing, configure_verilator, missing_reason
+
+__all__ = ["TOP", "CosimDevice", "cosim_verilog"]
+
+TOP = "spikeforge_board"
+
+
+def cosim_verilog(network, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK):
+    """``(verilog text, DesignInfo)`` of the co-simulated board."""
+    from amaranth.back import verilog
+
+    from .cosim_top import CosimTop
+
+    top = CosimTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link)
+    return verilog.convert(top, name=TOP, emit_src=False), top.info
+
+
+class CosimDevice:
+    """Context manager: a running co-simulated board and its ``url`` for pyserial.
+
+    Parameters
+    ----------
+    network : spikeforge.model.Network
+    lanes, divisor, timeout, link
+        As :class:`~spikeforge.host.cosim_top.CosimTop` (``divisor`` clocks per UART bit).
+    """
+
+    def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK):
+        reason = missing_reason("verilator")
+        if reason:
+            raise ToolMissing(reason)
+        configure_verilator()
+        self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link)
+        self._tmp = None
+        self._thread = None
+        self._error = None
+        self.url = None
+        self.build_seconds = 0.0
+
+    def _build(self):
+        from cocotb_tools.runner import get_runner
+
+        digest = hashlib.sha256(self.rtl.encode()).hexdigest()[:16]
+        build_dir = cache_dir() / f"board-verilator-{digest}"
+        stamp = build_dir / "built.ok"
+        fresh = not stamp.exists()
+        build_dir.mkdir(parents=True, exist_ok=True)
+        source = build_dir / f"{TOP}.v"
+        if fresh:
+            source.write_text(self.rtl)
+        runner = get_runner("verilator")
+        runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
+                     build_args=["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"], always=fresh,
+                     log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
+        stamp.write_text("ok\n")
+        return runner, build_dir
+
+    def start(self, wait=120.0):
+        start = time.perf_counter()
+        runner, build_dir = self._build()
+        self.build_seconds = time.perf_counter() - start
+        self._tmp = tempfile.TemporaryDirectory(prefix="spikeforge-board-")
+        folder = Path(self._tmp.name)
+
+        def simulate():
+            try:
+                runner.test(test_module="spikeforge.host.cosim_tb", hdl_toplevel=TOP,
+                            build_dir=build_dir, test_dir=folder,
+                            results_xml=str(folder / "results.xml"),
+                            extra_env={"SPIKEFORGE_BRIDGE_DIR": str(folder)},
+                            log_file=folder / "sim.log")
+            except BaseException as exc:  # reported by start() or close()
+                self._error = exc
+
+        self._thread = threading.Thread(target=simulate, name="spikeforge-cosim", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + wait
+        while not (folder / "port").exists():
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                log = folder / "sim.log"
+                tail = log.read_text()[-3000:] if log.exists() else ""
+                raise RuntimeError(f"the co-simulated board did not start: {self._error}\n{tail}")
+            time.sleep(0.05)
+        self.url = f"socket://127.0.0.1:{(folder / 'port').read_text().strip()}"
+        return self
+
+    def close(self):
+        if self._thread is not None:
+            (Path(self._tmp.name) / "stop").write_text("stop\n")
+            self._thread.join(timeout=60)
+            self._thread = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,178 @@
+"""The host driver: one request, one response, over pyserial.
+
+``Device(port)`` opens ``port`` with :func:`serial.serial_for_url`, so a board's serial port
+(``/dev/ttyUSB1``, ``COM3``) and the co-simulated board's bridge (``socket://127.0.0.1:PORT``)
+are opened the same way. Every method sends one request frame of
+:mod:`spikeforge.host.protocol` and waits for its response (stop and wait); an error status
+raises :class:`~spikeforge.host.protocol.ProtocolError` naming the command and the status.
+"""
+
+import struct
+import time
+
+from .protocol import (
+    COUNTER_NAMES,
+    MAX_PAYLOAD,
+    RESPONSE_HEADER,
+    STATE_RECORD_BYTES,
+    SYNC,
+    Command,
+    Param,
+    ProtocolError,
+    Status,
+    decode_response,
+    encode_request,
+    parse_info,
+)
+
+__all__ = ["Device"]
+
+
+def _status_name(status):
+    try:
+        return Status(status).name
+    except ValueError:
+        return f"0x{status:02x}"
+
+
+class Device:
+    """A device behind a serial port.
+
+    Parameters
+    ----------
+    port : str
+        A pyserial port name or URL.
+    baud : int
+        Line rate (ignored by ``socket://``).
+    timeout : float
+        Seconds to wait for a response.
+    """
+
+    def __init__(self, port, *, baud=115200, timeout=10.0):
+        import serial
+
+        self.port = port
+        self.timeout = timeout
+        self.serial = serial.serial_for_url(port, baudrate=baud, timeout=0.05)
+        self.seq = 0
+        self.tag = 0
+        self._info = None
+
+    def close(self):
+        self.serial.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # ---- frames -----------------------------------------------------------------------------
+
+    def _read_exact(self, n, deadline):
+        data = bytearray()
+        while len(data) < n:
+            if time.monotonic() > deadline:
+                raise ProtocolError(f"no complete response within {self.timeout} s "
+                                    f"(got {bytes(data).hex()})")
+            data += self.serial.read(n - len(data))
+        return bytes(data)
+
+    def read_response(self, timeout=None):
+        """The next response frame (bytes before ``SYNC`` are skipped)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while self._read_exact(1, deadline)[0] != SYNC:
+            pass
+        head = self._read_exact(RESPONSE_HEADER - 1, deadline)
+        (length,) = struct.unpack_from("<H", head)
+        rest = self._read_exact(length + 2, deadline)
+        return decode_response(bytes([SYNC]) + head + rest)
+
+    def send_raw(self, data, quiet=0.5):
+        """Write ``data`` as it is; return every response that arrives until ``quiet`` seconds
+        pass without one (for tests of bad frames)."""
+        self.serial.write(bytes(data))
+        self.serial.flush()
+        responses = []
+        while True:
+            try:
+                responses.append(self.read_response(timeout=quiet))
+            except ProtocolError:
+                return responses
+
+    def transact(self, command, payload=b"", *, tag=None, check=True):
+        """Send one request; return its :class:`~spikeforge.host.protocol.Response`.
+
+        The first request of a session is preceded by ``INFO``, which gives the design tag."""
+        if tag is None and self._info is None and command != Command.INFO:
+            self.info()
+        self.seq = (self.seq + 1) & 0xFF
+        frame = encode_request(command, self.seq, self.tag if tag is None else tag, payload)
+        self.serial.write(frame)
+        self.serial.flush()
+        response = self.read_response()
+        if response.seq != self.seq or response.command != int(command):
+            raise ProtocolError(
+                f"response to command 0x{response.command:02x} seq {response.seq} does not "
+                f"answer {Command(command).name} seq {self.seq}")
+        if check and not response.ok:
+            raise ProtocolError(f"the device rejected {Command(command).name}: "
+                                f"{_status_name(response.status)}", response.status)
+        return response
+
+    # ---- commands -----------------------------------------------------------------------------
+
+    def info(self):
+        """The device's :class:`~spikeforge.host.protocol.DesignInfo` (also sets the tag)."""
+        if self._info is None:
+            self._info = parse_info(self.transact(Command.INFO, tag=0).payload)
+            self.tag = self._info.tag
+        return self._info
+
+    def write_weights(self, layer, lane, addr, values):
+        b = self.info().weight_bytes
+        payload = struct.pack("<BBH", layer, lane, addr) + b"".join(
+            int(v).to_bytes(b, "little", signed=True) for v in values)
+        self.transact(Command.WRITE_WEIGHTS, payload)
+
+    def read_weights(self, layer, lane, addr, count):
+        b = self.info().weight_bytes
+        data = self.transact(Command.READ_WEIGHTS,
+                             struct.pack("<BBHH", layer, lane, addr, count)).payload
+        return [int.from_bytes(data[k:k + b], "little", signed=True)
+                for k in range(0, len(data), b)]
+
+    def read_state(self, layer, neuron, count):
+        """``count`` records ``(i, u, b, s)`` of ``layer`` from ``neuron`` on."""
+        data = self.transact(Command.READ_STATE, struct.pack("<BHH", layer, neuron, count)).payload
+        return [struct.unpack_from("<iiIB", data, k)
+                for k in range(0, len(data), STATE_RECORD_BYTES)]
+
+    def write_param(self, param, value):
+        self.transact(Command.WRITE_PARAM, struct.pack("<BI", int(param), value & 0xFFFFFFFF))
+
+    def read_params(self):
+        data = self.transact(Command.READ_PARAMS).payload
+        return {p.name.lower(): struct.unpack_from("<I", data, 4 * p)[0] for p in Param}
+
+    def run_events(self, events):
+        """Push event words (input indices, 0xFFFF ends a step); return (accepted, buffered)."""
+        payload = struct.pack(f"<{len(events)}H", *events)
+        response = self.transact(Command.RUN, payload, check=False)
+        if response.status not in (Status.OK, Status.BUSY):
+            raise ProtocolError(f"the device rejected RUN: {_status_name(response.status)}",
+                                response.status)
+        return struct.unpack("<HH", response.payload)
+
+    def read_output(self, max_count=MAX_PAYLOAD // 2):
+        data = self.transact(Command.READ_OUTPUT, struct.pack("<H", max_count)).payload
+        return list(struct.unpack(f"<{len(data) // 2}H", data))
+
+    def counters(self):
+        data = self.transact(Command.READ_COUNTERS).payload
+        return dict(zip(COUNTER_NAMES, struct.unpack(f"<{len(COUNTER_NAMES)}I", data),
+                        strict=True))
+
+    def clear(self):
+        self.transact(Command.CLEAR)

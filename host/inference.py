@@ -1,0 +1,105 @@
+r"""Inference on a device: input spikes in, the last layer's output per step back.
+
+For each sample the device's state is cleared, the input spikes of step :math:`n` are sent as
+event words (the indices that spike, then the end-of-step word) in ``RUN`` frames, and the output
+buffer is read until every step's end-of-step word came back. Output group :math:`n` holds the
+spikes :math:`s_L[n+1]`, that is ``spikeforge.model.run(...).spikes[-1][:, n]``. A non-spiking
+(LI) readout emits no events: its membrane potential is read with ``READ_STATE`` after each step
+instead (``u[-1][:, n]``).
+
+The host keeps at most ``output_depth // (n_out + 1)`` steps in flight, so the output buffer
+never fills and the device never stalls the link.
+"""
+
+import numpy as np
+
+from .protocol import EVENT_MARKER, MAX_PAYLOAD, STATE_RECORD_BYTES
+
+__all__ = ["run_on_device"]
+
+
+def _step_words(x_step):
+    return [int(j) for j in np.flatnonzero(x_step)] + [EVENT_MARKER]
+
+
+class _Outputs:
+    """Output words → one list of neuron indices per completed step."""
+
+    def __init__(self, device):
+        self.device = device
+        self.groups = []
+        self.current = []
+
+    def read_until(self, steps):
+        while len(self.groups) < steps:
+            for word in self.device.read_output():
+                if word == EVENT_MARKER:
+                    self.groups.append(self.current)
+                    self.current = []
+                else:
+                    self.current.append(word)
+
+
+def run_on_device(device, network, spikes):
+    """Run ``spikes`` (batch, T, n_in) on ``device``; return a dict of numpy arrays.
+
+    ``spikes``: (batch, T, n_out) of the last layer (spiking layers), ``u``: (batch, T, n_out)
+    (LI readouts only), ``scores`` and ``predictions`` by ``network.readout``, ``counters`` (the
+    device's counters after the run).
+    """
+    from ..model import Readout
+
+    x = np.asarray(spikes, dtype=np.uint8)
+    info = device.info()
+    batch, steps, n_in = x.shape
+    if n_in != info.layers[0].n_in:
+        raise ValueError(f"inputs have {n_in} channels, the device's network "
+                         f"{info.layers[0].n_in}")
+    n_out = info.layers[-1].n
+    last = len(info.layers) - 1
+    spiking = network.layers[-1].params.spiking
+    out = np.zeros((batch, steps, n_out), np.int64)
+    u = np.zeros((batch, steps, n_out), np.int64)
+    in_flight = max(1, info.output_depth // (n_out + 1) - 1) if spiking else 1
+    per_frame = MAX_PAYLOAD // 2
+    per_read = MAX_PAYLOAD // STATE_RECORD_BYTES
+    for b in range(batch):
+        device.clear()
+        outputs = _Outputs(device)
+        t = sent = 0
+        while t < steps:
+            words, batch_steps = [], 0
+            while t < steps and batch_steps + sent - len(outputs.groups) < in_flight:
+                step = _step_words(x[b, t])
+                if words and len(words) + len(step) > per_frame:
+                    break
+                words += step
+                batch_steps += 1
+                t += 1
+            if not batch_steps:  # as many steps in flight as the output buffer can hold
+                outputs.read_until(len(outputs.groups) + 1)
+                continue
+            for start in range(0, len(words), per_frame):
+                chunk = words[start:start + per_frame]
+                accepted, _ = device.run_events(chunk)
+                if accepted != len(chunk):
+                    raise RuntimeError(f"the device accepted {accepted} of {len(chunk)} events "
+                                       f"(output buffer full)")
+            sent += batch_steps
+            if not spiking:  # the LI membrane of this step, read once the step is done
+                outputs.read_until(sent)
+                for start in range(0, n_out, per_read):
+                    count = min(per_read, n_out - start)
+                    records = device.read_state(last, start, count)
+                    u[b, t - 1, start:start + count] = [r[1] for r in records]
+        outputs.read_until(steps)
+        for step, group in enumerate(outputs.groups[:steps]):
+            out[b, step, group] = 1
+    if network.readout is Readout.SPIKE_COUNT:
+        scores = out.sum(axis=1)
+    elif network.readout is Readout.MEMBRANE_MAX:
+        scores = u.max(axis=1)
+    else:
+        scores = u.sum(axis=1)
+    return {"spikes": out, "u": u, "scores": scores, "predictions": np.argmax(scores, axis=1),
+            "counters": device.counters()}

@@ -1,0 +1,391 @@
+r"""The host link protocol: commands, status codes, frames and their CRC, defined once.
+
+The HDL (:mod:`spikeforge.hdl.host_link`), the driver (:mod:`spikeforge.host.driver`) and the
+tests all import the enums and constants below; nothing about the wire format is written twice.
+See ``docs/host_protocol.md`` for the full description.
+
+Frames
+------
+All multi-byte fields are little-endian. A request (host → device) is
+
+=======  ======  =====================================================================
+offset   bytes   field
+=======  ======  =====================================================================
+0        1       ``SYNC`` = 0xA5
+1        2       ``LEN``: payload bytes, 0..:data:`MAX_PAYLOAD`
+3        1       ``CMD``: a :class:`Command`
+4        1       ``SEQ``: any value, echoed in the response
+5        4       ``TAG``: the first four bytes of the design hash (ignored by ``INFO``)
+9        LEN     payload
+9+LEN    2       CRC-16 of bytes 1 .. 8+LEN
+=======  ======  =====================================================================
+
+and a response (device → host) is ``SYNC, LEN(2), CMD, SEQ, STATUS, payload, CRC(2)`` with the
+CRC over ``LEN`` .. the last payload byte. The device answers every request with exactly one
+response; a rejected request (any :class:`Status` other than ``OK``) changes no device state and
+its response has no payload (except ``RUN`` stopped by ``BUSY``, see below).
+
+The CRC is CRC-16/CCITT-FALSE: polynomial :math:`x^{16} + x^{12} + x^5 + 1` (0x1021), initial
+value 0xFFFF, no reflection, no final XOR; ``crc16(b"123456789") == 0x29B1``.
+
+Stop and wait: the host sends the next request only after the response of the previous one.
+Bytes that arrive while the device executes a command are dropped (and counted).
+"""
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+
+from amaranth.lib import enum
+
+__all__ = [
+    "COUNTER_NAMES",
+    "CRC_INIT",
+    "CRC_POLY",
+    "DEFAULT_LINK",
+    "EVENT_MARKER",
+    "MAX_PAYLOAD",
+    "PROTOCOL_VERSION",
+    "REQUEST_HEADER",
+    "RESPONSE_HEADER",
+    "STATE_RECORD_BYTES",
+    "SYNC",
+    "Command",
+    "DesignInfo",
+    "LayerInfo",
+    "LinkConfig",
+    "Param",
+    "ProtocolError",
+    "Response",
+    "Status",
+    "crc16",
+    "crc16_update",
+    "decode_response",
+    "design_info",
+    "encode_request",
+    "encode_response",
+    "layer_info",
+    "parse_info",
+]
+
+PROTOCOL_VERSION = 1
+SYNC = 0xA5
+#: Largest payload of a request or a response, in bytes.
+MAX_PAYLOAD = 512
+#: Bytes before the payload: SYNC, LEN, CMD, SEQ, TAG (request) / STATUS (response).
+REQUEST_HEADER = 9
+RESPONSE_HEADER = 6
+CRC_POLY = 0x1021
+CRC_INIT = 0xFFFF
+#: ``RUN`` event word that ends a time step; any other value is an input index.
+EVENT_MARKER = 0xFFFF
+#: ``READ_STATE`` bytes per neuron: ``i`` (s32), ``u`` (s32), ``b`` (u32), ``s`` (u8).
+STATE_RECORD_BYTES = 13
+
+
+class Command(enum.IntEnum, shape=8):
+    """What a request asks for. Payload layouts (``u16`` etc. little-endian):
+
+    ============== ==================================== =======================================
+    command        request payload                      response payload
+    ============== ==================================== =======================================
+    INFO           (none)                               :class:`DesignInfo` bytes
+    WRITE_WEIGHTS  layer u8, lane u8, addr u16, then    (none)
+                   ``k ≥ 1`` words of ``B`` bytes
+    READ_WEIGHTS   layer u8, lane u8, addr u16,         ``count`` words of ``B`` bytes
+                   count u16
+    READ_STATE     layer u8, neuron u16, count u16      ``count`` records of 13 bytes
+    WRITE_PARAM    index u8 (:class:`Param`), value u32 (none)
+    READ_PARAMS    (none)                               every :class:`Param`, u32 each
+    RUN            ``e ≥ 1`` event words u16 (input     accepted u16, output entries u16
+                   index, or 0xFFFF: end of step)
+    READ_OUTPUT    max count u16                        up to max count output words u16
+                                                        (neuron index, or 0xFFFF: end of step)
+    READ_COUNTERS  (none)                               :data:`COUNTER_NAMES`, u32 each
+    CLEAR          (none)                               (none)
+    ============== ==================================== =======================================
+
+    ``B`` is :attr:`DesignInfo.weight_bytes`. Weight addresses are those of
+    :mod:`spikeforge.hdl.memory_layout`. Weights, state and ``CLEAR`` wait until the core has
+    finished every step sent so far.
+    """
+
+    INFO = 0x01
+    WRITE_WEIGHTS = 0x10
+    READ_WEIGHTS = 0x11
+    READ_STATE = 0x12
+    WRITE_PARAM = 0x20
+    READ_PARAMS = 0x21
+    RUN = 0x30
+    READ_OUTPUT = 0x31
+    READ_COUNTERS = 0x32
+    CLEAR = 0x33
+
+
+class Status(enum.IntEnum, shape=8):
+    """The ``STATUS`` byte of a response; anything but ``OK`` means nothing changed."""
+
+    OK = 0x00
+    BAD_CRC = 0x01  #: the CRC does not match
+    TRUNCATED = 0x02  #: the line went quiet before the frame was complete
+    OVERSIZE = 0x03  #: ``LEN`` > MAX_PAYLOAD (the rest of the frame is discarded)
+    BAD_LENGTH = 0x04  #: ``LEN`` is not a valid payload length for the command
+    UNKNOWN_COMMAND = 0x05
+    BAD_ADDRESS = 0x06  #: layer, lane, address, neuron, count or parameter out of range
+    BAD_TAG = 0x07  #: ``TAG`` is not this design's
+    GARBAGE = 0x08  #: bytes outside a frame (answered once the line goes quiet or at SYNC)
+    BAD_VALUE = 0x09  #: an input index ≥ n_in, or a weight outside its format
+    BUSY = 0x0A  #: the output buffer is full: read outputs first
+
+
+class Param(enum.IntEnum, shape=8):
+    """Device parameters (u32, read and written by the host).
+
+    Neuron parameters (θ, shifts, formats) are constants of the bitstream and part of its
+    design hash; what the host may change at run time is listed here.
+    """
+
+    WEIGHTS_ID = 0  #: fingerprint of the weights the host deployed (``deploy`` writes it)
+    LEDS = 1  #: drives the board's user LEDs (bit k: LED k)
+
+
+#: Counters in ``READ_COUNTERS`` order: the core's (:data:`spikeforge.hdl.COUNTERS`), then the
+#: link's.
+COUNTER_NAMES = (
+    "cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
+    "in_events", "out_events",
+    "frames_ok", "frames_rejected", "bytes_dropped", "steps_sent", "output_level",
+)
+
+
+class ProtocolError(RuntimeError):
+    """The device answered with an error status, or its answer could not be decoded."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+# ---- CRC ------------------------------------------------------------------------------------
+
+
+def crc16_update(crc, byte):
+    """One byte of CRC-16/CCITT-FALSE, MSB first (the HDL unrolls the same eight steps)."""
+    crc ^= (byte & 0xFF) << 8
+    for _ in range(8):
+        crc = ((crc << 1) ^ CRC_POLY) if crc & 0x8000 else (crc << 1)
+        crc &= 0xFFFF
+    return crc
+
+
+def crc16(data, crc=CRC_INIT):
+    for byte in bytes(data):
+        crc = crc16_update(crc, byte)
+    return crc
+
+
+# ---- frames ---------------------------------------------------------------------------------
+
+
+def encode_request(command, seq, tag, payload=b""):
+    """The bytes of a request frame (``command`` may be any 0..255 for testing)."""
+    payload = bytes(payload)
+    if len(payload) > 0xFFFF:
+        raise ValueError(f"payload must be at most 65535 bytes, not {len(payload)}")
+    body = struct.pack("<HBBI", len(payload), int(command), seq & 0xFF, tag & 0xFFFFFFFF)
+    body += payload
+    return bytes([SYNC]) + body + struct.pack("<H", crc16(body))
+
+
+def encode_response(command, seq, status, payload=b""):
+    """The bytes of a response frame, as the device sends it (used by tests and docs)."""
+    body = struct.pack("<HBBB", len(payload), int(command), seq & 0xFF, int(status)) + payload
+    return bytes([SYNC]) + body + struct.pack("<H", crc16(body))
+
+
+@dataclass(frozen=True)
+class Response:
+    command: int
+    seq: int
+    status: int
+    payload: bytes
+
+    @property
+    def ok(self):
+        return self.status == Status.OK
+
+
+def decode_response(frame):
+    """A :class:`Response` from the bytes of one complete frame; raises ``ProtocolError``."""
+    frame = bytes(frame)
+    if len(frame) < RESPONSE_HEADER + 2 or frame[0] != SYNC:
+        raise ProtocolError(f"not a response frame: {frame[:16].hex()}")
+    length, command, seq, status = struct.unpack_from("<HBBB", frame, 1)
+    if len(frame) != RESPONSE_HEADER + length + 2:
+        raise ProtocolError(f"response of {len(frame)} bytes, but LEN says {length} payload bytes")
+    (crc,) = struct.unpack_from("<H", frame, RESPONSE_HEADER + length)
+    if crc != crc16(frame[1:RESPONSE_HEADER + length]):
+        raise ProtocolError(f"response CRC mismatch in {frame.hex()}")
+    return Response(command, seq, status, frame[RESPONSE_HEADER:RESPONSE_HEADER + length])
+
+
+# ---- design description ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Link parameters that shape the protocol of one bitstream.
+
+    Parameters
+    ----------
+    output_depth : int
+        Entries of the device's output buffer (words of ``READ_OUTPUT``).
+    """
+
+    output_depth: int = 4096
+
+    def __post_init__(self):
+        if not isinstance(self.output_depth, int) or not 16 <= self.output_depth <= 65535:
+            raise ValueError(
+                f"output_depth must be an integer in 16..65535, not {self.output_depth!r}")
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What the bitstream fixed about one layer (``INFO``: 30 bytes)."""
+
+    n_in: int
+    n: int
+    kind: int
+    reset: int
+    recurrent: bool
+    bias: bool
+    k_syn: int
+    k_mem: int
+    k_adapt: int
+    weight_width: int
+    current_width: int
+    potential_width: int
+    trace_width: int
+    theta: int
+    adapt_jump: int
+    depth: int  #: weight words per lane
+
+    _FORMAT = "<IIBBBBBBBBBBIII"
+
+    def pack(self):
+        flags = int(self.recurrent) | (int(self.bias) << 1)
+        return struct.pack(
+            self._FORMAT, self.n_in, self.n, self.kind, self.reset, flags, self.k_syn,
+            self.k_mem, self.k_adapt, self.weight_width, self.current_width,
+            self.potential_width, self.trace_width, self.theta, self.adapt_jump, self.depth)
+
+    @classmethod
+    def unpack(cls, data):
+        (n_in, n, kind, reset, flags, k_syn, k_mem, k_adapt, ww, cw, pw, tw, theta, jump,
+         depth) = struct.unpack(cls._FORMAT, data)
+        return cls(n_in, n, kind, reset, bool(flags & 1), bool(flags & 2), k_syn, k_mem, k_adapt,
+                   ww, cw, pw, tw, theta, jump, depth)
+
+    @classmethod
+    def size(cls):
+        return struct.calcsize(cls._FORMAT)
+
+
+@dataclass(frozen=True)
+class DesignInfo:
+    """The ``INFO`` payload: everything the host must agree with before it deploys.
+
+    Bytes: version u8, hash (16 bytes), lanes u8, n_layers u8, weight_bytes u8, n_params u8,
+    max_payload u16, output_depth u16, then :class:`LayerInfo` per layer.
+    """
+
+    version: int
+    design_hash: bytes
+    lanes: int
+    weight_bytes: int
+    n_params: int
+    max_payload: int
+    output_depth: int
+    layers: tuple
+
+    _HEAD = "<B16sBBBBHH"
+
+    @property
+    def tag(self):
+        """The ``TAG`` of every request to this design: the hash's first four bytes."""
+        return struct.unpack_from("<I", self.design_hash)[0]
+
+    def pack(self):
+        head = struct.pack(self._HEAD, self.version, self.design_hash, self.lanes,
+                           len(self.layers), self.weight_bytes, self.n_params, self.max_payload,
+                           self.output_depth)
+        return head + b"".join(layer.pack() for layer in self.layers)
+
+
+def parse_info(payload):
+    """A :class:`DesignInfo` from an ``INFO`` response payload."""
+    head = struct.calcsize(DesignInfo._HEAD)
+    if len(payload) < head:
+        raise ProtocolError(f"INFO payload of {len(payload)} bytes is shorter than {head}")
+    version, digest, lanes, n_layers, wbytes, n_params, max_payload, depth = struct.unpack_from(
+        DesignInfo._HEAD, payload)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"the device speaks protocol version {version}; this host speaks {PROTOCOL_VERSION}")
+    size = LayerInfo.size()
+    if len(payload) != head + n_layers * size:
+        raise ProtocolError(f"INFO payload of {len(payload)} bytes does not hold {n_layers} layers")
+    layers = tuple(LayerInfo.unpack(payload[head + k * size:head + (k + 1) * size])
+                   for k in range(n_layers))
+    return DesignInfo(version, digest, lanes, wbytes, n_params, max_payload, depth, layers)
+
+
+#: The link parameters of a default build.
+DEFAULT_LINK = LinkConfig()
+
+
+def layer_info(layer, lanes):
+    """The :class:`LayerInfo` of a :class:`~spikeforge.model.Layer` built with ``lanes``."""
+    from ..hdl.memory_layout import lane_depth
+
+    p = layer.params
+    return LayerInfo(
+        n_in=p.n_in, n=p.n, kind=int(p.kind), reset=int(p.reset), recurrent=p.recurrent,
+        bias=p.bias, k_syn=p.k_syn, k_mem=p.k_mem, k_adapt=p.k_adapt,
+        weight_width=p.weight_format.width, current_width=p.current_format.width,
+        potential_width=p.potential_format.width, trace_width=p.trace_format.width,
+        theta=p.theta, adapt_jump=p.adapt_jump, depth=lane_depth(layer, lanes))
+
+
+def weight_bytes(network):
+    """``B``: bytes per weight word on the wire (1, 2 or 4), from the widest weight format."""
+    widest = max(layer.params.weight_format.width for layer in network.layers)
+    return 1 if widest <= 8 else 2 if widest <= 16 else 4
+
+
+def design_info(network, lanes, link=DEFAULT_LINK):
+    """The :class:`DesignInfo` a bitstream of ``network`` with ``lanes`` lanes reports.
+
+    The design hash is SHA-256 (first 16 bytes) of a canonical JSON of everything the bitstream
+    fixes: protocol version, lanes, link parameters, every layer's parameters and its bias values
+    (biases are not writable over the link). Weights are not part of it: they are deployed.
+    """
+    canon = {
+        "version": PROTOCOL_VERSION,
+        "lanes": lanes,
+        "max_payload": MAX_PAYLOAD,
+        "output_depth": link.output_depth,
+        "layers": [
+            {"params": layer.params.to_dict(),
+             "bias": None if layer.bias is None else [int(v) for v in layer.bias]}
+            for layer in network.layers
+        ],
+    }
+    digest = hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).digest()[:16]
+    layers = tuple(layer_info(layer, lanes) for layer in network.layers)
+    if len(layers) > 16:
+        raise ValueError(f"the host link describes at most 16 layers, not {len(layers)}")
+    return DesignInfo(PROTOCOL_VERSION, digest, lanes, weight_bytes(network), len(Param),
+                      MAX_PAYLOAD, link.output_depth, layers)

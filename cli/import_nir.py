@@ -17,6 +17,8 @@ def add_arguments(parser):
                              "exactly, refuse others)")
     parser.add_argument("--reset", choices=["zero", "subtract"], default="zero",
                         help="zero: NIR's reset to v_reset; subtract: snnTorch's default")
+    parser.add_argument("--quirks", choices=["norse"], default=None,
+                        help="undo a known exporter deviation from the NIR spec (docs/nir.md)")
     parser.add_argument("--steps", type=int, default=32, help="time steps per sample")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -28,7 +30,7 @@ def run(args):
     try:
         network, report = import_nir(args.model, dt=args.dt, method=args.method,
                                      weight_bits=args.weight_bits, reset=args.reset,
-                                     steps=args.steps)
+                                     steps=args.steps, quirks=args.quirks)
     except (NIRImportError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     save_network(network, args.out)

@@ -141,9 +141,12 @@ def _layers(chain):
     return pairs
 
 
-def _decay(name, node, field, dt, method):
+def _decay(name, node, field, dt, method, quirks=None):
+    tau = _scalar(name, node, field)
+    if quirks == "norse":
+        tau /= dt
     try:
-        return decay_shift(_scalar(name, node, field), dt, method, what=field)
+        return decay_shift(tau, dt, method, what=field)
     except ValueError as exc:
         raise NIRImportError(f"node {name!r}: {exc}") from None
 
@@ -152,15 +155,28 @@ def _width(max_abs, minimum):
     return max(minimum, int(max_abs).bit_length() + 1)
 
 
+#: exporters whose NIR differs from the NIR specification, and how it is undone
+QUIRKS = {
+    None: "none: the graph follows the NIR specification",
+    "norse": "Norse 1.1 writes tau as dt/tau_inv (that is dt·tau): tau is divided by dt; and its "
+             "CubaLIF adds input to the current with gain 1 (w_in = 1/d_syn in NIR's terms)",
+}
+
+
 def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero", steps=32,
-               state_bits=None, name="nir"):
+               state_bits=None, name="nir", quirks=None):
     """Import ``graph`` (a ``nir.NIRGraph`` or a path); returns ``(network, report)``.
+
+    ``quirks`` undoes a known exporter deviation from the NIR specification (:data:`QUIRKS`).
 
     ``report`` holds, per layer, the NIR nodes, the shifts with their decay errors, the gain,
     the scale and the weight rounding error (0 when exact).
     """
     if isinstance(graph, (str, Path)):
         graph = read_nir(graph)
+    if quirks not in QUIRKS:
+        raise NIRImportError(f"quirks must be one of {', '.join(map(str, QUIRKS))}, not "
+                             f"{quirks!r}")
     if reset not in ("zero", "subtract"):
         raise NIRImportError(f"reset must be 'zero' or 'subtract', not {reset!r}")
     chain = _chain(graph)
@@ -199,12 +215,14 @@ def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero"
                                      "reset potential); shift the threshold instead")
         decays, gain, k_syn, k_mem = {}, r, 0, 0
         if filtered:
-            syn = _decay(nname, nnode, "tau_syn", dt, method)
+            syn = _decay(nname, nnode, "tau_syn", dt, method, quirks)
             w_in = _scalar(nname, nnode, "w_in")
+            if quirks == "norse":
+                w_in /= 1 - syn.factor
             decays["syn"], k_syn = syn, syn.shift
             gain *= (1 - syn.factor) * w_in  # the input path is exact
         if kind is not NeuronKind.IF:
-            mem = _decay(nname, nnode, "tau_mem" if filtered else "tau", dt, method)
+            mem = _decay(nname, nnode, "tau_mem" if filtered else "tau", dt, method, quirks)
             decays["mem"], k_mem = mem, mem.shift
             gain *= 1 - mem.factor
         theta = None if kind is NeuronKind.LI else _scalar(nname, nnode, "v_threshold")
@@ -260,7 +278,8 @@ def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero"
         })
     readout = Readout.MEMBRANE_MAX if layers[-1].params.kind is NeuronKind.LI \
         else Readout.SPIKE_COUNT
-    metadata = {"source": "nir", "dt": dt, "method": method, "reset": reset}
+    metadata = {"source": "nir", "dt": dt, "method": method, "reset": reset, "quirks": quirks}
     network = Network(tuple(layers), SpikeEncoding(steps), readout, name=name, metadata=metadata)
-    return network, {"dt": dt, "method": method, "reset": reset, "exact": weight_bits is None,
+    return network, {"dt": dt, "method": method, "reset": reset, "quirks": quirks,
+                     "exact": weight_bits is None,
                      "layers": report}

@@ -80,6 +80,52 @@ def test_snntorch_round_trip_is_exact(neuron, seed):
     assert sum(int(p.sum()) for p in peer) > 50  # the comparison is not about silence
 
 
+def norse_spikes(mods, x):
+    """Every layer's spikes (batch, T, n) from Norse's own simulation."""
+    states, layers = [None] * len(mods), [[] for _ in range(len(mods) // 2)]
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            h = torch.tensor(x[:, t], dtype=torch.float32)
+            for k, module in enumerate(mods):
+                if isinstance(module, torch.nn.Linear):
+                    h = module(h)
+                else:
+                    h, states[k] = module(h, states[k])
+                    layers[k // 2].append(h.numpy().copy())
+    return [np.stack(layer, 1).astype(np.uint8) for layer in layers]
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("seed", [0, 1])
+def test_norse_round_trip_is_exact(seed):
+    """Norse LIFCell (current jump, then Euler decay, reset to zero), dt = 1 ms, with the
+    importer undoing Norse 1.1's exporter deviations (``quirks="norse"``, docs/nir.md)."""
+    norse = pytest.importorskip("norse.torch", reason="Norse is a test peer: pip install --no-deps "
+                                                      "norse==1.1.0 (make test does)")
+    rng = np.random.default_rng(seed)
+    sizes, thetas = [12, 10, 6], [3 * 2**T, 2 * 2**T]
+    mods = []
+    for i, theta in enumerate(thetas):
+        lin = torch.nn.Linear(sizes[i], sizes[i + 1], bias=False)
+        w = rng.integers(-3, 4, (sizes[i + 1], sizes[i])) * 2.0 ** (T + 1)  # gain d_mem = 1/2
+        lin.weight.data = torch.tensor(w, dtype=torch.float32)
+        params = norse.LIFParameters(tau_syn_inv=torch.tensor(500.0),
+                                     tau_mem_inv=torch.tensor(500.0),
+                                     v_th=torch.tensor(theta - EPS), v_reset=torch.tensor(0.0),
+                                     v_leak=torch.tensor(0.0))
+        mods += [lin, norse.LIFCell(params)]
+    graph = norse.to_nir(norse.SequentialState(*mods), torch.zeros(1, sizes[0]), dt=1e-3)
+    network, report = import_nir(graph, dt=1e-3, reset="zero", steps=T + 4, quirks="norse")
+    assert report["quirks"] == "norse" and report["exact"]
+    assert [(ly.params.k_syn, ly.params.k_mem) for ly in network.layers] == [(1, 1)] * 2
+    x = (rng.random((4, T, sizes[0])) < 0.5).astype(np.uint8)
+    peer = norse_spikes(mods, x)
+    padded = np.concatenate([x, np.zeros((4, 4, sizes[0]), np.uint8)], axis=1)
+    for layer, (mine, theirs) in enumerate(zip(run(network, padded).spikes, peer, strict=True)):
+        np.testing.assert_array_equal(mine[:, 2 * layer + 1:2 * layer + 1 + T], theirs)
+    assert sum(int(p.sum()) for p in peer) > 50
+
+
 def test_decay_shift_reports_its_error():
     exact = decay_shift(8e-4, 1e-4)  # beta = 0.875 = 1 - 2^-3
     assert exact.shift == 3 and exact.factor_error == 0 and exact.tau_relative_error == 0

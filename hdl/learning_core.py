@@ -1,0 +1,226 @@
+r"""A network core that learns on chip: :class:`~spikeforge.hdl.network_core.NetworkCore` plus one
+:class:`~spikeforge.hdl.learning_unit.LearningUnit` per learning layer.
+
+It computes :func:`spikeforge.model.learning.run_trial` trial after trial, bit for bit. The core
+is used as it is, through its probe ports (the state of every neuron after each step) and its host
+weight port (the end-of-trial update); nothing inside it changes.
+
+Top-level interface (``LearningCore(network, config, *, lanes=1, probe=False)``)
+-----------------------------------------------------------------------------------
+
+=======================  ====  ======  ==========================================================
+port                     dir   width   meaning
+=======================  ====  ======  ==========================================================
+``i_cmd__valid/ready``   in/o  1       command stream (:mod:`~spikeforge.hdl.learning_events`)
+``i_cmd__payload``       in    18      ``addr`` bits 0..15, ``kind`` bits 16..17
+``idle``                 out   1       waiting for a command between steps
+``steps``, ``trials``    out   32      completed steps and trials
+``counts``               out   16 n    output spike counts of the last finished trial
+``r_layer/r_lane/...``   in/o          the network's host read port, while ``idle``
+``lprobe``               out   200     (``probe=True``) per synapse after every step
+``probe__<l>``           out   121     (``probe=True``) the network's neuron probes
+=======================  ====  ======  ==========================================================
+
+Per step: ``INPUT`` words go to the network (each sets its input bit), ``TARGET`` words set
+target bits, ``STEP`` closes the group; the network runs the step while the units' captures
+record every neuron's ``U``, ``b`` and ``s``; then the output errors are updated in one cycle
+
+.. math::
+
+    \epsilon_k \leftarrow \mathrm{sat}\big(\mathrm{dec}_{k_{err}}(\epsilon_k)
+    + 2^E (\hat s_k - s_k)\big)
+
+and every unit processes the step (in parallel). ``END`` runs the units' updates one after the
+other (they share the host port and the LFSR), clears the network's state (``clear``) and the
+errors, and latches the trial's output counts. The learning cost per step is about
+:math:`N + R + R N` cycles for each learning layer.
+"""
+
+import enum
+
+from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..model.learning import LFSR_MASK, rows_of
+from .arith import clamp
+from .events import ProbeLayout, probe_signature
+from .learning_events import Command, command_signature, learn_probe_signature
+from .learning_unit import LearningUnit, decay
+from .network_core import NetworkCore
+
+__all__ = ["LearningCore"]
+
+
+class _State(enum.IntEnum):
+    FEED = 0
+    RUN = 1
+    ERROR = 2
+    LEARN = 3
+    UPDATE = 4
+    CLEAR = 5
+    SETTLE = 6
+
+
+class LearningCore(wiring.Component):
+    """On-chip learning around a network core; see the module docstring for the ports."""
+
+    def __init__(self, network, config, *, lanes=1, probe=False):
+        config.check(network)
+        self.network, self.config, self.lanes = network, config, lanes
+        self.core = NetworkCore(network, lanes=lanes, probe=True, host_access=True)
+        self.units = [LearningUnit(network, config, index, lanes=lanes, probe=probe)
+                      for index in config.layers]
+        members = {
+            "i_cmd": In(command_signature()),
+            "idle": Out(1),
+            "steps": Out(unsigned(32)),
+            "trials": Out(unsigned(32)),
+            "counts": Out(data.ArrayLayout(unsigned(16), network.n_out)),
+            "r_layer": In(8), "r_lane": In(8),
+            "r_addr": In(self.core.r_addr.shape()),
+            "r_weight": Out(self.core.r_weight.shape()),
+            "r_state": Out(ProbeLayout),
+        }
+        if probe:
+            members["lprobe"] = Out(learn_probe_signature()).array(len(self.units))
+            members["probe"] = Out(probe_signature()).array(len(network.layers))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        net, cfg, core = self.network, self.config, self.core
+        m.submodules.core = core
+        for unit in self.units:
+            m.submodules[f"learn_{unit.index}"] = unit
+        n_out = net.n_out
+        last = len(net.layers) - 1
+
+        state = Signal(_State)
+        m.d.comb += [core.o_events.ready.eq(1), self.steps.eq(core.steps)]
+        m.d.comb += self.idle.eq((state == _State.FEED) & core.idle)
+
+        # ---- spikes of every layer: after the last step (cur) and the one before (prev) -----
+        cur = [Signal(ly.params.n, name=f"s_cur{k}") for k, ly in enumerate(net.layers)]
+        prev = [Signal(ly.params.n, name=f"s_prev{k}") for k, ly in enumerate(net.layers)]
+        for k, ly in enumerate(net.layers):
+            pr = core.probe[k]
+            with m.If(pr.valid):
+                for i in range(ly.params.n):
+                    with m.If(pr.payload.neuron == i):
+                        m.d.sync += cur[k][i].eq(pr.payload.s)
+        if "probe" in self.signature.members:
+            for k in range(len(net.layers)):
+                m.d.comb += [self.probe[k].valid.eq(core.probe[k].valid),
+                             self.probe[k].payload.eq(core.probe[k].payload)]
+        x_bits = Signal(net.n_in)
+        tgt_bits = Signal(n_out)
+        ef = cfg.error_format
+        err = Signal(data.ArrayLayout(signed(ef.width), n_out))
+        counts = Signal(data.ArrayLayout(unsigned(16), n_out))
+        lfsr = Signal(32, init=cfg.lfsr_seed)
+
+        # ---- units --------------------------------------------------------------------------
+        start = Signal()
+        update = Signal(len(self.units))
+        apply = Signal()
+        lfsr_step = Signal()
+        for k, unit in enumerate(self.units):
+            index = unit.index
+            z = x_bits if index == 0 else prev[index - 1]
+            if rows_of(net.layers[index], cfg) > net.layers[index].params.n_in:
+                z = Cat(z, prev[index])
+            m.d.comb += [
+                unit.start.eq(start), unit.update.eq(update[k]), unit.apply.eq(apply),
+                unit.z.eq(z), unit.err.eq(err), unit.lfsr.eq(lfsr),
+                unit.capture.valid.eq(core.probe[index].valid),
+                unit.capture.payload.eq(core.probe[index].payload),
+            ]
+            with m.If(unit.lfsr_step):
+                m.d.comb += lfsr_step.eq(1)
+            if unit.is_probed:
+                m.d.comb += [self.lprobe[k].valid.eq(unit.lprobe.valid),
+                             self.lprobe[k].payload.eq(unit.lprobe.payload)]
+        with m.If(lfsr_step):
+            m.d.sync += lfsr.eq((lfsr >> 1) ^ (lfsr[0].replicate(32) & LFSR_MASK))
+        all_done = Signal()
+        m.d.comb += all_done.eq(Cat(u.done for u in self.units).all())
+
+        # ---- host port: the updating unit, else the outside (reads while idle) ---------------
+        active = Signal(range(len(self.units) + 1))
+        m.d.comb += [core.r_layer.eq(self.r_layer), core.r_lane.eq(self.r_lane),
+                     core.r_addr.eq(self.r_addr), self.r_weight.eq(core.r_weight),
+                     self.r_state.eq(core.r_state)]
+        with m.If(state == _State.UPDATE):
+            for k, unit in enumerate(self.units):
+                with m.If(active == k):
+                    m.d.comb += [
+                        core.r_layer.eq(unit.index), core.r_lane.eq(unit.r_lane),
+                        core.r_addr.eq(unit.r_addr),
+                        core.w_en.eq(unit.w_en), core.w_layer.eq(unit.index),
+                        core.w_lane.eq(unit.w_lane), core.w_addr.eq(unit.w_addr),
+                        core.w_data.eq(unit.w_data),
+                    ]
+                m.d.comb += unit.r_weight.eq(core.r_weight)
+
+        # ---- command handling and sequencing -------------------------------------------------
+        steps_before = Signal(32)
+        cmd = self.i_cmd.payload
+        with m.Switch(state):
+            with m.Case(_State.FEED), m.Switch(cmd.kind):
+                with m.Case(Command.INPUT):
+                    m.d.comb += [
+                        core.i_events.valid.eq(self.i_cmd.valid),
+                        core.i_events.payload.addr.eq(cmd.addr),
+                        self.i_cmd.ready.eq(core.i_events.ready),
+                    ]
+                    with m.If(self.i_cmd.valid & core.i_events.ready):
+                        m.d.sync += x_bits.bit_select(cmd.addr, 1).eq(1)
+                with m.Case(Command.TARGET):
+                    m.d.comb += self.i_cmd.ready.eq(1)
+                    with m.If(self.i_cmd.valid):
+                        m.d.sync += tgt_bits.bit_select(cmd.addr, 1).eq(1)
+                with m.Case(Command.STEP):
+                    m.d.comb += [
+                        core.i_events.valid.eq(self.i_cmd.valid),
+                        core.i_events.payload.marker.eq(1),
+                        self.i_cmd.ready.eq(core.i_events.ready),
+                    ]
+                    with m.If(self.i_cmd.valid & core.i_events.ready):
+                        m.d.sync += [state.eq(_State.RUN), steps_before.eq(core.steps)]
+                with m.Case(Command.END):
+                    m.d.comb += self.i_cmd.ready.eq(core.idle)
+                    with m.If(self.i_cmd.valid & core.idle):
+                        m.d.sync += [state.eq(_State.UPDATE), active.eq(0),
+                                     apply.eq(cmd.addr[0]), self.counts.eq(counts)]
+                        m.d.comb += update[0].eq(1)
+            with m.Case(_State.RUN), m.If((core.steps != steps_before) & core.idle):
+                m.d.sync += state.eq(_State.ERROR)
+            with m.Case(_State.ERROR):
+                for k in range(n_out):
+                    diff = Signal(signed(2), name=f"diff{k}")
+                    m.d.comb += diff.eq(tgt_bits[k].as_unsigned() - cur[last][k].as_unsigned())
+                    wide = decay(err[k], cfg.k_err) + (diff << cfg.error_shift)
+                    value, _ = clamp(wide, ef.min, ef.max)
+                    m.d.sync += [err[k].eq(value), counts[k].eq(counts[k] + cur[last][k])]
+                m.d.sync += state.eq(_State.LEARN)
+                m.d.comb += start.eq(1)
+            with m.Case(_State.LEARN), m.If(all_done):
+                m.d.sync += [state.eq(_State.FEED), x_bits.eq(0), tgt_bits.eq(0)]
+                m.d.sync += [p.eq(c) for p, c in zip(prev, cur, strict=True)]
+            with m.Case(_State.UPDATE), m.If(all_done):
+                with m.If(active == len(self.units) - 1):
+                    m.d.sync += state.eq(_State.CLEAR)
+                with m.Else():
+                    m.d.sync += active.eq(active + 1)
+                    for k in range(1, len(self.units)):
+                        with m.If(active == k - 1):
+                            m.d.comb += update[k].eq(1)
+            with m.Case(_State.CLEAR):
+                m.d.comb += core.clear.eq(1)
+                m.d.sync += [state.eq(_State.SETTLE), err.eq(0), counts.eq(0),
+                             self.trials.eq(self.trials + 1)]
+                m.d.sync += [p.eq(0) for p in prev]
+            with m.Case(_State.SETTLE), m.If(core.idle):
+                m.d.sync += state.eq(_State.FEED)
+        return m

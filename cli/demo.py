@@ -38,9 +38,10 @@ class _Stages:
         self.results = {}
         (out / "logs").mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, name, argv, optional=False):
+    def __call__(self, name, argv, optional=False, script=None):
         start = time.monotonic()
-        cmd = [sys.executable, "-m", "spikeforge.cli.main", *argv, "--json"]
+        entry = [str(script)] if script else ["-m", "spikeforge.cli.main"]
+        cmd = [sys.executable, *entry, *argv, "--json"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         elapsed = time.monotonic() - start
         (self.out / "logs" / f"{name}.log").write_text(proc.stderr)
@@ -117,9 +118,16 @@ def run(args):
         for board in BOARDS:
             stages(f"build-{board}", ["build", str(net8), "--board", board, "--out",
                                       str(out / f"build-{board}")], optional=True)
+    learning = Path(__file__).resolve().parent.parent / "benchmarks" / "learning.py"
+    if learning.exists():  # a source checkout: the on-chip learning demo
+        stages("learn-on-device", ["--train", "400", "--every", "200", "--eval", "60",
+                                   "--plot", str(out / "learning.png")],
+               optional=True, script=learning)
     start = time.monotonic()
     plots = _plots(out, net8, stages.results, args.lanes)
     log(None, f"  {'plots':<20} done    {time.monotonic() - start:6.1f} s")
+    if (out / "learning.png").exists():
+        plots["learning"] = "learning.png"
     report = {"stages": stages.results, "plots": plots, "exactness": _exactness(stages.results)}
     (out / "report.json").write_text(
         json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False)
@@ -162,6 +170,11 @@ def _exactness(results):
                     "mismatches": r["mismatches"] + r["cycle_mismatches"],
                 }
             )
+    learn = results.get("learn-on-device")
+    if learn and "mismatches" in learn:
+        rows.append({"link": "reference ↔ verilator, on-chip learning (weights, traces)",
+                     "compared": f"{learn['values_compared']} values",
+                     "mismatches": learn["mismatches"] + (not learn["final_weights_equal"])})
     return rows
 
 
@@ -280,6 +293,12 @@ def _markdown(report):
                          f"{_cells(r, ('ICESTORM_LC', 'TRELLIS_COMB'))} | "
                          f"{_cells(r, ('ICESTORM_RAM', 'DP16KD'))} | {r['dsp']} | "
                          f"{r['seconds']} |")
+    learn = stages.get("learn-on-device", {})
+    if learn.get("curve"):
+        points = ", ".join(f"{c['trained_trials']}: {c['accuracy']:.0%}" for c in learn["curve"])
+        lines += ["", "## On-chip learning (SuperSpike readout, Verilator)", "",
+                  f"Test accuracy after N learning trials on the device: {points} (chance 10 %); "
+                  f"device weights equal the reference's: {learn['final_weights_equal']}."]
     skipped = {k: v["skipped"] for k, v in stages.items() if "skipped" in v}
     if skipped:
         lines += ["", "## Not run", ""] + [f"- {k}: {v}" for k, v in skipped.items()]

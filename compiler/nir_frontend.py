@@ -2,8 +2,14 @@ r"""NIR graphs (snnTorch, Norse, ...) to a spikeforge :class:`~spikeforge.model.
 
 Supported: a chain ``Input → (Affine | Linear) → neuron → (Affine | Linear) → neuron … →
 Output`` whose neurons are ``LIF``, ``CubaLIF``, ``IF``, ``LI`` or ``CubaLI`` (``LI``/``CubaLI``
-only last). Every other node, a branch, a recurrent edge or a parameter the contract cannot
-express is refused with an error naming the node.
+only last); a spiking neuron may have recurrent weights (``neuron → Affine/Linear → the same
+neuron``, as snnTorch's ``RSynaptic``/``RLeaky`` export). Every other node, a branch, another
+cycle or a parameter the contract cannot express is refused with an error naming the node.
+
+Recurrent timing: the contract adds :math:`V s[n]` to :math:`I[n+1]`, the layer's spikes of
+the previous update; snnTorch's ``RSynaptic`` adds the spikes of its previous step, which in the
+contract's two-step-delayed time base is one step later. Recurrent imports are therefore the same
+network with one more step of recurrent delay, not a spike-exact twin.
 
 Discretization (see :mod:`spikeforge.compiler.discretize` and ``docs/nir.md``):
 
@@ -88,15 +94,26 @@ def _chain(graph):
     succ = {}
     for src, dst in edges:
         succ.setdefault(src, []).append(dst)
-    order, seen, current = [], set(), inputs[0]
+    order, seen, recurrent, current = [], set(), {}, inputs[0]
     while True:
         if current in seen:
-            raise NIRImportError(f"node {current!r} is reached twice: recurrent or cyclic graphs "
-                                 "are not supported by the NIR import yet (feed-forward chains "
-                                 "only)")
+            raise NIRImportError(f"node {current!r} is reached twice: a cycle that is not a "
+                                 "neuron's own recurrent weights (neuron → Affine/Linear → the "
+                                 "same neuron) is not supported")
         seen.add(current)
         order.append(current)
         nxt = succ.get(current, [])
+        if type(nodes[current]).__name__ in NEURONS:
+            # recurrent weights: a weight node whose only successor is this neuron node
+            loops = [n for n in nxt if type(nodes[n]).__name__ in WEIGHTS
+                     and succ.get(n) == [current] and n not in seen]
+            if len(loops) > 1:
+                raise NIRImportError(f"node {current!r} has {len(loops)} recurrent weight nodes "
+                                     f"({', '.join(loops)}); one is supported")
+            if loops:
+                recurrent[current] = loops[0]
+                seen.add(loops[0])
+                nxt = [n for n in nxt if n != loops[0]]
         if len(nxt) > 1:
             raise NIRImportError(f"node {current!r} feeds {len(nxt)} nodes ({', '.join(nxt)}); "
                                  "only chains are supported")
@@ -108,7 +125,7 @@ def _chain(graph):
     unused = sorted(set(nodes) - seen)
     if unused:
         raise NIRImportError(f"nodes not on the Input → Output chain: {', '.join(unused)}")
-    return [(name, nodes[name]) for name in order]
+    return [(name, nodes[name]) for name in order], recurrent
 
 
 def _scalar(name, node, field):
@@ -179,7 +196,7 @@ def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero"
                              f"{quirks!r}")
     if reset not in ("zero", "subtract"):
         raise NIRImportError(f"reset must be 'zero' or 'subtract', not {reset!r}")
-    chain = _chain(graph)
+    chain, loops = _chain(graph)
     pairs = _layers(chain)
     staged, previous_n = [], None
     for index, ((wname, wnode), (nname, nnode)) in enumerate(pairs):
@@ -226,8 +243,23 @@ def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero"
             decays["mem"], k_mem = mem, mem.shift
             gain *= 1 - mem.factor
         theta = None if kind is NeuronKind.LI else _scalar(nname, nnode, "v_threshold")
+        n_in = weight.shape[1]
+        if nname in loops:  # recurrent weights V (n × n) join W for scaling and rounding
+            rnode = graph.nodes[loops[nname]]
+            rec = np.asarray(rnode.weight, dtype=np.float64)
+            if rec.shape != (weight.shape[0],) * 2:
+                raise NIRImportError(f"recurrent weights {loops[nname]!r} have shape {rec.shape}, "
+                                     f"not {(weight.shape[0],) * 2}")
+            if kind is NeuronKind.LI:
+                raise NIRImportError(f"node {nname!r} is a non-spiking readout: it cannot have "
+                                     "recurrent weights")
+            if type(rnode).__name__ == "Affine" and np.any(rnode.bias):
+                extra = np.broadcast_to(np.asarray(rnode.bias, np.float64).ravel(),
+                                        (weight.shape[0],))
+                bias = extra.copy() if bias is None else bias + extra
+            weight = np.hstack([weight, rec])
         staged.append(dict(index=index, nodes=(wname, nname), kind=kind, k_syn=k_syn,
-                           k_mem=k_mem, weight=weight * gain,
+                           k_mem=k_mem, weight=weight * gain, n_in=n_in,
                            bias=None if bias is None else bias * gain, theta=theta,
                            decays=decays, gain=gain))
         previous_n = weight.shape[0]
@@ -257,23 +289,27 @@ def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero"
                                  f"integer threshold {theta} < 1; thresholds must be positive")
         w_width = _width(np.abs(weight).max(), 2 if weight_bits is None else int(weight_bits))
         fan_in = weight.shape[1]
+        rounding = float(np.abs(scaled - weight).max())
+        weight, rec = weight[:, :s["n_in"]], weight[:, s["n_in"]:]
         bound_bits = w_width + max(1, fan_in.bit_length()) + s["k_syn"] + s["k_mem"] + 1
         state = state_bits or min(32, max(16, bound_bits, int(theta).bit_length() + 2))
         params = LayerParams(
             n_in=weight.shape[1], n=weight.shape[0], kind=s["kind"], k_syn=s["k_syn"],
-            k_mem=s["k_mem"], theta=int(theta),
+            k_mem=s["k_mem"], theta=int(theta), recurrent=rec.size > 0,
             reset=ResetMode.SUBTRACT if reset == "subtract" else ResetMode.ZERO,
             bias=bias is not None, weight_format=IntFormat(w_width),
             current_format=IntFormat(state), potential_format=IntFormat(state))
         layers.append(Layer(params, weight.astype(np.int64),
+                            recurrent=rec.astype(np.int64) if rec.size else None,
                             bias=None if bias is None else bias.astype(np.int64),
                             name=s["nodes"][1]))
         report.append({
             "nodes": list(s["nodes"]), "kind": s["kind"].name, "k_syn": s["k_syn"],
+            "recurrent": loops.get(s["nodes"][1]),
             "k_mem": s["k_mem"], "theta": int(theta),
             "threshold_nir": s["theta"], "gain": s["gain"],
             "decays": {k: d.to_dict() for k, d in s["decays"].items()},
-            "weight_rounding_max_error": float(np.abs(scaled - weight).max()),
+            "weight_rounding_max_error": rounding,
             "weight_format": f"s{w_width}", "state_format": f"s{state}", "scale": scale,
         })
     readout = Readout.MEMBRANE_MAX if layers[-1].params.kind is NeuronKind.LI \

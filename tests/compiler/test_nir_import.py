@@ -226,3 +226,25 @@ def test_import_cli_quantizes_and_reports(tmp_path, capsys):
     assert network.layers[0].params.weight_format.width == 8
     assert int(np.abs(network.layers[0].weight).max()) == 127
     assert report["layers"][0]["weight_rounding_max_error"] <= 0.5
+
+
+@pytest.mark.peers
+def test_snntorch_recurrent_layer_imports_its_recurrent_weights():
+    """RSynaptic exports ``lif → w_rec → lif``: the loop becomes the layer's V, exactly."""
+    rng = np.random.default_rng(4)
+    n = 6
+    vec = lambda v: torch.full((n,), v)  # noqa: E731
+    cell = snn.RSynaptic(alpha=vec(0.5), beta=vec(0.5), threshold=vec(100.0), linear_features=n,
+                         init_hidden=True, all_to_all=True)
+    w = rng.integers(-3, 4, (n, 5)).astype(np.float32)
+    v = rng.integers(-3, 4, (n, n)).astype(np.float32)
+    lin = torch.nn.Linear(5, n, bias=False)
+    lin.weight.data = torch.tensor(w)
+    cell.recurrent.weight.data = torch.tensor(v)
+    cell.recurrent.bias.data.zero_()
+    graph = export_nir(torch.nn.Sequential(lin, cell), torch.zeros(5))
+    network, report = import_nir(graph, reset="subtract")
+    (layer,) = network.layers
+    assert layer.params.recurrent and report["layers"][0]["recurrent"] is not None
+    np.testing.assert_array_equal(layer.weight, w.astype(np.int64))
+    np.testing.assert_array_equal(layer.recurrent, v.astype(np.int64))

@@ -34,6 +34,7 @@ BENCHMARKS = {
     "nir_digits": ([], ["--quick"]),
     "boards": ([], ["--quick"]),
     "learning": ([], ["--quick"]),
+    "learning_resources": ([], []),
 }
 
 

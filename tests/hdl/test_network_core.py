@@ -7,8 +7,7 @@ from spikeforge.hdl.memory_layout import lane_weights, weight_address, weight_ro
 from spikeforge.hdl.schedule import schedule
 from spikeforge.model import Network, NeuronKind, run
 from spikeforge.sim.amaranth_sim import simulate_network
-
-from .random_networks import random_network, random_spikes
+from spikeforge.sim.random_networks import random_network, random_spikes
 
 KINDS = list(NeuronKind)
 

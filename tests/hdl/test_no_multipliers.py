@@ -8,9 +8,8 @@ import pytest
 from amaranth.back import rtlil
 from spikeforge.hdl.network_core import NetworkCore
 from spikeforge.model import Network, NeuronKind, Readout, SpikeEncoding
+from spikeforge.sim.random_networks import random_layer
 from spikeforge.sim.toolchain import ToolMissing, yosys_command
-
-from .random_networks import random_layer
 
 try:
     YOSYS = yosys_command()

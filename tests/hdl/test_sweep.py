@@ -11,8 +11,7 @@ import pytest
 from spikeforge.hdl.schedule import schedule
 from spikeforge.model import run
 from spikeforge.sim.amaranth_sim import simulate_network
-
-from .random_networks import random_network, random_spikes
+from spikeforge.sim.random_networks import random_network, random_spikes
 
 
 def sweep(networks, *, seed, neuron_steps_each):

@@ -140,9 +140,35 @@ def _scalar(name, node, field):
     return float(values[0])
 
 
+def _fuse(body):
+    """The fuse pass: consecutive weight nodes with no neuron between them become one affine
+    map, :math:`W = W_2 W_1`, :math:`b = W_2 b_1 + b_2` (exact in real numbers; the result is
+    quantized once). The fused node is named ``a+b``."""
+    import nir
+
+    fused = []
+    for name, node in body:
+        if fused and type(node).__name__ in WEIGHTS and type(fused[-1][1]).__name__ in WEIGHTS:
+            prev_name, prev = fused.pop()
+            w1, w2 = np.asarray(prev.weight, np.float64), np.asarray(node.weight, np.float64)
+            if w2.ndim != 2 or w1.ndim != 2 or w2.shape[1] != w1.shape[0]:
+                raise NIRImportError(f"weights {prev_name!r} ({w1.shape}) and {name!r} "
+                                     f"({w2.shape}) cannot be fused: shapes do not chain")
+            bias = np.zeros(w2.shape[0])
+            if hasattr(prev, "bias"):
+                bias += w2 @ np.broadcast_to(np.asarray(prev.bias, np.float64).ravel(),
+                                             (w1.shape[0],))
+            if hasattr(node, "bias"):
+                bias += np.asarray(node.bias, np.float64).ravel()
+            fused.append((f"{prev_name}+{name}", nir.Affine(weight=w2 @ w1, bias=bias)))
+        else:
+            fused.append((name, node))
+    return fused
+
+
 def _layers(chain):
-    """Pairs (weight node, neuron node) in order."""
-    body = chain[1:-1]
+    """Pairs (weight node, neuron node) in order, after the fuse pass."""
+    body = _fuse(chain[1:-1])
     pairs = []
     for i in range(0, len(body), 2):
         (wname, wnode), rest = body[i], body[i + 1:i + 2]

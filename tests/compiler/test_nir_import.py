@@ -248,3 +248,21 @@ def test_snntorch_recurrent_layer_imports_its_recurrent_weights():
     assert layer.params.recurrent and report["layers"][0]["recurrent"] is not None
     np.testing.assert_array_equal(layer.weight, w.astype(np.int64))
     np.testing.assert_array_equal(layer.recurrent, v.astype(np.int64))
+
+
+def test_consecutive_weight_nodes_are_fused():
+    """Linear → Affine with no neuron between: one layer with W2·W1 and W2·b1 + b2."""
+    w1 = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    w2 = np.array([[1.0, -1.0, 2.0]])
+    graph = lif_graph(
+        input=nir.Input({"input": np.array([2])}), fc1=nir.Linear(weight=w1),
+        fc1b=nir.Affine(weight=w2, bias=np.array([0.0])),
+        lif1=nir.LIF(tau=np.full(1, 2e-4), r=np.full(1, 2.0), v_leak=np.zeros(1),
+                     v_threshold=np.full(1, 3.5)),
+        fc2=nir.Linear(weight=np.array([[2.0]])),
+        li=nir.LI(tau=np.full(1, 2e-4), r=np.full(1, 2.0), v_leak=np.zeros(1)),
+        edges=[("input", "fc1"), ("fc1", "fc1b"), ("fc1b", "lif1"), ("lif1", "fc2"),
+               ("fc2", "li"), ("li", "output")])
+    network, report = import_nir(graph)
+    np.testing.assert_array_equal(network.layers[0].weight, w2 @ w1)
+    assert report["layers"][0]["nodes"] == ["fc1+fc1b", "lif1"]

@@ -17,7 +17,7 @@ BAR_PP = 2.0
 
 
 def measure(steps_list, epochs):
-    from spikeforge.compiler.ann_conversion import convert_mlp, train_relu_mlp
+    from spikeforge.compiler.frontends.ann import convert_mlp, train_relu_mlp
     from spikeforge.datasets import load_digits
     from spikeforge.model import run
 

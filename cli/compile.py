@@ -1,6 +1,12 @@
-"""``spikeforge compile``: a network file to a design folder (Verilog, memory images, report)."""
+"""``spikeforge compile``: a network file to a design folder (Verilog, memory images, report).
 
-from .common import CommandError, emit_json, load_network_arg, log
+The source goes through its registered front end (a ``.sfn`` network file; a ``.nir`` graph is
+imported with the default discretization, ``spikeforge import`` gives every option), then the
+passes (fuse, quantize, ranges, allocate, schedule) and the emitter. Nothing is written unless
+all of them succeed.
+"""
+
+from .common import CommandError, emit_json, log
 
 __all__ = ["add_arguments", "run"]
 
@@ -8,7 +14,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser):
     from spikeforge.compiler.targets import TARGETS
 
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", help="network file (.sfn), or any source a front end reads")
     parser.add_argument("--target", choices=sorted(TARGETS), default="generic")
     parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P (divides each n)")
     parser.add_argument("--out", required=True, help="design folder to create (must not exist)")
@@ -17,32 +23,51 @@ def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+def _network(path):
+    from spikeforge.compiler.frontends import load
+    from spikeforge.compiler.passes import LOWERING, Options, run_passes
+
+    graph, _ = load(path)
+    return run_passes(graph, Options(), LOWERING)[0].to_network()
+
+
 def run(args):
-    from spikeforge.compiler.emit import compile_network
-    from spikeforge.compiler.resources import FitError
+    from pathlib import Path
+
+    from spikeforge.compiler import Options, compile_source
+    from spikeforge.model import NetworkFileError
 
     from .cosim import stimulus
 
-    network = load_network_arg(args.netfile)
     if args.samples < 1:
         raise CommandError(f"--samples must be at least 1, not {args.samples}")
-    x, source = stimulus(network, args.samples, None, 0, 0.2)
-    log(args, f"compile for {args.target}, {args.lanes} lane(s); latency from {source}")
+    if Path(args.out).exists():
+        raise CommandError(f"{args.out} exists; choose a new --out folder or remove it")
     try:
-        report = compile_network(network, args.target, args.lanes, args.out, inputs=x,
-                                 netfile=args.netfile)
-    except (FitError, FileExistsError, ValueError) as exc:
+        options = Options(target=args.target, lanes=args.lanes)
+        network = _network(args.netfile)
+        x, source = stimulus(network, args.samples, None, 0, 0.2)
+        log(args, f"compile for {args.target}, {args.lanes} lane(s); latency from {source}")
+        options = Options(target=args.target, lanes=args.lanes, inputs=x)
+        _, report = compile_source(network, options, out=args.out)
+    except (NetworkFileError, FileExistsError, ValueError) as exc:  # FitError is a ValueError
         raise CommandError(str(exc)) from None
-    report["stimulus"] = source
+    report.update(stimulus=source, netfile=str(args.netfile))
     if args.json:
         emit_json(report)
         return 0
     alloc, timing = report["allocation"], report["schedule"]
     available = alloc["bram_blocks_available"]
+    luts = alloc["luts_available"]
     print(f"{args.out}: {len(report['files'])} files for {args.target} ({args.lanes} lanes)")
     print(f"  block RAM: {alloc['bram_blocks']} blocks"
-          f"{f' of {available}' if available else ''} ({alloc['bram_bits']} bits), DSP: 0")
+          f"{f' of {available}' if available else ''} ({alloc['bram_bits']} bits); "
+          f"LUT4 ≈ {alloc['luts_estimate']}{f' of {luts}' if luts else ''}; DSP: 0")
     print(f"  cycles per inference ({timing['samples']} samples × {timing['steps']} steps): "
           f"mean {timing['cycles_per_inference_mean']:.0f}, max "
-          f"{timing['cycles_per_inference_max']}")
+          f"{timing['cycles_per_inference_max']} (bounds {timing['cycles_per_inference_min']}"
+          f"..{timing['cycles_per_inference_max_bound']})")
+    ranges = report["ranges"]
+    print(f"  ranges: accumulators cannot overflow; saturation "
+          f"{'impossible (proved)' if ranges['saturation_free'] else 'possible (see report)'}")
     return 0

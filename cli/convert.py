@@ -22,7 +22,7 @@ def add_arguments(parser):
 def run(args):
     import numpy as np
     import torch
-    from spikeforge.compiler.ann_conversion import ConversionError, convert_mlp, train_relu_mlp
+    from spikeforge.compiler.frontends.ann import ConversionError, convert_mlp, train_relu_mlp
     from spikeforge.datasets import load_dataset
     from spikeforge.model import run as run_reference
     from spikeforge.model import save_network

@@ -25,7 +25,7 @@ def add_arguments(parser):
     parser.add_argument("--out", default="reports/demo", help="report directory")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs")
     parser.add_argument("--samples", type=int, default=4, help="test samples to co-simulate")
-    parser.add_argument("--lanes", type=int, default=2, help="parallel lanes P of the hardware")
+    parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P of the hardware")
     parser.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 

@@ -19,18 +19,21 @@ def add_arguments(parser):
                         help="zero: NIR's reset to v_reset; subtract: snnTorch's default")
     parser.add_argument("--quirks", choices=["norse"], default=None,
                         help="undo a known exporter deviation from the NIR spec (docs/nir.md)")
+    parser.add_argument("--state-bits", type=int, default=None,
+                        help="width of I and U (default: chosen per layer, at least 16)")
     parser.add_argument("--steps", type=int, default=32, help="time steps per sample")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def run(args):
-    from spikeforge.compiler.nir_frontend import NIRImportError, import_nir
+    from spikeforge.compiler.frontends.nir import NIRImportError, import_nir
     from spikeforge.model import save_network
 
     try:
         network, report = import_nir(args.model, dt=args.dt, method=args.method,
                                      weight_bits=args.weight_bits, reset=args.reset,
-                                     steps=args.steps, quirks=args.quirks)
+                                     steps=args.steps, quirks=args.quirks,
+                                     state_bits=args.state_bits)
     except (NIRImportError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     save_network(network, args.out)
@@ -43,5 +46,6 @@ def run(args):
         errors = ", ".join(f"τ_{k} {d['tau']:.3g} s → k={d['shift']} "
                            f"({d['tau_relative_error']:+.1%})" for k, d in layer["decays"].items())
         print(f"  {'/'.join(layer['nodes'])}: {layer['kind']} θ={layer['theta']} "
-              f"W {layer['weight_format']} {errors or 'no decay'}")
+              f"W {layer['weight_format']} (rounding ≤ {layer['weight_rounding_max_error']:.3g})"
+              f" {errors or 'no decay'}")
     return 0

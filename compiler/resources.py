@@ -1,12 +1,37 @@
-"""Memory allocation of a network on a target, and the check that it fits.
+r"""Memories of a network on a target, the block RAMs and LUTs they cost, and the fit check.
 
-Each :class:`~spikeforge.hdl.lif_layer.LIFLayer` holds, per lane ``p`` (``Q = n / P`` neurons a
-lane): a weight memory of ``rows × Q`` words of ``width(W)`` bits (``rows = n_in`` plus ``n``
-with recurrence, :mod:`spikeforge.hdl.memory_layout`) and an accumulator memory of ``Q`` words;
-per layer: the state memory (``n`` words of ``I``, ``U``, ``b``, ``s``), the bias memory and the
-spike buffer of recurrent or feeding layers. A memory of ``d × w`` bits takes
-``ceil(d·w / block_bits)`` block RAMs (at least one): an estimate that ignores the aspect-ratio
-rounding of real block RAMs (the bitstream build reports the true count).
+Memories (:mod:`spikeforge.hdl.lif_layer`, :mod:`spikeforge.hdl.network_core`). Per layer of
+:math:`N` neurons, :math:`P` lanes, :math:`Q = N/P`, :math:`R` synaptic rows (:math:`N_{in}`,
+plus :math:`N` if recurrent):
+
+* per lane: ``weights`` :math:`R\,Q \times w_W` and ``accumulators`` :math:`Q \times w_a`;
+* per layer: ``state`` :math:`N \times (w_I + w_U\ [+ w_b])`, ``bias`` :math:`N \times w_I` (if
+  any), ``spike buffer`` :math:`N \times \lceil\log_2 N\rceil` (spiking layers);
+* event FIFOs: the input FIFO (:math:`2(N_{in}+1) - 1` entries of 17 bits), one between layers
+  and the output FIFO (:math:`2(N+1) - 1` entries of :math:`1 + \lceil\log_2 N\rceil` bits:
+  Yosys drops address bits that are always zero).
+
+An output FIFO of at most 128 bits is left to flip-flops; any other memory of
+:math:`d \times w` takes :math:`\min_{(D, W)} \lceil d/D\rceil \lceil w/W\rceil` block RAMs
+over the block's aspect ratios (``Target.bram_shapes``). On iCE40 the model gives
+30 ``ICESTORM_RAM`` for the 64-128-10 digits network at one lane, what the full bitstream flow
+(``benchmarks/boards.py``: Yosys, nextpnr) places; against Yosys ``synth_ice40 -noabc`` alone,
+over 12 calibration designs (1 to 3 layers, 32 to 300 neurons, 1 to 4 lanes, 4/8-bit weights,
+16/24-bit state) it is exact for 4, one block above for 2 and one below for the 6 with a
+10-neuron output layer (whose 105-bit output FIFO Yosys alone puts in a block RAM). On ECP5 small
+memories may go to LUT RAM, so there it is an upper bound.
+
+LUTs (:func:`estimate_luts`): a linear model fitted to Yosys ``synth_ice40 -noabc`` LUT4 counts
+of 12 designs (1 to 3 layers, 32 to 300 neurons, 1 to 4 lanes, 4/8-bit weights, 16/24-bit
+state; residuals within 8 %, largest 132 LUTs):
+
+.. math::
+
+    \mathrm{LUT4} \approx 396 + \sum_l \big(-45 + 79\,(P-1) + 13.2\,\tfrac{w_I+w_U}{2}
+                              + 35.9\,\lceil\log_2 (R_l Q_l)\rceil\big)
+
+``-noabc`` maps logic pessimistically, so the estimate errs high. The bitstream build reports
+the true numbers.
 """
 
 import math
@@ -15,17 +40,30 @@ from ..hdl.arith import accumulator_width
 from ..hdl.memory_layout import check_lanes, weight_rows
 from ..model import NeuronKind
 
-__all__ = ["FitError", "allocate", "check_fit"]
+__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts"]
+
+EVENT_BITS = 17  #: address (16) and marker (1) of an event (``hdl.events``)
+LOGIC_BITS = 128  #: an output FIFO this small is left to flip-flops by the bitstream flow
 
 
 class FitError(ValueError):
     """The network does not fit the target: what, how much, and what to change."""
 
 
-def _memory(layer_name, kind, lane, depth, width, block_bits):
+def bram_blocks(depth, width, shapes):
+    """Block RAMs a ``depth × width`` memory takes with the best aspect ratio in ``shapes``."""
+    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
+
+
+def _bits(n):
+    return max(1, (n - 1).bit_length())
+
+
+def _memory(target, layer, kind, lane, depth, width, logic_bits=0):
     bits = depth * width
-    return {"layer": layer_name, "memory": kind, "lane": lane, "depth": depth, "width": width,
-            "bits": bits, "blocks": max(1, math.ceil(bits / block_bits))}
+    blocks = 0 if bits <= logic_bits else bram_blocks(depth, width, target.bram_shapes)
+    return {"layer": layer, "memory": kind, "lane": lane, "depth": depth, "width": width,
+            "bits": bits, "blocks": blocks}
 
 
 def allocate(network, lanes, target):
@@ -36,39 +74,78 @@ def allocate(network, lanes, target):
         name = layer.name or f"layer{index}"
         q = check_lanes(layer, lanes)
         for lane in range(lanes):
-            memories.append(_memory(name, "weights", lane, weight_rows(layer) * q,
-                                    p.weight_format.width, target.bram_block_bits))
-            memories.append(_memory(name, "accumulators", lane, q, accumulator_width(p),
-                                    target.bram_block_bits))
-        state_width = (p.current_format.width + p.potential_format.width + 1
-                       + (p.trace_format.width if p.kind is NeuronKind.ALIF else 1))
-        memories.append(_memory(name, "state", None, p.n, state_width, target.bram_block_bits))
+            memories.append(_memory(target, name, "weights", lane, weight_rows(layer) * q,
+                                    p.weight_format.width))
+            memories.append(_memory(target, name, "accumulators", lane, q, accumulator_width(p)))
+        state_width = p.current_format.width + p.potential_format.width
+        if p.kind is NeuronKind.ALIF:
+            state_width += p.trace_format.width
+        memories.append(_memory(target, name, "state", None, p.n, state_width))
         if p.bias:
-            memories.append(_memory(name, "bias", None, p.n, p.current_format.width,
-                                    target.bram_block_bits))
+            memories.append(_memory(target, name, "bias", None, p.n, p.current_format.width))
         if p.spiking:
-            memories.append(_memory(name, "spike buffer", None, p.n,
-                                    max(1, (p.n - 1).bit_length()), target.bram_block_bits))
+            memories.append(_memory(target, name, "spike buffer", None, p.n, _bits(p.n)))
+    memories.append(_memory(target, "input", "event FIFO", None, 2 * (network.n_in + 1) - 1,
+                            EVENT_BITS))
+    for index, layer in enumerate(network.layers):
+        n, last = layer.params.n, index == len(network.layers) - 1
+        memories.append(_memory(target, layer.name or f"layer{index}", "event FIFO", None,
+                                2 * (n + 1) - 1, 1 + _bits(n), LOGIC_BITS if last else 0))
     return memories
 
 
+def estimate_luts(network, lanes):
+    """LUT4 estimate of the network core (see the module for the model)."""
+    total = 396.0
+    for layer in network.layers:
+        p, q = layer.params, check_lanes(layer, lanes)
+        state = (p.current_format.width + p.potential_format.width) / 2
+        depth_bits = max(1, math.ceil(math.log2(max(2, weight_rows(layer) * q))))
+        total += -45 + 79 * (lanes - 1) + 13.2 * state + 35.9 * depth_bits
+    return math.ceil(total)
+
+
+def _fewer_lanes(network, lanes, target):
+    """A sentence naming the most lanes below ``lanes`` that fit ``target``, if any."""
+    for fewer in range(lanes - 1, 0, -1):
+        if any(layer.params.n % fewer for layer in network.layers):
+            continue
+        blocks = sum(m["blocks"] for m in allocate(network, fewer, target))
+        if blocks <= target.bram_blocks and estimate_luts(network, fewer) <= (target.luts or 0):
+            return f"With {fewer} lane(s) it needs {blocks} block RAMs and fits. "
+    return ""
+
+
+def _advice():
+    return ("Use fewer lanes (each lane adds an accumulator memory and rounds its weights up to "
+            "whole blocks), narrower weight or state formats (--weight-bits, --state-bits when "
+            "importing), fewer neurons, or a larger target (ulx3s-85f).")
+
+
 def check_fit(network, lanes, target):
-    """Allocate and refuse a design that needs more block RAM than ``target`` has."""
+    """Allocate and refuse a design that needs more block RAM or LUTs than ``target`` has."""
     memories = allocate(network, lanes, target)
     blocks = sum(m["blocks"] for m in memories)
     bits = sum(m["bits"] for m in memories)
+    luts = estimate_luts(network, lanes)
     summary = {"memories": memories, "bram_blocks": blocks, "bram_bits": bits,
-               "bram_blocks_available": target.bram_blocks, "dsps": 0}
+               "bram_blocks_available": target.bram_blocks,
+               "bram_bits_available": None if target.bram_blocks is None
+               else target.bram_blocks * target.bram_block_bits,
+               "luts_estimate": luts, "luts_available": target.luts, "dsps": 0,
+               "spram_blocks": 0, "spram_blocks_available": target.spram_blocks}
     if target.bram_blocks is not None and blocks > target.bram_blocks:
-        largest = max(memories, key=lambda m: m["bits"])
+        largest = max(memories, key=lambda m: m["blocks"])
         lane = "" if largest["lane"] is None else f", lane {largest['lane']}"
         raise FitError(
-            f"the network does not fit {target.name} ({target.device}): it needs {blocks} block "
-            f"RAMs ({bits} bits) but the device has {target.bram_blocks} of "
+            f"the network does not fit {target.name} ({target.device}): its memories need "
+            f"{blocks} block RAMs ({bits} bits) but the device has {target.bram_blocks} of "
             f"{target.bram_block_bits} bits ({target.bram_blocks * target.bram_block_bits} bits). "
             f"Largest memory: {largest['memory']} of layer {largest['layer']!r}{lane}, "
-            f"{largest['depth']} × {largest['width']} bits = {largest['blocks']} blocks. "
-            "Use fewer lanes (each lane adds an accumulator memory and rounds its weights up to "
-            "whole blocks), narrower weight or state formats, fewer neurons, or a larger target "
-            "(ulx3s-85f).")
+            f"{largest['depth']} × {largest['width']} bits = {largest['bits']} bits in "
+            f"{largest['blocks']} blocks. {_fewer_lanes(network, lanes, target)}{_advice()}")
+    if target.luts is not None and luts > target.luts:
+        raise FitError(
+            f"the network does not fit {target.name} ({target.device}): its logic needs about "
+            f"{luts} LUT4 (estimate) but the device has {target.luts}. {_advice()}")
     return summary

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from spikeforge.cli.main import main
-from spikeforge.compiler.ann_conversion import ConversionError, convert_mlp, train_relu_mlp
+from spikeforge.compiler.frontends.ann import ConversionError, convert_mlp, train_relu_mlp
 from spikeforge.datasets import load_digits
 from spikeforge.model import NeuronKind, Readout, load_network, run
 

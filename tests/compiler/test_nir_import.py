@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from spikeforge.cli.main import main
 from spikeforge.compiler.discretize import decay_shift
-from spikeforge.compiler.nir_frontend import NIRImportError, import_nir
+from spikeforge.compiler.frontends.nir import NIRImportError, import_nir
 from spikeforge.model import NeuronKind, ResetMode, load_network, run
 
 torch = pytest.importorskip("torch")
@@ -151,6 +151,7 @@ def lif_graph(**changes):
     edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "li"), ("li", "output")]
     edges = changes.pop("edges", edges)
     nodes.update(changes)
+    nodes = {k: v for k, v in nodes.items() if v is not None}
     return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
 
 
@@ -188,6 +189,35 @@ BAD = {
                             "--weight-bits"),
     "negative tau": (dict(lif1=nir.LIF(tau=np.full(5, -1.0), r=np.ones(5), v_leak=np.zeros(5),
                                        v_threshold=np.ones(5))), "tau must be positive"),
+    "input shape mismatch": (dict(input=nir.Input({"input": np.array([7])})),
+                             "takes 4 inputs but the Input declares 7"),
+    "output shape mismatch": (dict(output=nir.Output({"output": np.array([9])})),
+                              "declares 9 outputs but the last layer has 3"),
+    "two inputs": (dict(input2=nir.Input({"input": np.array([4])}),
+                        edges=[("input", "fc1"), ("input2", "fc1"), ("fc1", "lif1"),
+                               ("lif1", "fc2"), ("fc2", "li"), ("li", "output")]),
+                   "exactly one Input node, it has 2"),
+    "NaN weights": (dict(fc1=nir.Linear(weight=np.full((5, 4), np.nan))), "NaN"),
+    "weight tensor": (dict(fc1=nir.Linear(weight=np.ones((5, 4, 1)))), "must be a matrix"),
+    "weights at the end": (dict(edges=[("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"),
+                                       ("fc2", "output")],
+                                li=None), "must be followed by a neuron node"),
+    "no layer": (dict(edges=[("input", "output")], fc1=None, lif1=None, fc2=None, li=None),
+                 "no layer"),
+    "negative threshold": (dict(lif1=nir.LIF(tau=np.full(5, 2e-4), r=np.ones(5),
+                                             v_leak=np.zeros(5), v_threshold=np.full(5, -2.0))),
+                           "theta must be positive"),
+    "nonzero v_reset": (dict(lif1=nir.LIF(tau=np.full(5, 2e-4), r=np.ones(5), v_leak=np.zeros(5),
+                                          v_threshold=np.ones(5), v_reset=np.full(5, 0.5))),
+                        "v_reset must be 0"),
+    "per-neuron tau_syn": (dict(lif1=nir.CubaLIF(tau_syn=np.linspace(1e-4, 3e-4, 5),
+                                                 tau_mem=np.full(5, 2e-4), r=np.ones(5),
+                                                 v_leak=np.zeros(5), v_threshold=np.ones(5))),
+                           "tau_syn differs between neurons"),
+    "unsupported flatten": (dict(fc1b=nir.Flatten(input_type={"input": np.array([4])}),
+                                 edges=[("input", "fc1b"), ("fc1b", "fc1"), ("fc1", "lif1"),
+                                        ("lif1", "fc2"), ("fc2", "li"), ("li", "output")]),
+                            "Flatten, which spikeforge does not support"),
 }
 
 
@@ -206,6 +236,10 @@ def test_bad_graph_is_refused_clearly(case, tmp_path, capsys):
     out = tmp_path / "net.sfn"
     assert main(["import", str(path), "--out", str(out)]) == 2
     assert "error" in capsys.readouterr().err and not out.exists()
+    design = tmp_path / "design"
+    assert main(["compile", str(path), "--out", str(design)]) == 2
+    assert "error" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.nir"]  # nothing partial
 
 
 def test_unreadable_file_is_refused(tmp_path, capsys):
@@ -261,6 +295,7 @@ def test_consecutive_weight_nodes_are_fused():
                      v_threshold=np.full(1, 3.5)),
         fc2=nir.Linear(weight=np.array([[2.0]])),
         li=nir.LI(tau=np.full(1, 2e-4), r=np.full(1, 2.0), v_leak=np.zeros(1)),
+        output=nir.Output({"output": np.array([1])}),
         edges=[("input", "fc1"), ("fc1", "fc1b"), ("fc1b", "lif1"), ("lif1", "fc2"),
                ("fc2", "li"), ("li", "output")])
     network, report = import_nir(graph)

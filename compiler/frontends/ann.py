@@ -21,12 +21,15 @@ counts, so no threshold is needed at the output. Biases are not supported (train
 """
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 
-from ..model import IntFormat, Layer, LayerParams, Network, NeuronKind, Readout, ResetMode, run
+from ...model import IntFormat, Layer, LayerParams, Network, NeuronKind, Readout, ResetMode, run
+from ..ir import Graph
+from .registry import register
 
-__all__ = ["ConversionError", "convert_mlp", "mlp_weights", "train_relu_mlp"]
+__all__ = ["ConversionError", "ann_to_graph", "convert_mlp", "mlp_weights", "train_relu_mlp"]
 
 
 class ConversionError(ValueError):
@@ -130,3 +133,26 @@ def train_relu_mlp(dataset, hidden=(128,), epochs=60, seed=0):
         logits = model(torch.tensor(dataset.x_test / levels, dtype=torch.float32))
     accuracy = float((logits.argmax(1).numpy() == dataset.y_test).mean())
     return model, accuracy
+
+
+def _accepts(source):
+    return type(source).__name__ == "Sequential" and type(source).__module__.startswith("torch")
+
+
+@register("ann", suffixes=(".pt", ".pth"), accepts=_accepts,
+          options=("encoding", "calibration", "weight_bits", "state_bits", "name"),
+          describes="a bias-free ReLU torch.nn.Sequential (or a torch.save'd one, .pt)")
+def ann_to_graph(model, *, encoding, calibration, weight_bits=8, state_bits=24, name="ann2snn"):
+    """``(ir_graph, report)`` of ``model`` converted with Spike-Norm (:func:`convert_mlp`);
+    a path is loaded with ``torch.load``."""
+    if isinstance(model, str | Path):
+        import torch
+
+        try:
+            model = torch.load(model, weights_only=False)
+        except Exception as exc:  # pickle, zip and torch errors all mean "cannot load"
+            raise ConversionError(f"{model}: cannot load a torch model ({exc})") from None
+    network, thresholds = convert_mlp(model, encoding, calibration, weight_bits=weight_bits,
+                                      state_bits=state_bits, name=name)
+    return Graph.from_network(network), {"spike_norm_thresholds": thresholds,
+                                         "weight_bits": weight_bits}

@@ -1,0 +1,64 @@
+r"""Leaky and non-leaky integrate-and-fire neurons: the contract's spiking layers.
+
+.. math::
+
+    I[n+1] &= \mathrm{sat}_I\big(I[n] - (I[n] \gg k_{syn}) + a[n]\big) \\
+    U[n+1] &= \mathrm{sat}_U\big(U[n] - (U[n] \gg k_{mem}) + I[n] - \theta\,s[n]\big)
+              \quad\text{(reset by subtraction; reset to zero drops the decayed } U\text{)} \\
+    s[n+1] &= U[n+1] \ge \theta
+
+``LIF`` with ``k_syn = 0`` is snnTorch's ``Leaky`` (no synaptic filter), with ``k_syn > 0`` its
+``Synaptic`` / NIR's ``CubaLIF``. ``IF`` does not leak (:math:`k_{mem} = 0`, the term
+:math:`U \gg k_{mem}` is absent): the neuron of ANN→SNN conversion.
+"""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ...model import IntFormat, NeuronKind, ResetMode
+from .base import register_node
+from .neuron import Neuron
+
+__all__ = ["IF", "LIF"]
+
+
+@register_node
+@dataclass(frozen=True)
+class LIF(Neuron):
+    """``n`` leaky integrate-and-fire neurons (see the module for the update)."""
+
+    n: int
+    k_syn: int = 0
+    k_mem: int = 0
+    theta: int | float = 1
+    reset: ResetMode = ResetMode.SUBTRACT
+    compare: str = ">="
+    current_format: IntFormat | None = None
+    potential_format: IntFormat | None = None
+    name: str = ""
+
+    kind: ClassVar = NeuronKind.LIF
+
+    def __post_init__(self):
+        self._validate()
+
+
+@register_node
+@dataclass(frozen=True)
+class IF(Neuron):
+    """``n`` integrate-and-fire neurons: :class:`LIF` without the membrane leak."""
+
+    n: int
+    k_syn: int = 0
+    theta: int | float = 1
+    reset: ResetMode = ResetMode.SUBTRACT
+    compare: str = ">="
+    current_format: IntFormat | None = None
+    potential_format: IntFormat | None = None
+    name: str = ""
+
+    kind: ClassVar = NeuronKind.IF
+    k_mem: ClassVar[int] = 0
+
+    def __post_init__(self):
+        self._validate()

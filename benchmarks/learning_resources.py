@@ -1,14 +1,14 @@
-"""What the on-chip learning units cost on the iCEBreaker's FPGA: Yosys synthesis of the learning
+"""What the on-chip learning units cost on both boards' FPGAs: Yosys synthesis of the learning
 demo's network (digits 64 → 64 LIF → 10 LIF readout) as a plain ``NetworkCore`` and as a
 ``LearningCore`` with SuperSpike on the readout, side by side.
 
-Cells after ``synth_ice40 -noabc`` (UP5K: ``SB_LUT4``, ``SB_RAM40_4K``, ``SB_MAC16``); the
-learning cost is the difference, and the bar is zero DSP cells. Yosys's built-in LUT mapping
-replaces ABC9, which in the WebAssembly Yosys stops without a message on these designs, so the
-LUT counts are pessimistic. ECP5 is not measured: ``synth_ecp5`` of the learning core stops
-inside ABC the same way. These are synthesis numbers, not place and route (the boards' top
-level does not carry the learning command stream yet); nextpnr's numbers for the inference core
-are in ``benchmarks/boards.py``.
+Cells after ``synth_ice40 -noabc`` (UP5K: ``SB_LUT4``, ``SB_RAM40_4K``, ``SB_MAC16``) and after
+``synth_ecp5`` with the same LUT mapping (ECP5-85F: ``LUT4``, ``DP16KD``, ``MULT18X18D``;
+carries are ``CCU2C`` cells, not counted); the learning cost is the difference, and the bar is
+zero DSP cells. Yosys's built-in LUT mapping replaces ABC9, which in the WebAssembly Yosys stops
+without a message on these designs, so the LUT counts are pessimistic. These are synthesis
+numbers, not place and route (the boards' top level does not carry the learning command stream
+yet); nextpnr's numbers for the inference core are in ``benchmarks/boards.py``.
 
     python benchmarks/learning_resources.py [--json] [--out FILE]
 """
@@ -21,9 +21,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from spikeforge.boards.yosys import SYNTH_NOABC
+
 FAMILIES = {
-    "ice40 (icebreaker)": ("synth_ice40 -top top -noabc", "SB_LUT4", "SB_RAM40_4K",
+    "ice40 (icebreaker)": (SYNTH_NOABC["ice40"].format(top="top"), "SB_LUT4", "SB_RAM40_4K",
                            "SB_MAC16", 5280, 30),
+    "ecp5 (ulx3s-85f)": (SYNTH_NOABC["ecp5"].format(top="top"), "LUT4", "DP16KD", "MULT18X18D",
+                         83640, 208),
 }
 
 

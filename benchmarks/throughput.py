@@ -1,9 +1,9 @@
 """Hardware throughput: synaptic operations per lane per cycle at full input rate, P = 1, 2, 4.
 
 One LIF layer per shape (``--shapes INPUTSxNEURONS,...``) gets every input spike in every step, so
-its synaptic engine is never starved. The update phase costs ``N + 5`` cycles a step whatever
+its synaptic engine is never starved. The update phase costs ``N + 10`` cycles a step whatever
 ``P`` is, so the whole-step figure depends on the fan-in: at full rate it is
-:math:`E N / (P (N + 5) + E N)` with ``E`` inputs. The default shapes are a wide fan-in layer
+:math:`E N / (P (N + 10) + E N)` with ``E`` inputs. The default shapes are a wide fan-in layer
 (128 -> 32) and the digits hidden layer (64 -> 128), where P = 4 stays below the goal. The
 generated Verilog runs on Verilator (cocotb, the same testbench as the differential tests); every
 step is compared with the reference model, the

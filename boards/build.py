@@ -3,8 +3,10 @@ r"""Bitstreams with the YoWASP tools from PyPI, and what nextpnr says about them
 :func:`build_bitstream` elaborates a :class:`~spikeforge.boards.top.BoardTop`, runs Amaranth's
 build script (Yosys → nextpnr → icepack/ecppack) in the output folder and parses the nextpnr log:
 ``Max frequency for clock ... MHz`` (the Fmax of every clock) and the ``Device utilisation``
-table. Amaranth takes the tools from the ``YOSYS``, ``NEXTPNR_ICE40``, ``ICEPACK``,
-``NEXTPNR_ECP5`` and ``ECPPACK`` environment variables; unset ones are pointed at the
+table. Before Yosys runs, :func:`~spikeforge.boards.rtlil.relax_collisions` drops the
+read/write collision logic of the memories that never collide. Amaranth takes the tools from
+the ``YOSYS``, ``NEXTPNR_ICE40``, ``ICEPACK``, ``NEXTPNR_ECP5`` and ``ECPPACK`` environment
+variables; unset ones are pointed at the
 ``yowasp-*`` commands of this Python environment. The script runs inside the output folder with
 relative file names, because YoWASP tools see only the current directory tree.
 """
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 from ..host.protocol import DEFAULT_LINK
+from .rtlil import relax_collisions
 from .top import BoardTop
 
 __all__ = ["TOOLS", "build_bitstream", "configure_yowasp", "parse_nextpnr_log"]
@@ -83,8 +86,10 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     out.mkdir(parents=True, exist_ok=True)
     top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link)
     start = time.perf_counter()
-    platform.build(top, name=name, build_dir=str(out), do_program=False,
-                   **platform.toolchain_overrides(target_mhz or platform.target_mhz))
+    plan = platform.build(top, name=name, do_build=False,
+                          **platform.toolchain_overrides(target_mhz or platform.target_mhz))
+    plan.files[f"{name}.il"], relaxed = relax_collisions(plan.files[f"{name}.il"])
+    plan.execute_local(str(out))
     seconds = time.perf_counter() - start
     log = (out / f"{name}.tim").read_text()
     fmax, utilization = parse_nextpnr_log(log)
@@ -108,6 +113,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
         "baud": baud,
         "uart_divisor": top.divisor,
         "lanes": lanes,
+        "relaxed_read_ports": relaxed,
         "design_hash": top.info.design_hash.hex(),
         "seconds": round(seconds, 1),
     }

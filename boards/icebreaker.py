@@ -4,12 +4,15 @@
   RAMs and a digits-sized network needs most of them for weights, state and FIFOs; a 10-neuron
   layer's state in a 4-kbit block would waste one.
 * The link's frame and output buffers use the UltraPlus SPRAM (:mod:`spikeforge.hdl.link_ram`).
+* Amaranth FSMs are re-encoded by Yosys (:data:`~spikeforge.boards.yosys.RECODE_FSMS`).
 * nextpnr is asked for :attr:`SpikeforgeICEBreaker.target_mhz` instead of the 12 MHz of the
   oscillator, so that the reported Fmax says what the design can reach.
 * The UART is the FTDI channel B of the board (pins 6/9), 115,200 baud from the 12 MHz clock.
 """
 
 from amaranth_boards.icebreaker import ICEBreakerPlatform
+
+from .yosys import RECODE_FSMS
 
 __all__ = ["SpikeforgeICEBreaker"]
 
@@ -31,7 +34,7 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
         it is still valid on the board as long as its Fmax exceeds 12 MHz, which the build checks.
         """
         return {
-            "script_after_read": 'setattr -set ram_style "logic" r:SIZE<=32',
+            "script_after_read": 'setattr -set ram_style "logic" r:SIZE<=32\n' + RECODE_FSMS,
             "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
             "nextpnr_opts": "--timing-allow-fail",
         }

@@ -1,7 +1,10 @@
 """ULX3S with an ECP5-85F: amaranth-boards' platform with spikeforge's build settings.
 
 The ECP5-85F has 208 block RAMs of 18 kbit, so every memory stays in block RAM. The UART is the
-board's FTDI (``uart`` 0), 115,200 baud from the 25 MHz clock (divisor 217, -0.01 %).
+board's FTDI (``uart`` 0), 115,200 baud from the 25 MHz clock (divisor 217, -0.01 %). Unlike the
+iCEBreaker's, Amaranth's FSMs keep their encoding here: the ECP5 ``sync`` domain has no reset
+(the global set/reset loads every flip-flop's ``init`` value), so the ``init`` attribute that
+:data:`~spikeforge.boards.yosys.RECODE_FSMS` drops is what starts them.
 """
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform

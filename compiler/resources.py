@@ -7,8 +7,8 @@ plus :math:`N` if recurrent):
 * per lane: ``weights`` :math:`R\,Q \times w_W` and ``accumulators`` :math:`Q \times w_a`;
 * per layer: ``state`` :math:`N \times (w_I + w_U\ [+ w_b])`, ``bias`` :math:`N \times w_I` (if
   any), ``spike buffer`` :math:`N \times \lceil\log_2 N\rceil` (spiking layers);
-* event FIFOs: the input FIFO (:math:`2(N_{in}+1) - 1` entries of 17 bits), one between layers
-  and the output FIFO (:math:`2(N+1) - 1` entries of :math:`1 + \lceil\log_2 N\rceil` bits:
+* event FIFOs: the input FIFO (:math:`2(N_{in}+1)` entries of 17 bits), one between layers
+  and the output FIFO (:math:`2(N+1)` entries of :math:`1 + \lceil\log_2 N\rceil` bits:
   Yosys drops address bits that are always zero).
 
 An output FIFO of at most 128 bits is left to flip-flops; any other memory of
@@ -18,8 +18,9 @@ over the block's aspect ratios (``Target.bram_shapes``). On iCE40 the model give
 (``benchmarks/boards.py``: Yosys, nextpnr) places; against Yosys ``synth_ice40 -noabc`` alone,
 over 12 calibration designs (1 to 3 layers, 32 to 300 neurons, 1 to 4 lanes, 4/8-bit weights,
 16/24-bit state) it is exact for 4, one block above for 2 and one below for the 6 with a
-10-neuron output layer (whose 105-bit output FIFO Yosys alone puts in a block RAM). On ECP5 small
-memories may go to LUT RAM, so there it is an upper bound.
+10-neuron output layer (whose 105-bit output FIFO Yosys alone puts in a block RAM; calibrated
+with event FIFOs one entry shallower than now). On ECP5 small memories may go to LUT RAM, so
+there it is an upper bound.
 
 LUTs (:func:`estimate_luts`): a linear model fitted to Yosys ``synth_ice40 -noabc`` LUT4 counts
 of 12 designs (1 to 3 layers, 32 to 300 neurons, 1 to 4 lanes, 4/8-bit weights, 16/24-bit
@@ -85,12 +86,12 @@ def allocate(network, lanes, target):
             memories.append(_memory(target, name, "bias", None, p.n, p.current_format.width))
         if p.spiking:
             memories.append(_memory(target, name, "spike buffer", None, p.n, _bits(p.n)))
-    memories.append(_memory(target, "input", "event FIFO", None, 2 * (network.n_in + 1) - 1,
+    memories.append(_memory(target, "input", "event FIFO", None, 2 * (network.n_in + 1),
                             EVENT_BITS))
     for index, layer in enumerate(network.layers):
         n, last = layer.params.n, index == len(network.layers) - 1
         memories.append(_memory(target, layer.name or f"layer{index}", "event FIFO", None,
-                                2 * (n + 1) - 1, 1 + _bits(n), LOGIC_BITS if last else 0))
+                                2 * (n + 1), 1 + _bits(n), LOGIC_BITS if last else 0))
     return memories
 
 

@@ -136,6 +136,7 @@ class HostLink(wiring.Component):
 
         # ---- registers of the frame being executed ----------------------------------------
         cmd = Signal(8)
+        cmd_is = {command: Signal(name=f"is_{command.name.lower()}") for command in Command}
         seq = Signal(8)
         length = Signal(16)
         tag = Signal(32)
@@ -144,6 +145,16 @@ class HostLink(wiring.Component):
         owns_buffer = Signal()  # an OK frame: the receiver waits for exec_done
         k = Signal(16)  # item / word index
         count = Signal(16)  # items of the response
+        # k runs up to a limit (payload words, response items); ``k_left`` counts down to it and
+        # ``k_done`` (k reached the limit) is a register, so no 16-bit compare feeds the FSM
+        k_left = Signal(16)
+        k_done = Signal()
+
+        def restart(limit):
+            """Statements: k starts again from 0 towards ``limit``."""
+            return [k_left.eq(limit), k_done.eq(limit == 0)]
+
+        advance = [k_left.eq(k_left - 1), k_done.eq(k_left == 1)]  # with k.eq(k + 1)
         accepted = Signal(16)  # RUN: events pushed
 
         steps_sent = Signal(32)
@@ -151,16 +162,17 @@ class HostLink(wiring.Component):
         frames_rejected = Signal(32)
         bytes_dropped = Signal(32)
         weights_id = Signal(32)
-        m.d.sync += bytes_dropped.eq(bytes_dropped + rx.dropped)
+        dropped = Signal()  # registered, so no 32-bit carry chain follows the receiver's FSM
+        m.d.sync += [dropped.eq(rx.dropped), bytes_dropped.eq(bytes_dropped + dropped)]
 
         # ---- output buffer: a FIFO in a single-port RAM --------------------------------------
         head = Signal(range(out_depth))
         tail = Signal(range(out_depth))
         level = Signal(range(out_depth + 1))
-        reading_out = Signal()  # the executor owns the output buffer's port this cycle
+        reading_out = Signal()  # the executor owns the output buffer's port (a register)
         pop = Signal()
         push = Signal()
-        full = level == out_depth
+        full = Signal()  # level == out_depth, kept as a register
         m.d.comb += [
             self.outputs.ready.eq(~reading_out & ~full),
             push.eq(self.outputs.valid & self.outputs.ready),
@@ -173,7 +185,8 @@ class HostLink(wiring.Component):
             m.d.sync += tail.eq(Mux(tail == out_depth - 1, 0, tail + 1))
         with m.If(pop):
             m.d.sync += head.eq(Mux(head == out_depth - 1, 0, head + 1))
-        m.d.sync += level.eq(level + push - pop)
+        level_next = level + push - pop
+        m.d.sync += [level.eq(level_next), full.eq(level_next == out_depth)]
 
         # ---- argument fields and checks (registers only) -------------------------------------
         a_layer, a_lane, a_addr, a_count = args[0:8], args[8:16], args[16:32], args[32:48]
@@ -186,20 +199,24 @@ class HostLink(wiring.Component):
         n_of = Array(Const(ly.n, 32) for ly in layers)
         words = Signal(16)  # WRITE_WEIGHTS: weight words in the payload (set with the frame)
         max_items = MAX_PAYLOAD >> wshift
+        fsm_checking = Signal()  # the executor is in CHECK_FIELDS
+        # address ends and limits, registered in CHECK; the verdict compares them in VERDICT
+        write_end, read_end, state_end = Signal(17), Signal(17), Signal(17)
+        depth_limit, n_limit = Signal(32), Signal(32)
         yes = Const(1, 1)
         checks = {
             Command.INFO: (length == 0, yes),
             Command.WRITE_WEIGHTS: (
                 (length >= 4 + wbytes) & ((length & (wbytes - 1)) == 0),
-                layer_ok & (a_lane < info.lanes) & (a_addr + words <= depth_of[sel])),
+                layer_ok & (a_lane < info.lanes) & (write_end <= depth_limit)),
             Command.READ_WEIGHTS: (
                 length == 6,
                 layer_ok & (a_lane < info.lanes) & (a_count != 0) & (a_count <= max_items)
-                & (a_addr + a_count <= depth_of[sel])),
+                & (read_end <= depth_limit)),
             Command.READ_STATE: (
                 length == 5,
                 (s_layer < n_layers) & (s_count != 0) & (s_count <= MAX_PAYLOAD // 13)
-                & (s_neuron + s_count <= n_of[Mux(s_layer < n_layers, s_layer, 0)[:len(sel)]])),
+                & (state_end <= n_limit)),
             Command.WRITE_PARAM: (length == 5, p_index < len(Param)),
             Command.READ_PARAMS: (length == 0, yes),
             Command.RUN: ((length != 0) & ~length[0], yes),
@@ -207,20 +224,40 @@ class HostLink(wiring.Component):
             Command.READ_COUNTERS: (length == 0, yes),
             Command.CLEAR: (length == 0, yes),
         }
-        verdict = Signal(Status)
-        with m.Switch(cmd):
+        # every command's checks are registered in CHECK_FIELDS, side by side; VERDICT picks the
+        # frame's with the one-hot command flags and orders them
+        tag_ok = Signal()
+        length_good = {command: Signal(name=f"length_ok_{command.name.lower()}")
+                       for command in checks}
+        address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
+                        for command in checks}
+        with m.If(fsm_checking):
+            m.d.sync += tag_ok.eq(tag == info.tag)
             for command, (length_ok, address_ok) in checks.items():
-                with m.Case(command):
-                    with m.If((tag != info.tag) & (command != Command.INFO)):
-                        m.d.comb += verdict.eq(Status.BAD_TAG)
-                    with m.Elif(~length_ok):
-                        m.d.comb += verdict.eq(Status.BAD_LENGTH)
-                    with m.Elif(~address_ok):
-                        m.d.comb += verdict.eq(Status.BAD_ADDRESS)
-                    with m.Else():
-                        m.d.comb += verdict.eq(Status.OK)
-            with m.Default():
-                m.d.comb += verdict.eq(Status.UNKNOWN_COMMAND)
+                m.d.sync += [length_good[command].eq(length_ok),
+                             address_good[command].eq(address_ok)]
+
+        def any_of(terms):
+            result = Const(0, 1)
+            for term in terms:
+                result = result | term
+            return result
+
+        known = any_of(cmd_is[c] for c in checks)
+        tag_needed = any_of(cmd_is[c] for c in checks if c is not Command.INFO)
+        length_pass = any_of(cmd_is[c] & length_good[c] for c in checks)
+        address_pass = any_of(cmd_is[c] & address_good[c] for c in checks)
+        verdict = Signal(Status)
+        with m.If(~known):
+            m.d.comb += verdict.eq(Status.UNKNOWN_COMMAND)
+        with m.Elif(tag_needed & ~tag_ok):
+            m.d.comb += verdict.eq(Status.BAD_TAG)
+        with m.Elif(~length_pass):
+            m.d.comb += verdict.eq(Status.BAD_LENGTH)
+        with m.Elif(~address_pass):
+            m.d.comb += verdict.eq(Status.BAD_ADDRESS)
+        with m.Else():
+            m.d.comb += verdict.eq(Status.OK)
 
         # ---- payload word reader: the frame buffer, one byte every two cycles -----------------
         # Bytes are shifted in from the top, so after b bytes the little-endian word is
@@ -247,6 +284,12 @@ class HostLink(wiring.Component):
         event_in_range = (event_word < n_in) | (event_word == EVENT_MARKER)
         # decoded once per frame, so no long path starts at ``cmd``
         is_run = Signal()
+        is_read_output = Signal()
+        is_read_state = Signal()
+        most = Signal(16)  # READ_OUTPUT: the most events one response may carry
+        # min(most, level) of the previous cycle: the level only grows until this frame pops
+        available = Signal(16)
+        m.d.sync += available.eq(Mux(most < level, most, level))
         needs_quiet = Signal()
         word_size = Signal(3)
         payload_words = Signal(16)
@@ -266,77 +309,109 @@ class HostLink(wiring.Component):
         state = self.r_state
         item_word = Signal(13 * 8)
         item_bytes = Signal(range(14))
+        item_reg = Signal.like(item_word)
+        item_reg_bytes = Signal.like(item_bytes)
         params = Array([weights_id, self.leds])
-        counters = Array([*self.counters, frames_ok, frames_rejected, bytes_dropped, steps_sent,
-                          level])
-        with m.Switch(cmd):
-            with m.Case(Command.INFO):
-                m.d.comb += [item_word.eq(rom_rd.data), item_bytes.eq(1)]
-            with m.Case(Command.READ_WEIGHTS):
-                m.d.comb += [item_word.eq(self.r_weight.as_unsigned()), item_bytes.eq(wbytes)]
-            with m.Case(Command.READ_STATE):
-                m.d.comb += [item_word.eq(Cat(state.i, state.u, state.b, state.s)),
-                             item_bytes.eq(13)]
-            with m.Case(Command.READ_PARAMS):
-                m.d.comb += [item_word.eq(params[k[:1]]), item_bytes.eq(4)]
-            with m.Case(Command.READ_COUNTERS):
-                m.d.comb += [item_word.eq(counters[k[:4]]), item_bytes.eq(4)]
-            with m.Case(Command.READ_OUTPUT):
-                m.d.comb += [item_word.eq(obuf.r_data), item_bytes.eq(2)]
-            with m.Case(Command.RUN):
-                m.d.comb += [item_word.eq(Cat(accepted, level[:16])), item_bytes.eq(4)]
+        counters = [*self.counters, frames_ok, frames_rejected, bytes_dropped, steps_sent, level]
+        # parameter and counter k, registered (valid two cycles after k changes, well before
+        # CAPTURE); the counter is picked in two 4-way steps
+        param_k = Signal(32)
+        counter_k = Signal(32)
+        quads = []
+        for group in range(0, len(counters), 4):
+            quad = Signal(32, name=f"counters_{group}")
+            m.d.sync += quad.eq(Array(counters[group:group + 4])[k[:2]])
+            quads.append(quad)
+        m.d.sync += [param_k.eq(params[k[:1]]), counter_k.eq(Array(quads)[k[2:4]])]
+        # the item of the frame's command: an AND-OR of the one-hot command flags
+        sources = {
+            Command.INFO: (rom_rd.data, 1),
+            Command.READ_WEIGHTS: (self.r_weight.as_unsigned(), wbytes),
+            Command.READ_STATE: (Cat(state.i, state.u, state.b, state.s), 13),
+            Command.READ_PARAMS: (param_k, 4),
+            Command.READ_COUNTERS: (counter_k, 4),
+            Command.READ_OUTPUT: (obuf.r_data, 2),
+            Command.RUN: (Cat(accepted, level[:16]), 4),
+        }
+        word_terms = [Mux(cmd_is[c], word, 0) for c, (word, _) in sources.items()]
+        byte_terms = [Mux(cmd_is[c], size, 0) for c, (_, size) in sources.items()]
+        m.d.comb += [item_word.eq(any_of(word_terms)), item_bytes.eq(any_of(byte_terms))]
         m.d.comb += [
             rom_rd.addr.eq(k),
-            self.r_layer.eq(Mux(cmd == Command.READ_STATE, s_layer, a_layer)),
-            self.r_lane.eq(Mux(cmd == Command.READ_STATE, 0, a_lane)),
-            self.r_addr.eq(Mux(cmd == Command.READ_STATE, s_neuron, a_addr) + k),
             self.w_layer.eq(a_layer), self.w_lane.eq(a_lane), self.w_addr.eq(a_addr + k),
             self.w_data.eq(weight_word),
             self.events.payload.addr.eq(event_word),
             self.events.payload.marker.eq(event_word == EVENT_MARKER),
         ]
+        # read addresses are registered: item k is read from LOAD on, and k has been stable for a
+        # whole byte time by then
+        m.d.sync += [
+            self.r_layer.eq(Mux(is_read_state, s_layer, a_layer)),
+            self.r_lane.eq(Mux(is_read_state, 0, a_lane)),
+            self.r_addr.eq(Mux(is_read_state, s_neuron, a_addr) + k),
+        ]
         quiet = Signal()  # one cycle late; nothing is pushed while the executor waits for it
         m.d.sync += quiet.eq(self.idle & (self.counters[1] == steps_sent))
 
         # ---- the executor ------------------------------------------------------------------
+        # the handshakes with the receiver are registers: its FSM and this one do not chain
+        waiting = Signal(init=1)  # the executor is in IDLE
+        exec_done = Signal()
+        m.d.comb += [rx.rep_ready.eq(waiting), rx.exec_done.eq(exec_done)]
+        m.d.sync += exec_done.eq(0)
         with m.FSM() as fsm:
-            with m.State("IDLE"):
-                m.d.comb += rx.rep_ready.eq(1)
-                with m.If(rx.rep_valid):
-                    m.d.sync += [
-                        cmd.eq(rx.rep_cmd), seq.eq(rx.rep_seq), length.eq(rx.rep_len),
-                        tag.eq(rx.rep_tag), args.eq(rx.rep_args), status.eq(rx.rep_status),
-                        owns_buffer.eq(rx.rep_status == Status.OK),
-                        k.eq(0), count.eq(0), accepted.eq(0), ptr.eq(0), got_bytes.eq(0),
-                        words.eq((rx.rep_len - 4) >> wshift),
-                        is_run.eq(rx.rep_cmd == Command.RUN),
-                        needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
-                                       | (rx.rep_cmd == Command.READ_WEIGHTS)
-                                       | (rx.rep_cmd == Command.READ_STATE)
-                                       | (rx.rep_cmd == Command.CLEAR)),
-                    ]
-                    with m.If(rx.rep_status == Status.OK):
-                        m.next = "CHECK"
-                    with m.Else():
-                        m.next = "RESPOND"
+            with m.State("IDLE"), m.If(rx.rep_valid):
+                m.d.sync += waiting.eq(0)
+                m.d.sync += [
+                    cmd.eq(rx.rep_cmd), seq.eq(rx.rep_seq), length.eq(rx.rep_len),
+                    tag.eq(rx.rep_tag), args.eq(rx.rep_args), status.eq(rx.rep_status),
+                    owns_buffer.eq(rx.rep_status == Status.OK),
+                    k.eq(0), count.eq(0), accepted.eq(0), ptr.eq(0), got_bytes.eq(0),
+                    words.eq((rx.rep_len - 4) >> wshift),
+                    is_run.eq(rx.rep_cmd == Command.RUN),
+                    *(flag.eq(rx.rep_cmd == command) for command, flag in cmd_is.items()),
+                    is_read_output.eq(rx.rep_cmd == Command.READ_OUTPUT),
+                    is_read_state.eq(rx.rep_cmd == Command.READ_STATE),
+                    needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
+                                   | (rx.rep_cmd == Command.READ_WEIGHTS)
+                                   | (rx.rep_cmd == Command.READ_STATE)
+                                   | (rx.rep_cmd == Command.CLEAR)),
+                ]
+                with m.If(rx.rep_status == Status.OK):
+                    m.next = "CHECK"
+                with m.Else():
+                    m.next = "RESPOND"
             with m.State("CHECK"):
+                m.d.sync += [
+                    write_end.eq(a_addr + words), read_end.eq(a_addr + a_count),
+                    state_end.eq(s_neuron + s_count), depth_limit.eq(depth_of[sel]),
+                    n_limit.eq(n_of[Mux(s_layer < n_layers, s_layer, 0)[:len(sel)]]),
+                ]
+                m.next = "CHECK_FIELDS"
+            with m.State("CHECK_FIELDS"):
+                m.d.comb += fsm_checking.eq(1)
+                m.next = "VERDICT"
+            with m.State("VERDICT"):
+                m.d.sync += [most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))]
                 m.d.sync += [status.eq(verdict), word_size.eq(Mux(is_run, 2, wbytes)),
                              payload_words.eq(Mux(is_run, length >> 1, words))]
+                m.d.sync += restart(Mux(is_run, length >> 1, words))
                 m.next = "DISPATCH"
             with m.State("DISPATCH"):
                 with m.If(status != Status.OK):
                     m.next = "RESPOND"
-                with m.Elif((cmd == Command.WRITE_WEIGHTS) | is_run):
+                with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | is_run):
                     m.d.sync += ptr.eq(Mux(is_run, 0, 4))
                     m.next = "PRESCAN"
                 with m.Else():
                     m.next = "QUIET"
             with m.State("PRESCAN"):
-                with m.If(k == payload_words):
+                with m.If(k_done):
                     m.d.sync += [k.eq(0), ptr.eq(Mux(is_run, 0, 4)), got_bytes.eq(0)]
+                    m.d.sync += restart(payload_words)
                     m.next = "QUIET"
                 with m.Elif(got_bytes == word_size):
-                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1)]
+                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance]
                     with m.If(Mux(is_run, ~event_in_range, ~weight_in_range)):
                         m.d.sync += status.eq(Status.BAD_VALUE)
                         m.next = "RESPOND"
@@ -344,46 +419,52 @@ class HostLink(wiring.Component):
                     m.d.comb += fetch.eq(~fetched)
             with m.State("QUIET"):
                 with m.If(~needs_quiet | quiet):
-                    m.next = "ACT"
+                    # one state per command that acts: no command decoding in their paths
+                    with m.If(cmd_is[Command.WRITE_WEIGHTS]):
+                        m.next = "WRITE_WEIGHTS"
+                    with m.Elif(is_run):
+                        m.next = "RUN"
+                    with m.Elif(cmd_is[Command.WRITE_PARAM]):
+                        m.next = "WRITE_PARAM"
+                    with m.Elif(cmd_is[Command.CLEAR]):
+                        m.d.sync += self.clear.eq(1)  # during CLEARING
+                        m.next = "CLEARING"
+                    with m.Else():
+                        m.next = "RESPOND"
                 with m.Elif(full):
                     m.d.sync += status.eq(Status.BUSY)
                     m.next = "RESPOND"
-            with m.State("ACT"), m.Switch(cmd):
-                with m.Case(Command.WRITE_WEIGHTS):
-                    with m.If(k == payload_words):
-                        m.next = "RESPOND"
-                    with m.Elif(got_bytes == wbytes):
-                        m.d.comb += self.w_en.eq(1)
-                        m.d.sync += [got_bytes.eq(0), k.eq(k + 1)]
-                    with m.Else():
-                        m.d.comb += fetch.eq(~fetched)
-                with m.Case(Command.RUN):
-                    with m.If(k == payload_words):
-                        m.next = "RESPOND"
-                    with m.Elif(got_bytes == 2):
-                        m.d.comb += self.events.valid.eq(1)
-                        with m.If(self.events.ready):
-                            m.d.sync += [got_bytes.eq(0), k.eq(k + 1),
-                                         accepted.eq(accepted + 1)]
-                            with m.If(event_word == EVENT_MARKER):
-                                m.d.sync += steps_sent.eq(steps_sent + 1)
-                        with m.Elif(full):
-                            m.d.sync += status.eq(Status.BUSY)
-                            m.next = "RESPOND"
-                    with m.Else():
-                        m.d.comb += fetch.eq(~fetched)
-                with m.Case(Command.WRITE_PARAM):
-                    with m.If(p_index == Param.WEIGHTS_ID):
-                        m.d.sync += weights_id.eq(p_value)
-                    with m.Else():
-                        m.d.sync += self.leds.eq(p_value)
+            with m.State("WRITE_WEIGHTS"):
+                with m.If(k_done):
                     m.next = "RESPOND"
-                with m.Case(Command.CLEAR):
-                    m.d.comb += self.clear.eq(1)
-                    m.next = "CLEARING"
-                with m.Default():
+                with m.Elif(got_bytes == wbytes):
+                    m.d.comb += self.w_en.eq(1)
+                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance]
+                with m.Else():
+                    m.d.comb += fetch.eq(~fetched)
+            with m.State("RUN"):
+                with m.If(k_done):
                     m.next = "RESPOND"
+                with m.Elif(got_bytes == 2):
+                    m.d.comb += self.events.valid.eq(1)
+                    with m.If(self.events.ready):
+                        m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance,
+                                     accepted.eq(accepted + 1)]
+                        with m.If(event_word == EVENT_MARKER):
+                            m.d.sync += steps_sent.eq(steps_sent + 1)
+                    with m.Elif(full):
+                        m.d.sync += status.eq(Status.BUSY)
+                        m.next = "RESPOND"
+                with m.Else():
+                    m.d.comb += fetch.eq(~fetched)
+            with m.State("WRITE_PARAM"):
+                with m.If(p_index == Param.WEIGHTS_ID):
+                    m.d.sync += weights_id.eq(p_value)
+                with m.Else():
+                    m.d.sync += self.leds.eq(p_value)
+                m.next = "RESPOND"
             with m.State("CLEARING"):
+                m.d.sync += self.clear.eq(0)
                 m.next = "CLEAR_WAIT"
             with m.State("CLEAR_WAIT"), m.If(self.idle):
                 m.next = "RESPOND"
@@ -401,8 +482,7 @@ class HostLink(wiring.Component):
                     with m.Case(Command.READ_COUNTERS):
                         m.d.comb += items.eq(len(COUNTER_NAMES))
                     with m.Case(Command.READ_OUTPUT):
-                        most = Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2)
-                        m.d.comb += items.eq(Mux(most < level, most, level))
+                        m.d.comb += items.eq(available)
                     with m.Case(Command.RUN):
                         m.d.comb += items.eq(1)
                 with m.Elif((status == Status.BUSY) & is_run):
@@ -412,30 +492,34 @@ class HostLink(wiring.Component):
                 with m.Else():
                     m.d.sync += frames_rejected.eq(frames_rejected + 1)
                 m.d.sync += [count.eq(items), k.eq(0)]
-                m.next = "HEADER"
-            with m.State("HEADER"):
+                m.next = "LENGTH"
+            with m.State("LENGTH"):  # the payload length, registered before HEADER uses it
                 items = count
                 with m.Switch(cmd):
                     with m.Case(Command.INFO):
-                        m.d.comb += resp_len.eq(items)
+                        m.d.sync += resp_len.eq(items)
                     with m.Case(Command.READ_WEIGHTS):
-                        m.d.comb += resp_len.eq(items << wshift)
+                        m.d.sync += resp_len.eq(items << wshift)
                     with m.Case(Command.READ_STATE):
-                        m.d.comb += resp_len.eq((items << 3) + (items << 2) + items)
+                        m.d.sync += resp_len.eq((items << 3) + (items << 2) + items)
                     with m.Case(Command.READ_OUTPUT):
-                        m.d.comb += resp_len.eq(items << 1)
+                        m.d.sync += resp_len.eq(items << 1)
                     with m.Default():
-                        m.d.comb += resp_len.eq(items << 2)
+                        m.d.sync += resp_len.eq(items << 2)
+                m.next = "HEADER"
+            with m.State("HEADER"):
                 m.d.sync += [
                     shift.eq(Cat(Const(SYNC, 8), resp_len, cmd, seq, status)),
                     nbytes.eq(6), crc.eq(CRC_INIT), crc_skip.eq(1),
                 ]
+                m.d.sync += restart(count)
                 m.next = "SEND"
             with m.State("SEND"):
                 with m.If(nbytes == 0):
-                    with m.If(k == count):
+                    with m.If(k_done):
                         m.next = "CRC"
                     with m.Else():
+                        m.d.sync += reading_out.eq(is_read_output)
                         m.next = "LOAD"
                 with m.Else():
                     m.d.comb += self.tx.valid.eq(1)
@@ -446,22 +530,23 @@ class HostLink(wiring.Component):
                         with m.If(~crc_skip):
                             m.d.sync += crc.eq(crc_step.crc_out)
             with m.State("LOAD"):  # addresses of item k are driven from here on
-                m.d.comb += reading_out.eq(cmd == Command.READ_OUTPUT)
                 m.next = "LOAD_WAIT"
             with m.State("LOAD_WAIT"):
-                m.d.comb += reading_out.eq(cmd == Command.READ_OUTPUT)
+                m.next = "CAPTURE"
+            with m.State("CAPTURE"):  # the item selection is registered: a long mux otherwise
+                m.d.sync += [item_reg.eq(item_word), item_reg_bytes.eq(item_bytes),
+                             reading_out.eq(0)]
                 m.next = "LATCH"
             with m.State("LATCH"):
-                m.d.comb += pop.eq(cmd == Command.READ_OUTPUT)
-                m.d.sync += [shift.eq(item_word), nbytes.eq(item_bytes), k.eq(k + 1)]
+                m.d.comb += pop.eq(is_read_output)
+                m.d.sync += [shift.eq(item_reg), nbytes.eq(item_reg_bytes), k.eq(k + 1), *advance]
                 m.next = "SEND"
             with m.State("CRC"):
                 m.d.sync += [shift.eq(crc), nbytes.eq(2), crc_skip.eq(1)]
                 m.next = "CRC_SEND"
             with m.State("CRC_SEND"):
                 with m.If(nbytes == 0):
-                    m.d.comb += rx.exec_done.eq(owns_buffer)
-                    m.d.sync += owns_buffer.eq(0)
+                    m.d.sync += [exec_done.eq(owns_buffer), owns_buffer.eq(0), waiting.eq(1)]
                     m.next = "IDLE"
                 with m.Else():
                     m.d.comb += self.tx.valid.eq(1)

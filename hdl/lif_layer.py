@@ -10,23 +10,27 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
 2. **Recurrence** (``SYN_REC``, every layer, empty without recurrent weights): the spikes
    :math:`s[n]` the layer emitted in its previous update, kept in a spike buffer, add
    :math:`V_{:,k}` the same way.
-3. **Update** (``UPDATE``): one neuron per clock, ascending, pipelined over two stages (read state,
-   accumulator and bias; write the next state and clear the accumulator). Each spike is emitted as
-   an output event; a full consumer stalls the pipeline (nothing is dropped).
+3. **Update** (``UPDATE``): one neuron per clock, ascending: read state, accumulator and bias
+   (clearing the accumulator behind the read), then the four-stage
+   :class:`~spikeforge.hdl.neuron_update.NeuronUpdate`, whose output stage writes the next state.
+   Each spike is emitted as an output event; a full consumer stalls the whole pipeline (nothing
+   is dropped), and the stall is decided from registers only.
 4. **Marker** (``MARK``): the end-of-step marker is emitted, then the core is idle.
 
 Accumulators are exact (:func:`~spikeforge.hdl.arith.accumulator_width` bits); saturation happens
 once, in the update, so event order cannot change a result. The accumulator read-modify-write is a
-two-stage pipeline whose read port is transparent to its write port, so back-to-back operations on
-the same accumulator (``Q = 1``) see each other.
+three-stage pipeline (read the weight; register it and read the accumulator; add and write) whose
+read port is transparent to its write port, so back-to-back operations on the same accumulator
+(``Q = 1``) see each other. The update phase begins with one cycle in which the last synaptic
+operation reads its accumulator.
 
 Timing without stalls, ``go`` at cycle 0, ``E`` input events, ``R`` recurrent events: the core is
-busy for :math:`N + 5 + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`).
+busy for :math:`N + 10 + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`).
 """
 
 import enum
 
-from amaranth.hdl import Array, Module, Signal, signed, unsigned
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -81,10 +85,11 @@ class LIFLayer(wiring.Component):
         On ``clear``, also discard the pending input group (layers fed by another layer, whose
         predecessor emits a new empty group after its own clear).
     host_access : bool
-        Add a weight write port (``w_en``, ``w_lane``, ``w_addr``, ``w_data``; write only while
-        ``idle``) and a read port (``r_lane``, ``r_addr`` in; ``r_weight``, ``r_state`` out one
-        cycle later, while ``idle``: the weight at ``r_lane``/``r_addr`` and the state of neuron
-        ``r_addr``). Weight addresses follow :mod:`spikeforge.hdl.memory_layout`.
+        Add a weight write port (``w_en``, ``w_lane``, ``w_addr``, ``w_data``; registered, the
+        write lands in the next cycle; write only while ``idle``) and a read port (``r_lane``,
+        ``r_addr`` in; ``r_weight``, ``r_state`` out one cycle later, while ``idle``: the weight
+        at ``r_lane``/``r_addr`` and the state of neuron ``r_addr``). Weight addresses follow
+        :mod:`spikeforge.hdl.memory_layout`.
 
     Ports
     -----
@@ -171,11 +176,17 @@ class LIFLayer(wiring.Component):
         # ---- memories ---------------------------------------------------------------------
         wshape = signed(p.weight_format.width)
         depth = self.rows * q_max
+        # Weights, state and spike buffer are never read and written at one address in one
+        # cycle where the read data is used (host writes happen while idle; the update writes
+        # neuron i - L - 1 while it reads neuron i). ``no_rw_check`` lets Yosys skip the
+        # collision logic it would otherwise build around every block RAM, a long path.
+        unchecked = {"no_rw_check": 1}
         weights = [
-            Memory(shape=wshape, depth=depth, init=init) for init in lane_weights(layer, lanes)
+            Memory(shape=wshape, depth=depth, init=init, attrs=unchecked)
+            for init in lane_weights(layer, lanes)
         ]
         accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[]) for _ in range(lanes)]
-        state = Memory(shape=_state_layout(p), depth=n, init=[])
+        state = Memory(shape=_state_layout(p), depth=n, init=[], attrs=unchecked)
         for lane in range(lanes):
             m.submodules[f"weights_{lane}"] = weights[lane]
             m.submodules[f"acc_{lane}"] = accs[lane]
@@ -191,24 +202,34 @@ class LIFLayer(wiring.Component):
             m.submodules.bias = bias_mem
             c_rd = bias_mem.read_port()
         if p.spiking:
-            spikes = Memory(shape=unsigned(max(1, (n - 1).bit_length())), depth=n, init=[])
+            spikes = Memory(shape=unsigned(max(1, (n - 1).bit_length())), depth=n, init=[],
+                            attrs=unchecked)
             m.submodules.spike_buffer = spikes
             k_wr = spikes.write_port()
             k_rd = spikes.read_port()
         if self.host_access:
+            # host writes land one cycle late, from registers: the link's address arithmetic
+            # and command decoding stay off the memories' write ports
+            h_lane = Signal.like(self.w_lane)
+            h_addr = Signal.like(self.w_addr)
+            h_data = Signal.like(self.w_data)
+            h_en = Signal()
+            m.d.sync += [h_en.eq(self.w_en), h_lane.eq(self.w_lane), h_addr.eq(self.w_addr),
+                         h_data.eq(self.w_data)]
             for lane, mem in enumerate(weights):
                 host = mem.write_port()
                 m.d.comb += [
-                    host.en.eq(self.w_en & (self.w_lane == lane)),
-                    host.addr.eq(self.w_addr),
-                    host.data.eq(self.w_data),
+                    host.en.eq(h_en & (h_lane == lane)),
+                    host.addr.eq(h_addr),
+                    host.data.eq(h_data),
                 ]
 
         # ---- synaptic engine: take an event, issue Q operations per lane ----------------------
         busy = Signal()
         q = Signal(range(q_max))
         row_base = Signal(range(depth))
-        last_op = busy & (q == q_max - 1)
+        q_last = Signal()  # q == q_max - 1, kept as a register (it gates the event handshake)
+        last_op = busy & q_last
         can_take = ~busy | last_op
         take = Signal()  # a spike event is taken this cycle
         new_base = Signal.like(row_base)
@@ -217,21 +238,26 @@ class LIFLayer(wiring.Component):
 
         m.d.comb += [self.ev_taken.eq(take), self.issue.eq(busy)]
         with m.If(take):
-            m.d.sync += [busy.eq(1), q.eq(0), row_base.eq(new_base)]
+            m.d.sync += [busy.eq(1), q.eq(0), row_base.eq(new_base), q_last.eq(q_max == 1)]
         with m.Elif(last_op):
             m.d.sync += busy.eq(0)
-        with m.Elif(busy):
-            m.d.sync += q.eq(q + 1)
+        with m.Elif(busy):  # only reached with q_max >= 2
+            m.d.sync += [q.eq(q + 1), q_last.eq(q == max(q_max - 2, 0))]
 
-        s1_valid = Signal()
-        s1_q = Signal.like(q)
-        m.d.sync += [s1_valid.eq(busy), s1_q.eq(q)]
+        # three stages: read the weight (issue), register it while the accumulator is read (1),
+        # add and write (2); the accumulator's read port is transparent to its write port, so an
+        # operation sees the one issued in the cycle before it on the same accumulator
+        s1_valid, s2_valid = Signal(), Signal()
+        s1_q, s2_q = Signal.like(q), Signal.like(q)
+        m.d.sync += [s1_valid.eq(busy), s1_q.eq(q), s2_valid.eq(s1_valid), s2_q.eq(s1_q)]
         for lane in range(lanes):
+            w_reg = Signal(wshape, name=f"weight_{lane}")
+            m.d.sync += w_reg.eq(w_rd[lane].data)
             m.d.comb += [
                 w_rd[lane].addr.eq(row_base + q),
-                a_wr[lane].addr.eq(s1_q),
-                a_wr[lane].data.eq(a_rd[lane].data + w_rd[lane].data),
-                a_wr[lane].en.eq(s1_valid),
+                a_wr[lane].addr.eq(s2_q),
+                a_wr[lane].data.eq(a_rd[lane].data + w_reg),
+                a_wr[lane].en.eq(s2_valid),
             ]
 
         # recurrent events come from the spike buffer; its read data is always spikes[rec_ptr]
@@ -240,7 +266,9 @@ class LIFLayer(wiring.Component):
             m.d.comb += k_rd.addr.eq(rec_ptr + take_rec)
             m.d.sync += rec_ptr.eq(rec_ptr + take_rec)
 
-        # ---- update pipeline: stage A reads neuron upd_i, stage B writes it -----------------
+        # ---- update pipeline: stage A reads neuron upd_i, stage B presents its operands to the
+        # NeuronUpdate pipeline, whose output stage writes the next state and emits the spike
+        upd_start = Signal()
         upd_active = Signal()
         upd_i = Signal(range(n))
         upd_lane = Signal(range(lanes))
@@ -251,9 +279,12 @@ class LIFLayer(wiring.Component):
         b_a = Signal.like(upd_a)
         stall = Signal()
 
-        update = m.submodules.update = NeuronUpdate(p)
+        update = m.submodules.update = NeuronUpdate(p, tag_width=upd_i.shape().width)
         acc_sel = Array(rd.data for rd in a_rd)[b_lane]
         m.d.comb += [
+            update.en.eq(~stall),
+            update.valid.eq(b_valid),
+            update.tag.eq(b_i),
             update.i.eq(s_rd.data.i),
             update.u.eq(s_rd.data.u),
             update.s.eq(s_rd.data.s),
@@ -265,12 +296,14 @@ class LIFLayer(wiring.Component):
             m.d.comb += update.b.eq(s_rd.data.b)
         if p.bias:
             m.d.comb += [update.bias.eq(c_rd.data), c_rd.addr.eq(upd_i), c_rd.en.eq(~stall)]
-        spike_out = b_valid & update.s_next
+        # every term of stall is a register (or the consumer FIFO's level flag)
+        out_i = update.tag_out
+        spike_out = update.valid_out & update.s_next
         m.d.comb += stall.eq(spike_out & ~self.o_events.ready)
         m.d.comb += self.stall.eq(stall)
-        write = b_valid & ~stall
+        write = update.valid_out & ~stall
         m.d.comb += [
-            s_wr.addr.eq(b_i),
+            s_wr.addr.eq(out_i),
             s_wr.data.i.eq(update.i_next),
             s_wr.data.u.eq(update.u_next),
             s_wr.data.b.eq(update.b_next),
@@ -283,7 +316,7 @@ class LIFLayer(wiring.Component):
             m.d.comb += [
                 self.probe.valid.eq(write),
                 self.probe.payload.layer.eq(self.index),
-                self.probe.payload.neuron.eq(b_i),
+                self.probe.payload.neuron.eq(out_i),
                 self.probe.payload.i.eq(update.i_next),
                 self.probe.payload.u.eq(update.u_next),
                 self.probe.payload.b.eq(update.b_next),
@@ -292,7 +325,7 @@ class LIFLayer(wiring.Component):
         if p.spiking:
             m.d.comb += [
                 k_wr.addr.eq(rec_count),
-                k_wr.data.eq(b_i),
+                k_wr.data.eq(out_i),
                 k_wr.en.eq(write & update.s_next),
             ]
             with m.If(write & update.s_next):
@@ -355,14 +388,16 @@ class LIFLayer(wiring.Component):
                         m.d.sync += phase.eq(Phase.UPDATE)
                 with m.If(can_take & ~take_rec):
                     m.d.sync += [
-                        upd_active.eq(1), upd_i.eq(0), upd_lane.eq(0), upd_a.eq(0),
+                        upd_start.eq(1), upd_i.eq(0), upd_lane.eq(0), upd_a.eq(0),
                         rec_count.eq(0), rec_ptr.eq(0),
                     ]
             with m.Case(Phase.UPDATE):
                 m.d.comb += [
                     self.o_events.valid.eq(spike_out),
-                    self.o_events.payload.addr.eq(b_i),
+                    self.o_events.payload.addr.eq(out_i),
                 ]
+                with m.If(upd_start):  # one cycle for the last synaptic read of the accumulators
+                    m.d.sync += [upd_start.eq(0), upd_active.eq(1)]
                 with m.If(~stall):
                     m.d.sync += [
                         b_valid.eq(upd_active), b_i.eq(upd_i), b_lane.eq(upd_lane), b_a.eq(upd_a),
@@ -376,7 +411,7 @@ class LIFLayer(wiring.Component):
                             m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
                         with m.Else():
                             m.d.sync += upd_lane.eq(upd_lane + 1)
-                with m.If(write & (b_i == n - 1)):
+                with m.If(write & (out_i == n - 1)):
                     m.d.sync += phase.eq(Phase.MARK)
             with m.Case(Phase.MARK):
                 m.d.sync += b_valid.eq(0)
@@ -384,16 +419,18 @@ class LIFLayer(wiring.Component):
                 with m.If(self.o_events.ready):
                     m.d.sync += phase.eq(Phase.IDLE)
 
-        # in UPDATE the accumulators are read at upd_a and cleared behind the update
+        # in UPDATE the accumulators are read at upd_a (after the last synaptic read, in the
+        # first cycle) and cleared behind the update
         with m.If(phase == Phase.UPDATE):
             for lane in range(lanes):
-                m.d.comb += [a_rd[lane].addr.eq(upd_a), a_rd[lane].en.eq(~stall)]
+                m.d.comb += [a_rd[lane].addr.eq(Mux(s1_valid, s1_q, upd_a)),
+                             a_rd[lane].en.eq(~stall)]
                 with m.If(b_valid & (b_lane == lane)):
                     m.d.comb += [a_wr[lane].addr.eq(b_a), a_wr[lane].data.eq(0),
-                                 a_wr[lane].en.eq(write)]
+                                 a_wr[lane].en.eq(~stall)]
         with m.Else():
             for lane in range(lanes):
-                m.d.comb += a_rd[lane].addr.eq(q)
+                m.d.comb += a_rd[lane].addr.eq(s1_q)
 
         if self.host_access:  # reads while idle, where no phase uses these read ports
             r_lane = Signal.like(self.r_lane)

@@ -10,8 +10,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..host.protocol import DEFAULT_LINK, design_info
+from .events import EventLayout
 from .host_link import CORE_COUNTERS, HostLink
 from .network_core import NetworkCore
+from .skid_buffer import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
 
 __all__ = ["LinkTop"]
@@ -59,12 +61,19 @@ class LinkTop(wiring.Component):
         utx = m.submodules.uart_tx = UARTTransmitter(divisor=self.divisor)
         m.d.comb += [
             urx.rx.eq(self.rx), self.tx.eq(utx.tx),
-            link.rx_byte.eq(urx.data), link.rx_valid.eq(urx.valid),
             self.leds.eq(link.leds[:8]), self.busy.eq(link.busy),
         ]
+        # a received byte reaches the link one cycle late, from registers
+        m.d.sync += [link.rx_byte.eq(urx.data), link.rx_valid.eq(urx.valid)]
         wiring.connect(m, link.tx, utx.i)
-        wiring.connect(m, link.events, core.i_events)
-        wiring.connect(m, core.o_events, link.outputs)
+        # register slices: the link's frame decoding and the core's FIFO flags meet only at
+        # registers (they were the longest paths of a board)
+        to_core = m.submodules.to_core = SkidBuffer(EventLayout)
+        wiring.connect(m, link.events, to_core.i)
+        wiring.connect(m, to_core.o, core.i_events)
+        from_core = m.submodules.from_core = SkidBuffer(EventLayout)
+        wiring.connect(m, core.o_events, from_core.i)
+        wiring.connect(m, from_core.o, link.outputs)
         m.d.comb += [core.clear.eq(link.clear), link.idle.eq(core.idle)]
         for index, name in enumerate(CORE_COUNTERS):
             m.d.comb += link.counters[index].eq(getattr(core, name))

@@ -32,7 +32,8 @@ port                           dir   width      meaning
 ``saturations``                out   32         clamped I, U and b updates
 ``stall_cycles``               out   32         layer-cycles stalled by a full output FIFO
 ``in_events``, ``out_events``  out   32         spike events accepted on ``i_events`` and
-                                                delivered on ``o_events`` (markers excluded)
+                                                delivered on ``o_events`` (markers excluded);
+                                                ``events`` to ``out_events`` lag one cycle
 ``w_en``                       in    1          (``host_access=True`` only) write one weight
 ``w_layer``, ``w_lane``        in    8, 8       which layer and lane memory
 ``w_addr``                     in    A          word address (:mod:`~spikeforge.hdl.memory_layout`);
@@ -60,8 +61,9 @@ on ``o_events``: the spikes :math:`s_L[n+1]` of the last layer, that is
 ``spikeforge.model.run(...).spikes[-1][:, n]``. With ``probe=True`` every layer reports, during
 step ``n``, each neuron's ``i, u, b, s`` of ``run(...).i/u/b/spikes[l][:, n]``, in neuron order.
 
-Step controller. A step starts (``go``) when every layer is idle and the input FIFO holds a
-complete group (its marker is in). All layers then run step ``n`` concurrently (eq. (4)–(5): a
+Step controller. A step starts (``go``) when every layer is idle, the input FIFO holds a
+complete group (its marker is in) and the first item of that group has reached the register
+slice in front of the first layer. All layers then run step ``n`` concurrently (eq. (4)–(5): a
 layer reads its predecessor's spikes of the previous step): layer ``l`` consumes the group its
 predecessor emitted in step ``n-1`` while appending the group of step ``n``. Each layer that feeds
 another emits an empty group after reset (its spikes :math:`s[0] = 0`). Inter-layer FIFOs hold
@@ -81,6 +83,7 @@ from .arith import const_mul
 from .events import EventLayout, ProbeLayout, event_signature, probe_signature
 from .lif_layer import LIFLayer
 from .memory_layout import check_lanes
+from .skid_buffer import SkidBuffer
 
 __all__ = ["COUNTERS", "NetworkCore"]
 
@@ -92,7 +95,13 @@ COUNTERS = (
 
 
 class _FIFO(wiring.Component):
-    """A block-RAM FIFO of events as a stream-to-stream component."""
+    """A block-RAM FIFO of ``depth`` events as a stream-to-stream component.
+
+    ``w.ready`` is a register: it was set in the previous cycle if the FIFO then held at most
+    ``depth - 1`` events, so a write in this cycle always has room (the FIFO is one entry deeper
+    than ``depth`` for that). The producer's stall logic therefore never waits on the FIFO's
+    level arithmetic.
+    """
 
     def __init__(self, depth):
         self.depth = depth
@@ -101,11 +110,13 @@ class _FIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         width = EventLayout.size
-        fifo = m.submodules.fifo = SyncFIFOBuffered(width=width, depth=self.depth)
+        fifo = m.submodules.fifo = SyncFIFOBuffered(width=width, depth=self.depth + 1)
+        room = Signal()
+        m.d.sync += room.eq(fifo.level < self.depth)
         m.d.comb += [
             fifo.w_data.eq(self.w.payload),
-            fifo.w_en.eq(self.w.valid),
-            self.w.ready.eq(fifo.w_rdy),
+            fifo.w_en.eq(self.w.valid & room),
+            self.w.ready.eq(room),
             self.r.payload.eq(fifo.r_data),
             self.r.valid.eq(fifo.r_rdy),
             fifo.r_en.eq(self.r.ready),
@@ -179,9 +190,14 @@ class NetworkCore(wiring.Component):
         for index, core in enumerate(cores):
             m.submodules[f"layer_{index}"] = core
 
+        # the first layer reads the input FIFO through a register slice (the block RAM's read
+        # data would otherwise drive its phase logic); a step starts only once the slice holds
+        # the first item of the group, so the layer never waits on it
         fifo_in = m.submodules.fifo_in = _FIFO(self.input_depth)
         wiring.connect(m, wiring.flipped(self.i_events), fifo_in.w)
-        wiring.connect(m, fifo_in.r, cores[0].i_events)
+        slice_in = m.submodules.slice_in = SkidBuffer(EventLayout)
+        wiring.connect(m, fifo_in.r, slice_in.i)
+        wiring.connect(m, slice_in.o, cores[0].i_events)
         for index in range(1, len(cores)):
             depth = 2 * (self.network.layers[index - 1].params.n + 1)
             fifo = m.submodules[f"fifo_{index}"] = _FIFO(depth)
@@ -226,7 +242,7 @@ class NetworkCore(wiring.Component):
         all_idle = Signal()
         m.d.comb += all_idle.eq(_all(core.idle for core in cores))
         between_steps = ~running & all_idle
-        go = between_steps & (groups != 0) & ~self.clear
+        go = between_steps & (groups != 0) & slice_in.o.valid & ~self.clear
         m.d.comb += self.idle.eq(between_steps)
         for core in cores:
             m.d.comb += [core.go.eq(go), core.clear.eq(between_steps & self.clear)]
@@ -243,16 +259,22 @@ class NetworkCore(wiring.Component):
                 m.d.sync += run_cycles.eq(run_cycles + 1)
 
         # ---- counters ----------------------------------------------------------------------
+        # the increments of a cycle are registered and added in the next one, so that a
+        # 32-bit carry chain never follows the layers' control logic (the counters lag one
+        # cycle; they are read while the core is idle)
         lanes = self.lanes
-        m.d.sync += [
-            self.cycles.eq(self.cycles + 1),
-            self.events.eq(self.events + sum(core.ev_taken for core in cores)),
-            self.synops.eq(self.synops + const_mul(sum(core.issue for core in cores), lanes)),
-            self.saturations.eq(self.saturations + sum(core.sat for core in cores)),
-            self.stall_cycles.eq(self.stall_cycles + sum(core.stall for core in cores)),
-            self.in_events.eq(self.in_events + transfer(self.i_events, 0)),
-            self.out_events.eq(self.out_events + transfer(self.o_events, 0)),
-        ]
+        increments = (
+            (self.events, sum(core.ev_taken for core in cores)),
+            (self.synops, const_mul(sum(core.issue for core in cores), lanes)),
+            (self.saturations, sum(core.sat for core in cores)),
+            (self.stall_cycles, sum(core.stall for core in cores)),
+            (self.in_events, transfer(self.i_events, 0)),
+            (self.out_events, transfer(self.o_events, 0)),
+        )
+        m.d.sync += self.cycles.eq(self.cycles + 1)
+        for counter, value in increments:
+            step = Signal(value.shape(), name=f"{counter.name}_increment")
+            m.d.sync += [step.eq(value), counter.eq(counter + step)]
         return m
 
 

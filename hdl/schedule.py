@@ -6,11 +6,14 @@ events and :math:`R` recurrent events in a step is busy for
 .. math::
 
     C = \underbrace{1}_{go} + \underbrace{(E + R)\,Q}_{\text{synaptic ops}}
-        + \underbrace{2}_{\text{marker, phase change}} + \underbrace{N + 1}_{\text{update}}
-        + \underbrace{1}_{\text{end marker}} = N + 5 + (E + R)\,Q
+        + \underbrace{2}_{\text{marker, phase change}} + \underbrace{N + 2 + L}_{\text{update}}
+        + \underbrace{1}_{\text{end marker}} = N + 10 + (E + R)\,Q
 
-cycles. All layers start a step together, so the step takes :math:`\max_l C_l` cycles (the
-``step_cycles`` counter) as long as ``o_events`` is drained. :math:`E` of layer :math:`l > 0` is
+cycles, where the update begins with one cycle for the last synaptic operation's accumulator
+read and :math:`L = 4` is the latency of the pipelined neuron update
+(:attr:`~spikeforge.hdl.neuron_update.NeuronUpdate.LATENCY`). All layers start a step together,
+so the step takes :math:`\max_l C_l` cycles (the ``step_cycles`` counter) as long as
+``o_events`` is drained. :math:`E` of layer :math:`l > 0` is
 the spike count of layer :math:`l-1` at the previous step; :math:`R` is the layer's own spike
 count at the previous step if it is recurrent. Every issue cycle performs :math:`P` synaptic
 operations, so the synaptic engine runs at one operation per lane per cycle.
@@ -22,14 +25,19 @@ import numpy as np
 
 from ..model import Network, run
 from .memory_layout import check_lanes
+from .neuron_update import NeuronUpdate
 
-__all__ = ["Schedule", "layer_cycles", "schedule"]
+__all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule"]
+
+#: cycles of a step beyond one per neuron and one per synaptic issue: go, marker, phase change,
+#: the last accumulator read, the update pipeline's fill and drain, end marker
+STEP_OVERHEAD = 6 + NeuronUpdate.LATENCY
 
 
 def layer_cycles(n, lanes, events, recurrent_events=0):
     """Cycles a layer of ``n`` neurons is busy in one step (arrays broadcast)."""
     q = n // lanes
-    return n + 5 + (np.asarray(events) + np.asarray(recurrent_events)) * q
+    return n + STEP_OVERHEAD + (np.asarray(events) + np.asarray(recurrent_events)) * q
 
 
 class Schedule(NamedTuple):

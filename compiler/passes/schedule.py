@@ -1,10 +1,10 @@
 r"""Schedule: cycle-exact latency per step and per inference, from the HDL's schedule model
 (:mod:`spikeforge.hdl.schedule`: a layer of :math:`N` neurons, :math:`Q = N/P` per lane, busy
-:math:`N + 5 + (E + R)\,Q` cycles for :math:`E` input and :math:`R` recurrent events; a step
+:math:`N + 10 + (E + R)\,Q` cycles for :math:`E` input and :math:`R` recurrent events; a step
 takes the slowest layer's cycles).
 
-Always reported: the bounds over all inputs, :math:`T \max_l (N_l + 5)` (no spike anywhere) and
-:math:`T \max_l (N_l + 5 + R_l Q_l)` (every input and neuron spiking every step). With
+Always reported: the bounds over all inputs, :math:`T \max_l (N_l + 10)` (no spike anywhere) and
+:math:`T \max_l (N_l + 10 + R_l Q_l)` (every input and neuron spiking every step). With
 ``options.inputs`` (batch, T, n_in): the exact cycles of every step and inference of each
 sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py``).
 """

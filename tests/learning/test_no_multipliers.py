@@ -7,6 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 from amaranth.back import rtlil
+from spikeforge.boards.yosys import SYNTH_NOABC
 from spikeforge.hdl.learning_core import LearningCore
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind
 from spikeforge.model.encoding import SpikeEncoding
@@ -57,6 +58,13 @@ def test_generic_netlist_has_no_mul_or_macc(design):
 def test_ice40_synthesis_with_dsp_inference_uses_no_dsp(design):
     """``-dsp`` lets Yosys map any multiplier to SB_MAC16: none appears. (``-noabc``: the
     YoWASP build's ABC9 step aborts on this design; LUT mapping is not what is checked here.)"""
-    stat = yosys_stat(design, "synth_ice40 -top top -dsp -noabc")
+    stat = yosys_stat(design, SYNTH_NOABC["ice40"].format(top="top"))
     assert "SB_RAM40_4K" in stat
     assert "SB_MAC16" not in stat
+
+
+def test_ecp5_synthesis_with_dsp_inference_uses_no_dsp(design):
+    """``synth_ecp5`` maps any multiplier to MULT18X18D: none appears."""
+    stat = yosys_stat(design, SYNTH_NOABC["ecp5"].format(top="top"))
+    assert re.search(r"\bLUT4\b", stat)
+    assert "MULT18X18D" not in stat and "ALU54B" not in stat

@@ -1,0 +1,33 @@
+r"""Yosys commands that the board builds add after reading Amaranth's RTLIL.
+
+:data:`RECODE_FSMS` lets Yosys's ``fsm`` pass extract and re-encode (one-hot) the state registers
+of Amaranth's ``with m.FSM()`` blocks and the layers' phase registers. Amaranth gives every
+register an ``init`` attribute, and ``fsm_detect`` leaves registers with one alone ("Register
+has an initialization value"), so the host link's 20-state executor kept a binary encoding
+whose decoders sat on its longest paths.
+
+This is only correct for a ``sync`` domain with a reset. The iCEBreaker platform holds that
+reset for the first microseconds after configuration, which loads the reset state (re-encoded
+with the rest). The ECP5 platform's ``sync`` domain has no reset (the global set/reset loads
+the ``init`` values), so its builds do not use this. Measured on the iCEBreaker build of the
+digits-sized network: Fmax 30.4 MHz with the binary encodings, 35.5 MHz re-encoded (the link
+alone; the phase registers came later).
+"""
+
+__all__ = ["RECODE_FSMS", "SYNTH_NOABC"]
+
+#: drop the ``init`` attribute of Amaranth FSM state registers (named ``fsm_state``) and of the
+#: layers' ``phase`` registers (an enum set only to constants: an FSM to Yosys)
+RECODE_FSMS = "setattr -unset init w:*fsm_state w:phase"
+
+#: Synthesis with Yosys's own LUT mapping in place of ABC9 (which the WebAssembly Yosys aborts
+#: on the learning core), by family; ``{top}`` is the top module. ``synth_ecp5`` has no
+#: ``-noabc``: its script runs up to the LUT mapping, maps gates to LUT4s the way
+#: ``synth_ice40 -noabc`` does (``gate2lut``, ``opt_lut``), then maps the cells. DSP inference
+#: stays on in both, so a multiplier would show up as a DSP cell.
+SYNTH_NOABC = {
+    "ice40": "synth_ice40 -top {top} -dsp -noabc",
+    "ecp5": ("synth_ecp5 -top {top} -run begin:map_luts; techmap -map +/lattice/latches_map.v; "
+             "techmap -map +/gate2lut.v -D LUT_WIDTH=4; clean; opt_lut; "
+             "synth_ecp5 -top {top} -run map_cells:check"),
+}

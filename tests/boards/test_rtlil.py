@@ -1,0 +1,55 @@
+"""Collision relaxing of the board build's RTLIL: exactly the memories that never collide."""
+
+import numpy as np
+from amaranth.back import rtlil
+from spikeforge.boards.rtlil import relax_collisions
+from spikeforge.hdl.network_core import NetworkCore
+from spikeforge.model import Layer, LayerParams, Network, RateEncoding
+
+
+def _network():
+    rng = np.random.default_rng(1)
+    hidden = Layer(LayerParams(6, 8, recurrent=True), rng.integers(-8, 8, (8, 6)),
+                   recurrent=rng.integers(-8, 8, (8, 8)))
+    out = Layer(LayerParams(8, 4), rng.integers(-8, 8, (4, 8)))
+    return Network((hidden, out), RateEncoding(steps=4, levels=4))
+
+
+def _masks(text):
+    """(MEMID, TRANSPARENCY_MASK, COLLISION_X_MASK) of every $memrd_v2 cell."""
+    rows, block = [], None
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("cell $memrd_v2"):
+            block = {}
+        elif block is not None and stripped == "end":
+            rows.append((block["MEMID"], block["TRANSPARENCY_MASK"], block["COLLISION_X_MASK"]))
+            block = None
+        elif block is not None and stripped.startswith("parameter "):
+            _, name, value = stripped.split(" ", 2)
+            block[name.lstrip("\\")] = value.strip('"').lstrip("\\")
+    return rows
+
+
+def test_only_unchecked_memories_are_relaxed():
+    core = NetworkCore(_network(), lanes=2, host_access=True)
+    text = rtlil.convert(core, ports=None)
+    before = _masks(text)
+    relaxed, changed = relax_collisions(text)
+    after = _masks(relaxed)
+    assert len(before) == len(after)
+    expected = 0
+    for (memid, transparent, old), (memid2, transparent2, new) in zip(before, after,
+                                                                       strict=True):
+        assert (memid, transparent) == (memid2, transparent2)
+        width = transparent.split("'")[1]
+        unchecked = memid.split(".")[-1].startswith(("weights_", "state", "spike_buffer"))
+        if unchecked:
+            expected += 1
+            # every write port that is not transparent to this read port: collision undefined
+            want = "".join("0" if bit == "1" else "1" for bit in width)
+            assert new.split("'")[1] == want, memid
+        else:  # accumulators (transparent) and FIFOs keep their promise
+            assert new == old, memid
+    # 2 layers, each 2 lanes of weights, a state memory and a spike buffer
+    assert changed == expected == 8

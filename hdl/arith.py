@@ -3,7 +3,7 @@
 Everything here elaborates to adders, shifts, comparators and multiplexers only.
 """
 
-from amaranth.hdl import Const, Mux
+from amaranth.hdl import Const, Mux, Value
 
 __all__ = ["accumulator_width", "clamp", "const_mul", "signed_width"]
 
@@ -24,7 +24,9 @@ def const_mul(value, const):
 
 def clamp(value, lo, hi):
     """``(min(max(value, lo), hi), saturated)``; ``saturated`` is 1 if ``value`` was clamped."""
-    low = value < lo
+    value = Value.cast(value)
+    # an unsigned value cannot be below 0 (and Verilator flags a constant comparison)
+    low = Const(0, 1) if not value.shape().signed and lo <= 0 else value < lo
     high = value > hi
     return Mux(high, hi, Mux(low, lo, value)), low | high
 

@@ -229,7 +229,9 @@ class NetworkCore(wiring.Component):
         def transfer(port, marker):
             return port.valid & port.ready & (port.payload.marker == marker)
 
-        groups = Signal(range(self.input_depth + 1))  # complete input steps in the input FIFO
+        # complete input steps in the input FIFO and the slice: the FIFO holds up to one entry
+        # more than input_depth and the slice two, each of which may be a marker
+        groups = Signal(range(self.input_depth + 4))
         grow = transfer(self.i_events, 1)
         shrink = transfer(cores[0].i_events, 1)
         with m.If(grow & ~shrink):

@@ -153,11 +153,21 @@ def simulate_network(network, spikes, lanes=1, *, consumer_gap=0, input_gap=0, o
                     rec = values[2 * index + 1]
                     records[index].append((rec.neuron, rec.i, rec.u, rec.b, rec.s))
 
+    # a core that stops (a deadlock) must fail, not hang: a generous bound on the cycles
+    per_step = sum(ly.params.n + 16 + lane_depth(ly, lanes) for ly in layers)
+    limit = 10_000 + len(writes) + steps * per_step * (2 + consumer_gap + input_gap)
+
+    async def watchdog(ctx):
+        await ctx.delay(limit * 1e-8)
+        raise RuntimeError(f"the network core made no progress within {limit} cycles "
+                           f"({len(markers)} of {steps} steps out)")
+
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(drive)
     sim.add_testbench(consume, background=True)
     sim.add_testbench(monitor, background=True)
+    sim.add_testbench(watchdog, background=True)
     if vcd:
         with sim.write_vcd(vcd):
             sim.run()

@@ -166,3 +166,19 @@ def test_host_port_reads_back_every_weight_and_the_final_state():
         state = result.readback[index]["state"]
         for column, field in enumerate((trace.i, trace.u, trace.b, trace.spikes)):
             np.testing.assert_array_equal(state[:, column], field[index][0, -1])
+
+
+def test_input_fifo_full_of_empty_steps():
+    """Two inputs (an input FIFO of 6 entries, a 3-bit count of complete steps) fed nearly
+    silent steps faster than the network runs them: the FIFO, its extra entry and the register
+    slice behind it hold 9 markers, more complete steps than the nominal depth, and every one of
+    them still runs (the step count once wrapped to 0 here and the core stopped)."""
+    from spikeforge.model import Layer, LayerParams, RateEncoding
+
+    rng = np.random.default_rng(19)
+    hidden = Layer(LayerParams(2, 8), rng.integers(-40, 80, (8, 2)))
+    out = Layer(LayerParams(8, 6, kind=NeuronKind.IF, k_mem=0), rng.integers(-40, 80, (6, 8)))
+    network = Network((hidden, out), RateEncoding(steps=4, levels=4))
+    spikes = (rng.random((120, 2)) < 0.2).astype(np.uint8)
+    _, result, trace = check_equal(network, spikes, 2)
+    np.testing.assert_array_equal(result.step_cycles, schedule(network, spikes, 2, trace).cycles)

@@ -9,6 +9,7 @@ from .lif_layer import LIFLayer
 from .network_core import COUNTERS, NetworkCore
 from .neuron_update import NeuronUpdate
 from .schedule import Schedule, layer_cycles, schedule
+from .skid_buffer import SkidBuffer
 
 __all__ = [
     "COUNTERS",
@@ -18,6 +19,7 @@ __all__ = [
     "NeuronUpdate",
     "ProbeLayout",
     "Schedule",
+    "SkidBuffer",
     "layer_cycles",
     "schedule",
 ]

@@ -270,6 +270,8 @@ def _markdown(report):
                 f"| {name.replace('-', ' ')} | {r['cycles_predicted']} | {r['cycles_measured']} | "
                 f"{r['sop_per_lane_per_cycle']:.3f} | {r['cycles_per_second']:.0f} |"
             )
+    lines += ["", "SOP/lane/cycle counts the synaptic operations of all layers; the layers run "
+              "side by side, so it can exceed 1 (the limit is 1 per lane per layer)."]
     comp = stages.get("compile", {})
     if comp.get("schedule"):
         sched, alloc = comp["schedule"], comp["allocation"]

@@ -283,9 +283,9 @@ class HostLink(wiring.Component):
         weight_in_range = (weight_word >= lo) & (weight_word <= hi)
         event_in_range = (event_word < n_in) | (event_word == EVENT_MARKER)
         # decoded once per frame, so no long path starts at ``cmd``
-        is_run = Signal()
-        is_read_output = Signal()
-        is_read_state = Signal()
+        is_run = cmd_is[Command.RUN]
+        is_read_output = cmd_is[Command.READ_OUTPUT]
+        is_read_state = cmd_is[Command.READ_STATE]
         most = Signal(16)  # READ_OUTPUT: the most events one response may carry
         # min(most, level) of the previous cycle: the level only grows until this frame pops
         available = Signal(16)
@@ -368,10 +368,7 @@ class HostLink(wiring.Component):
                     owns_buffer.eq(rx.rep_status == Status.OK),
                     k.eq(0), count.eq(0), accepted.eq(0), ptr.eq(0), got_bytes.eq(0),
                     words.eq((rx.rep_len - 4) >> wshift),
-                    is_run.eq(rx.rep_cmd == Command.RUN),
                     *(flag.eq(rx.rep_cmd == command) for command, flag in cmd_is.items()),
-                    is_read_output.eq(rx.rep_cmd == Command.READ_OUTPUT),
-                    is_read_state.eq(rx.rep_cmd == Command.READ_STATE),
                     needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
                                    | (rx.rep_cmd == Command.READ_WEIGHTS)
                                    | (rx.rep_cmd == Command.READ_STATE)
@@ -393,9 +390,9 @@ class HostLink(wiring.Component):
                 m.next = "VERDICT"
             with m.State("VERDICT"):
                 m.d.sync += [most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))]
+                frame_words = Mux(is_run, length >> 1, words)
                 m.d.sync += [status.eq(verdict), word_size.eq(Mux(is_run, 2, wbytes)),
-                             payload_words.eq(Mux(is_run, length >> 1, words))]
-                m.d.sync += restart(Mux(is_run, length >> 1, words))
+                             payload_words.eq(frame_words), *restart(frame_words)]
                 m.next = "DISPATCH"
             with m.State("DISPATCH"):
                 with m.If(status != Status.OK):

@@ -6,11 +6,15 @@ Cells after ``synth_ice40 -noabc`` (UP5K: ``SB_LUT4``, ``SB_RAM40_4K``, ``SB_MAC
 ``synth_ecp5`` with the same LUT mapping (ECP5-85F: ``LUT4``, ``DP16KD``, ``MULT18X18D``;
 carries are ``CCU2C`` cells, not counted); the learning cost is the difference, and the bar is
 zero DSP cells. Yosys's built-in LUT mapping replaces ABC9, which in the WebAssembly Yosys stops
-without a message on these designs, so the LUT counts are pessimistic. These are synthesis
-numbers, not place and route (the boards' top level does not carry the learning command stream
-yet); nextpnr's numbers for the inference core are in ``benchmarks/boards.py``.
+without a message on the bare learning core, so these LUT counts are pessimistic.
 
-    python benchmarks/learning_resources.py [--json] [--out FILE]
+Then the real thing: each board's bitstream (UART, host link with ``LEARN``, core) built with
+and without learning units by :func:`spikeforge.boards.build.build_bitstream` (the boards' own
+flow, ABC9 included), with nextpnr's utilization and Fmax; a board that cannot hold the design
+is reported with the build's own error. ``--synth-only`` (or ``--quick``) skips these builds
+(about 5 minutes).
+
+    python benchmarks/learning_resources.py [--json] [--out FILE] [--synth-only]
 """
 
 import argparse
@@ -49,7 +53,37 @@ def synthesize(core, script, folder):
     return (folder / "stat.txt").read_text()
 
 
-def measure():
+#: board → (logic cell, block RAM cell) in nextpnr's utilization table
+BOARD_CELLS = {"icebreaker": ("ICESTORM_LC", "ICESTORM_RAM"),
+               "ulx3s-85f": ("TRELLIS_COMB", "DP16KD")}
+
+
+def placed(network, config):
+    """Bitstreams of every board with and without learning units: nextpnr's numbers."""
+    from spikeforge.boards import board_platform
+    from spikeforge.boards.build import BoardCapacityError, build_bitstream
+
+    rows = []
+    for board, (lut, ram) in BOARD_CELLS.items():
+        row = {"board": board, "lut_cell": lut, "ram_cell": ram}
+        for label, learning in (("inference", None), ("learning", config)):
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    report = build_bitstream(network, board_platform(board), tmp,
+                                             learning=learning)
+                except BoardCapacityError as exc:
+                    row[label] = {"fits": False, "error": str(exc)}
+                    continue
+            used = report["utilization"]
+            row[label] = {"fits": True, "fmax_mhz": report["fmax_mhz"],
+                          "luts": used[lut]["used"], "luts_available": used[lut]["total"],
+                          "rams": used[ram]["used"], "rams_available": used[ram]["total"],
+                          "dsps": report["dsp"], "seconds": report["seconds"]}
+        rows.append(row)
+    return rows
+
+
+def measure(place=True):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from learning import demo_network
     from spikeforge.hdl.learning_core import LearningCore
@@ -71,8 +105,10 @@ def measure():
         row["learning_extra_luts"] = row["learning"]["luts"] - row["inference"]["luts"]
         row["learning_extra_rams"] = row["learning"]["rams"] - row["inference"]["rams"]
         rows.append(row)
+    boards = placed(network, config) if place else []
     return {
         "benchmark": "learning_resources", "network": "digits 64 -> 64 LIF -> 10 LIF",
+        "boards": boards,
         "rule": "superspike on the readout", "rows": rows,
         "summary": [
             {"metric": f"learning units, {r['family']}: extra LUTs / RAMs",
@@ -87,6 +123,15 @@ def measure():
              "unit": "", "versus": "bar: 0", "versus_value": 0, "ratio": None, "limit": 0,
              "meets": r["learning"]["dsps"] == 0}
             for r in rows
+        ] + [
+            {"metric": f"bitstream with learning units, {b['board']}: Fmax / DSP",
+             "value": (f"{b['learning']['fmax_mhz']:.1f} MHz / {b['learning']['dsps']}"
+                       if b["learning"]["fits"] else "does not fit"),
+             "unit": "", "versus": "without learning units",
+             "versus_value": (f"{b['inference']['fmax_mhz']:.1f} MHz / "
+                              f"{b['inference']['dsps']}" if b["inference"]["fits"] else "-"),
+             "ratio": None, "limit": 0, "meets": b["learning"].get("dsps", 0) == 0}
+            for b in boards
         ],
     }
 
@@ -95,9 +140,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", default=None, help="write the JSON here too")
-    parser.add_argument("--quick", action="store_true", help="accepted for spikeforge bench")
+    parser.add_argument("--quick", action="store_true", help="synthesis only (spikeforge bench)")
+    parser.add_argument("--synth-only", action="store_true",
+                        help="skip the placed and routed board builds")
     args = parser.parse_args(argv)
-    result = measure()
+    result = measure(place=not (args.quick or args.synth_only))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))
     if args.json:
@@ -109,7 +156,21 @@ def main(argv=None):
                 c = r[label]
                 print(f"{r['family']:<20} {label:<10} {c['luts']:>7} {c['rams']:>5} "
                       f"{c['dsps']:>5}")
-    return 0 if all(r["learning"]["dsps"] == 0 for r in result["rows"]) else 1
+        if result["boards"]:
+            print(f"\n{'board (placed)':<20} {'core':<10} {'LUTs':>13} {'RAMs':>9} {'DSPs':>5} "
+                  f"{'Fmax MHz':>9}")
+        for b in result["boards"]:
+            for label in ("inference", "learning"):
+                c = b[label]
+                if not c["fits"]:
+                    print(f"{b['board']:<20} {label:<10} does not fit: {c['error']}")
+                    continue
+                print(f"{b['board']:<20} {label:<10} {c['luts']:>6}/{c['luts_available']:<6} "
+                      f"{c['rams']:>4}/{c['rams_available']:<4} {c['dsps']:>5} "
+                      f"{c['fmax_mhz']:>9.1f}")
+    dsps = [r["learning"]["dsps"] for r in result["rows"]]
+    dsps += [b["learning"]["dsps"] for b in result["boards"] if b["learning"]["fits"]]
+    return 0 if all(d == 0 for d in dsps) else 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from ..host.protocol import DEFAULT_LINK
 from .rtlil import relax_collisions
 from .top import BoardTop
 
-__all__ = ["TOOLS", "build_bitstream", "configure_yowasp", "parse_nextpnr_log"]
+__all__ = ["TOOLS", "BoardCapacityError", "build_bitstream", "configure_yowasp",
+           "parse_nextpnr_log"]
 
 #: environment variable → YoWASP command
 TOOLS = {
@@ -73,9 +75,39 @@ def parse_nextpnr_log(text):
     return fmax, utilization
 
 
+class BoardCapacityError(ValueError):
+    """The design needs more cells of some kind than the board's FPGA has."""
+
+
+def _failed_build(out, name, platform, learning):
+    """The error for a build script that stopped: over capacity (from nextpnr's utilization
+    table), or the tail of the tool logs."""
+    log = out / f"{name}.tim"
+    text = log.read_text() if log.exists() else ""
+    _, utilization = parse_nextpnr_log(text)
+    over = {cell: u for cell, u in utilization.items() if u["used"] > u["total"]}
+    if over:
+        needs = ", ".join(f"{u['used']:,} {cell} of {u['total']:,}" for cell, u in over.items())
+        hints = "fewer or narrower layers, fewer lanes"
+        if learning is not None:
+            hints += ", fewer learning layers"
+        raise BoardCapacityError(
+            f"the design does not fit the {platform.device} of {platform.board}: it needs "
+            f"{needs}. Use {hints}, or a larger board (spikeforge build --board ...)")
+    tails = []
+    for suffix in (".tim", ".rpt"):
+        path = out / f"{name}{suffix}"
+        if path.exists():
+            tails.append(f"--- {path.name}\n" + path.read_text()[-2000:])
+    return RuntimeError(f"the {platform.board} build failed in {out}:\n" + "\n".join(tails))
+
+
 def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DEFAULT_LINK,
-                    name="spikeforge", target_mhz=None):
+                    learning=None, name="spikeforge", target_mhz=None):
     """Build ``network`` for ``platform`` (a board platform instance) into ``out_dir``.
+
+    ``learning`` (a :class:`~spikeforge.model.learning.LearningConfig`) adds on-chip learning
+    units and the ``LEARN`` command to the bitstream.
 
     Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
     clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
@@ -84,12 +116,16 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     configure_yowasp()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link)
+    top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link,
+                   learning=learning)
     start = time.perf_counter()
     plan = platform.build(top, name=name, do_build=False,
                           **platform.toolchain_overrides(target_mhz or platform.target_mhz))
     plan.files[f"{name}.il"], relaxed = relax_collisions(plan.files[f"{name}.il"])
-    plan.execute_local(str(out))
+    try:
+        plan.execute_local(str(out))
+    except subprocess.CalledProcessError:
+        raise _failed_build(out, name, platform, learning) from None
     seconds = time.perf_counter() - start
     log = (out / f"{name}.tim").read_text()
     fmax, utilization = parse_nextpnr_log(log)
@@ -115,6 +151,9 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
         "lanes": lanes,
         "relaxed_read_ports": relaxed,
         "design_hash": top.info.design_hash.hex(),
+        "learning": None if learning is None else {
+            "rule": learning.rule.name.lower(), "layers": list(learning.layers),
+            "learning_hash": top.info.learning_hash.hex()},
         "seconds": round(seconds, 1),
     }
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")

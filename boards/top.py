@@ -29,10 +29,12 @@ def uart_divisor(clock_hz, baud):
 class BoardTop(Elaboratable):
     """A :class:`~spikeforge.hdl.link_top.LinkTop` wired to ``uart`` 0 and the user LEDs."""
 
-    def __init__(self, network, *, clock_hz, lanes=1, baud=115200, link=DEFAULT_LINK):
+    def __init__(self, network, *, clock_hz, lanes=1, baud=115200, link=DEFAULT_LINK,
+                 learning=None):
         self.divisor = uart_divisor(clock_hz, baud)
         self.baud = baud
         self.top = LinkTop(network, lanes=lanes, divisor=self.divisor, link=link,
+                           learning=learning,
                            timeout=min(int(clock_hz // 20), 1 << 24))  # 50 ms of silence
 
     @property

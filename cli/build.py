@@ -1,6 +1,7 @@
 """``spikeforge build NETFILE --board BOARD --out DIR``: a bitstream, and what nextpnr reports."""
 
 from .common import CommandError, emit_json, load_network_arg, log
+from .learn import add_learning_options, learning_config
 
 __all__ = ["add_arguments", "run"]
 
@@ -13,6 +14,10 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, help="build folder (bitstream, logs, report)")
     parser.add_argument("--lanes", type=int, default=1, help="synaptic lanes per layer")
     parser.add_argument("--baud", type=int, default=115200, help="UART baud rate")
+    learning = parser.add_argument_group(
+        "on-chip learning", "with --rule the bitstream gets learning units and the LEARN command "
+        "(`spikeforge learn --port` then needs the same options)")
+    add_learning_options(learning, required=False)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -22,10 +27,14 @@ def run(args):
     from spikeforge.sim.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
+    learning = None if args.rule is None else learning_config(network, args)
     platform = board_platform(args.board)
-    log(args, f"building {network.name} for {args.board} ({platform.device}) in {args.out} ...")
+    what = "" if learning is None else f" with {args.rule} learning units"
+    log(args, f"building {network.name}{what} for {args.board} ({platform.device}) in "
+        f"{args.out} ...")
     try:
-        report = build_bitstream(network, platform, args.out, lanes=args.lanes, baud=args.baud)
+        report = build_bitstream(network, platform, args.out, lanes=args.lanes, baud=args.baud,
+                                 learning=learning)
     except (ToolMissing, ValueError) as exc:
         raise CommandError(str(exc)) from None
     if args.json:

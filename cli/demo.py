@@ -172,7 +172,7 @@ def _exactness(results):
             )
     learn = results.get("learn-on-device")
     if learn and "mismatches" in learn:
-        rows.append({"link": "reference ↔ verilator, on-chip learning (weights, traces)",
+        rows.append({"link": "reference ↔ verilator, on-chip learning (output counts, weights)",
                      "compared": f"{learn['values_compared']} values",
                      "mismatches": learn["mismatches"] + (not learn["final_weights_equal"])})
     return rows

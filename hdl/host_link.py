@@ -15,11 +15,13 @@ Executor, per verdict:
 1. **Check** (registers only): an error verdict of the receiver, then ``UNKNOWN_COMMAND``,
    ``BAD_TAG``, ``BAD_LENGTH``, ``BAD_ADDRESS`` (layer, lane, address + count against each
    layer's depth, parameter index). Nothing has changed yet.
-2. **Pre-scan** (``WRITE_WEIGHTS``, ``RUN``): every word of the payload is read from the frame
-   buffer and checked (a weight inside its layer's format, an event ``< n_in`` or the end-of-step
-   word); one bad word rejects the frame with ``BAD_VALUE`` before anything is written.
-3. **Quiet** (weights, state, ``CLEAR``): wait until the core is idle and has finished every step
-   sent (``steps == steps_sent``); if the output buffer is full, it never would: ``BUSY``.
+2. **Pre-scan** (``WRITE_WEIGHTS``, ``RUN``, ``LEARN``): every word of the payload is read from
+   the frame buffer and checked (a weight inside its layer's format, an event ``< n_in``, a
+   target ``< n_out``, a known marker); one bad word rejects the frame with ``BAD_VALUE`` before
+   anything is written.
+3. **Quiet** (weights, state, ``CLEAR``, ``LEARN``, writing ``LFSR``): wait until the core is
+   idle and has finished every step sent (``steps == steps_sent``); if the output buffer is
+   full, it never would: ``BUSY``.
 4. **Act**: write weights / parameters, push events (a step ends at each end-of-step word),
    pulse ``clear``, or size a read.
 5. **Respond**: header, then ``count`` items read one at a time (a weight, a state record, a
@@ -30,6 +32,14 @@ Core output events go into the output buffer (a FIFO of 16-bit words: a neuron i
 at the end of each step) whenever the executor is not reading it; a full buffer backpressures the
 core (nothing is dropped). ``READ_OUTPUT`` pops words. A ``RUN`` whose events cannot enter the
 core because the output buffer is full stops with ``BUSY`` and reports how many were accepted.
+
+With learning units (``info.learning``), ``LEARN`` frames go to the
+:class:`~spikeforge.hdl.learning_core.LearningCore`'s command stream (``commands``): an input
+index becomes ``INPUT``, ``LEARN_TARGET | k`` a ``TARGET``, 0xFFFF a ``STEP``, the end-of-trial
+words ``END`` with its learn/freeze bit. The executor tracks whether a trial is open (between
+the first word of a trial and its end word) and refuses, while one is, every command that would
+change what the trial computes (``IN_TRIAL``). "Quiet" then also waits until every trial sent
+has finished its update (``trials == trials_sent``).
 
 Every product here is by a constant power of two or a sum of shifts (``13 k``): no multipliers.
 """
@@ -42,6 +52,8 @@ from amaranth.lib.wiring import In, Out
 from ..host.protocol import (
     COUNTER_NAMES,
     EVENT_MARKER,
+    LEARN_TRIAL_FREEZE,
+    LEARN_TRIAL_LEARN,
     MAX_PAYLOAD,
     SYNC,
     Command,
@@ -52,6 +64,8 @@ from ..host.protocol import (
 from .crc import CRC_INIT, CRC16Byte
 from .events import ProbeLayout, event_signature
 from .frame_rx import FrameReceiver
+from .learning_events import Command as LearnCommand
+from .learning_events import command_signature
 from .link_ram import BufferRAM
 
 __all__ = ["CORE_COUNTERS", "HostLink"]
@@ -89,6 +103,10 @@ class HostLink(wiring.Component):
         The core's host-access ports; ``r_weight``, ``r_state`` : In.
     leds : Out(32)
         :attr:`~spikeforge.host.protocol.Param.LEDS`.
+    trials : In(32)
+        Learning trials completed (tie to 0 without learning units).
+    commands : Out(stream of CommandLayout); lfsr : In(32); lfsr_w_en, lfsr_w_data : Out
+        Learning units only: the learning core's command stream and its rounding LFSR.
     busy : Out(1)
         A frame or response is in progress (for testbenches that pause the clock when idle).
     """
@@ -102,7 +120,11 @@ class HostLink(wiring.Component):
         deepest = max(ly.depth for ly in layers)
         largest = max(ly.n for ly in layers)
         self.weight_width = max(ly.weight_width for ly in layers)
+        self.learning = bool(info.learning)
+        learning = {"commands": Out(command_signature()), "lfsr": In(32), "lfsr_w_en": Out(1),
+                    "lfsr_w_data": Out(32)} if self.learning else {}
         super().__init__({
+            **learning, "trials": In(32),
             "rx_byte": In(8), "rx_valid": In(1),
             "tx": Out(stream.Signature(8)),
             "events": Out(event_signature()),
@@ -125,6 +147,7 @@ class HostLink(wiring.Component):
         wshift = {1: 0, 2: 1, 4: 2}[wbytes]
         out_depth = info.output_depth
         n_in = layers[0].n_in
+        n_out = layers[-1].n
 
         rx = m.submodules.rx = FrameReceiver(timeout=self.timeout)
         m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid)]
@@ -193,6 +216,8 @@ class HostLink(wiring.Component):
         s_layer, s_neuron, s_count = args[0:8], args[8:24], args[24:40]
         p_index, p_value = args[0:8], args[8:40]
         o_max = args[0:16]
+        is_learn = cmd_is[Command.LEARN]
+        is_events = cmd_is[Command.RUN] | is_learn  # payloads of u16 event words
         layer_ok = a_layer < n_layers
         sel = Mux(layer_ok, a_layer, 0)[:max(1, (n_layers - 1).bit_length())]
         depth_of = Array(Const(ly.depth, 32) for ly in layers)
@@ -217,13 +242,15 @@ class HostLink(wiring.Component):
                 length == 5,
                 (s_layer < n_layers) & (s_count != 0) & (s_count <= MAX_PAYLOAD // 13)
                 & (state_end <= n_limit)),
-            Command.WRITE_PARAM: (length == 5, p_index < len(Param)),
+            Command.WRITE_PARAM: (length == 5, p_index < info.n_params),
             Command.READ_PARAMS: (length == 0, yes),
             Command.RUN: ((length != 0) & ~length[0], yes),
             Command.READ_OUTPUT: (length == 2, yes),
             Command.READ_COUNTERS: (length == 0, yes),
             Command.CLEAR: (length == 0, yes),
         }
+        if self.learning:
+            checks[Command.LEARN] = ((length != 0) & ~length[0], yes)
         # every command's checks are registered in CHECK_FIELDS, side by side; VERDICT picks the
         # frame's with the one-hot command flags and orders them
         tag_ok = Signal()
@@ -282,8 +309,13 @@ class HostLink(wiring.Component):
         hi = Array(Const((1 << (ly.weight_width - 1)) - 1, signed(33)) for ly in layers)[sel]
         weight_in_range = (weight_word >= lo) & (weight_word <= hi)
         event_in_range = (event_word < n_in) | (event_word == EVENT_MARKER)
+        trial_end = (event_word == LEARN_TRIAL_LEARN) | (event_word == LEARN_TRIAL_FREEZE)
+        learn_in_range = ((event_word < n_in) | (event_word[15] & (event_word[:15] < n_out))
+                          | trial_end | (event_word == EVENT_MARKER))
         # decoded once per frame, so no long path starts at ``cmd``
         is_run = cmd_is[Command.RUN]
+        word_bad = Mux(is_learn, ~learn_in_range,
+                       Mux(is_run, ~event_in_range, ~weight_in_range))
         is_read_output = cmd_is[Command.READ_OUTPUT]
         is_read_state = cmd_is[Command.READ_STATE]
         most = Signal(16)  # READ_OUTPUT: the most events one response may carry
@@ -311,8 +343,11 @@ class HostLink(wiring.Component):
         item_bytes = Signal(range(14))
         item_reg = Signal.like(item_word)
         item_reg_bytes = Signal.like(item_bytes)
-        params = Array([weights_id, self.leds])
-        counters = [*self.counters, frames_ok, frames_rejected, bytes_dropped, steps_sent, level]
+        params = [weights_id, self.leds, *([self.lfsr] if self.learning else [])]
+        assert len(params) == info.n_params
+        counters = [*self.counters, frames_ok, frames_rejected, bytes_dropped, steps_sent, level,
+                    self.trials]
+        assert len(counters) == len(COUNTER_NAMES)
         # parameter and counter k, registered (valid two cycles after k changes, well before
         # CAPTURE); the counter is picked in two 4-way steps
         param_k = Signal(32)
@@ -322,7 +357,8 @@ class HostLink(wiring.Component):
             quad = Signal(32, name=f"counters_{group}")
             m.d.sync += quad.eq(Array(counters[group:group + 4])[k[:2]])
             quads.append(quad)
-        m.d.sync += [param_k.eq(params[k[:1]]), counter_k.eq(Array(quads)[k[2:4]])]
+        m.d.sync += [param_k.eq(Array(params)[k[:(len(params) - 1).bit_length()]]),
+                     counter_k.eq(Array(quads)[k[2:4]])]
         # the item of the frame's command: an AND-OR of the one-hot command flags
         sources = {
             Command.INFO: (rom_rd.data, 1),
@@ -332,6 +368,7 @@ class HostLink(wiring.Component):
             Command.READ_COUNTERS: (counter_k, 4),
             Command.READ_OUTPUT: (obuf.r_data, 2),
             Command.RUN: (Cat(accepted, level[:16]), 4),
+            Command.LEARN: (Cat(accepted, level[:16]), 4),
         }
         word_terms = [Mux(cmd_is[c], word, 0) for c, (word, _) in sources.items()]
         byte_terms = [Mux(cmd_is[c], size, 0) for c, (_, size) in sources.items()]
@@ -350,8 +387,12 @@ class HostLink(wiring.Component):
             self.r_lane.eq(Mux(is_read_state, 0, a_lane)),
             self.r_addr.eq(Mux(is_read_state, s_neuron, a_addr) + k),
         ]
+        trials_sent = Signal(32)
+        in_trial = Signal()  # LEARN words of a trial went out, its end word not yet
+        trial_blocks = Signal()  # the frame's command would change what an open trial computes
         quiet = Signal()  # one cycle late; nothing is pushed while the executor waits for it
-        m.d.sync += quiet.eq(self.idle & (self.counters[1] == steps_sent))
+        m.d.sync += quiet.eq(self.idle & (self.counters[1] == steps_sent)
+                             & (self.trials == trials_sent))
 
         # ---- the executor ------------------------------------------------------------------
         # the handshakes with the receiver are registers: its FSM and this one do not chain
@@ -359,6 +400,22 @@ class HostLink(wiring.Component):
         exec_done = Signal()
         m.d.comb += [rx.rep_ready.eq(waiting), rx.exec_done.eq(exec_done)]
         m.d.sync += exec_done.eq(0)
+        if self.learning:
+            # the learn word as a learning-core command
+            payload = self.commands.payload
+            with m.If(~event_word[15]):
+                m.d.comb += [payload.kind.eq(LearnCommand.INPUT), payload.addr.eq(event_word)]
+            with m.Elif(event_word == EVENT_MARKER):
+                m.d.comb += payload.kind.eq(LearnCommand.STEP)
+            with m.Elif(trial_end):
+                m.d.comb += [payload.kind.eq(LearnCommand.END),
+                             payload.addr.eq(event_word == LEARN_TRIAL_LEARN)]
+            with m.Else():
+                m.d.comb += [payload.kind.eq(LearnCommand.TARGET),
+                             payload.addr.eq(event_word[:15])]
+            m.d.comb += self.lfsr_w_data.eq(p_value)
+        writes_lfsr = ((rx.rep_cmd == Command.WRITE_PARAM) & (rx.rep_args[0:8] == Param.LFSR)
+                       if self.learning else Const(0, 1))
         with m.FSM() as fsm:
             with m.State("IDLE"), m.If(rx.rep_valid):
                 m.d.sync += waiting.eq(0)
@@ -372,7 +429,11 @@ class HostLink(wiring.Component):
                     needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
                                    | (rx.rep_cmd == Command.READ_WEIGHTS)
                                    | (rx.rep_cmd == Command.READ_STATE)
-                                   | (rx.rep_cmd == Command.CLEAR)),
+                                   | (rx.rep_cmd == Command.CLEAR) | writes_lfsr
+                                   | (rx.rep_cmd == Command.LEARN)),
+                    trial_blocks.eq((rx.rep_cmd == Command.RUN)
+                                    | (rx.rep_cmd == Command.WRITE_WEIGHTS)
+                                    | (rx.rep_cmd == Command.CLEAR) | writes_lfsr),
                 ]
                 with m.If(rx.rep_status == Status.OK):
                     m.next = "CHECK"
@@ -390,26 +451,29 @@ class HostLink(wiring.Component):
                 m.next = "VERDICT"
             with m.State("VERDICT"):
                 m.d.sync += [most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))]
-                frame_words = Mux(is_run, length >> 1, words)
-                m.d.sync += [status.eq(verdict), word_size.eq(Mux(is_run, 2, wbytes)),
+                frame_words = Mux(is_events, length >> 1, words)
+                m.d.sync += [status.eq(verdict), word_size.eq(Mux(is_events, 2, wbytes)),
                              payload_words.eq(frame_words), *restart(frame_words)]
                 m.next = "DISPATCH"
             with m.State("DISPATCH"):
                 with m.If(status != Status.OK):
                     m.next = "RESPOND"
-                with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | is_run):
-                    m.d.sync += ptr.eq(Mux(is_run, 0, 4))
+                with m.Elif(in_trial & trial_blocks):
+                    m.d.sync += status.eq(Status.IN_TRIAL)
+                    m.next = "RESPOND"
+                with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | is_events):
+                    m.d.sync += ptr.eq(Mux(is_events, 0, 4))
                     m.next = "PRESCAN"
                 with m.Else():
                     m.next = "QUIET"
             with m.State("PRESCAN"):
                 with m.If(k_done):
-                    m.d.sync += [k.eq(0), ptr.eq(Mux(is_run, 0, 4)), got_bytes.eq(0)]
+                    m.d.sync += [k.eq(0), ptr.eq(Mux(is_events, 0, 4)), got_bytes.eq(0)]
                     m.d.sync += restart(payload_words)
                     m.next = "QUIET"
                 with m.Elif(got_bytes == word_size):
                     m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance]
-                    with m.If(Mux(is_run, ~event_in_range, ~weight_in_range)):
+                    with m.If(word_bad):
                         m.d.sync += status.eq(Status.BAD_VALUE)
                         m.next = "RESPOND"
                 with m.Else():
@@ -421,6 +485,9 @@ class HostLink(wiring.Component):
                         m.next = "WRITE_WEIGHTS"
                     with m.Elif(is_run):
                         m.next = "RUN"
+                    if self.learning:
+                        with m.Elif(is_learn):
+                            m.next = "LEARN"
                     with m.Elif(cmd_is[Command.WRITE_PARAM]):
                         m.next = "WRITE_PARAM"
                     with m.Elif(cmd_is[Command.CLEAR]):
@@ -439,26 +506,43 @@ class HostLink(wiring.Component):
                     m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance]
                 with m.Else():
                     m.d.comb += fetch.eq(~fetched)
-            with m.State("RUN"):
+            def push_words(sink, on_push=lambda: None):
+                """The body of RUN and LEARN: each u16 word of the payload into ``sink``."""
                 with m.If(k_done):
                     m.next = "RESPOND"
                 with m.Elif(got_bytes == 2):
-                    m.d.comb += self.events.valid.eq(1)
-                    with m.If(self.events.ready):
+                    m.d.comb += sink.valid.eq(1)
+                    with m.If(sink.ready):
                         m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance,
                                      accepted.eq(accepted + 1)]
                         with m.If(event_word == EVENT_MARKER):
                             m.d.sync += steps_sent.eq(steps_sent + 1)
+                        on_push()
                     with m.Elif(full):
                         m.d.sync += status.eq(Status.BUSY)
                         m.next = "RESPOND"
                 with m.Else():
                     m.d.comb += fetch.eq(~fetched)
+
+            def trial_bookkeeping():
+                with m.If(trial_end):
+                    m.d.sync += [in_trial.eq(0), trials_sent.eq(trials_sent + 1)]
+                with m.Else():
+                    m.d.sync += in_trial.eq(1)
+
+            with m.State("RUN"):
+                push_words(self.events)
+            if self.learning:
+                with m.State("LEARN"):
+                    push_words(self.commands, trial_bookkeeping)
             with m.State("WRITE_PARAM"):
                 with m.If(p_index == Param.WEIGHTS_ID):
                     m.d.sync += weights_id.eq(p_value)
-                with m.Else():
+                with m.Elif(p_index == Param.LEDS):
                     m.d.sync += self.leds.eq(p_value)
+                if self.learning:
+                    with m.Elif(p_index == Param.LFSR):
+                        m.d.comb += self.lfsr_w_en.eq(1)
                 m.next = "RESPOND"
             with m.State("CLEARING"):
                 m.d.sync += self.clear.eq(0)
@@ -475,14 +559,14 @@ class HostLink(wiring.Component):
                     with m.Case(Command.READ_STATE):
                         m.d.comb += items.eq(s_count)
                     with m.Case(Command.READ_PARAMS):
-                        m.d.comb += items.eq(len(Param))
+                        m.d.comb += items.eq(info.n_params)
                     with m.Case(Command.READ_COUNTERS):
                         m.d.comb += items.eq(len(COUNTER_NAMES))
                     with m.Case(Command.READ_OUTPUT):
                         m.d.comb += items.eq(available)
-                    with m.Case(Command.RUN):
+                    with m.Case(Command.RUN, Command.LEARN):
                         m.d.comb += items.eq(1)
-                with m.Elif((status == Status.BUSY) & is_run):
+                with m.Elif((status == Status.BUSY) & is_events):
                     m.d.comb += items.eq(1)
                 with m.If(status == Status.OK):
                     m.d.sync += frames_ok.eq(frames_ok + 1)

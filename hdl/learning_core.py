@@ -5,8 +5,8 @@ It computes :func:`spikeforge.model.learning.run_trial` trial after trial, bit f
 is used as it is, through its probe ports (the state of every neuron after each step) and its host
 weight port (the end-of-trial update); nothing inside it changes.
 
-Top-level interface (``LearningCore(network, config, *, lanes=1, probe=False)``)
------------------------------------------------------------------------------------
+Top-level interface (``LearningCore(network, config, *, lanes=1, probe=False, link=False)``)
+-------------------------------------------------------------------------------------------------
 
 =======================  ====  ======  ==========================================================
 port                     dir   width   meaning
@@ -19,7 +19,17 @@ port                     dir   width   meaning
 ``r_layer/r_lane/...``   in/o          the network's host read port, while ``idle``
 ``lprobe``               out   200     (``probe=True``) per synapse after every step
 ``probe__<l>``           out   121     (``probe=True``) the network's neuron probes
+``i_events/o_events``    in/o          (``link=True``) the network's event streams, as
+                                       :class:`~spikeforge.hdl.network_core.NetworkCore`'s
+``clear``, ``w_*``       in            (``link=True``) its clear and host write port
+``lfsr``                 out   32      the rounding LFSR; ``lfsr_w_en/lfsr_w_data`` (``link``)
+                                       load it
 =======================  ====  ======  ==========================================================
+
+With ``link=True`` the core also serves a host link (:class:`~spikeforge.hdl.link_top.LinkTop`):
+between trials (``FEED``, no command waiting) input events pass straight to the network (plain
+inference), ``clear`` and host weight writes reach it, and its output events go out on
+``o_events`` instead of being dropped.
 
 Per step: ``INPUT`` words go to the network (each sets its input bit), ``TARGET`` words set
 target bits, ``STEP`` closes the group; the network runs the step while the units' captures
@@ -44,7 +54,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..model.learning import LFSR_MASK, rows_of
 from .arith import clamp
-from .events import ProbeLayout, probe_signature
+from .events import ProbeLayout, event_signature, probe_signature
 from .learning_events import Command, command_signature, learn_probe_signature
 from .learning_unit import LearningUnit, decay
 from .network_core import NetworkCore
@@ -65,10 +75,12 @@ class _State(enum.IntEnum):
 class LearningCore(wiring.Component):
     """On-chip learning around a network core; see the module docstring for the ports."""
 
-    def __init__(self, network, config, *, lanes=1, probe=False):
+    def __init__(self, network, config, *, lanes=1, probe=False, link=False, input_depth=None,
+                 output_depth=None):
         config.check(network)
-        self.network, self.config, self.lanes = network, config, lanes
-        self.core = NetworkCore(network, lanes=lanes, probe=True, host_access=True)
+        self.network, self.config, self.lanes, self.link = network, config, lanes, link
+        self.core = NetworkCore(network, lanes=lanes, probe=True, host_access=True,
+                                input_depth=input_depth, output_depth=output_depth)
         self.units = [LearningUnit(network, config, index, lanes=lanes, probe=probe)
                       for index in config.layers]
         members = {
@@ -81,7 +93,16 @@ class LearningCore(wiring.Component):
             "r_addr": In(self.core.r_addr.shape()),
             "r_weight": Out(self.core.r_weight.shape()),
             "r_state": Out(ProbeLayout),
+            "lfsr": Out(32),
         }
+        if link:
+            core = self.core
+            members.update({
+                "i_events": In(event_signature()), "o_events": Out(event_signature()),
+                "clear": In(1), "lfsr_w_en": In(1), "lfsr_w_data": In(32),
+                **{name: In(getattr(core, name).shape())
+                   for name in ("w_en", "w_layer", "w_lane", "w_addr", "w_data")},
+            })
         if probe:
             members["lprobe"] = Out(learn_probe_signature()).array(len(self.units))
             members["probe"] = Out(probe_signature()).array(len(network.layers))
@@ -97,7 +118,18 @@ class LearningCore(wiring.Component):
         last = len(net.layers) - 1
 
         state = Signal(_State)
-        m.d.comb += [core.o_events.ready.eq(1), self.steps.eq(core.steps)]
+        feeding = state == _State.FEED
+        m.d.comb += self.steps.eq(core.steps)
+        if self.link:
+            wiring.connect(m, core.o_events, wiring.flipped(self.o_events))
+            # between trials the host's clear and weight writes reach the network (later
+            # statements of the sequencer take over in CLEAR and UPDATE)
+            m.d.comb += core.clear.eq(self.clear & feeding)
+            m.d.comb += [getattr(core, name).eq(getattr(self, name))
+                         for name in ("w_layer", "w_lane", "w_addr", "w_data")]
+            m.d.comb += core.w_en.eq(self.w_en & feeding)
+        else:
+            m.d.comb += core.o_events.ready.eq(1)
         m.d.comb += self.idle.eq((state == _State.FEED) & core.idle)
 
         # ---- spikes of every layer: after the last step (cur) and the one before (prev) -----
@@ -143,6 +175,10 @@ class LearningCore(wiring.Component):
                              self.lprobe[k].payload.eq(unit.lprobe.payload)]
         with m.If(lfsr_step):
             m.d.sync += lfsr.eq((lfsr >> 1) ^ (lfsr[0].replicate(32) & LFSR_MASK))
+        m.d.comb += self.lfsr.eq(lfsr)
+        if self.link:
+            with m.If(self.lfsr_w_en & feeding):
+                m.d.sync += lfsr.eq(self.lfsr_w_data)
         all_done = Signal()
         m.d.comb += all_done.eq(Cat(u.done for u in self.units).all())
 
@@ -223,4 +259,9 @@ class LearningCore(wiring.Component):
                 m.d.sync += [p.eq(0) for p in prev]
             with m.Case(_State.SETTLE), m.If(core.idle):
                 m.d.sync += state.eq(_State.FEED)
+        if self.link:  # no command waiting between trials: the host's events go straight in
+            with m.If(feeding & ~self.i_cmd.valid):
+                m.d.comb += [core.i_events.valid.eq(self.i_events.valid),
+                             core.i_events.payload.eq(self.i_events.payload),
+                             self.i_events.ready.eq(core.i_events.ready)]
         return m

@@ -1,5 +1,8 @@
 """The board-independent top: UART, host link and network core, with ``rx``/``tx``/``leds`` pins.
 
+With a learning configuration the core is a :class:`~spikeforge.hdl.learning_core.LearningCore`
+(its network core serves the link between trials) and the link accepts ``LEARN`` frames.
+
 A board top (:mod:`spikeforge.boards`) adds the clock, the reset and the pins; the co-simulation
 (:mod:`spikeforge.host.cosim_device`) drives ``rx`` and reads ``tx`` of this very component, so
 the bytes a board would see are what the tests exercise.
@@ -12,6 +15,8 @@ from amaranth.lib.wiring import In, Out
 from ..host.protocol import DEFAULT_LINK, design_info
 from .events import EventLayout
 from .host_link import CORE_COUNTERS, HostLink
+from .learning_core import LearningCore
+from .learning_events import CommandLayout
 from .network_core import NetworkCore
 from .skid_buffer import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
@@ -33,6 +38,8 @@ class LinkTop(wiring.Component):
     timeout : int or None
         Receiver silence timeout in cycles; default 2,000 bit times (200 bytes), at most 2**24.
     link : LinkConfig
+    learning : LearningConfig or None
+        On-chip learning units (:mod:`spikeforge.model.learning`), or none.
 
     Ports
     -----
@@ -44,12 +51,16 @@ class LinkTop(wiring.Component):
         The link is receiving or executing a frame.
     """
 
-    def __init__(self, network, *, lanes=1, divisor, timeout=None, link=DEFAULT_LINK):
+    def __init__(self, network, *, lanes=1, divisor, timeout=None, link=DEFAULT_LINK,
+                 learning=None):
         self.divisor = check_divisor(divisor)
         self.timeout = timeout if timeout is not None else min(200 * 10 * divisor, 1 << 24)
-        self.info = design_info(network, lanes, link)
-        self.core = NetworkCore(network, lanes=lanes, host_access=True,
-                                output_depth=2, input_depth=network.n_in + 1)
+        self.info = design_info(network, lanes, link, learning)
+        depths = {"output_depth": 2, "input_depth": network.n_in + 1}
+        if learning is None:
+            self.core = NetworkCore(network, lanes=lanes, host_access=True, **depths)
+        else:
+            self.core = LearningCore(network, learning, lanes=lanes, link=True, **depths)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(8),
                           "busy": Out(1)})
 
@@ -75,8 +86,15 @@ class LinkTop(wiring.Component):
         wiring.connect(m, core.o_events, from_core.i)
         wiring.connect(m, from_core.o, link.outputs)
         m.d.comb += [core.clear.eq(link.clear), link.idle.eq(core.idle)]
+        network_core = core if isinstance(core, NetworkCore) else core.core
         for index, name in enumerate(CORE_COUNTERS):
-            m.d.comb += link.counters[index].eq(getattr(core, name))
+            m.d.comb += link.counters[index].eq(getattr(network_core, name))
+        if isinstance(core, LearningCore):
+            to_learning = m.submodules.to_learning = SkidBuffer(CommandLayout)
+            wiring.connect(m, link.commands, to_learning.i)
+            wiring.connect(m, to_learning.o, core.i_cmd)
+            m.d.comb += [link.trials.eq(core.trials), link.lfsr.eq(core.lfsr),
+                         core.lfsr_w_en.eq(link.lfsr_w_en), core.lfsr_w_data.eq(link.lfsr_w_data)]
         for name in ("w_en", "w_layer", "w_lane", "w_addr", "w_data", "r_layer", "r_lane",
                      "r_addr"):
             m.d.comb += getattr(core, name).eq(getattr(link, name))

@@ -23,13 +23,15 @@ __all__ = ["TOP", "CosimDevice", "cosim_verilog"]
 TOP = "spikeforge_board"
 
 
-def cosim_verilog(network, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK):
-    """``(verilog text, DesignInfo)`` of the co-simulated board."""
+def cosim_verilog(network, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK, learning=None):
+    """``(verilog text, DesignInfo)`` of the co-simulated board (with learning units if
+    ``learning`` is a :class:`~spikeforge.model.learning.LearningConfig`)."""
     from amaranth.back import verilog
 
     from .cosim_top import CosimTop
 
-    top = CosimTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link)
+    top = CosimTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link,
+                   learning=learning)
     return verilog.convert(top, name=TOP, emit_src=False), top.info
 
 
@@ -39,16 +41,17 @@ class CosimDevice:
     Parameters
     ----------
     network : spikeforge.model.Network
-    lanes, divisor, timeout, link
+    lanes, divisor, timeout, link, learning
         As :class:`~spikeforge.host.cosim_top.CosimTop` (``divisor`` clocks per UART bit).
     """
 
-    def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK):
+    def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
+                 learning=None):
         reason = missing_reason("verilator")
         if reason:
             raise ToolMissing(reason)
         configure_verilator()
-        self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link)
+        self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link, learning)
         self._tmp = None
         self._thread = None
         self._error = None

@@ -39,8 +39,10 @@ class CosimTop(wiring.Component):
     leds : Out(8)
     """
 
-    def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK):
-        self.top = LinkTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link)
+    def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
+                 learning=None):
+        self.top = LinkTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link,
+                           learning=learning)
         self.divisor = divisor
         super().__init__({
             "h_tx": In(stream.Signature(8)), "h_tx_level": Out(range(FIFO_DEPTH + 1)),

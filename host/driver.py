@@ -153,17 +153,31 @@ class Device:
         self.transact(Command.WRITE_PARAM, struct.pack("<BI", int(param), value & 0xFFFFFFFF))
 
     def read_params(self):
+        """Every parameter the device has (:attr:`DesignInfo.n_params
+        <spikeforge.host.protocol.DesignInfo>`), by lower-case name."""
         data = self.transact(Command.READ_PARAMS).payload
-        return {p.name.lower(): struct.unpack_from("<I", data, 4 * p)[0] for p in Param}
+        return {Param(k).name.lower(): struct.unpack_from("<I", data, 4 * k)[0]
+                for k in range(len(data) // 4)}
+
+    def _events(self, command, words):
+        payload = struct.pack(f"<{len(words)}H", *words)
+        response = self.transact(command, payload, check=False)
+        if response.status not in (Status.OK, Status.BUSY):
+            raise ProtocolError(f"the device rejected {command.name}: "
+                                f"{_status_name(response.status)}", response.status)
+        return struct.unpack("<HH", response.payload)
 
     def run_events(self, events):
         """Push event words (input indices, 0xFFFF ends a step); return (accepted, buffered)."""
-        payload = struct.pack(f"<{len(events)}H", *events)
-        response = self.transact(Command.RUN, payload, check=False)
-        if response.status not in (Status.OK, Status.BUSY):
-            raise ProtocolError(f"the device rejected RUN: {_status_name(response.status)}",
-                                response.status)
-        return struct.unpack("<HH", response.payload)
+        return self._events(Command.RUN, events)
+
+    def learn_events(self, words):
+        """Push ``LEARN`` words (inputs, targets, end of step, end of trial; see
+        :func:`~spikeforge.host.protocol.learn_step_words`); return (accepted, buffered)."""
+        if not self.info().learning:
+            raise ProtocolError("this bitstream has no learning units: rebuild it with "
+                                "`spikeforge build --rule ...`")
+        return self._events(Command.LEARN, words)
 
     def read_output(self, max_count=MAX_PAYLOAD // 2):
         data = self.transact(Command.READ_OUTPUT, struct.pack("<H", max_count)).payload

@@ -15,14 +15,14 @@ import numpy as np
 
 from .protocol import EVENT_MARKER, MAX_PAYLOAD, STATE_RECORD_BYTES
 
-__all__ = ["run_on_device"]
+__all__ = ["OutputGroups", "run_on_device", "send_words"]
 
 
 def _step_words(x_step):
     return [int(j) for j in np.flatnonzero(x_step)] + [EVENT_MARKER]
 
 
-class _Outputs:
+class OutputGroups:
     """Output words → one list of neuron indices per completed step."""
 
     def __init__(self, device):
@@ -38,6 +38,18 @@ class _Outputs:
                     self.current = []
                 else:
                     self.current.append(word)
+
+
+def send_words(send, words):
+    """Send event words in frames of at most ``MAX_PAYLOAD // 2`` with ``send`` (the driver's
+    ``run_events`` or ``learn_events``); every word must be accepted."""
+    per_frame = MAX_PAYLOAD // 2
+    for start in range(0, len(words), per_frame):
+        chunk = words[start:start + per_frame]
+        accepted, _ = send(chunk)
+        if accepted != len(chunk):
+            raise RuntimeError(f"the device accepted {accepted} of {len(chunk)} words "
+                               f"(output buffer full)")
 
 
 def run_on_device(device, network, spikes):
@@ -65,7 +77,7 @@ def run_on_device(device, network, spikes):
     per_read = MAX_PAYLOAD // STATE_RECORD_BYTES
     for b in range(batch):
         device.clear()
-        outputs = _Outputs(device)
+        outputs = OutputGroups(device)
         t = sent = 0
         while t < steps:
             words, batch_steps = [], 0
@@ -79,12 +91,7 @@ def run_on_device(device, network, spikes):
             if not batch_steps:  # as many steps in flight as the output buffer can hold
                 outputs.read_until(len(outputs.groups) + 1)
                 continue
-            for start in range(0, len(words), per_frame):
-                chunk = words[start:start + per_frame]
-                accepted, _ = device.run_events(chunk)
-                if accepted != len(chunk):
-                    raise RuntimeError(f"the device accepted {accepted} of {len(chunk)} events "
-                                       f"(output buffer full)")
+            send_words(device.run_events, words)
             sent += batch_steps
             if not spiking:  # the LI membrane of this step, read once the step is done
                 outputs.read_until(sent)

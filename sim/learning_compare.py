@@ -50,7 +50,7 @@ def layer_rows(layer):
 
 def expected_run(network, config, spikes, targets, learn):
     """Reference of a sequence of trials: per trial its per-step learning states, the weights of
-    every learning layer after it (n, rows incl. recurrent), and its output counts."""
+    every learning layer after it (n, rows incl. recurrent), its output spikes and counts."""
     x = np.asarray(spikes)
     lfsr = config.lfsr_seed
     trials = []
@@ -61,12 +61,13 @@ def expected_run(network, config, spikes, targets, learn):
         network, lfsr = result.network, result.lfsr
         weights = {i: layer_rows(network.layers[i]) for i in config.layers}
         trials.append({"history": result.history, "weights": weights,
-                       "counts": result.output.sum(axis=0)})
+                       "output": result.output, "counts": result.output.sum(axis=0)})
     return network, trials
 
 
 def compare_learning(config, expected, got):
-    """Compare per-trial results: weights (where read back), output counts and, where recorded,
+    """Compare per-trial results: weights (where read back), output counts, output spikes of
+    every step (where the device reports them) and, where recorded,
     every step's traces (``got[t]["traces"] = {layer: array (steps, n, rows, 5)}``).
 
     Returns a dict: values compared, mismatches, the first mismatch.
@@ -96,6 +97,8 @@ def compare_learning(config, expected, got):
             for index in config.layers:
                 check("weights", ref["weights"][index], hw["weights"][index], f"trial {t}")
         check("counts", ref["counts"], hw["counts"], f"trial {t}")
+        if hw.get("output") is not None:
+            check("output", ref["output"], hw["output"], f"trial {t}")
         if hw.get("traces") is None:
             continue
         for index in config.layers:

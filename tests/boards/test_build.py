@@ -58,3 +58,44 @@ def test_digits_sized_network_fits_both_boards_without_dsp(tmp_path):
         report = _build(netfile, board, tmp_path / board)
         assert report["dsp"] == 0
         assert report["fmax_mhz"] >= report["clock_mhz"]
+
+
+LEARNING = ["--rule", "superspike", "--learning-rate", "2^-6", "--seed", "3"]
+
+
+def test_learning_bitstream_for_the_ulx3s(tmp_path):
+    """Learning units and the LEARN command in a placed and routed ECP5 bitstream, 0 DSP; the
+    report names the rule and the learning hash the device will report in INFO."""
+    _need_tools()
+    from spikeforge.host.protocol import learning_hash
+    from spikeforge.model.learning import LearningConfig
+
+    network = small_network(1)
+    netfile = save_network(network, tmp_path / "a.sfn")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board",
+         "ulx3s-85f", "--out", str(tmp_path / "ulx3s"), "--json", *LEARNING],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    config = LearningConfig.create(network, "superspike", learning_rate=2.0 ** -6, seed=3)
+    assert report["learning"] == {"rule": "superspike", "layers": [1],
+                                  "learning_hash": learning_hash(config).hex()}
+    assert report["dsp"] == 0
+    assert report["fmax_mhz"] >= report["clock_mhz"]
+    assert (tmp_path / "ulx3s" / report["bitstream"]).stat().st_size > 100_000
+
+
+def test_a_design_too_large_for_the_board_is_refused_clearly(tmp_path):
+    """The UP5K cannot hold learning units (their datapath alone is larger than its 5,280
+    logic cells): the build stops with what is short and what to do, not a tool traceback."""
+    _need_tools()
+    netfile = save_network(small_network(1), tmp_path / "a.sfn")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board",
+         "icebreaker", "--out", str(tmp_path / "ice"), *LEARNING],
+        capture_output=True, text=True)
+    assert proc.returncode == 2
+    message = proc.stderr.strip().splitlines()[-1]
+    assert "does not fit the iCE40UP5K of icebreaker" in message
+    assert "ICESTORM_LC of 5,280" in message and "larger board" in message

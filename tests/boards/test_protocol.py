@@ -59,3 +59,30 @@ def test_design_info_round_trip_and_hash_ignores_weights():
     assert design_info(a, 2).design_hash != info.design_hash
     assert design_info(a, 1, LinkConfig(1024)).design_hash != info.design_hash
     assert isinstance(info, DesignInfo) and len(info.pack()) <= MAX_PAYLOAD
+
+
+def test_design_info_of_a_learning_bitstream():
+    from spikeforge.host.protocol import learning_hash
+    from spikeforge.model.learning import LearningConfig
+
+    network = small_network(1)
+    config = LearningConfig.create(network, "eprop", learning_rate=2.0 ** -6, seed=3)
+    plain, info = design_info(network, 1), design_info(network, 1, learning=config)
+    assert parse_info(info.pack()) == info
+    assert (info.learning, info.rule_name, info.learning_layers) == (2, "eprop", 0b11)
+    assert info.n_params == plain.n_params + 1  # the LFSR
+    assert (plain.learning, plain.rule_name, plain.learning_hash) == (0, None, bytes(16))
+    # the network's design hash does not depend on learning: a network deploys to both
+    assert info.design_hash == plain.design_hash
+    assert info.learning_hash == learning_hash(config)
+    other_seed = LearningConfig.create(network, "eprop", learning_rate=2.0 ** -6, seed=4)
+    assert learning_hash(other_seed) != info.learning_hash  # other feedback matrices
+    slower = LearningConfig.create(network, "eprop", learning_rate=2.0 ** -7, seed=3)
+    assert learning_hash(slower) != info.learning_hash
+
+
+def test_info_of_another_protocol_version_is_refused_clearly():
+    payload = bytearray(design_info(small_network(1), 1).pack())
+    payload[0] = 1
+    with pytest.raises(ProtocolError, match=r"protocol version 1.*rebuild"):
+        parse_info(bytes(payload))

@@ -40,3 +40,24 @@ def test_learn_json_on_amaranth(netfile, capsys, tmp_path):
 def test_learn_errors(netfile, capsys, args, message):
     assert main(["learn", str(netfile), "--sim", "amaranth", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_learn_json_on_the_co_simulated_board(netfile, capsys, tmp_path):
+    """The whole board top, over its UART host link: LEARN frames, read-back of the recurrent
+    ALIF layer's weights, every output spike, after every trial."""
+    from spikeforge.sim.toolchain import missing_reason
+
+    reason = missing_reason("verilator")
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path / "learned.sfn"
+    code = main(["learn", str(netfile), "--rule", "eprop", "--sim", "board", "--json",
+                 "--samples", "3", "--learning-rate", "2^-6", "--out", str(out)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["first_mismatch"]
+    assert report["sim"] == "board" and report["mismatches"] == 0
+    assert report["weights_compared_after_trials"] == 3 and report["final_weights_equal"]
+    rows = 4 * 8 + 2 * 4  # hidden: W and V; output: W
+    assert report["values_compared"] == 3 * (rows + 2 + 6 * 2)
+    assert report["device_trials"] == 3
+    assert out.exists()

@@ -18,7 +18,7 @@ Executor, per verdict:
 2. **Pre-scan** (``WRITE_WEIGHTS``, ``RUN``, ``LEARN``): every word of the payload is read from
    the frame buffer and checked (a weight inside its layer's format, an event ``< n_in``, a
    target ``< n_out``, a known marker); one bad word rejects the frame with ``BAD_VALUE`` before
-   anything is written.
+   anything is written (the scan reads every word first).
 3. **Quiet** (weights, state, ``CLEAR``, ``LEARN``, writing ``LFSR``): wait until the core is
    idle and has finished every step sent (``steps == steps_sent``); if the output buffer is
    full, it never would: ``BUSY``.
@@ -216,7 +216,8 @@ class HostLink(wiring.Component):
         s_layer, s_neuron, s_count = args[0:8], args[8:24], args[24:40]
         p_index, p_value = args[0:8], args[8:40]
         o_max = args[0:16]
-        is_learn = cmd_is[Command.LEARN]
+        # a constant without learning units, so none of the LEARN checks is built
+        is_learn = cmd_is[Command.LEARN] if self.learning else Const(0, 1)
         is_events = cmd_is[Command.RUN] | is_learn  # payloads of u16 event words
         layer_ok = a_layer < n_layers
         sel = Mux(layer_ok, a_layer, 0)[:max(1, (n_layers - 1).bit_length())]
@@ -316,6 +317,7 @@ class HostLink(wiring.Component):
         is_run = cmd_is[Command.RUN]
         word_bad = Mux(is_learn, ~learn_in_range,
                        Mux(is_run, ~event_in_range, ~weight_in_range))
+        bad_seen = Signal()  # PRESCAN: a bad word was read
         is_read_output = cmd_is[Command.READ_OUTPUT]
         is_read_state = cmd_is[Command.READ_STATE]
         most = Signal(16)  # READ_OUTPUT: the most events one response may carry
@@ -424,6 +426,7 @@ class HostLink(wiring.Component):
                     tag.eq(rx.rep_tag), args.eq(rx.rep_args), status.eq(rx.rep_status),
                     owns_buffer.eq(rx.rep_status == Status.OK),
                     k.eq(0), count.eq(0), accepted.eq(0), ptr.eq(0), got_bytes.eq(0),
+                    bad_seen.eq(0),
                     words.eq((rx.rep_len - 4) >> wshift),
                     *(flag.eq(rx.rep_cmd == command) for command, flag in cmd_is.items()),
                     needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
@@ -467,15 +470,18 @@ class HostLink(wiring.Component):
                 with m.Else():
                     m.next = "QUIET"
             with m.State("PRESCAN"):
-                with m.If(k_done):
+                # a bad word is remembered in a register and acted on once the scan is done, so
+                # the word compares feed one flip-flop, not the status and state registers
+                with m.If(k_done & bad_seen):
+                    m.d.sync += status.eq(Status.BAD_VALUE)
+                    m.next = "RESPOND"
+                with m.Elif(k_done):
                     m.d.sync += [k.eq(0), ptr.eq(Mux(is_events, 0, 4)), got_bytes.eq(0)]
                     m.d.sync += restart(payload_words)
                     m.next = "QUIET"
                 with m.Elif(got_bytes == word_size):
-                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance]
-                    with m.If(word_bad):
-                        m.d.sync += status.eq(Status.BAD_VALUE)
-                        m.next = "RESPOND"
+                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance,
+                                 bad_seen.eq(bad_seen | word_bad)]
                 with m.Else():
                     m.d.comb += fetch.eq(~fetched)
             with m.State("QUIET"):

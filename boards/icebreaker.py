@@ -1,8 +1,8 @@
 """iCEBreaker (Lattice iCE40 UP5K): amaranth-boards' platform with spikeforge's build settings.
 
-* Memories of at most 32 words become logic (``ram_style = "logic"``): the UP5K has only 30 block
-  RAMs and a digits-sized network needs most of them for weights, state and FIFOs; a 10-neuron
-  layer's state in a 4-kbit block would waste one.
+* The network core's memories are block RAM (Yosys leaves only an output FIFO of a few words to
+  flip-flops): a digits-sized network fills all 30 (:mod:`spikeforge.compiler.resources` counts
+  them before a build).
 * The link's frame and output buffers use the UltraPlus SPRAM (:mod:`spikeforge.hdl.link_ram`).
 * Amaranth FSMs are re-encoded by Yosys (:data:`~spikeforge.boards.yosys.RECODE_FSMS`).
 * nextpnr is asked for :attr:`SpikeforgeICEBreaker.target_mhz` instead of the 12 MHz of the
@@ -34,7 +34,7 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
         it is still valid on the board as long as its Fmax exceeds 12 MHz, which the build checks.
         """
         return {
-            "script_after_read": 'setattr -set ram_style "logic" r:SIZE<=32\n' + RECODE_FSMS,
+            "script_after_read": RECODE_FSMS,
             "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
             "nextpnr_opts": "--timing-allow-fail",
         }

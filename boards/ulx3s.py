@@ -1,13 +1,17 @@
 """ULX3S with an ECP5-85F: amaranth-boards' platform with spikeforge's build settings.
 
-The ECP5-85F has 208 block RAMs of 18 kbit, so every memory stays in block RAM. The UART is the
-board's FTDI (``uart`` 0), 115,200 baud from the 25 MHz clock (divisor 217, -0.01 %). Unlike the
-iCEBreaker's, Amaranth's FSMs keep their encoding here: the ECP5 ``sync`` domain has no reset
-(the global set/reset loads every flip-flop's ``init`` value), so the ``init`` attribute that
+Small written memories (accumulators, state, spike buffers, event FIFOs) are LUT RAM, larger ones
+block RAM (:data:`~spikeforge.boards.yosys.SMALL_RAMS_TO_LUTS`: a block RAM's clock-to-data time
+alone is most of a 120 MHz cycle on this part). The UART is the board's FTDI (``uart`` 0),
+115,200 baud from the 25 MHz clock (divisor 217, -0.01 %). Unlike the iCEBreaker's, Amaranth's
+FSMs keep their encoding here: the ECP5 ``sync`` domain has no reset (the global set/reset loads
+every flip-flop's ``init`` value), so the ``init`` attribute that
 :data:`~spikeforge.boards.yosys.RECODE_FSMS` drops is what starts them.
 """
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+from .yosys import SMALL_RAMS_TO_LUTS
 
 __all__ = ["SpikeforgeULX3S85F"]
 
@@ -27,5 +31,6 @@ class SpikeforgeULX3S85F(ULX3S_85F_Platform):
         return {
             "add_preferences":
                 f'FREQUENCY PORT "{self.default_clk}_0__io" {target_mhz * 1e6:.0f} HZ;',
+            "script_after_read": SMALL_RAMS_TO_LUTS,
             "nextpnr_opts": "--timing-allow-fail",
         }

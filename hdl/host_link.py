@@ -208,8 +208,13 @@ class HostLink(wiring.Component):
             m.d.sync += tail.eq(Mux(tail == out_depth - 1, 0, tail + 1))
         with m.If(pop):
             m.d.sync += head.eq(Mux(head == out_depth - 1, 0, head + 1))
-        level_next = level + push - pop
-        m.d.sync += [level.eq(level_next), full.eq(level_next == out_depth)]
+        m.d.sync += level.eq(level + push - pop)
+        # full follows level without waiting for its adder: it is set by a push into the last
+        # free word and cleared by a pop (a push needs ~full, so a full buffer only pops)
+        with m.If(push & ~pop):
+            m.d.sync += full.eq(level == out_depth - 1)
+        with m.Elif(pop):
+            m.d.sync += full.eq(0)
 
         # ---- argument fields and checks (registers only) -------------------------------------
         a_layer, a_lane, a_addr, a_count = args[0:8], args[8:16], args[16:32], args[32:48]
@@ -361,14 +366,22 @@ class HostLink(wiring.Component):
             quads.append(quad)
         m.d.sync += [param_k.eq(Array(params)[k[:(len(params) - 1).bit_length()]]),
                      counter_k.eq(Array(quads)[k[2:4]])]
+        # words read from memories are registered before the item selection: a block RAM's
+        # clock-to-output time leaves no room for logic behind it at the ECP5's clock rates
+        rom_q = Signal.like(rom_rd.data)
+        weight_q = Signal(self.r_weight.shape().width)
+        state_q = Signal(13 * 8)
+        obuf_q = Signal.like(obuf.r_data)
+        m.d.sync += [rom_q.eq(rom_rd.data), weight_q.eq(self.r_weight),
+                     state_q.eq(Cat(state.i, state.u, state.b, state.s)), obuf_q.eq(obuf.r_data)]
         # the item of the frame's command: an AND-OR of the one-hot command flags
         sources = {
-            Command.INFO: (rom_rd.data, 1),
-            Command.READ_WEIGHTS: (self.r_weight.as_unsigned(), wbytes),
-            Command.READ_STATE: (Cat(state.i, state.u, state.b, state.s), 13),
+            Command.INFO: (rom_q, 1),
+            Command.READ_WEIGHTS: (weight_q, wbytes),
+            Command.READ_STATE: (state_q, 13),
             Command.READ_PARAMS: (param_k, 4),
             Command.READ_COUNTERS: (counter_k, 4),
-            Command.READ_OUTPUT: (obuf.r_data, 2),
+            Command.READ_OUTPUT: (obuf_q, 2),
             Command.RUN: (Cat(accepted, level[:16]), 4),
             Command.LEARN: (Cat(accepted, level[:16]), 4),
         }
@@ -618,7 +631,9 @@ class HostLink(wiring.Component):
                             m.d.sync += crc.eq(crc_step.crc_out)
             with m.State("LOAD"):  # addresses of item k are driven from here on
                 m.next = "LOAD_WAIT"
-            with m.State("LOAD_WAIT"):
+            with m.State("LOAD_WAIT"):  # the memories' read data
+                m.next = "LOAD_REG"
+            with m.State("LOAD_REG"):  # ... and its register
                 m.next = "CAPTURE"
             with m.State("CAPTURE"):  # the item selection is registered: a long mux otherwise
                 m.d.sync += [item_reg.eq(item_word), item_reg_bytes.eq(item_bytes),

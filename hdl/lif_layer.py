@@ -30,7 +30,7 @@ busy for :math:`N + 10 + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`)
 
 import enum
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -279,17 +279,22 @@ class LIFLayer(wiring.Component):
         b_a = Signal.like(upd_a)
         stall = Signal()
 
-        update = m.submodules.update = NeuronUpdate(p, tag_width=upd_i.shape().width)
+        # the tag is the neuron and whether it is the last one: the end of the update is then
+        # a register at the pipeline's output, not a compare behind it
+        i_width = upd_i.shape().width
+        update = m.submodules.update = NeuronUpdate(p, tag_width=i_width + 1)
         acc_sel = Array(rd.data for rd in a_rd)[b_lane]
         m.d.comb += [
             update.en.eq(~stall),
             update.valid.eq(b_valid),
-            update.tag.eq(b_i),
+            update.tag.eq(Cat(b_i, b_i == n - 1)),
             update.i.eq(s_rd.data.i),
             update.u.eq(s_rd.data.u),
             update.s.eq(s_rd.data.s),
             update.acc.eq(acc_sel),
-            s_rd.addr.eq(upd_i),
+            # the state is read for the update while upd_active, for the host otherwise (it
+            # reads while idle): a register picks the address, not the phase decoding
+            s_rd.addr.eq(Mux(upd_active, upd_i, self.r_addr) if self.host_access else upd_i),
             s_rd.en.eq(~stall),
         ]
         if p.kind is NeuronKind.ALIF:
@@ -297,7 +302,8 @@ class LIFLayer(wiring.Component):
         if p.bias:
             m.d.comb += [update.bias.eq(c_rd.data), c_rd.addr.eq(upd_i), c_rd.en.eq(~stall)]
         # every term of stall is a register (or the consumer FIFO's level flag)
-        out_i = update.tag_out
+        out_i = update.tag_out[:i_width]
+        out_last = update.tag_out[i_width]
         spike_out = update.valid_out & update.s_next
         m.d.comb += stall.eq(spike_out & ~self.o_events.ready)
         m.d.comb += self.stall.eq(stall)
@@ -411,7 +417,7 @@ class LIFLayer(wiring.Component):
                             m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
                         with m.Else():
                             m.d.sync += upd_lane.eq(upd_lane + 1)
-                with m.If(write & (out_i == n - 1)):
+                with m.If(write & out_last):
                     m.d.sync += phase.eq(Phase.MARK)
             with m.Case(Phase.MARK):
                 m.d.sync += b_valid.eq(0)
@@ -419,25 +425,24 @@ class LIFLayer(wiring.Component):
                 with m.If(self.o_events.ready):
                     m.d.sync += phase.eq(Phase.IDLE)
 
-        # in UPDATE the accumulators are read at upd_a (after the last synaptic read, in the
-        # first cycle) and cleared behind the update
+        # the accumulators are read at s1_q for a synaptic operation and at upd_a otherwise: in
+        # UPDATE (after the last synaptic read, in the first cycle) for the neuron update, in
+        # the other phases for nothing, so the read address depends on no phase decoding. In
+        # UPDATE they are cleared behind the update.
+        for lane in range(lanes):
+            m.d.comb += a_rd[lane].addr.eq(Mux(s1_valid, s1_q, upd_a))
         with m.If(phase == Phase.UPDATE):
             for lane in range(lanes):
-                m.d.comb += [a_rd[lane].addr.eq(Mux(s1_valid, s1_q, upd_a)),
-                             a_rd[lane].en.eq(~stall)]
+                m.d.comb += a_rd[lane].en.eq(~stall)
                 with m.If(b_valid & (b_lane == lane)):
                     m.d.comb += [a_wr[lane].addr.eq(b_a), a_wr[lane].data.eq(0),
                                  a_wr[lane].en.eq(~stall)]
-        with m.Else():
-            for lane in range(lanes):
-                m.d.comb += a_rd[lane].addr.eq(s1_q)
 
         if self.host_access:  # reads while idle, where no phase uses these read ports
             r_lane = Signal.like(self.r_lane)
             r_addr = Signal.like(self.r_addr)
             m.d.sync += [r_lane.eq(self.r_lane), r_addr.eq(self.r_addr)]
             with m.If(phase == Phase.IDLE):
-                m.d.comb += s_rd.addr.eq(self.r_addr)
                 for lane in range(lanes):
                     m.d.comb += w_rd[lane].addr.eq(self.r_addr)
             m.d.comb += [

@@ -232,19 +232,20 @@ class NetworkCore(wiring.Component):
         # complete input steps in the input FIFO and the slice: the FIFO holds up to one entry
         # more than input_depth and the slice two, each of which may be a marker
         groups = Signal(range(self.input_depth + 4))
+        has_group = Signal()  # groups != 0, a register: it starts the step
         grow = transfer(self.i_events, 1)
         shrink = transfer(cores[0].i_events, 1)
         with m.If(grow & ~shrink):
-            m.d.sync += groups.eq(groups + 1)
+            m.d.sync += [groups.eq(groups + 1), has_group.eq(1)]
         with m.Elif(shrink & ~grow):
-            m.d.sync += groups.eq(groups - 1)
+            m.d.sync += [groups.eq(groups - 1), has_group.eq(groups != 1)]
 
         running = Signal()
         run_cycles = Signal(32)
         all_idle = Signal()
         m.d.comb += all_idle.eq(_all(core.idle for core in cores))
         between_steps = ~running & all_idle
-        go = between_steps & (groups != 0) & slice_in.o.valid & ~self.clear
+        go = between_steps & has_group & slice_in.o.valid & ~self.clear
         m.d.comb += self.idle.eq(between_steps)
         for core in cores:
             m.d.comb += [core.go.eq(go), core.clear.eq(between_steps & self.clear)]

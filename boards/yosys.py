@@ -26,10 +26,10 @@ SMALL_RAM_WORDS = 384
 #: ECP5: memories of at most :data:`SMALL_RAM_WORDS` words that are written (accumulators,
 #: state, spike buffers, event FIFOs; the weights of small layers) become LUT RAM
 #: (``ram_style = "distributed"``); larger ones (the weights of digits-sized layers, the link's
-#: buffers) and ROMs stay in block RAM. A ``DP16KD`` without its output
-#: register takes 5.6-5.8 ns from clock to data on the -6 part, which leaves 2.5 ns for logic at
-#: 120 MHz; LUT RAM reads asynchronously into a flip-flop. Memory objects have no size to select
-#: on, so ``memory_collect`` first packs each into a ``$mem_v2`` cell with a ``SIZE`` parameter
+#: buffers) and ROMs stay in block RAM. A ``DP16KD`` without its output register takes
+#: 5.6-5.8 ns from clock to data on the -6 part, which leaves 2.5 ns for logic at 120 MHz; LUT
+#: RAM reads asynchronously into a flip-flop. Memory objects have no size to select on, so
+#: ``memory_collect`` first packs each into a ``$mem_v2`` cell with a ``SIZE`` parameter
 #: (``proc`` first: it needs processes lowered). Measured on the 64-128-10 ULX3S build: Fmax
 #: 84.2 MHz with every memory in block RAM, 110.0 MHz with this alone.
 SMALL_RAMS_TO_LUTS = ("proc\nmemory_collect\n"

@@ -7,13 +7,18 @@ A network file is a ZIP archive in NumPy's ``.npz`` layout (conventionally named
 
 The manifest::
 
-    {"format": "spikeforge-network", "version": 1, "name": "...",
+    {"format": "spikeforge-network", "version": 2, "name": "...",
      "encoding": {"kind": "rate", "steps": 32, "levels": 16},
      "readout": "spike_count",
      "layers": [{"name": "hidden", "params": {...LayerParams.to_dict()...},
                  "arrays": {"weight": {"key": "layer0.weight", "dtype": "int8",
                                        "shape": [128, 64]}}}, ...],
      "metadata": {...free-form, e.g. training accuracy...}}
+
+Version 2 added multi-term decays (a decay is an int or a list of signed shifts), the reset
+amount ``theta_reset``, ``input_shift``, ``same_step_recurrence`` and the reset mode
+``subtract_before_leak``; version 1 files (one shift per decay) load unchanged, and a version 1
+manifest that uses any of these is refused. Files are written as version 2.
 
 It is loaded with ``allow_pickle=False``; every defect (wrong format or version, missing or
 unexpected array, wrong dtype or shape, a value that does not fit its format) is a
@@ -45,7 +50,9 @@ __all__ = [
 ]
 
 FORMAT = "spikeforge-network"
-VERSION = 1
+VERSION = 2
+#: versions this spikeforge reads
+READS = (1, 2)
 
 
 class NetworkFileError(ValueError):
@@ -135,10 +142,10 @@ def _from_contents(contents: dict) -> Network:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise NetworkFileError(f"the manifest's format must be {FORMAT!r}")
     version = manifest.get("version")
-    if version != VERSION:
+    if isinstance(version, bool) or version not in READS:
         raise NetworkFileError(
-            f"network file version {version!r} is not supported; this spikeforge reads version "
-            f"{VERSION}: re-export the network with this version"
+            f"network file version {version!r} is not supported; this spikeforge reads versions "
+            f"{', '.join(map(str, READS))}: re-export the network with this version"
         )
     for key in ("encoding", "layers"):
         if key not in manifest:
@@ -150,6 +157,12 @@ def _from_contents(contents: dict) -> Network:
         if not isinstance(entry, dict) or "params" not in entry or "arrays" not in entry:
             raise NetworkFileError(f"layers[{index}] must be an object with 'params' and 'arrays'")
         params = LayerParams.from_dict(entry["params"])
+        if version == 1 and params.version_2:
+            raise NetworkFileError(
+                f"layers[{index}] uses multi-term decays, theta_reset, input_shift, "
+                "same_step_recurrence or reset 'subtract_before_leak', which a version 1 file "
+                "cannot hold: set the manifest's version to 2 (or write the file again with "
+                "this spikeforge)")
         arrays = {}
         for name, spec in entry["arrays"].items():
             if name not in ("weight", "recurrent", "bias"):

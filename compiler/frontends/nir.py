@@ -37,7 +37,7 @@ import numpy as np
 
 from ...model import NeuronKind, Readout, ResetMode
 from ...model.encoding import SpikeEncoding
-from ..discretize import METHODS, decay_shift
+from ..discretize import METHODS, discretize
 from ..ir import IF, LI, LIF, Affine, Graph, Input, Output, Recurrent
 from .registry import register
 
@@ -194,7 +194,8 @@ def _decay(name, node, field, dt, method, quirks):
     if quirks == "norse":
         tau /= dt
     try:
-        return decay_shift(tau, dt, method, what=field)
+        return discretize(tau, dt, method, tolerance=float('inf'), max_terms=1, max_shift=31,
+                          what=field)
     except ValueError as exc:
         raise NIRImportError(f"node {name!r}: {exc}") from None
 

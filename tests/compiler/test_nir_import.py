@@ -13,7 +13,7 @@ import nir
 import numpy as np
 import pytest
 from spikeforge.cli.main import main
-from spikeforge.compiler.discretize import decay_shift
+from spikeforge.compiler.discretize import discretize
 from spikeforge.compiler.frontends.nir import NIRImportError, import_nir
 from spikeforge.model import NeuronKind, ResetMode, load_network, run
 
@@ -126,14 +126,26 @@ def test_norse_round_trip_is_exact(seed):
     assert sum(int(p.sum()) for p in peer) > 50
 
 
-def test_decay_shift_reports_its_error():
-    exact = decay_shift(8e-4, 1e-4)  # beta = 0.875 = 1 - 2^-3
+def _one_term(tau, dt, method="euler"):
+    return discretize(tau, dt, method, tolerance=float("inf"), max_terms=1)
+
+
+def test_one_term_decay_reports_its_error():
+    exact = _one_term(8e-4, 1e-4)  # beta = 0.875 = 1 - 2^-3
     assert exact.shift == 3 and exact.factor_error == 0 and exact.tau_relative_error == 0
-    rounded = decay_shift(10e-4, 1e-4)  # beta = 0.9: nearest shift 3 (0.875)
+    rounded = _one_term(10e-4, 1e-4)  # beta = 0.9: nearest shift 3 (0.875)
     assert rounded.shift == 3
     assert rounded.factor_error == pytest.approx(0.875 - 0.9)
     assert rounded.tau_relative_error == pytest.approx(-0.2)
-    assert decay_shift(1e-3, 1e-3, "exact").shift == 1  # 1 - e^-1 = 0.63 → 2^-1
+    assert _one_term(1e-3, 1e-3, "exact").shift == 1  # 1 - e^-1 = 0.63 → 2^-1
+
+
+def test_multi_term_decay_meets_the_tolerance():
+    one = _one_term(25, 1)  # d = 0.04 → 2^-5 = 0.03125: 22 % off in d, τ 28 % long
+    assert one.decay.to_json() == 5 and one.tau_relative_error == pytest.approx(0.28)
+    fitted = discretize(25, 1, tolerance=0.01, max_shift=31)
+    assert abs(fitted.d_relative_error) <= 0.01 and len(fitted.decay.terms) > 1
+    assert abs(fitted.tau_relative_error) <= 0.0102
 
 
 def lif_graph(**changes):

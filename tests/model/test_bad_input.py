@@ -29,14 +29,24 @@ def _network():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"k_mem": 17}, "k_mem must be an integer in 0..15, not 17"),
-        ({"k_syn": -1}, "k_syn must be an integer in 0..15, not -1"),
+        ({"k_mem": 17}, "k_mem shifts must be in 0..15 for a 16-bit state, not 17"),
+        ({"k_syn": -1}, "k_syn must be a shift >= 0 or a list of signed shifts, not -1"),
+        ({"k_mem": [3, 3]}, "k_mem: decay shifts must be strictly increasing"),
+        ({"k_mem": [3, -4, 5, -6, 7]}, "k_mem: a decay has 1 to 4 terms, not 5"),
+        ({"k_mem": [-3, 5]}, "k_mem: the first (largest) decay term must be positive"),
+        ({"k_mem": [0, 1]}, "k_mem: a decay removes at most the whole state per step"),
+        ({"k_mem": [3, 2.5]}, "k_mem: decay terms are signed integers"),
+        ({"theta_reset": 0}, "theta_reset must be an integer in 1..32767, not 0"),
+        ({"reset": "zero", "theta_reset": 5}, "theta_reset applies to spiking layers with"),
+        ({"same_step_recurrence": True}, "same_step_recurrence applies to recurrent layers"),
+        ({"input_shift": 16}, "input_shift must be an integer in 0..15, not 16"),
         ({"theta": 0}, "theta must be an integer in 1..32767, not 0"),
         ({"theta": -5}, "theta must be an integer in 1..32767, not -5"),
         ({"theta": 40000}, "theta must be an integer in 1..32767, not 40000"),
         ({"n": 0}, "n must be an integer in 1..65536, not 0"),
         ({"kind": "izhikevich"}, "kind must be one of lif, if, alif, li, not 'izhikevich'"),
-        ({"reset": "hard"}, "reset must be one of subtract, zero, not 'hard'"),
+        ({"reset": "hard"},
+         "reset must be one of subtract, zero, subtract_before_leak, not 'hard'"),
         ({"kind": "if", "k_mem": 3}, "k_mem must be 0 for IF neurons"),
         ({"kind": "li", "theta": 9}, "theta must be left at 1"),
         ({"adapt_jump": 3}, "k_adapt and adapt_jump apply to ALIF layers only"),
@@ -113,7 +123,12 @@ def _set(path, value):
 @pytest.mark.parametrize(
     ("manifest_edit", "array_edit", "message"),
     [
-        (_set(["version"], 2), None, "version 2 is not supported"),
+        (_set(["version"], 3), None, "version 3 is not supported"),
+        (
+            lambda m: (_set(["version"], 1)(m), _set(["layers", 0, "params", "k_mem"], [3, -6])(m)),
+            None,
+            "which a version 1 file cannot hold",
+        ),
         (_set(["format"], "onnx"), None, "format must be 'spikeforge-network'"),
         (None, lambda a: a.pop("layer1.weight"), "'layer1.weight' of layers\\[1\\] is missing"),
         (
@@ -134,7 +149,7 @@ def _set(path, value):
         (
             _set(["layers", 0, "params", "k_mem"], 17),
             None,
-            "k_mem must be an integer in 0..15, not 17",
+            "k_mem shifts must be in 0..15 for a 16-bit state, not 17",
         ),
         (
             _set(["layers", 0, "params", "theta"], 0),

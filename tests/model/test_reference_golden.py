@@ -1,5 +1,7 @@
 """The reference against values computed by hand from docs/contract.md, one case per variant."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from spikeforge.model import (
@@ -11,6 +13,7 @@ from spikeforge.model import (
     floor_shift,
     run,
 )
+from spikeforge.model.decay import Decay
 
 
 def _run_single(params, weight, inputs, **arrays):
@@ -124,3 +127,57 @@ def test_batch_rows_are_independent(reset):
         alone = run(net, x[row : row + 1])
         assert np.array_equal(alone.u[0][0], together.u[0][row])
         assert np.array_equal(alone.spikes[0][0], together.spikes[0][row])
+
+
+# --- version 2 of the contract: multi-term decays, reset amount, reset before the leak, input
+# shift, same-step recurrence. Every value below is computed by hand from docs/contract.md.
+
+
+def test_multi_term_decay_floors_each_term():
+    d = Decay.of([2, -4])  # d = 1/4 - 1/16 = 3/16: D(x) = x - (x >> 2) + (x >> 4)
+    assert d.d == Fraction(3, 16) and d.to_json() == [2, -4] and str(d) == "d = 2^-2 -2^-4"
+    # -1 stays -1: -1 - (-1) + (-1); a negative term keeps a floor of its own
+    assert d.apply(np.array([100, 81, -100, -82, -1, 0])).tolist() == [81, 66, -82, -67, -1, 0]
+    assert Decay.of(3).to_json() == 3 and Decay.of([3]) == Decay.of(3)
+
+
+def test_multi_term_synaptic_decay():
+    p = LayerParams(1, 1, k_syn=[2, -4], k_mem=2, theta=10000)
+    out, _ = _run_single(p, [[100]], [1, 0, 0, 0])
+    assert out["i"][:, 0].tolist() == [100, 81, 66, 54]
+    out, _ = _run_single(p, [[-100]], [1, 0, 0])
+    assert out["i"][:, 0].tolist() == [-100, -82, -67]
+
+
+def test_three_term_membrane_decay():
+    p = LayerParams(1, 1, k_syn=0, k_mem=[1, -3, 5], theta=1000)  # d = 13/32
+    out, _ = _run_single(p, [[64]], [1, 0, 0, 0])
+    assert out["u"][:, 0].tolist() == [0, 64, 38, 22]  # 64-32+8-2, 38-19+4-1
+
+
+def test_reset_amount_and_reset_before_the_leak():
+    p = LayerParams(1, 1, k_syn=0, k_mem=2, theta=10, theta_reset=9)
+    out, _ = _run_single(p, [[12]], [1, 1, 1, 1, 0])
+    assert out["u"][:, 0].tolist() == [0, 12, 12, 12, 12]  # 12 - 3 + 12 - 9
+    assert out["spikes"][:, 0].tolist() == [0, 1, 1, 1, 1]
+    out, _ = _run_single(p.replace(reset="subtract_before_leak"), [[12]], [1, 1, 1, 1, 0])
+    assert out["u"][:, 0].tolist() == [0, 12, 15, 17, 18]  # D(12-9)+12, D(15-9)+12, D(17-9)+12
+
+
+def test_input_shift_scales_weights_not_the_bias():
+    p = LayerParams(1, 1, k_syn=1, k_mem=2, theta=10000, input_shift=3, bias=True)
+    out, _ = _run_single(p, [[5]], [1, 0], bias=np.array([3]))
+    assert out["i"][:, 0].tolist() == [43, 25]  # 5*8 + 3, 43 - 21 + 3
+
+
+def test_same_step_recurrence():
+    p = LayerParams(1, 1, k_syn=1, k_mem=1, theta=10, recurrent=True,
+                    same_step_recurrence=True)
+    out, _ = _run_single(p, [[20]], [1, 0, 0, 0, 0], recurrent=np.array([[7]]))
+    assert out["i"][:, 0].tolist() == [20, 10, 9, 8, 8]  # D(I + R) + A: D(10+7), D(9+7), D(8+7)
+    assert out["u"][:, 0].tolist() == [0, 20, 17, 15, 13]  # D(U) + I + R - θ s
+    assert out["spikes"][:, 0].tolist() == [0, 1, 1, 1, 1]
+    delayed, _ = _run_single(p.replace(same_step_recurrence=False), [[20]], [1, 0, 0, 0, 0],
+                             recurrent=np.array([[7]]))
+    assert delayed["i"][:, 0].tolist()[:3] == [20, 10, 12]  # the recurrent input a step later
+    assert delayed["u"][:, 0].tolist()[:3] == [0, 20, 10]

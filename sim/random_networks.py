@@ -5,10 +5,29 @@ clamping happens often."""
 
 import numpy as np
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind, ResetMode
+from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding
 from spikeforge.model.network import Readout
 
-__all__ = ["random_layer", "random_network", "random_spikes"]
+__all__ = ["random_decay", "random_layer", "random_network", "random_spikes"]
+
+
+def random_decay(rng, width, *, max_terms=4, max_shift=6):
+    """A random valid decay (:class:`~spikeforge.model.decay.Decay`) of 1 to ``max_terms``
+    terms, shifts below ``min(width, max_shift + 1)`` … up to ``width - 1`` for later terms."""
+    top = min(width - 1, max_shift)
+    while True:
+        count = int(rng.integers(1, max_terms + 1))
+        first = int(rng.integers(0, top + 1))
+        later = np.arange(first + 1, width)
+        if later.size < count - 1:
+            continue
+        shifts = [first, *sorted(rng.choice(later, count - 1, replace=False).tolist())]
+        signs = [1, *rng.choice([-1, 1], count - 1).tolist()]
+        try:
+            return Decay(tuple(zip(signs, shifts, strict=True)))
+        except ValueError:  # d > 1 (a first shift of 0 followed by a positive term)
+            continue
 
 
 def random_layer(rng, n_in, n, kind, *, saturating=False, recurrent=False, bias=False,

@@ -11,8 +11,9 @@ every :math:`x \gg k_i` an arithmetic (floor) shift of its own, so the result do
 the order of the terms. The realized decay per step is :math:`d = \sum_i s_i\,2^{-k_i}` (the
 factor is :math:`1 - d`). One positive term is the original contract, :math:`x - (x \gg k)`;
 more terms are a canonical signed-digit approximation of any :math:`d` in :math:`(0, 1]`:
-:math:`\tau/dt = 25` is :math:`d = 0.04 \approx 2^{-5} + 2^{-7} - 2^{-10}` (0.6 % off) instead of
-:math:`2^{-5}` (28 % off). In hardware each term is wiring (a shift by a constant) and one adder.
+:math:`\tau/dt = 25` is :math:`d = 0.04 \approx 2^{-5} + 2^{-7} + 2^{-10}` (0.1 % off)
+instead of :math:`2^{-5}` (τ 28 % long). In hardware each term is wiring (a shift by a
+constant) and one adder.
 
 Terms are written as signed integers: ``3`` is :math:`+2^{-3}`, ``-6`` is :math:`-2^{-6}`; a
 decay is one integer (one positive term, as in version 1 network files) or a list of them.
@@ -25,6 +26,7 @@ never grows a state in magnitude.
 
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 
@@ -58,7 +60,7 @@ class Decay:
         if clean[0][0] != 1:
             raise ValueError(f"the first (largest) decay term must be positive: {_text(clean)}")
         shifts = [k for _, k in clean]
-        if any(b <= a for a, b in zip(shifts, shifts[1:])):
+        if any(b <= a for a, b in pairwise(shifts)):
             raise ValueError(f"decay shifts must be strictly increasing: {_text(clean)}")
         if _d(clean) > 1:
             raise ValueError(f"a decay removes at most the whole state per step (d <= 1), "

@@ -14,7 +14,7 @@ __all__ = ["random_decay", "random_layer", "random_network", "random_spikes"]
 
 def random_decay(rng, width, *, max_terms=4, max_shift=6):
     """A random valid decay (:class:`~spikeforge.model.decay.Decay`) of 1 to ``max_terms``
-    terms, shifts below ``min(width, max_shift + 1)`` … up to ``width - 1`` for later terms."""
+    terms: the first shift at most ``max_shift``, later ones up to ``width - 1``."""
     top = min(width - 1, max_shift)
     while True:
         count = int(rng.integers(1, max_terms + 1))

@@ -32,6 +32,8 @@ BENCHMARKS = {
     "throughput": ([], ["--steps", "2"]),
     "ann_conversion": ([], ["--quick"]),
     "nir_digits": ([], ["--quick"]),
+    "nir_fidelity": ([], ["--quick"]),
+    "nir_recurrent_randman": ([], ["--quick"]),
     "boards": ([], ["--quick"]),
     "learning": ([], ["--quick"]),
     "learning_resources": ([], []),

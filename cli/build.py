@@ -1,6 +1,14 @@
 """``spikeforge build NETFILE --board BOARD --out DIR``: a bitstream, and what nextpnr reports."""
 
-from .common import CommandError, emit_json, load_network_arg, log
+from .common import (
+    CommandError,
+    emit_json,
+    existing_file,
+    integer,
+    load_network_arg,
+    log,
+    output_folder,
+)
 from .learn import add_learning_options, learning_config
 
 __all__ = ["add_arguments", "run"]
@@ -9,11 +17,12 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser):
     from spikeforge.boards import BOARDS
 
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", type=existing_file("network file"), help="network file (.sfn)")
     parser.add_argument("--board", required=True, choices=sorted(BOARDS))
-    parser.add_argument("--out", required=True, help="build folder (bitstream, logs, report)")
-    parser.add_argument("--lanes", type=int, default=1, help="synaptic lanes per layer")
-    parser.add_argument("--baud", type=int, default=115200, help="UART baud rate")
+    parser.add_argument("--out", required=True, type=output_folder,
+                        help="build folder (bitstream, logs, report)")
+    parser.add_argument("--lanes", type=integer(1), default=1, help="synaptic lanes per layer")
+    parser.add_argument("--baud", type=integer(1), default=115200, help="UART baud rate")
     learning = parser.add_argument_group(
         "on-chip learning", "with --rule the bitstream gets learning units and the LEARN command "
         "(`spikeforge learn --port` then needs the same options)")
@@ -37,6 +46,8 @@ def run(args):
                                  learning=learning)
     except (ToolMissing, ValueError) as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.out}: {exc}") from None
     if args.json:
         emit_json(report)
         return 0

@@ -6,7 +6,7 @@ passes (fuse, quantize, ranges, allocate, schedule) and the emitter. Nothing is 
 all of them succeed.
 """
 
-from .common import CommandError, emit_json, log
+from .common import CommandError, emit_json, existing_file, integer, log, new_folder, number
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,21 +14,34 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser):
     from spikeforge.compiler.targets import TARGETS
 
-    parser.add_argument("netfile", help="network file (.sfn), or any source a front end reads")
+    parser.add_argument("netfile", type=existing_file("network file"),
+                        help="network file (.sfn), or any source a front end reads")
     parser.add_argument("--target", choices=sorted(TARGETS), default="generic")
-    parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P (divides each n)")
-    parser.add_argument("--out", required=True, help="design folder to create (must not exist)")
-    parser.add_argument("--samples", type=int, default=16,
+    parser.add_argument("--lanes", type=integer(1), default=1,
+                        help="parallel lanes P (divides each n)")
+    parser.add_argument("--out", required=True, type=new_folder,
+                        help="design folder to create (must not exist)")
+    parser.add_argument("--samples", type=integer(1), default=16,
                         help="test samples whose cycles per inference are predicted")
+    parser.add_argument("--decay-tolerance", type=number(above=0), default=None,
+                        help="NIR sources: largest relative error of each fitted decay d = dt/τ "
+                             "(default: 1 %% where --max-decay-terms reach it, else the closest)")
+    parser.add_argument("--max-decay-terms", type=integer(1, 4), default=4,
+                        help="NIR sources: most shift terms per decay (default 4)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def _network(path):
-    from spikeforge.compiler.frontends import load
+def _network(path, args):
+    """The lowered network of ``path``, and the front end's report (a NIR graph's decays)."""
+    from spikeforge.compiler.frontends import frontend_for, load
     from spikeforge.compiler.passes import LOWERING, Options, run_passes
 
-    graph, _ = load(path)
-    return run_passes(graph, Options(), LOWERING)[0].to_network()
+    options = {}
+    if frontend_for(path).name == "nir":
+        options = {"decay_tolerance": args.decay_tolerance,
+                   "max_decay_terms": args.max_decay_terms}
+    graph, front = load(path, **options)
+    return run_passes(graph, Options(), LOWERING)[0].to_network(), front
 
 
 def run(args):
@@ -45,14 +58,16 @@ def run(args):
         raise CommandError(f"{args.out} exists; choose a new --out folder or remove it")
     try:
         options = Options(target=args.target, lanes=args.lanes)
-        network = _network(args.netfile)
+        network, front = _network(args.netfile, args)
         x, source = stimulus(network, args.samples, None, 0, 0.2)
         log(args, f"compile for {args.target}, {args.lanes} lane(s); latency from {source}")
         options = Options(target=args.target, lanes=args.lanes, inputs=x)
         _, report = compile_source(network, options, out=args.out)
     except (NetworkFileError, FileExistsError, ValueError) as exc:  # FitError is a ValueError
         raise CommandError(str(exc)) from None
-    report.update(stimulus=source, netfile=str(args.netfile))
+    except OSError as exc:  # a full disk, a folder that became unwritable: nothing was left
+        raise CommandError(f"cannot write {args.out}: {exc}") from None
+    report.update(stimulus=source, netfile=str(args.netfile), source_frontend=front)
     if args.json:
         emit_json(report)
         return 0
@@ -67,6 +82,11 @@ def run(args):
           f"mean {timing['cycles_per_inference_mean']:.0f}, max "
           f"{timing['cycles_per_inference_max']} (bounds {timing['cycles_per_inference_min']}"
           f"..{timing['cycles_per_inference_max_bound']})")
+    for layer in front.get("layers", []):  # a NIR graph: the decays it was given
+        for decay in layer["decays"].values():
+            print(f"  {layer['nodes'][-1]}: {decay['field']} {decay['tau_steps']:.4g} steps → "
+                  f"d = {decay['terms']}, τ {decay['realized_tau_steps']:.4g} steps "
+                  f"({decay['tau_relative_error']:+.2%})")
     ranges = report["ranges"]
     print(f"  ranges: accumulators cannot overflow; saturation "
           f"{'impossible (proved)' if ranges['saturation_free'] else 'possible (see report)'}")

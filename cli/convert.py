@@ -1,21 +1,26 @@
 """``spikeforge convert``: a ReLU MLP to an integrate-and-fire SNN with Spike-Norm thresholds."""
 
-from .common import CommandError, emit_json, log
+from .common import CommandError, emit_json, existing_file, integer, log, new_file
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("--dataset", default="digits", help="dataset (calibration and test)")
-    parser.add_argument("--model", default=None,
+    from spikeforge.datasets import DATASETS
+
+    parser.add_argument("--dataset", choices=DATASETS, default="digits",
+                        help="dataset (calibration and test)")
+    parser.add_argument("--model", default=None, type=existing_file("torch model file"),
                         help="a torch.save'd torch.nn.Sequential of bias-free Linear and ReLU "
-                             "layers (default: train one on the dataset)")
-    parser.add_argument("--steps", type=int, default=32, help="time steps T of the rate code")
-    parser.add_argument("--calibration", type=int, default=200,
+                             "layers, loaded with weights_only=True: a file that would run "
+                             "code is refused (default: train one on the dataset)")
+    parser.add_argument("--steps", type=integer(1), default=32,
+                        help="time steps T of the rate code")
+    parser.add_argument("--calibration", type=integer(1), default=200,
                         help="training samples Spike-Norm measures thresholds on")
-    parser.add_argument("--weight-bits", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=40, help="ANN training epochs")
-    parser.add_argument("--out", required=True, help="network file to write (.sfn)")
+    parser.add_argument("--weight-bits", type=integer(2, 16), default=8)
+    parser.add_argument("--epochs", type=integer(1), default=40, help="ANN training epochs")
+    parser.add_argument("--out", required=True, type=new_file, help="network file to write (.sfn)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -23,6 +28,7 @@ def run(args):
     import numpy as np
     import torch
     from spikeforge.compiler.frontends.ann import ConversionError, convert_mlp, train_relu_mlp
+    from spikeforge.compiler.frontends.torch_file import TorchFileError, load_torch_mlp
     from spikeforge.datasets import load_dataset
     from spikeforge.model import run as run_reference
     from spikeforge.model import save_network
@@ -32,9 +38,9 @@ def run(args):
         raise CommandError(f"dataset {args.dataset!r} is not rate-coded; conversion needs rates")
     if args.model:
         try:
-            model = torch.load(args.model, weights_only=False)
-        except Exception as exc:  # pickle, zip and torch errors all mean "cannot load"
-            raise CommandError(f"{args.model}: cannot load a torch model ({exc})") from None
+            model = load_torch_mlp(args.model)  # weights_only: never unpickles code
+        except TorchFileError as exc:
+            raise CommandError(str(exc)) from None
         levels = data.encoding.levels
         with torch.no_grad():
             logits = model(torch.tensor(data.x_test / levels, dtype=torch.float32))
@@ -52,7 +58,10 @@ def run(args):
     snn_accuracy = float((trace.predict(network.readout) == data.labels("test")).mean())
     network.metadata.update(dataset=args.dataset, ann_accuracy=ann_accuracy,
                             accuracy={"int": snn_accuracy})
-    save_network(network, args.out)
+    try:
+        save_network(network, args.out)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.out}: {exc}") from None
     report = {"out": str(args.out), "steps": args.steps, "ann_accuracy": ann_accuracy,
               "snn_accuracy": snn_accuracy, "drop_pp": 100 * (ann_accuracy - snn_accuracy),
               "thresholds": thresholds, "weight_bits": args.weight_bits,

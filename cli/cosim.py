@@ -4,15 +4,15 @@ Inputs are the test samples of the dataset the network was trained on (its metad
 seeded random spike trains for a network without one.
 """
 
-from .common import CommandError, emit_json, load_network_arg, log
+from .common import CommandError, emit_json, existing_file, integer, load_network_arg, log, number
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", type=existing_file("network file"), help="network file (.sfn)")
     parser.add_argument("--sim", choices=["amaranth", "verilator", "icarus"], default="verilator")
-    parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P")
+    parser.add_argument("--lanes", type=integer(1), default=1, help="parallel lanes P")
     parser.add_argument(
         "--netlist",
         choices=["ice40", "ecp5"],
@@ -20,13 +20,15 @@ def add_arguments(parser):
         help="simulate the Yosys post-synthesis netlist for this FPGA family instead of the RTL "
         "(ice40 on icarus or verilator; ecp5 on verilator)",
     )
-    parser.add_argument("--samples", type=int, default=2, help="test samples to run")
-    parser.add_argument("--steps", type=int, default=None, help="time steps per sample (default T)")
+    parser.add_argument("--samples", type=integer(1), default=2, help="test samples to run")
+    parser.add_argument("--steps", type=integer(1), default=None,
+                        help="time steps per sample (default T)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random stimuli")
-    parser.add_argument("--density", type=float, default=0.2, help="random stimulus spike density")
+    parser.add_argument("--density", type=number(0, 1), default=0.2,
+                        help="random stimulus spike density, 0..1")
     parser.add_argument(
         "--consumer-gap",
-        type=int,
+        type=integer(0),
         default=0,
         help="cycles the output consumer waits after each event (backpressure)",
     )

@@ -16,16 +16,17 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CommandError, emit_json, log
+from .common import CommandError, emit_json, integer, log
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
     parser.add_argument("--out", default="reports/demo", help="report directory")
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs")
-    parser.add_argument("--samples", type=int, default=4, help="test samples to co-simulate")
-    parser.add_argument("--lanes", type=int, default=1, help="parallel lanes P of the hardware")
+    parser.add_argument("--epochs", type=integer(1), default=30, help="training epochs")
+    parser.add_argument("--samples", type=integer(1), default=4, help="test samples to co-simulate")
+    parser.add_argument("--lanes", type=integer(1), default=1,
+                        help="parallel lanes P of the hardware")
     parser.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 

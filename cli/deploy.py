@@ -4,17 +4,18 @@ The device's design (sizes, formats, neuron parameters, design hash) must match 
 otherwise nothing is written and the differences are listed. Every word is read back.
 """
 
-from .common import CommandError, emit_json, load_network_arg, log
+from .common import CommandError, emit_json, existing_file, integer, load_network_arg, log, number
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", type=existing_file("network file"), help="network file (.sfn)")
     parser.add_argument("--port", required=True,
                         help="serial port or pyserial URL (/dev/ttyUSB1, socket://host:port)")
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per response")
+    parser.add_argument("--baud", type=integer(1), default=115200)
+    parser.add_argument("--timeout", type=number(above=0), default=10.0,
+                        help="seconds per response")
     parser.add_argument("--no-verify", action="store_true", help="skip the read-back")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 

@@ -4,7 +4,7 @@ Agreement is the fraction of test samples for which the torch training forward p
 NumPy reference produce identical spikes and states (I, U, b) at every step in every layer.
 """
 
-from .common import CommandError, emit_json, load_network_arg
+from .common import CommandError, emit_json, existing_file, integer, load_network_arg
 
 __all__ = ["add_arguments", "evaluate", "run"]
 
@@ -12,14 +12,15 @@ __all__ = ["add_arguments", "evaluate", "run"]
 def add_arguments(parser):
     from spikeforge.datasets import DATASETS
 
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", type=existing_file("network file"), help="network file (.sfn)")
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
         default=None,
         help="dataset (default: the one the network was trained on)",
     )
-    parser.add_argument("--limit", type=int, default=None, help="evaluate the first N test samples")
+    parser.add_argument("--limit", type=integer(1), default=None,
+                        help="evaluate the first N test samples")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 

@@ -1,12 +1,12 @@
 """``spikeforge info``: what a network file holds."""
 
-from .common import emit_json, load_network_arg
+from .common import emit_json, existing_file, load_network_arg
 
 __all__ = ["add_arguments", "describe", "run"]
 
 
 def add_arguments(parser):
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", type=existing_file("network file"), help="network file (.sfn)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -41,6 +41,16 @@ def describe(network):
     }
 
 
+def _extras(params):
+    """Contract version 2 parameters, when a layer uses them."""
+    out = " same-step recurrence" if params.get("same_step_recurrence") else ""
+    if "theta_reset" in params:
+        out += f" θ_r={params['theta_reset']}"
+    if params.get("input_shift"):
+        out += f" f={params['input_shift']}"
+    return out
+
+
 def run(args):
     network = load_network_arg(args.netfile)
     info = describe(network)
@@ -59,6 +69,7 @@ def run(args):
             f"k_syn={p['k_syn']} k_mem={p['k_mem']} θ={p['theta']} reset={p['reset']} "
             f"W {fmt(p['weight_format'])} I {fmt(p['current_format'])} "
             f"U {fmt(p['potential_format'])}{' recurrent' if p['recurrent'] else ''}"
+            f"{_extras(p)}"
         )
     accuracy = info["metadata"].get("accuracy")
     if accuracy:

@@ -15,7 +15,16 @@ the link, the network's weights are deployed first, and every trial's output spi
 learning layers' weights are compared.
 """
 
-from .common import CommandError, emit_json, load_network_arg, log
+from .common import (
+    CommandError,
+    emit_json,
+    existing_file,
+    integer,
+    load_network_arg,
+    log,
+    new_file,
+    number,
+)
 
 __all__ = ["add_arguments", "add_learning_options", "learning_config", "parse_rate", "run"]
 
@@ -69,7 +78,7 @@ def learning_config(network, args):
 
 
 def add_arguments(parser):
-    parser.add_argument("netfile", help="network file (.sfn)")
+    parser.add_argument("netfile", type=existing_file("network file"), help="network file (.sfn)")
     add_learning_options(parser, required=True)
     parser.add_argument("--sim", choices=["amaranth", "verilator", "icarus", "board"],
                         default="verilator",
@@ -78,19 +87,23 @@ def add_arguments(parser):
     parser.add_argument("--port", default=None,
                         help="a board built with `spikeforge build --rule ...` (serial port or "
                         "pyserial URL); replaces --sim")
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per response")
-    parser.add_argument("--samples", type=int, default=8, help="learning trials")
-    parser.add_argument("--eval", type=int, default=0,
+    parser.add_argument("--baud", type=integer(1), default=115200)
+    parser.add_argument("--timeout", type=number(above=0), default=60.0,
+                        help="seconds per response")
+    parser.add_argument("--samples", type=integer(1), default=8, help="learning trials")
+    parser.add_argument("--eval", type=integer(0), default=0,
                         help="frozen test trials before and after learning (accuracy)")
     parser.add_argument("--dataset", choices=["digits", "randman"], default=None,
                         help="dataset (default: the network's metadata)")
-    parser.add_argument("--steps", type=int, default=None, help="steps per trial (default T)")
-    parser.add_argument("--period", type=int, default=4, help="target spike period (classes)")
-    parser.add_argument("--lanes", type=int, default=1)
+    parser.add_argument("--steps", type=integer(1), default=None,
+                        help="steps per trial (default T)")
+    parser.add_argument("--period", type=integer(1), default=4,
+                        help="target spike period (classes)")
+    parser.add_argument("--lanes", type=integer(1), default=1)
     parser.add_argument("--no-traces", action="store_true",
                         help="compare weights only (faster), not every step's traces")
-    parser.add_argument("--out", default=None, help="write the learned network file here")
+    parser.add_argument("--out", default=None, type=new_file,
+                        help="write the learned network file here")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 

@@ -8,7 +8,16 @@ spike is equal. The device must hold this network's weights (``spikeforge deploy
 
 import numpy as np
 
-from .common import CommandError, emit_json, load_network_arg, log
+from .common import (
+    CommandError,
+    emit_json,
+    existing_file,
+    integer,
+    load_network_arg,
+    log,
+    number,
+    spikes_file,
+)
 from .deploy import open_device
 
 __all__ = ["add_arguments", "run"]
@@ -16,11 +25,15 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser):
     parser.add_argument("--port", required=True, help="serial port or pyserial URL")
-    parser.add_argument("--network", required=True, help="network file (.sfn) on the device")
-    parser.add_argument("--input", required=True, help="'digits' or a .npy file")
-    parser.add_argument("--samples", type=int, default=10, help="samples of a dataset input")
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per response")
+    parser.add_argument("--network", required=True, type=existing_file("network file"),
+                        help="network file (.sfn) on the device")
+    parser.add_argument("--input", required=True, type=spikes_file,
+                        help="'digits' or a .npy file of samples (batch, n_in) or 0/1 spikes "
+                        "(batch, T, n_in)")
+    parser.add_argument("--samples", type=integer(1), default=10, help="samples of a dataset input")
+    parser.add_argument("--baud", type=integer(1), default=115200)
+    parser.add_argument("--timeout", type=number(above=0), default=10.0,
+                        help="seconds per response")
     parser.add_argument("--check", action="store_true",
                         help="compare with the reference model (exact equality)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -36,18 +49,38 @@ def _inputs(args, network):
         labels = dataset.labels("test")[:args.samples]
         return spikes, labels
     try:
-        data = np.load(args.input)
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"cannot read input {args.input}: {exc}") from None
+        data = np.load(args.input, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise CommandError(f"argument --input: cannot read {args.input} as a .npy array: "
+                           f"{exc}") from None
+    return _input_spikes(args.input, data, network), labels
+
+
+def _input_spikes(name, data, network):
+    """Spikes (batch, T, n_in) of 0/1 from a loaded ``--input`` array, or a CommandError naming
+    what shape was expected."""
+    n_in = network.n_in
+    if data.ndim == 3:
+        if data.shape[2] != n_in or data.shape[0] < 1 or data.shape[1] < 1:
+            raise CommandError(f"argument --input: {name} holds spikes of shape {data.shape}; "
+                               f"{network.name} takes (batch >= 1, T >= 1, {n_in})")
+        if not np.issubdtype(data.dtype, np.integer) and data.dtype != np.bool_:
+            raise CommandError(f"argument --input: spikes must be integers 0/1, not {data.dtype}")
+        if not ((data == 0) | (data == 1)).all():
+            raise CommandError(f"argument --input: spikes must be 0 or 1 (one event each); "
+                               f"{name} holds values {data.min()}..{data.max()}")
+        return data.astype(np.uint8)
+    if data.ndim != 2 or data.shape[1] != n_in or data.shape[0] < 1:
+        raise CommandError(f"argument --input: {name} has shape {data.shape}; expected samples "
+                           f"(batch, {n_in}) or spikes (batch, T, {n_in})")
     try:
-        spikes = data if data.ndim == 3 else network.encoding.encode(data)
+        return network.encoding.encode(data)
     except (TypeError, ValueError) as exc:
-        raise CommandError(f"input {args.input}: {exc}") from None
-    return spikes, labels
+        raise CommandError(f"argument --input: {name}: {exc}") from None
 
 
 def run(args):
-    from spikeforge.host.deploy import weights_fingerprint
+    from spikeforge.host.deploy import DeployError, check_deployed
     from spikeforge.host.inference import run_on_device
     from spikeforge.host.protocol import ProtocolError
 
@@ -55,14 +88,10 @@ def run(args):
     spikes, labels = _inputs(args, network)
     with open_device(args) as device:
         try:
-            loaded = device.read_params()["weights_id"]
-            if loaded != weights_fingerprint(network):
-                raise CommandError(
-                    f"the device holds weights {loaded:08x}, not those of {network.name} "
-                    f"({weights_fingerprint(network):08x}): run `spikeforge deploy` first")
+            check_deployed(device, network)
             log(args, f"running {len(spikes)} samples of {spikes.shape[1]} steps ...")
             result = run_on_device(device, network, spikes)
-        except (ProtocolError, ValueError) as exc:
+        except (ProtocolError, DeployError, ValueError) as exc:
             raise CommandError(str(exc)) from None
     report = {
         "samples": len(spikes),

@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import CommandError, emit_json, log
+from .common import CommandError, emit_json, integer, log, new_file, number
 
 __all__ = ["add_arguments", "run"]
 
@@ -12,14 +12,39 @@ def add_arguments(parser):
     from spikeforge.model.training import SURROGATES
 
     parser.add_argument("--dataset", choices=DATASETS, default="digits")
-    parser.add_argument("--steps", type=int, default=None, help="time steps T (dataset default)")
-    parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes")
-    parser.add_argument("--weight-bits", type=int, default=8)
-    parser.add_argument("--k-syn", type=int, default=1)
-    parser.add_argument("--k-mem", type=int, default=3)
+    parser.add_argument("--steps", type=integer(1), default=None,
+                        help="time steps T (dataset default)")
+    parser.add_argument("--hidden", type=integer(1, 65536), nargs="+", default=[128],
+                        help="hidden layer sizes")
+    parser.add_argument("--weight-bits", type=integer(2, 16), default=8)
+    parser.add_argument(
+        "--k-syn", type=int, nargs="+", default=None,
+        help="synaptic decay: shift k (d = 2^-k), or signed shifts of a multi-term decay "
+        "(5 7 -10: d = 2^-5 + 2^-7 - 2^-10); default 1",
+    )
+    parser.add_argument(
+        "--k-mem", type=int, nargs="+", default=None,
+        help="membrane decay, as --k-syn; default 3",
+    )
+    parser.add_argument(
+        "--tau-syn", type=float, default=None,
+        help="synaptic time constant in steps (instead of --k-syn), fitted to a decay",
+    )
+    parser.add_argument(
+        "--tau-mem", type=float, default=None,
+        help="membrane time constant in steps (instead of --k-mem), fitted to a decay",
+    )
+    parser.add_argument(
+        "--decay-tolerance", type=number(above=0), default=0.01,
+        help="fitted decays: relative tolerance on d = 1/tau (default 0.01)",
+    )
+    parser.add_argument(
+        "--max-decay-terms", type=integer(1, 4), default=4,
+        help="fitted decays: at most this many shift terms, 1..4 (default 4)",
+    )
     parser.add_argument(
         "--theta",
-        type=float,
+        type=number(above=0),
         default=4.0,
         help="threshold in units of the weight scale 2^(bits-1) (default 4.0)",
     )
@@ -27,14 +52,14 @@ def add_arguments(parser):
         "--readout", choices=["spike_count", "membrane_max", "membrane_sum"], default="spike_count"
     )
     parser.add_argument("--surrogate", choices=sorted(SURROGATES), default="fast_sigmoid")
-    parser.add_argument("--slope", type=float, default=25.0)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--slope", type=number(above=0), default=25.0)
+    parser.add_argument("--epochs", type=integer(1), default=30)
+    parser.add_argument("--batch-size", type=integer(1), default=64)
+    parser.add_argument("--lr", type=number(above=0), default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--out", required=True, help="network file to write (.sfn)")
+    parser.add_argument("--threads", type=integer(1), default=None, help="torch CPU threads")
+    parser.add_argument("--out", required=True, type=new_file, help="network file to write (.sfn)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -44,7 +69,7 @@ def run(args):
     from spikeforge.datasets import load_dataset
     from spikeforge.model import run as run_reference
     from spikeforge.model import save_network
-    from spikeforge.model.training.trainer import TrainConfig, train
+    from spikeforge.model.training.trainer import TrainConfig, fit_decays, train
     from tqdm import tqdm
 
     if args.threads:
@@ -53,12 +78,12 @@ def run(args):
         raise CommandError(f"torch device {args.device!r} is not available here; use --device cpu")
     if not 2 <= args.weight_bits <= 16:
         raise CommandError(f"--weight-bits must be in 2..16, not {args.weight_bits}")
+    decays = _decay_options(args)
     dataset = load_dataset(args.dataset, steps=args.steps, seed=args.seed)
     config = TrainConfig(
         hidden=tuple(args.hidden),
         weight_bits=args.weight_bits,
-        k_syn=args.k_syn,
-        k_mem=args.k_mem,
+        **decays,
         theta=args.theta,
         readout=args.readout,
         surrogate=args.surrogate,
@@ -69,6 +94,10 @@ def run(args):
         seed=args.seed,
         device=args.device,
     )
+    try:
+        _, _, decay_report = fit_decays(config)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     bar = tqdm(
         total=args.epochs, desc=f"train {args.dataset}", unit="epoch", file=sys.stderr, disable=None
     )
@@ -111,17 +140,45 @@ def run(args):
         "layers": [
             f"{ly.params.kind.name} {ly.params.n_in}→{ly.params.n}" for ly in network.layers
         ],
+        "decays": [{"layer": ly.name, **decay_report} for ly in network.layers],
     }
     if args.json:
         emit_json(report)
     else:
         log(args, f"wrote {args.out}")
+        for name, entry in decay_report.items():
+            print(f"{name} (every layer): {_decay_line(entry)}")
         correct = int(np.sum(trace.predict(network.readout) == dataset.labels("test")))
         print(
             f"integer test accuracy: {int_accuracy:.2%} ({correct}/{len(dataset.y_test)}), "
             f"torch: {history[-1]['test_accuracy']:.2%}"
         )
     return 0
+
+
+def _decay_options(args):
+    """TrainConfig's decay fields from the options; ``--k-*`` and ``--tau-*`` exclude each other."""
+    out = {"decay_tolerance": args.decay_tolerance, "max_decay_terms": args.max_decay_terms}
+    for name, default in (("syn", 1), ("mem", 3)):
+        k, tau = getattr(args, f"k_{name}"), getattr(args, f"tau_{name}")
+        if k is not None and tau is not None:
+            raise CommandError(f"give either --k-{name} or --tau-{name}, not both")
+        if tau is not None:
+            out[f"tau_{name}"] = tau
+        k = default if k is None else (k[0] if len(k) == 1 else list(k))
+        out[f"k_{name}"] = k
+    return out
+
+
+def _decay_line(entry):
+    """``d = 2^-5 + 2^-7 - 2^-10 (3 terms), τ 25 → 25.13 steps (+0.5 %)``."""
+    from spikeforge.model.decay import Decay
+
+    text = f"{Decay.of(entry['terms'])} ({entry['n_terms']} term(s)), "
+    if "tau" in entry:
+        return text + (f"τ {entry['tau']:g} → {entry['realized_tau']:.4g} steps "
+                       f"({entry['tau_error']:+.2%})")
+    return text + f"τ {entry['realized_tau']:.4g} steps"
 
 
 def _device_available(device):

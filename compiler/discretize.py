@@ -102,12 +102,12 @@ def _value(terms) -> Fraction:
 
 
 def fit_decay(d, *, tolerance=DEFAULT_TOLERANCE, max_terms=MAX_TERMS, max_shift=15,
-              what="decay") -> Decay:
+              what="decay", closest=False) -> Decay:
     """The decay with the fewest terms (≤ ``max_terms``, shifts ≤ ``max_shift``) whose
     :math:`d'` is within ``tolerance·d`` of ``d``; among those, the closest.
 
     Raises :class:`DecayFitError` when no decay within the budget meets the tolerance, naming
-    the best one found and what to change.
+    the best one found and what to change; with ``closest`` it returns that best one instead.
     """
     if not (isinstance(d, (int, float)) and math.isfinite(d) and d > 0):
         raise ValueError(f"{what}: the decay per step must be a positive number, not {d!r}")
@@ -136,6 +136,8 @@ def fit_decay(d, *, tolerance=DEFAULT_TOLERANCE, max_terms=MAX_TERMS, max_shift=
         raise DecayFitError(f"{what}: d = {d:g} is below the smallest decay a state of this "
                             f"width can hold (2^-{max_shift}); widen the state format")
     found = Decay(tuple(best[0]))
+    if closest:
+        return found
     raise DecayFitError(
         f"{what}: no decay of at most {max_terms} term(s) is within {tolerance:.2%} of "
         f"d = {d:.6g}; the best is {found} ({best[1]:.2%} off). Allow more terms "
@@ -166,11 +168,11 @@ def _tau_of(d, dt, method):
 
 
 def discretize(tau, dt, method="euler", *, tolerance=DEFAULT_TOLERANCE, max_terms=MAX_TERMS,
-               max_shift=15, what="tau") -> Discretized:
+               max_shift=15, what="tau", closest=False) -> Discretized:
     """Fit the decay of ``tau`` over ``dt`` (see :func:`fit_decay`) and report its cost."""
     d = wanted_decay(tau, dt, method, what)
     decay = fit_decay(d, tolerance=tolerance, max_terms=max_terms, max_shift=max_shift,
-                      what=what)
+                      what=what, closest=closest)
     realized = float(decay.d)
     return Discretized(float(tau), decay, 1 - min(d, 1.0), 1 - realized,
                        _tau_of(realized, dt, method))

@@ -26,8 +26,10 @@ def formats(network):
         p = layer.params
         row = {"layer": layer.name or f"layer{index}", "kind": p.kind.name.lower(),
                "n_in": p.n_in, "n": p.n, "recurrent": p.recurrent, "bias": p.bias,
-               "k_syn": p.k_syn, "k_mem": p.k_mem, "theta": p.theta,
-               "reset": p.reset.name.lower(), "weight": f"s{p.weight_format.width}",
+               "k_syn": p.k_syn.to_json(), "k_mem": p.k_mem.to_json(), "theta": p.theta,
+               "theta_reset": p.reset_amount, "input_shift": p.input_shift,
+               "same_step_recurrence": p.same_step_recurrence, "reset": p.reset.name.lower(),
+               "weight": f"s{p.weight_format.width}",
                "current": f"s{p.current_format.width}", "potential": f"s{p.potential_format.width}"}
         if p.kind.name == "ALIF":
             row["trace"] = f"u{p.trace_format.width}"

@@ -5,7 +5,10 @@ Everything here elaborates to adders, shifts, comparators and multiplexers only.
 
 from amaranth.hdl import Const, Mux, Value
 
-__all__ = ["accumulator_width", "clamp", "const_mul", "signed_width"]
+__all__ = [
+    "accumulator_width", "clamp", "const_mul", "input_accumulator_width",
+    "recurrent_accumulator_width", "signed_width",
+]
 
 def const_mul(value, const):
     """``value * const`` for a non-negative integer constant, as a sum of shifted copies.
@@ -45,3 +48,23 @@ def accumulator_width(params):
     rows = params.n_in + (params.n if params.recurrent else 0)
     wf = params.weight_format
     return signed_width(rows * wf.min, rows * wf.max)
+
+
+def _rows_width(params, rows):
+    wf = params.weight_format
+    return signed_width(rows * wf.min, rows * wf.max)
+
+
+def input_accumulator_width(params):
+    """Width of the accumulator the update reads as ``acc``: the whole synaptic sum
+    (:func:`accumulator_width`), or only its feed-forward part ``W s_in`` (``n_in`` rows) in a
+    layer with same-step recurrence, which keeps ``V s`` in a second accumulator."""
+    if params.same_step_recurrence:
+        return _rows_width(params, params.n_in)
+    return accumulator_width(params)
+
+
+def recurrent_accumulator_width(params):
+    """Width of the second accumulator of a layer with same-step recurrence: ``V s``, ``n``
+    rows."""
+    return _rows_width(params, params.n)

@@ -11,8 +11,15 @@ bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
 * a CRC mismatch: ``BAD_CRC``; otherwise ``OK`` with ``LEN``, ``CMD``, ``SEQ``, ``TAG`` and the
   first six payload bytes (``args``) as registers.
 
-After an ``OK`` verdict the parser waits for ``exec_done`` (the executor reads the frame buffer
-until then); bytes that arrive meanwhile are dropped and pulse ``dropped``.
+``rep_cmd``, ``rep_seq`` and ``rep_len`` are the frame's when its 8-byte header was received
+whole (``OK``, ``BAD_CRC``, ``OVERSIZE``, ``TRUNCATED`` after the header), else 0 (``GARBAGE``,
+``OVERRUN``, ``TRUNCATED`` inside the header).
+
+After a verdict the parser waits for the executor to take it (``rep_ready``) and, after ``OK``,
+for ``exec_done`` (the executor reads the frame buffer until then). Bytes that arrive meanwhile
+cannot be stored: they pulse ``dropped``, and once the executor is done the rest is discarded
+until the line goes quiet and reported as one ``OVERRUN`` verdict, so a frame sent before the
+previous response is refused with a status, never dropped silently.
 """
 
 from amaranth.hdl import Cat, Module, Signal
@@ -84,6 +91,8 @@ class FrameReceiver(wiring.Component):
         last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
         verdict = Signal(Status)
         garbage = Signal()  # a garbage run waits to be reported
+        header_ok = Signal()  # the frame's 8 header bytes were received
+        overrun = Signal()  # bytes were dropped while a verdict waited for the executor
 
         m.d.comb += [
             self.rep_cmd.eq(cmd), self.rep_seq.eq(seq), self.rep_len.eq(length),
@@ -98,17 +107,28 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += garbage.eq(0)
         with m.Elif(reporting):
             m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(verdict)]
+            with m.If(~header_ok):
+                m.d.comb += [self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]
+
+        def after_report():
+            """The verdict was taken: dropped bytes become an ``OVERRUN``, else idle."""
+            with m.If(overrun | got):
+                m.d.sync += [verdict.eq(Status.OVERRUN), header_ok.eq(0), overrun.eq(0)]
+                m.next = "DISCARD"
+            with m.Else():
+                m.next = "IDLE"
 
         with m.FSM():
             with m.State("IDLE"), m.If(got):
                 with m.If(byte == SYNC):
-                    m.d.sync += [index.eq(0), crc.eq(CRC_INIT), args.eq(0)]
+                    m.d.sync += [index.eq(0), crc.eq(CRC_INIT), args.eq(0), header_ok.eq(0)]
                     m.next = "HEADER"
                 with m.Else():
                     m.next = "GARBAGE"
             with m.State("GARBAGE"):
                 with m.If(got & (byte == SYNC)):
-                    m.d.sync += [garbage.eq(1), index.eq(0), crc.eq(CRC_INIT), args.eq(0)]
+                    m.d.sync += [garbage.eq(1), index.eq(0), crc.eq(CRC_INIT), args.eq(0),
+                                 header_ok.eq(0)]
                     m.next = "HEADER"
                 with m.Elif(timed_out):
                     m.d.sync += garbage.eq(1)
@@ -118,7 +138,7 @@ class FrameReceiver(wiring.Component):
                     m.d.sync += [header.eq(Cat(header[8:], byte)), crc.eq(crc_step.crc_out),
                                  index.eq(index + 1)]
                     with m.If(index == 7):
-                        m.d.sync += index.eq(0)
+                        m.d.sync += [index.eq(0), header_ok.eq(1)]
                         m.next = "CHECK_LEN"
                 with m.Elif(timed_out):
                     m.d.sync += verdict.eq(Status.TRUNCATED)
@@ -168,14 +188,16 @@ class FrameReceiver(wiring.Component):
                 m.d.comb += reporting.eq(~garbage)
                 with m.If(got):
                     m.d.comb += self.dropped.eq(1)
+                    m.d.sync += overrun.eq(1)
                 with m.If(~garbage & self.rep_ready):
                     with m.If(verdict == Status.OK):
                         m.next = "WAIT_EXEC"
                     with m.Else():
-                        m.next = "IDLE"
+                        after_report()
             with m.State("WAIT_EXEC"):
                 with m.If(got):
                     m.d.comb += self.dropped.eq(1)
+                    m.d.sync += overrun.eq(1)
                 with m.If(self.exec_done):
-                    m.next = "IDLE"
+                    after_report()
         return m

@@ -21,9 +21,11 @@ Executor, per verdict:
    anything is written (the scan reads every word first).
 3. **Quiet** (weights, state, ``CLEAR``, ``LEARN``, writing ``LFSR``): wait until the core is
    idle and has finished every step sent (``steps == steps_sent``); if the output buffer is
-   full, it never would: ``BUSY``.
+   full, it never would: ``BUSY``. ``CLEAR`` instead drops every output the core emits while it
+   waits, so it is never ``BUSY``.
 4. **Act**: write weights / parameters, push events (a step ends at each end-of-step word),
-   pulse ``clear``, or size a read.
+   pulse ``clear`` and empty the output buffer (``CLEAR``: nothing a previous client left
+   behind reaches the next one), or size a read.
 5. **Respond**: header, then ``count`` items read one at a time (a weight, a state record, a
    parameter, a counter, an output word, an ``INFO`` byte), shifted out byte by byte with the CRC
    accumulated on the way, then the CRC.
@@ -196,9 +198,12 @@ class HostLink(wiring.Component):
         pop = Signal()
         push = Signal()
         full = Signal()  # level == out_depth, kept as a register
+        # CLEAR: from its QUIET wait to its response, core outputs are taken and dropped (so a
+        # core stalled on a full buffer finishes its steps), then the buffer is emptied
+        flushing = Signal()
         m.d.comb += [
-            self.outputs.ready.eq(~reading_out & ~full),
-            push.eq(self.outputs.valid & self.outputs.ready),
+            self.outputs.ready.eq(~reading_out & (~full | flushing)),
+            push.eq(self.outputs.valid & self.outputs.ready & ~flushing),
             obuf.addr.eq(Mux(reading_out, head, tail)),
             obuf.w_en.eq(push),
             obuf.w_data.eq(Mux(self.outputs.payload.marker, EVENT_MARKER,
@@ -369,7 +374,8 @@ class HostLink(wiring.Component):
         # words read from memories are registered before the item selection: a block RAM's
         # clock-to-output time leaves no room for logic behind it at the ECP5's clock rates
         rom_q = Signal.like(rom_rd.data)
-        weight_q = Signal(self.r_weight.shape().width)
+        # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
+        weight_q = Signal(self.r_weight.shape())
         state_q = Signal(13 * 8)
         obuf_q = Signal.like(obuf.r_data)
         m.d.sync += [rom_q.eq(rom_rd.data), weight_q.eq(self.r_weight),
@@ -514,7 +520,7 @@ class HostLink(wiring.Component):
                         m.next = "CLEARING"
                     with m.Else():
                         m.next = "RESPOND"
-                with m.Elif(full):
+                with m.Elif(full & ~cmd_is[Command.CLEAR]):  # CLEAR drops outputs: never BUSY
                     m.d.sync += status.eq(Status.BUSY)
                     m.next = "RESPOND"
             with m.State("WRITE_WEIGHTS"):
@@ -567,6 +573,8 @@ class HostLink(wiring.Component):
                 m.d.sync += self.clear.eq(0)
                 m.next = "CLEAR_WAIT"
             with m.State("CLEAR_WAIT"), m.If(self.idle):
+                # the output buffer is emptied (these assignments come after the FIFO's own)
+                m.d.sync += [head.eq(0), tail.eq(0), level.eq(0), full.eq(0)]
                 m.next = "RESPOND"
             with m.State("RESPOND"):
                 items = Signal(16)
@@ -654,5 +662,8 @@ class HostLink(wiring.Component):
                     m.d.comb += self.tx.valid.eq(1)
                     with m.If(self.tx.ready):
                         m.d.sync += [shift.eq(shift >> 8), nbytes.eq(nbytes - 1)]
+        m.d.comb += flushing.eq(cmd_is[Command.CLEAR] & (fsm.ongoing("QUIET")
+                                                         | fsm.ongoing("CLEARING")
+                                                         | fsm.ongoing("CLEAR_WAIT")))
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | rx.rep_valid)
         return m

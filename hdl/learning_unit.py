@@ -31,6 +31,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..model import NeuronKind
 from ..model.learning import LearningRule, rows_of
+from ..model.learning.integer_ops import decay_terms
 from .arith import clamp, const_mul
 from .events import probe_signature
 from .learning_events import learn_probe_signature
@@ -49,8 +50,20 @@ class _Phase(enum.IntEnum):
 
 
 def decay(x, k):
-    """:func:`spikeforge.model.learning.decay` in logic: leak towards zero by ``1 - 2^-k``."""
-    return x - ((x + Mux(x > 0, (1 << k) - 1, 0)) >> k)
+    """:func:`spikeforge.model.learning.decay` in logic: leak towards zero by ``1 - d``, ``k`` a
+    shift or a :class:`~spikeforge.model.decay.Decay`: per term an add of a sign-selected
+    constant, a constant shift and an add or subtract; then a multiplexer that stops a
+    multi-term decay from overshooting zero."""
+    terms = decay_terms(k)
+    positive, negative = x > 0, x < 0
+    out = x
+    for sign, shift in terms:
+        bump = Mux(positive if sign > 0 else negative, (1 << shift) - 1, 0)
+        term = (x + bump) >> shift
+        out = out - term if sign > 0 else out + term
+    if len(terms) == 1:  # one term never overshoots
+        return out
+    return Mux(positive & (out < 0) | negative & (out > 0), 0, out)
 
 
 def bit_length(value, width):

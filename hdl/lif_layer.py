@@ -9,10 +9,13 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
    at the marker.
 2. **Recurrence** (``SYN_REC``, every layer, empty without recurrent weights): the spikes
    :math:`s[n]` the layer emitted in its previous update, kept in a spike buffer, add
-   :math:`V_{:,k}` the same way.
-3. **Update** (``UPDATE``): one neuron per clock, ascending: read state, accumulator and bias
-   (clearing the accumulator behind the read), then the four-stage
-   :class:`~spikeforge.hdl.neuron_update.NeuronUpdate`, whose output stage writes the next state.
+   :math:`V_{:,k}` the same way. A layer with same-step recurrence adds them into a second set
+   of accumulators (one per lane, ``Q`` words), since its update needs :math:`R[n]` apart
+   from :math:`A[n]`; the feed-forward accumulators then hold only :math:`W s^{in}`.
+3. **Update** (``UPDATE``): one neuron per clock, ascending: read state, accumulators and bias
+   (clearing the accumulators behind the read), then the pipelined
+   :class:`~spikeforge.hdl.neuron_update.NeuronUpdate` (latency :math:`L`, 4 to 6 cycles, a
+   function of the layer's parameters), whose output stage writes the next state.
    Each spike is emitted as an output event; a full consumer stalls the whole pipeline (nothing
    is dropped), and the stall is decided from registers only.
 4. **Marker** (``MARK``): the end-of-step marker is emitted, then the core is idle.
@@ -25,7 +28,7 @@ read port is transparent to its write port, so back-to-back operations on the sa
 operation reads its accumulator.
 
 Timing without stalls, ``go`` at cycle 0, ``E`` input events, ``R`` recurrent events: the core is
-busy for :math:`N + 10 + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`).
+busy for :math:`N + 6 + L + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`).
 """
 
 import enum
@@ -36,7 +39,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..model import Layer, NeuronKind
-from .arith import accumulator_width, const_mul
+from ..model.decay import Decay
+from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
 from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
 from .memory_layout import check_lanes, lane_weights, weight_rows
 from .neuron_update import NeuronUpdate
@@ -122,11 +126,12 @@ class LIFLayer(wiring.Component):
             raise ValueError(
                 f"theta = {p.theta} does not fit the potential format {p.potential_format}"
             )
-        for name, k, fmt in (("k_syn", p.k_syn, p.current_format),
-                             ("k_mem", p.k_mem, p.potential_format),
-                             ("k_adapt", p.k_adapt, p.trace_format)):
-            if not 0 <= k < fmt.width:
-                raise ValueError(f"{name} must be a shift in 0..{fmt.width - 1}, not {k}")
+        for name, fmt in (("k_syn", p.current_format), ("k_mem", p.potential_format),
+                          ("k_adapt", p.trace_format)):
+            decay = Decay.of(getattr(p, name), name)
+            if decay.max_shift >= fmt.width:
+                raise ValueError(f"{name} shifts must be in 0..{fmt.width - 1}, not "
+                                 f"{decay.max_shift} (in {name} = {decay.to_json()})")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 256:
             raise ValueError(f"index must be an integer in 0..255, not {index!r}")
         self.layer = layer
@@ -137,7 +142,8 @@ class LIFLayer(wiring.Component):
         self.prime = bool(prime)
         self.flush_on_clear = bool(flush_on_clear)
         self.host_access = bool(host_access)
-        self.acc_width = accumulator_width(p)
+        self.acc_width = input_accumulator_width(p)
+        self.latency = NeuronUpdate.latency(p)
         members = {
             "i_events": In(event_signature()),
             "o_events": Out(event_signature()),
@@ -191,6 +197,17 @@ class LIFLayer(wiring.Component):
             m.submodules[f"weights_{lane}"] = weights[lane]
             m.submodules[f"acc_{lane}"] = accs[lane]
         m.submodules.state = state
+        # same-step recurrence: the recurrent sum V s has accumulators of its own, read by the
+        # update beside the feed-forward ones (the update decays I + R, not I + A + R)
+        same_step = p.same_step_recurrence
+        if same_step:
+            rec_accs = [Memory(shape=signed(recurrent_accumulator_width(p)), depth=q_max,
+                               init=[]) for _ in range(lanes)]
+            for lane in range(lanes):
+                m.submodules[f"rec_acc_{lane}"] = rec_accs[lane]
+            r_wr = [mem.write_port() for mem in rec_accs]
+            r_rd = [mem.read_port(transparent_for=(wp,))
+                    for mem, wp in zip(rec_accs, r_wr, strict=True)]
         w_rd = [mem.read_port() for mem in weights]
         a_wr = [mem.write_port() for mem in accs]
         a_rd = [mem.read_port(transparent_for=(wp,)) for mem, wp in zip(accs, a_wr, strict=True)]
@@ -250,6 +267,12 @@ class LIFLayer(wiring.Component):
         s1_valid, s2_valid = Signal(), Signal()
         s1_q, s2_q = Signal.like(q), Signal.like(q)
         m.d.sync += [s1_valid.eq(busy), s1_q.eq(q), s2_valid.eq(s1_valid), s2_q.eq(s1_q)]
+        take_rec = Signal()  # the event taken this cycle is a recurrent one
+        if same_step:  # which accumulators an operation adds to travels with it
+            op_rec, s1_rec, s2_rec = Signal(), Signal(), Signal()
+            with m.If(take):
+                m.d.sync += op_rec.eq(take_rec)
+            m.d.sync += [s1_rec.eq(op_rec), s2_rec.eq(s1_rec)]
         for lane in range(lanes):
             w_reg = Signal(wshape, name=f"weight_{lane}")
             m.d.sync += w_reg.eq(w_rd[lane].data)
@@ -257,11 +280,16 @@ class LIFLayer(wiring.Component):
                 w_rd[lane].addr.eq(row_base + q),
                 a_wr[lane].addr.eq(s2_q),
                 a_wr[lane].data.eq(a_rd[lane].data + w_reg),
-                a_wr[lane].en.eq(s2_valid),
+                a_wr[lane].en.eq(s2_valid & ~s2_rec if same_step else s2_valid),
             ]
+            if same_step:
+                m.d.comb += [
+                    r_wr[lane].addr.eq(s2_q),
+                    r_wr[lane].data.eq(r_rd[lane].data + w_reg),
+                    r_wr[lane].en.eq(s2_valid & s2_rec),
+                ]
 
         # recurrent events come from the spike buffer; its read data is always spikes[rec_ptr]
-        take_rec = Signal()
         if p.spiking:
             m.d.comb += k_rd.addr.eq(rec_ptr + take_rec)
             m.d.sync += rec_ptr.eq(rec_ptr + take_rec)
@@ -292,6 +320,7 @@ class LIFLayer(wiring.Component):
             update.u.eq(s_rd.data.u),
             update.s.eq(s_rd.data.s),
             update.acc.eq(acc_sel),
+            *([update.rec.eq(Array(rd.data for rd in r_rd)[b_lane])] if same_step else []),
             # the state is read for the update while upd_active, for the host otherwise (it
             # reads while idle): a register picks the address, not the phase decoding
             s_rd.addr.eq(Mux(upd_active, upd_i, self.r_addr) if self.host_access else upd_i),
@@ -429,14 +458,17 @@ class LIFLayer(wiring.Component):
         # UPDATE (after the last synaptic read, in the first cycle) for the neuron update, in
         # the other phases for nothing, so the read address depends on no phase decoding. In
         # UPDATE they are cleared behind the update.
-        for lane in range(lanes):
-            m.d.comb += a_rd[lane].addr.eq(Mux(s1_valid, s1_q, upd_a))
-        with m.If(phase == Phase.UPDATE):
+        acc_ports = [(a_rd, a_wr)] + ([(r_rd, r_wr)] if same_step else [])
+        for rd, _ in acc_ports:
             for lane in range(lanes):
-                m.d.comb += a_rd[lane].en.eq(~stall)
-                with m.If(b_valid & (b_lane == lane)):
-                    m.d.comb += [a_wr[lane].addr.eq(b_a), a_wr[lane].data.eq(0),
-                                 a_wr[lane].en.eq(~stall)]
+                m.d.comb += rd[lane].addr.eq(Mux(s1_valid, s1_q, upd_a))
+        with m.If(phase == Phase.UPDATE):
+            for rd, wr in acc_ports:
+                for lane in range(lanes):
+                    m.d.comb += rd[lane].en.eq(~stall)
+                    with m.If(b_valid & (b_lane == lane)):
+                        m.d.comb += [wr[lane].addr.eq(b_a), wr[lane].data.eq(0),
+                                     wr[lane].en.eq(~stall)]
 
         if self.host_access:  # reads while idle, where no phase uses these read ports
             r_lane = Signal.like(self.r_lane)

@@ -1,30 +1,48 @@
-r"""The neuron update of the integer contract as a four-stage pipeline.
+r"""The neuron update of the integer contract as a pipeline of adder trees.
 
-For one neuron, from its state of step :math:`n` and its synaptic sum :math:`a[n]` (bias added
-here), computes the state of step :math:`n+1` exactly as :func:`spikeforge.model.layer_step`:
+For one neuron, from its state of step :math:`n` and its synaptic sums, computes the state of
+step :math:`n+1` exactly as :func:`spikeforge.model.layer_step`. With :math:`D(x) = x - \sum_j
+s_j (x \gg k_j)` a decay (1 to 4 signed terms, :mod:`spikeforge.model.decay`), :math:`f` the
+input shift, :math:`\theta_r` the reset amount, :math:`A = 2^f\,acc + c` and :math:`R = 2^f\,rec`:
 
 .. math::
 
-    I[n+1] &= \mathrm{sat}_I\big(I - (I \gg k_{syn}) + a + c\big)\\
-    U[n+1] &= \mathrm{sat}_U\big(U - (U \gg k_{mem}) + I - \theta s\big)
-              \ \text{(subtract; IF: no leak term; LI: no reset)}\\
-    U[n+1] &= \mathrm{sat}_U\big(s\ ?\ I : U - (U \gg k_{mem}) + I\big) \ \text{(zero)}\\
-    b[n+1] &= \mathrm{sat}_b\big(b - (b \gg k_{adapt}) + d\, s\big) \ \text{(ALIF)}\\
+    I[n+1] &= \mathrm{sat}_I\big(D_{syn}(I) + A\big)
+             \qquad\text{(}acc\text{ holds the recurrent sum too)}\\
+    I[n+1] &= \mathrm{sat}_I\big(D_{syn}(I + R) + A\big)
+             \qquad\text{(same-step recurrence: } rec \text{ apart, drive } x = I + R)\\
+    U[n+1] &= \mathrm{sat}_U\big(D_{mem}(U) + x - \theta_r s\big)
+              \ \text{(subtract; IF: no leak; LI: no reset)}\\
+    U[n+1] &= \mathrm{sat}_U\big(D_{mem}(U - \theta_r s) + x\big)\ \text{(subtract before leak)}\\
+    U[n+1] &= \mathrm{sat}_U\big(s\ ?\ x : D_{mem}(U) + x\big) \ \text{(zero)}\\
+    b[n+1] &= \mathrm{sat}_b\big(D_{adapt}(b) + d\, s\big) \ \text{(ALIF)}\\
     s[n+1] &= U[n+1] \ge \theta + b[n+1]
 
-Only adders, arithmetic shifts by constants, comparators and multiplexers. The work is cut so
-that every stage holds at most one carry chain between registers (the update is the longest
-combinational path of a layer otherwise, and sets the clock of a whole board):
+with :math:`x = I` without same-step recurrence. Only adders, arithmetic shifts by constants,
+comparators and multiplexers. Every stage holds at most one carry chain between registers (the
+update is the longest combinational path of a layer otherwise, and sets the clock of a board):
 
-1. the two-operand partial sums: leaks :math:`I - (I \gg k_{syn})`, :math:`U - (U \gg k_{mem})`,
-   :math:`b - (b \gg k_{adapt})`, the input :math:`a + c` and :math:`I - \theta s`;
-2. the wide sums before saturation;
-3. saturation (compare with the format's bounds, select);
-4. the threshold compare :math:`U[n+1] \ge \theta + b[n+1]`.
+0. *(only with same-step recurrence or reset before the leak)* the sums a decay is applied
+   to: :math:`x = I + R`, :math:`y = U - \theta_r s`; every other operand is registered;
+1. … :math:`T`: one adder tree per state. A decay of :math:`m` terms is :math:`m + 1` operands
+   (the state and its shifted copies, shifts are wiring); the tree of :math:`I` adds
+   :math:`A`'s two operands (``acc``, bias; 0 without), the tree of :math:`U` the drive and
+   the reset (:math:`-\theta_r s`, a multiplexed constant; reset to zero selects the drive
+   behind the last adder), the tree of :math:`b` the jump. A tree of :math:`n` operands takes
+   :math:`\lceil \log_2 n \rceil` adder levels, one per stage; :math:`T` is the deepest
+   tree's, and a shallower tree registers its operands first;
+2. saturation (compare with the format's bounds, select);
+3. the threshold compare :math:`U[n+1] \ge \theta + b[n+1]`.
 
-A result leaves :attr:`NeuronUpdate.LATENCY` cycles of ``en`` after its operands entered; ``en``
-low freezes every stage (the consumer's backpressure). ``valid`` and ``tag`` (the neuron's
-address) travel with the operands.
+The latency is :meth:`NeuronUpdate.latency`: :math:`P + T + 2` with :math:`P` the pre-stage (0
+or 1). One-term decays without same-step recurrence or reset before the leak give
+:math:`T = 2`, :math:`P = 0`, so :attr:`NeuronUpdate.LATENCY` = 4 cycles and the same hardware
+as the version 1 pipeline (the first level of :math:`U`'s tree keeps its register widths); 2 to
+4 terms give :math:`T = 3` where a tree then holds more than 4 operands (up to 8 fit 3 levels).
+
+A result leaves ``latency`` cycles of ``en`` after its operands entered; ``en`` low freezes
+every stage (the consumer's backpressure). ``valid`` and ``tag`` (the neuron's address) travel
+with the operands.
 """
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
@@ -32,9 +50,23 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..model import LayerParams, NeuronKind, ResetMode
-from .arith import accumulator_width, clamp
+from .arith import clamp, input_accumulator_width, recurrent_accumulator_width
 
 __all__ = ["NeuronUpdate"]
+
+
+#: names of the first level's registers by the operands they hold (the version-1 names)
+_FIRST_LEVEL = {
+    ("i", frozenset({"x"})): "leak_i", ("i", frozenset({"acc", "bias"})): "syn_in",
+    ("u", frozenset({"u"})): "leak_u", ("u", frozenset({"x", "reset"})): "drive",
+    ("u", frozenset({"x"})): "drive", ("b", frozenset({"b"})): "leak_b",
+    ("b", frozenset({"jump"})): "jump",
+}
+
+
+def _levels(operands):
+    """Adder levels of a balanced tree of ``operands`` values: ceil(log2(operands))."""
+    return (operands - 1).bit_length()
 
 
 class NeuronUpdate(wiring.Component):
@@ -54,8 +86,11 @@ class NeuronUpdate(wiring.Component):
         The operands of this cycle are a neuron to update; its address.
     i, u, b, s : In
         State of step n (``b`` is 0 unless ALIF).
-    acc : In(signed(accumulator_width(params)))
-        :math:`\\sum_j W_{ij} s^{in}_j + \\sum_k V_{ik} s_k`.
+    acc : In(signed(input_accumulator_width(params)))
+        :math:`\\sum_j W_{ij} s^{in}_j`, plus :math:`\\sum_k V_{ik} s_k` unless the layer has
+        same-step recurrence (not shifted by the input shift yet).
+    rec : In(signed(recurrent_accumulator_width(params)))
+        Same-step recurrence only: :math:`\\sum_k V_{ik} s_k`.
     bias : In(signed(current width))
         :math:`c_i` (0 without bias).
     valid_out, tag_out : Out
@@ -66,8 +101,37 @@ class NeuronUpdate(wiring.Component):
         How many of the I, U and b updates were clamped (0..3).
     """
 
-    #: cycles (of ``en``) from operands to results
+    #: cycles (of ``en``) from operands to results with one-term decays and none of the
+    #: version-2 features (reset before the leak, same-step recurrence); see :meth:`latency`
     LATENCY = 4
+
+    @staticmethod
+    def pre_stage(params):
+        """Whether a sum precedes a decay (:math:`I + R` or :math:`U - \\theta_r s`)."""
+        return params.same_step_recurrence or (
+            params.spiking and params.reset is ResetMode.SUBTRACT_BEFORE_LEAK)
+
+    @staticmethod
+    def tree_operands(params):
+        """Operands of the adder tree of each state: ``{"i": n, "u": n, "b": n}``."""
+        p = params
+        counts = {"i": len(p.k_syn.terms) + 3}  # x, its terms, acc, bias (0 without)
+        u = 1 + (0 if p.kind is NeuronKind.IF else len(p.k_mem.terms)) + 1
+        if p.spiking and p.reset is ResetMode.SUBTRACT:
+            u += 1
+        counts["u"] = u
+        if p.kind is NeuronKind.ALIF:
+            counts["b"] = len(p.k_adapt.terms) + 2
+        return counts
+
+    @classmethod
+    def latency(cls, params):
+        """Cycles (of ``en``) from operands to results for a layer of ``params``:
+        pre-stage (0 or 1) + the deepest adder tree's levels + saturation + compare."""
+        if not isinstance(params, LayerParams):
+            raise TypeError(f"params must be LayerParams, not {params!r}")
+        depth = max(_levels(n) for n in cls.tree_operands(params).values())
+        return int(cls.pre_stage(params)) + depth + 2
 
     def __init__(self, params, *, tag_width=1):
         if not isinstance(params, LayerParams):
@@ -77,7 +141,7 @@ class NeuronUpdate(wiring.Component):
         cw = params.current_format.width
         pw = params.potential_format.width
         tw = params.trace_format.width
-        super().__init__({
+        members = {
             "en": In(1),
             "valid": In(1),
             "tag": In(tag_width),
@@ -85,7 +149,7 @@ class NeuronUpdate(wiring.Component):
             "u": In(signed(pw)),
             "b": In(unsigned(tw)),
             "s": In(1),
-            "acc": In(signed(accumulator_width(params))),
+            "acc": In(signed(input_accumulator_width(params))),
             "bias": In(signed(cw)),
             "valid_out": Out(1),
             "tag_out": Out(tag_width),
@@ -94,13 +158,18 @@ class NeuronUpdate(wiring.Component):
             "b_next": Out(unsigned(tw)),
             "s_next": Out(1),
             "saturations": Out(unsigned(2)),
-        })
+        }
+        if params.same_step_recurrence:
+            members["rec"] = In(signed(recurrent_accumulator_width(params)))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
         cf, pf, tf = p.current_format, p.potential_format, p.trace_format
-        acc_w = accumulator_width(p)
+        alif = p.kind is NeuronKind.ALIF
+        latency = self.latency(p)
+        sums = latency - 2  # the stage that registers the wide sums
 
         def stage(name, value, shape=None):
             """A pipeline register loaded from ``value`` while ``en``."""
@@ -110,62 +179,151 @@ class NeuronUpdate(wiring.Component):
             return reg
 
         valid, tag = self.valid, self.tag
-        for index in range(1, self.LATENCY + 1):
+        for index in range(1, latency + 1):
             valid = stage(f"valid_{index}", valid)
             tag = stage(f"tag_{index}", tag)
 
-        # 1: two-operand partial sums (each one carry chain)
-        leak_i = stage("leak_i", self.i - (self.i >> p.k_syn), signed(cf.width + 1))
-        syn_in = stage("syn_in", self.acc + self.bias,
-                       signed(max(acc_w, cf.width) + 1))
-        leak_u = self.u if p.kind is NeuronKind.IF else self.u - (self.u >> p.k_mem)
-        leak_u = stage("leak_u", leak_u, signed(pf.width + 1))
+        def selected(spiked, value):
+            """``value`` where the neuron spiked, else 0: a multiplexed constant."""
+            return Mux(spiked, Const(value, unsigned(max(1, value.bit_length()))), 0)
+
+        # 0: the sums a decay is applied to (only where the layer needs one), else registers
+        f = p.input_shift
+        x, y, acc = self.i, self.u, self.acc << f
+        bias, b, s = self.bias, self.b, self.s
+        start = int(self.pre_stage(p))
+        if p.same_step_recurrence:
+            x = self.i + (self.rec << f)
+        if p.spiking and p.reset is ResetMode.SUBTRACT_BEFORE_LEAK:
+            y = self.u - selected(self.s, p.reset_amount)
+        if start:
+            x, y, acc, s = (stage("x_0", x), stage("y_0", y), stage("acc_0", acc),
+                            stage("s_0", s))
+            bias = stage("bias_0", bias) if p.bias else bias
+            b = stage("b_0", b) if alif else b
+
+        s_at = [s]  # s registered to each later stage (for the reset-to-zero select)
+        x_at = [x]  # the drive, likewise
+
+        def at(chain, name, level):
+            while len(chain) <= level:
+                chain.append(stage(f"{name}_{start + len(chain)}", chain[-1]))
+            return chain[level]
+
+        def decay(value, terms, tag):
+            return [(1, value, tag)] + [(-sign, value >> shift, tag) for sign, shift in terms]
+
+        # 1..T: the adder trees, one per state. An operand is (sign, value, tag), the first
+        # of each tree positive. The bias is an operand even when it is 0 (as in version 1).
+        trees = {"i": [*decay(x, p.k_syn.terms, "x"), (1, acc, "acc"), (1, bias, "bias")]}
+        leak = [(1, y, "u")] if p.kind is NeuronKind.IF else decay(y, p.k_mem.terms, "u")
+        drive = [(1, x, "x")]
         if p.spiking and p.reset is ResetMode.SUBTRACT:
-            drive = self.i - Mux(self.s, p.theta, 0)
-        else:
-            drive = self.i
-        drive = stage("drive", drive, signed(max(cf.width, pf.width) + 2))
-        s_1 = stage("s_1", self.s)
-        if p.kind is NeuronKind.ALIF:
-            leak_b = stage("leak_b", self.b - (self.b >> p.k_adapt), unsigned(tf.width))
-            jump = stage("jump", Mux(self.s, p.adapt_jump, 0),
-                         unsigned(max(1, p.adapt_jump.bit_length())))
+            drive.append((-1, selected(s, p.reset_amount), "reset"))
+        trees["u"] = drive + leak if len(leak) % 2 and not len(drive) % 2 else leak + drive
+        if alif:
+            trees["b"] = [*decay(b, p.k_adapt.terms, "b"), (1, selected(s, p.adapt_jump), "jump")]
+        roots = self._adder_trees(m, stage, trees, sums - start, s_at, x_at, at)
+        i_wide, u_wide = roots["i"], roots["u"]
+        b_wide = roots.get("b")
 
-        # 2: the wide sums before saturation
-        i_wide = stage("i_wide", leak_i + syn_in)
-        if p.spiking and p.reset is ResetMode.ZERO:
-            u_wide = Mux(s_1, drive, leak_u + drive)
-        else:
-            u_wide = leak_u + drive
-        u_wide = stage("u_wide", u_wide, signed(max(leak_u.shape().width, drive.shape().width)
-                                                + 1))
-        if p.kind is NeuronKind.ALIF:
-            b_wide = stage("b_wide", leak_b + jump)
-
-        # 3: saturation
+        # saturation
         i_sat, sat_i = clamp(i_wide, cf.min, cf.max)
         u_sat, sat_u = clamp(u_wide, pf.min, pf.max)
-        i_3 = stage("i_3", i_sat, signed(cf.width))
-        u_3 = stage("u_3", u_sat, signed(pf.width))
-        if p.kind is NeuronKind.ALIF:
+        i_c = stage(f"i_{sums + 1}", i_sat, signed(cf.width))
+        u_c = stage(f"u_{sums + 1}", u_sat, signed(pf.width))
+        if alif:
             b_sat, sat_b = clamp(b_wide, tf.min, tf.max)
-            b_3 = stage("b_3", b_sat, unsigned(tf.width))
+            b_c = stage(f"b_{sums + 1}", b_sat, unsigned(tf.width))
         else:
-            b_3, sat_b = Const(0, tf.width), Const(0, 1)
-        sat_3 = stage("sat_3", sat_i + sat_u + sat_b, unsigned(2))
+            b_c, sat_b = Const(0, tf.width), Const(0, 1)
+        sat_c = stage(f"sat_{sums + 1}", sat_i + sat_u + sat_b, unsigned(2))
 
-        # 4: threshold compare; the state passes through
-        if p.kind is NeuronKind.ALIF:
-            spike = u_3 >= p.theta + b_3
+        # threshold compare; the state passes through
+        if alif:
+            spike = u_c >= p.theta + b_c
         else:
-            spike = u_3 >= p.theta if p.spiking else Const(0, 1)
+            spike = u_c >= p.theta if p.spiking else Const(0, 1)
         m.d.comb += [
             self.valid_out.eq(valid),
             self.tag_out.eq(tag),
-            self.i_next.eq(stage("i_4", i_3)),
-            self.u_next.eq(stage("u_4", u_3)),
-            self.b_next.eq(stage("b_4", b_3, unsigned(tf.width))),
-            self.s_next.eq(stage("s_4", spike, unsigned(1))),
-            self.saturations.eq(stage("sat_4", sat_3)),
+            self.i_next.eq(stage(f"i_{latency}", i_c)),
+            self.u_next.eq(stage(f"u_{latency}", u_c)),
+            self.b_next.eq(stage(f"b_{latency}", b_c, unsigned(tf.width))),
+            self.s_next.eq(stage(f"s_{latency}", spike, unsigned(1))),
+            self.saturations.eq(stage(f"sat_{latency}", sat_c)),
         ]
         return m
+
+    def _adder_trees(self, m, stage, trees, depth, s_at, x_at, at):
+        """Sum the operands of every tree of ``trees`` ({state: [(sign, value, tag)]}) in
+        ``depth`` stages, level by level across the trees, pairing neighbours; return the
+        registered sums. A tree shallower than ``depth`` registers its operands first. The
+        first level keeps the version-1 register widths: ``U``'s leak one bit wider than
+        ``U``, the drive two bits wider than the wider of ``I`` and ``U`` (a signed register
+        is only ever widened), and a one-term ``b - (b >> k)``, which lies in ``[0, b]``,
+        ``b``'s width unsigned. Reset to zero selects the drive behind ``U``'s last adder."""
+        p = self.params
+        cw, pw, tw = (p.current_format.width, p.potential_format.width, p.trace_format.width)
+        zero = p.spiking and p.reset is ResetMode.ZERO
+
+        def shape_of(state, level, tags, value):
+            shape = value.shape()
+            if level != 1:
+                return shape
+            if state == "b" and tags == {"b"} and p.k_adapt.single:
+                return unsigned(tw)
+            floor = None
+            if state == "u" and tags <= {"u"}:
+                floor = pw + 1
+            elif state == "u" and tags <= {"x", "reset"}:
+                floor = max(cw, pw) + 2
+            if floor is None:
+                return shape
+            return signed(max(shape.width + (not shape.signed), floor))
+
+        def register(state, level, k, last, sign, value, tags):
+            if last:
+                name = f"{state}_wide"
+            else:
+                name = _FIRST_LEVEL.get((state, frozenset(tags)), f"{state}_{level}_{k}")
+                name = name if level == 1 else f"{state}_{level}_{k}"
+            return sign, stage(name, value, shape_of(state, level, tags, value)), tags
+
+        work = {state: [(sign, value, {tag}) for sign, value, tag in operands]
+                for state, operands in trees.items()}
+        pads = {state: depth - _levels(len(operands)) for state, operands in work.items()}
+        for level in range(1, depth + 1):
+            for state, operands in work.items():
+                last = level == depth
+                if level <= pads[state]:
+                    work[state] = [register(state, level, k, last, *op)
+                                   for k, op in enumerate(operands)]
+                    if level == 1 and state == "u":
+                        at(s_at, "s", 1)
+                    continue
+                nodes = []
+                for k in range(0, len(operands), 2):
+                    if k + 1 == len(operands):
+                        nodes.append(register(state, level, k, last, *operands[k]))
+                        continue
+                    (sa, a, ta), (sb, b, tb) = operands[k], operands[k + 1]
+                    if sa == sb:
+                        value, sign = a + b, sa
+                    else:
+                        value, sign = (a - b, 1) if sa > 0 else (b - a, 1)
+                    if state == "u" and zero and len(operands) == 2:
+                        alone = [node for _, node, tags in operands if tags == {"x"}]
+                        drive = alone[0] if alone else at(x_at, "x", level - 1)
+                        value = Mux(at(s_at, "s", level - 1), drive, value)
+                    nodes.append(register(state, level, k, last, sign, value, ta | tb))
+                work[state] = nodes
+                if level == 1 and state == "u":
+                    at(s_at, "s", 1)  # the version-1 pipeline registered s here, always
+        roots = {}
+        for state, operands in work.items():
+            sign, root, _ = operands[0]
+            if len(operands) != 1 or sign != 1:
+                raise AssertionError(f"the tree of {state} did not reduce to a positive sum")
+            roots[state] = root
+        return roots

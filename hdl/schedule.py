@@ -7,11 +7,15 @@ events and :math:`R` recurrent events in a step is busy for
 
     C = \underbrace{1}_{go} + \underbrace{(E + R)\,Q}_{\text{synaptic ops}}
         + \underbrace{2}_{\text{marker, phase change}} + \underbrace{N + 2 + L}_{\text{update}}
-        + \underbrace{1}_{\text{end marker}} = N + 10 + (E + R)\,Q
+        + \underbrace{1}_{\text{end marker}} = N + 6 + L + (E + R)\,Q
 
 cycles, where the update begins with one cycle for the last synaptic operation's accumulator
-read and :math:`L = 4` is the latency of the pipelined neuron update
-(:attr:`~spikeforge.hdl.neuron_update.NeuronUpdate.LATENCY`). All layers start a step together,
+read and :math:`L` is the latency of the layer's pipelined neuron update
+(:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`): 4 with one-term decays and none of
+the version-2 structural features (:math:`C = N + 10 + (E + R)\,Q`), 5 or 6 with multi-term
+decays, a reset before the leak or same-step recurrence. The recurrent events of a layer with
+same-step recurrence go to accumulators of their own in the same cycles, so they cost what they
+cost elsewhere. All layers start a step together,
 so the step takes :math:`\max_l C_l` cycles (the ``step_cycles`` counter) as long as
 ``o_events`` is drained. :math:`E` of layer :math:`l > 0` is
 the spike count of layer :math:`l-1` at the previous step; :math:`R` is the layer's own spike
@@ -27,17 +31,24 @@ from ..model import Network, run
 from .memory_layout import check_lanes
 from .neuron_update import NeuronUpdate
 
-__all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule"]
+__all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule", "step_overhead"]
 
 #: cycles of a step beyond one per neuron and one per synaptic issue: go, marker, phase change,
-#: the last accumulator read, the update pipeline's fill and drain, end marker
+#: the last accumulator read, the update pipeline's fill and drain, end marker; for a layer
+#: whose update has the version-1 latency (see :func:`step_overhead`)
 STEP_OVERHEAD = 6 + NeuronUpdate.LATENCY
 
 
-def layer_cycles(n, lanes, events, recurrent_events=0):
-    """Cycles a layer of ``n`` neurons is busy in one step (arrays broadcast)."""
+def step_overhead(params):
+    """:data:`STEP_OVERHEAD` of a layer of ``params``: 6 + its update's latency."""
+    return 6 + NeuronUpdate.latency(params)
+
+
+def layer_cycles(n, lanes, events, recurrent_events=0, *, latency=NeuronUpdate.LATENCY):
+    """Cycles a layer of ``n`` neurons is busy in one step (arrays broadcast); ``latency`` is
+    its update's (:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`)."""
     q = n // lanes
-    return n + STEP_OVERHEAD + (np.asarray(events) + np.asarray(recurrent_events)) * q
+    return n + 6 + latency + (np.asarray(events) + np.asarray(recurrent_events)) * q
 
 
 class Schedule(NamedTuple):
@@ -86,7 +97,8 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
             ev_in = previous[0]
         own = trace.spikes[index][0].sum(axis=1)
         ev_rec = np.concatenate([[0], own[:-1]]) if p.recurrent else np.zeros(steps, np.int64)
-        cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec))
+        cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec,
+                                                 latency=NeuronUpdate.latency(p)))
         issue[index] = (ev_in + ev_rec) * q
         synops += issue[index] * lanes
         events += ev_in + ev_rec

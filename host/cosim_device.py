@@ -6,9 +6,12 @@ under :func:`spikeforge.sim.cocotb_runner.cache_dir`), starts the simulation in 
 thread with the socket bridge :mod:`spikeforge.host.cosim_tb`, and gives the pyserial URL of the
 bridge. The design is built from ``network`` (weights are its initial memory contents); any
 network with the same design hash can then be deployed to it without a rebuild.
+
+``spikeforge board --sim NET.sfn [--port TCP]`` serves one until it is stopped.
 """
 
 import hashlib
+import socket
 import tempfile
 import threading
 import time
@@ -43,14 +46,20 @@ class CosimDevice:
     network : spikeforge.model.Network
     lanes, divisor, timeout, link, learning
         As :class:`~spikeforge.host.cosim_top.CosimTop` (``divisor`` clocks per UART bit).
+    port : int
+        TCP port on 127.0.0.1 (0: any free port; ``url`` names the one taken).
     """
 
     def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
-                 learning=None):
+                 learning=None, port=0):
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an integer in 0..65535 (0: any free port), not "
+                             f"{port!r}")
         reason = missing_reason("verilator")
         if reason:
             raise ToolMissing(reason)
         configure_verilator()
+        self.port = port
         self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link, learning)
         self._tmp = None
         self._thread = None
@@ -76,7 +85,27 @@ class CosimDevice:
         stamp.write_text("ok\n")
         return runner, build_dir
 
+    @property
+    def running(self):
+        """The simulation (and its socket bridge) is still running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _check_port(self):
+        """Refuse a port that another program holds, before the build."""
+        if self.port == 0:
+            return
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", self.port))
+        except OSError as exc:
+            raise OSError(f"TCP port {self.port} on 127.0.0.1 is not free ({exc.strerror}): "
+                          "choose another, or 0 for any free port") from None
+        finally:
+            probe.close()
+
     def start(self, wait=120.0):
+        self._check_port()
         start = time.perf_counter()
         runner, build_dir = self._build()
         self.build_seconds = time.perf_counter() - start
@@ -88,7 +117,8 @@ class CosimDevice:
                 runner.test(test_module="spikeforge.host.cosim_tb", hdl_toplevel=TOP,
                             build_dir=build_dir, test_dir=folder,
                             results_xml=str(folder / "results.xml"),
-                            extra_env={"SPIKEFORGE_BRIDGE_DIR": str(folder)},
+                            extra_env={"SPIKEFORGE_BRIDGE_DIR": str(folder),
+                                       "SPIKEFORGE_BRIDGE_PORT": str(self.port)},
                             log_file=folder / "sim.log")
             except BaseException as exc:  # reported by start() or close()
                 self._error = exc

@@ -1,7 +1,8 @@
 """cocotb testbench that bridges a TCP socket to the serial line of :class:`CosimTop`.
 
-Run by :class:`spikeforge.host.cosim_device.CosimDevice`. It listens on ``127.0.0.1`` (port
-written to ``$SPIKEFORGE_BRIDGE_DIR/port``), serves one client connection at a time (pyserial's
+Run by :class:`spikeforge.host.cosim_device.CosimDevice`. It listens on ``127.0.0.1``, port
+``$SPIKEFORGE_BRIDGE_PORT`` (0 or unset: any free port; the port is written to
+``$SPIKEFORGE_BRIDGE_DIR/port``), serves one client connection at a time (pyserial's
 ``socket://`` URL), and stops when ``$SPIKEFORGE_BRIDGE_DIR/stop`` exists and no client is
 connected. Device state persists across connections, as on a powered board.
 
@@ -59,7 +60,7 @@ async def bridge(dut):
     dut.rst.value = 0
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", 0))
+    server.bind(("127.0.0.1", int(os.environ.get("SPIKEFORGE_BRIDGE_PORT") or 0)))
     server.listen(1)
     server.settimeout(0.2)
     (folder / "port.tmp").write_text(str(server.getsockname()[1]))

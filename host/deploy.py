@@ -6,6 +6,12 @@ layer count, every layer's sizes, formats and neuron parameters, then the design
 covers the bias values and link parameters). Only the weights may differ: :func:`deploy` writes
 them in the lane layout of :mod:`spikeforge.hdl.memory_layout`, reads every word back, and
 records the weights' fingerprint in the ``WEIGHTS_ID`` parameter.
+
+A deploy is a transaction: ``WEIGHTS_ID`` is set to :data:`NO_NETWORK` (0) before the first
+weight is written and to the network's fingerprint only after every word read back equals what
+was written. A deploy that stops half-way (the link lost, a read-back difference, Ctrl-C) leaves
+a device that says "no valid network", which :func:`check_deployed` (and so ``spikeforge run``)
+refuses until a deploy completes.
 """
 
 import hashlib
@@ -14,9 +20,14 @@ import time
 import numpy as np
 
 from ..hdl.memory_layout import lane_weights
-from .protocol import MAX_PAYLOAD, LinkConfig, Param, design_info
+from .protocol import MAX_PAYLOAD, LinkConfig, Param, ProtocolError, design_info
 
-__all__ = ["DeployError", "check_compatible", "deploy", "weights_fingerprint"]
+__all__ = ["NO_NETWORK", "DeployError", "check_compatible", "check_deployed", "deploy",
+           "weights_fingerprint"]
+
+#: ``WEIGHTS_ID`` of a device that holds no complete network (power-up, or a deploy under way or
+#: interrupted); no fingerprint takes this value
+NO_NETWORK = 0
 
 
 class DeployError(ValueError):
@@ -24,7 +35,12 @@ class DeployError(ValueError):
 
 
 def weights_fingerprint(network):
-    """A 32-bit fingerprint of every weight array of ``network`` (SHA-256, first 4 bytes)."""
+    """A 32-bit fingerprint of every weight array of ``network``.
+
+    SHA-256 over, layer by layer, ``b"weight"`` then the weights as little-endian int64 in
+    row-major order, and for a recurrent layer ``b"recurrent"`` then its recurrent weights the
+    same way; the fingerprint is the digest's first 4 bytes read as a little-endian integer, or
+    1 where that is 0 (:data:`NO_NETWORK`)."""
     digest = hashlib.sha256()
     for layer in network.layers:
         for name in ("weight", "recurrent"):
@@ -32,7 +48,21 @@ def weights_fingerprint(network):
             if array is not None:
                 digest.update(name.encode())
                 digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
-    return int.from_bytes(digest.digest()[:4], "little")
+    return int.from_bytes(digest.digest()[:4], "little") or 1
+
+
+def check_deployed(device, network):
+    """Raise :class:`DeployError` unless ``device`` holds exactly ``network``'s weights (its
+    ``WEIGHTS_ID`` is their fingerprint)."""
+    loaded = device.read_params()["weights_id"]
+    wanted = weights_fingerprint(network)
+    if loaded == NO_NETWORK:
+        raise DeployError(f"the device holds no valid network (none deployed since power-up, "
+                          f"or a deploy did not complete): run `spikeforge deploy` with "
+                          f"{network.name} first")
+    if loaded != wanted:
+        raise DeployError(f"the device holds weights {loaded:08x}, not those of {network.name} "
+                          f"({wanted:08x}): run `spikeforge deploy` first")
 
 
 def check_compatible(network, info):
@@ -68,6 +98,22 @@ def deploy(device, network, *, verify=True, progress=None):
     start = time.perf_counter()
     info = device.info()
     check_compatible(network, info)
+    device.write_param(Param.WEIGHTS_ID, NO_NETWORK)  # until the read-back verifies
+    try:
+        summary = _write_and_verify(device, network, info, verify, progress)
+    except ProtocolError as exc:
+        raise DeployError(
+            f"deploy of {network.name} stopped: {exc}. The device holds partly written weights "
+            "and reports no valid network, so `spikeforge run` refuses it: run "
+            "`spikeforge deploy` again") from None
+    fingerprint = weights_fingerprint(network)
+    device.write_param(Param.WEIGHTS_ID, fingerprint)
+    return {**summary, "weights_id": f"{fingerprint:08x}", "design_hash": info.design_hash.hex(),
+            "seconds": time.perf_counter() - start}
+
+
+def _write_and_verify(device, network, info, verify, progress):
+    """Write every weight word, then read every one back (``verify``); a summary dict."""
     per_write = (MAX_PAYLOAD - 4) // info.weight_bytes
     per_read = MAX_PAYLOAD // info.weight_bytes
     plan = [(index, lane, words) for index, layer in enumerate(network.layers)
@@ -98,11 +144,7 @@ def deploy(device, network, *, verify=True, progress=None):
                 if progress:
                     progress(done, total)
         if mismatches:
-            raise DeployError("read-back differs from the weights written:\n  "
-                              + "\n  ".join(mismatches[:10]))
-    fingerprint = weights_fingerprint(network)
-    device.write_param(Param.WEIGHTS_ID, fingerprint)
+            raise DeployError("read-back differs from the weights written (the device now "
+                              "reports no valid network):\n  " + "\n  ".join(mismatches[:10]))
     words = sum(len(w) for _, _, w in plan)
-    return {"weights": words, "frames": frames, "verified": bool(verify),
-            "weights_id": f"{fingerprint:08x}", "design_hash": info.design_hash.hex(),
-            "seconds": time.perf_counter() - start}
+    return {"weights": words, "frames": frames, "verified": bool(verify)}

@@ -5,6 +5,13 @@
 are opened the same way. Every method sends one request frame of
 :mod:`spikeforge.host.protocol` and waits for its response (stop and wait); an error status
 raises :class:`~spikeforge.host.protocol.ProtocolError` naming the command and the status.
+
+A link that fails (a cable pulled, the socket closed: pyserial's ``SerialException`` or an
+``OSError``) raises :class:`LinkError`, a ``ProtocolError`` that says so. A new connection
+resynchronises: a client that was stopped in the middle of a request leaves a partial frame in
+the device's receiver until its line-quiet timeout, which swallows the next client's first
+request, so the first ``INFO`` is retried (after stale input is discarded; waits of 1.5 s,
+3 s, 6 s, ...) within ``timeout``.
 """
 
 import struct
@@ -25,7 +32,15 @@ from .protocol import (
     parse_info,
 )
 
-__all__ = ["Device"]
+__all__ = ["Device", "LinkError"]
+
+#: seconds the first INFO of a connection waits before it is sent again (longer than any
+#: device's line-quiet timeout)
+RESYNC_WAIT = 1.5
+
+
+class LinkError(ProtocolError):
+    """The serial link itself failed (port closed, socket disconnected, device unplugged)."""
 
 
 def _status_name(status):
@@ -53,6 +68,7 @@ class Device:
 
         self.port = port
         self.timeout = timeout
+        self._serial_errors = (serial.SerialException, OSError)
         self.serial = serial.serial_for_url(port, baudrate=baud, timeout=0.05)
         self.seq = 0
         self.tag = 0
@@ -70,30 +86,42 @@ class Device:
 
     # ---- frames -----------------------------------------------------------------------------
 
-    def _read_exact(self, n, deadline):
+    def _link(self, action, *args):
+        """``action(*args)`` on the serial port; a failing link is a :class:`LinkError`."""
+        try:
+            return action(*args)
+        except self._serial_errors as exc:
+            raise LinkError(f"the link to {self.port} failed: {exc}; check the cable or the "
+                            "device, then reconnect") from None
+
+    def _write(self, data):
+        self._link(self.serial.write, bytes(data))
+        self._link(self.serial.flush)
+
+    def _read_exact(self, n, deadline, timeout=None):
         data = bytearray()
         while len(data) < n:
             if time.monotonic() > deadline:
-                raise ProtocolError(f"no complete response within {self.timeout} s "
+                waited = self.timeout if timeout is None else timeout
+                raise ProtocolError(f"no complete response within {waited:g} s "
                                     f"(got {bytes(data).hex()})")
-            data += self.serial.read(n - len(data))
+            data += self._link(self.serial.read, n - len(data))
         return bytes(data)
 
     def read_response(self, timeout=None):
         """The next response frame (bytes before ``SYNC`` are skipped)."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while self._read_exact(1, deadline)[0] != SYNC:
+        while self._read_exact(1, deadline, timeout)[0] != SYNC:
             pass
-        head = self._read_exact(RESPONSE_HEADER - 1, deadline)
+        head = self._read_exact(RESPONSE_HEADER - 1, deadline, timeout)
         (length,) = struct.unpack_from("<H", head)
-        rest = self._read_exact(length + 2, deadline)
+        rest = self._read_exact(length + 2, deadline, timeout)
         return decode_response(bytes([SYNC]) + head + rest)
 
     def send_raw(self, data, quiet=0.5):
         """Write ``data`` as it is; return every response that arrives until ``quiet`` seconds
         pass without one (for tests of bad frames)."""
-        self.serial.write(bytes(data))
-        self.serial.flush()
+        self._write(data)
         responses = []
         while True:
             try:
@@ -101,7 +129,7 @@ class Device:
             except ProtocolError:
                 return responses
 
-    def transact(self, command, payload=b"", *, tag=None, check=True):
+    def transact(self, command, payload=b"", *, tag=None, check=True, timeout=None):
         """Send one request; return its :class:`~spikeforge.host.protocol.Response`.
 
         The first request of a session is preceded by ``INFO``, which gives the design tag."""
@@ -109,9 +137,8 @@ class Device:
             self.info()
         self.seq = (self.seq + 1) & 0xFF
         frame = encode_request(command, self.seq, self.tag if tag is None else tag, payload)
-        self.serial.write(frame)
-        self.serial.flush()
-        response = self.read_response()
+        self._write(frame)
+        response = self.read_response(timeout)
         if response.seq != self.seq or response.command != int(command):
             raise ProtocolError(
                 f"response to command 0x{response.command:02x} seq {response.seq} does not "
@@ -126,9 +153,26 @@ class Device:
     def info(self):
         """The device's :class:`~spikeforge.host.protocol.DesignInfo` (also sets the tag)."""
         if self._info is None:
-            self._info = parse_info(self.transact(Command.INFO, tag=0).payload)
+            self._info = parse_info(self._first_info().payload)
             self.tag = self._info.tag
         return self._info
+
+    def _first_info(self):
+        """The connection's first ``INFO``, sent again while a partial frame that a previous
+        client left in the receiver swallows it (stale input is dropped before each try)."""
+        deadline = time.monotonic() + self.timeout
+        wait = RESYNC_WAIT
+        while True:
+            self._link(self.serial.reset_input_buffer)
+            wait = min(wait, max(deadline - time.monotonic(), 0.05))
+            try:
+                return self.transact(Command.INFO, tag=0, timeout=wait)
+            except LinkError:
+                raise
+            except ProtocolError:
+                if time.monotonic() + 0.05 >= deadline:
+                    raise
+                wait *= 2  # a device slower to answer than RESYNC_WAIT still gets through
 
     def write_weights(self, layer, lane, addr, values):
         b = self.info().weight_bytes

@@ -9,13 +9,21 @@ instead (``u[-1][:, n]``).
 
 The host keeps at most ``output_depth // (n_out + 1)`` steps in flight, so the output buffer
 never fills and the device never stalls the link.
+
+Before the first sample the device is brought to a known state (:func:`start_clean`): ``CLEAR``
+(which drops whatever a previous, interrupted client left in the output buffer), then the
+counters must show an empty output buffer and every step sent finished; outputs of an older
+bitstream whose ``CLEAR`` keeps the buffer are read and dropped until they do.
 """
 
 import numpy as np
 
-from .protocol import EVENT_MARKER, MAX_PAYLOAD, STATE_RECORD_BYTES
+from .protocol import EVENT_MARKER, MAX_PAYLOAD, STATE_RECORD_BYTES, ProtocolError, Status
 
-__all__ = ["OutputGroups", "run_on_device", "send_words"]
+__all__ = ["OutputGroups", "run_on_device", "send_words", "start_clean"]
+
+#: ``READ_OUTPUT`` frames :func:`start_clean` spends draining before it gives up
+DRAIN_READS = 64
 
 
 def _step_words(x_step):
@@ -52,6 +60,25 @@ def send_words(send, words):
                                f"(output buffer full)")
 
 
+def start_clean(device):
+    """``CLEAR`` the device and make sure no output of an earlier run is left in its output
+    buffer (``output_level`` 0, ``steps == steps_sent``); raise ``RuntimeError`` otherwise."""
+    for _ in range(DRAIN_READS):
+        try:
+            device.clear()
+        except ProtocolError as exc:  # an older bitstream: CLEAR waits on a full buffer
+            if exc.status != Status.BUSY:
+                raise
+            device.read_output()
+            continue
+        counters = device.counters()
+        if counters["output_level"] == 0 and counters["steps"] == counters["steps_sent"]:
+            return
+        device.read_output()
+    raise RuntimeError(f"the device's output buffer is still not empty after {DRAIN_READS} "
+                       "reads: reset the device")
+
+
 def run_on_device(device, network, spikes):
     """Run ``spikes`` (batch, T, n_in) on ``device``; return a dict of numpy arrays.
 
@@ -75,6 +102,7 @@ def run_on_device(device, network, spikes):
     in_flight = max(1, info.output_depth // (n_out + 1) - 1) if spiking else 1
     per_frame = MAX_PAYLOAD // 2
     per_read = MAX_PAYLOAD // STATE_RECORD_BYTES
+    start_clean(device)
     for b in range(batch):
         device.clear()
         outputs = OutputGroups(device)

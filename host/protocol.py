@@ -74,7 +74,7 @@ __all__ = [
     "parse_info",
 ]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 SYNC = 0xA5
 #: Largest payload of a request or a response, in bytes.
 MAX_PAYLOAD = 512
@@ -145,7 +145,9 @@ class Command(enum.IntEnum, shape=8):
 
 
 class Status(enum.IntEnum, shape=8):
-    """The ``STATUS`` byte of a response; anything but ``OK`` means nothing changed."""
+    """The ``STATUS`` byte of a response. Anything but ``OK`` means nothing changed, except
+    ``BUSY``: a RUN or LEARN answered BUSY returns a payload and its accepted words run
+    (``docs/host_protocol.md``)."""
 
     OK = 0x00
     BAD_CRC = 0x01  #: the CRC does not match
@@ -159,6 +161,7 @@ class Status(enum.IntEnum, shape=8):
     BAD_VALUE = 0x09  #: an input index ≥ n_in, or a weight outside its format
     BUSY = 0x0A  #: the output buffer is full: read outputs first
     IN_TRIAL = 0x0B  #: a learning trial is open: end it with its end-of-trial word first
+    OVERRUN = 0x0C  #: bytes arrived while the device executed a frame (stop and wait broken)
 
 
 class Param(enum.IntEnum, shape=8):
@@ -279,7 +282,13 @@ class LinkConfig:
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """What the bitstream fixed about one layer (``INFO``: 30 bytes)."""
+    """What the bitstream fixed about one layer (``INFO``: 44 bytes).
+
+    A decay (``k_syn``, ``k_mem``, ``k_adapt``) is what the network file writes: an int for
+    one term, else a tuple of signed shifts (:meth:`spikeforge.model.decay.Decay.to_json`); on
+    the wire 4 signed bytes, the terms then zeros (only the first term can have shift 0).
+    ``theta_reset`` is the reset amount (θ unless the layer sets another).
+    """
 
     n_in: int
     n: int
@@ -287,9 +296,9 @@ class LayerInfo:
     reset: int
     recurrent: bool
     bias: bool
-    k_syn: int
-    k_mem: int
-    k_adapt: int
+    k_syn: int | tuple
+    k_mem: int | tuple
+    k_adapt: int | tuple
     weight_width: int
     current_width: int
     potential_width: int
@@ -297,22 +306,29 @@ class LayerInfo:
     theta: int
     adapt_jump: int
     depth: int  #: weight words per lane
+    theta_reset: int = 0
+    input_shift: int = 0
+    same_step_recurrence: bool = False
 
-    _FORMAT = "<IIBBBBBBBBBBIII"
+    _FORMAT = "<IIBBB4b4b4bBBBBBIIII"
 
     def pack(self):
-        flags = int(self.recurrent) | (int(self.bias) << 1)
+        flags = (int(self.recurrent) | (int(self.bias) << 1)
+                 | (int(self.same_step_recurrence) << 2))
         return struct.pack(
-            self._FORMAT, self.n_in, self.n, self.kind, self.reset, flags, self.k_syn,
-            self.k_mem, self.k_adapt, self.weight_width, self.current_width,
-            self.potential_width, self.trace_width, self.theta, self.adapt_jump, self.depth)
+            self._FORMAT, self.n_in, self.n, self.kind, self.reset, flags,
+            *_decay_bytes(self.k_syn), *_decay_bytes(self.k_mem), *_decay_bytes(self.k_adapt),
+            self.weight_width, self.current_width, self.potential_width, self.trace_width,
+            self.input_shift, self.theta, self.theta_reset, self.adapt_jump, self.depth)
 
     @classmethod
     def unpack(cls, data):
-        (n_in, n, kind, reset, flags, k_syn, k_mem, k_adapt, ww, cw, pw, tw, theta, jump,
-         depth) = struct.unpack(cls._FORMAT, data)
+        fields = struct.unpack(cls._FORMAT, data)
+        n_in, n, kind, reset, flags = fields[:5]
+        k_syn, k_mem, k_adapt = (_decay_of_bytes(fields[5 + 4 * k:9 + 4 * k]) for k in range(3))
+        ww, cw, pw, tw, shift, theta, theta_reset, jump, depth = fields[17:]
         return cls(n_in, n, kind, reset, bool(flags & 1), bool(flags & 2), k_syn, k_mem, k_adapt,
-                   ww, cw, pw, tw, theta, jump, depth)
+                   ww, cw, pw, tw, theta, jump, depth, theta_reset, shift, bool(flags & 4))
 
     @classmethod
     def size(cls):
@@ -396,6 +412,22 @@ def parse_info(payload):
 DEFAULT_LINK = LinkConfig()
 
 
+def _decay_json(decay):
+    value = decay.to_json()
+    return value if isinstance(value, int) else tuple(value)
+
+
+def _decay_bytes(decay):
+    """4 signed bytes: the terms of ``decay`` (an int or signed shifts), then zeros."""
+    terms = [decay] if isinstance(decay, int) else list(decay)
+    return [*terms, *[0] * (4 - len(terms))]
+
+
+def _decay_of_bytes(values):
+    terms = [values[0], *(v for v in values[1:] if v)]
+    return terms[0] if len(terms) == 1 else tuple(terms)
+
+
 def layer_info(layer, lanes):
     """The :class:`LayerInfo` of a :class:`~spikeforge.model.Layer` built with ``lanes``."""
     from ..hdl.memory_layout import lane_depth
@@ -403,10 +435,13 @@ def layer_info(layer, lanes):
     p = layer.params
     return LayerInfo(
         n_in=p.n_in, n=p.n, kind=int(p.kind), reset=int(p.reset), recurrent=p.recurrent,
-        bias=p.bias, k_syn=p.k_syn, k_mem=p.k_mem, k_adapt=p.k_adapt,
+        bias=p.bias, k_syn=_decay_json(p.k_syn), k_mem=_decay_json(p.k_mem),
+        k_adapt=_decay_json(p.k_adapt),
         weight_width=p.weight_format.width, current_width=p.current_format.width,
         potential_width=p.potential_format.width, trace_width=p.trace_format.width,
-        theta=p.theta, adapt_jump=p.adapt_jump, depth=lane_depth(layer, lanes))
+        theta=p.theta, adapt_jump=p.adapt_jump, depth=lane_depth(layer, lanes),
+        theta_reset=p.reset_amount, input_shift=p.input_shift,
+        same_step_recurrence=p.same_step_recurrence)
 
 
 def weight_bytes(network):

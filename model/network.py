@@ -111,6 +111,7 @@ def run(network: Network, spikes, state=None) -> Trace:
     x = np.asarray(spikes)
     if x.ndim != 3 or x.shape[2] != network.n_in:
         raise ValueError(f"input spikes must have shape (batch, T, {network.n_in}), not {x.shape}")
+    _check_binary(x)
     batch, steps, _ = x.shape
     states = (
         list(state) if state is not None else [initial_state(ly, batch) for ly in network.layers]
@@ -131,8 +132,25 @@ def run(network: Network, spikes, state=None) -> Trace:
     return Trace(rec["s"], rec["i"], rec["u"], rec["b"], sats)
 
 
+def _check_binary(x):
+    """Input spikes are events: 0 or 1. The reference would multiply weights by any other value
+    while the hardware counts one event, so anything else is refused."""
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"input spikes must be numbers 0/1, not {x.dtype}")
+    if x.size and not ((x == 0) | (x == 1)).all():
+        bad = x[(x != 0) & (x != 1)]
+        raise ValueError(f"input spikes must be 0 or 1 (one event each), not {bad.flat[0]} "
+                         f"({bad.size} such values)")
+
+
 def final_states(trace: Trace) -> list:
-    """The layer states after the last step of ``trace`` (to continue a run)."""
+    """The layer states after the last step of ``trace`` (to continue a run).
+
+    A trace of T = 0 steps has no last step: its final state is the state the run started from,
+    which the trace does not hold, so that is an error."""
+    if trace.spikes and trace.spikes[0].shape[1] == 0:
+        raise ValueError("the trace has no steps (T = 0), so it holds no final state: continue "
+                         "from the state that was passed to run (or initial_state)")
     return [
         LayerState(i[:, -1], u[:, -1], s[:, -1], b[:, -1])
         for s, i, u, b in zip(trace.spikes, trace.i, trace.u, trace.b, strict=True)

@@ -1,7 +1,10 @@
 """Random networks of every variant of the contract, for differential tests and benchmarks.
 
 Every layer has a multiple of the lane count neurons; ``saturating`` narrows I and U so that
-clamping happens often."""
+clamping happens often. Layers mix every part of contract version 2 (multi-term decays, reset
+amount, reset before the leak, input shift, same-step recurrence) with the version-1 variants."""
+
+from dataclasses import replace
 
 import numpy as np
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind, ResetMode
@@ -9,7 +12,10 @@ from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding
 from spikeforge.model.network import Readout
 
-__all__ = ["random_decay", "random_layer", "random_network", "random_spikes"]
+__all__ = [
+    "FEATURE_LAYERS", "feature_network", "random_decay", "random_layer", "random_network",
+    "random_spikes",
+]
 
 
 def random_decay(rng, width, *, max_terms=4, max_shift=6):
@@ -31,26 +37,47 @@ def random_decay(rng, width, *, max_terms=4, max_shift=6):
 
 
 def random_layer(rng, n_in, n, kind, *, saturating=False, recurrent=False, bias=False,
-                 reset=ResetMode.SUBTRACT, k_syn=None):
-    """A layer with random formats, shifts and weights; ``saturating`` narrows I and U."""
+                 reset=ResetMode.SUBTRACT, k_syn=None, version=2, **changes):
+    """A layer with random formats, decays and weights; ``saturating`` narrows I and U.
+
+    ``version=2`` (the default) draws every part of contract version 2 as well: decays of 1
+    to 4 terms (:func:`random_decay`), a reset amount other than θ (half the subtract-reset
+    layers), an input shift of 0 to 2 and, in half the recurrent layers, same-step recurrence.
+    ``version=1`` draws the one-term layers of version 1 (the same draws as before version 2).
+    ``changes`` (``LayerParams`` fields) replace what was drawn.
+    """
+    if version not in (1, 2):
+        raise ValueError(f"version must be 1 or 2, not {version!r}")
     wbits = int(rng.integers(3, 9))
     cw = int(rng.integers(5, 9)) if saturating else int(rng.integers(10, 17))
     pw = int(rng.integers(5, 9)) if saturating else int(rng.integers(10, 17))
     wf, cf, pf = IntFormat(wbits), IntFormat(cw), IntFormat(pw)
     spiking = kind is not NeuronKind.LI
+    if version == 1:
+        def decay(width, top=5):
+            return int(rng.integers(0, min(width, top + 1)))
+    else:
+        def decay(width, top=5):
+            return random_decay(rng, width, max_shift=top)
     extra = {}
     if kind is NeuronKind.ALIF:
         tw = int(rng.integers(4, 12))
-        extra = dict(trace_format=IntFormat(tw, signed=False), k_adapt=int(rng.integers(0, tw)),
+        extra = dict(trace_format=IntFormat(tw, signed=False), k_adapt=decay(tw, tw - 1),
                      adapt_jump=int(rng.integers(0, (1 << tw))))
-    params = LayerParams(
-        n_in=n_in, n=n, kind=kind,
-        k_syn=int(rng.integers(0, min(cw, 6))) if k_syn is None else k_syn,
-        k_mem=0 if kind is NeuronKind.IF else int(rng.integers(0, min(pw, 6))),
-        theta=int(rng.integers(1, min(pf.max, 4 * wf.max) + 1)) if spiking else 1,
-        reset=reset, recurrent=recurrent and spiking, bias=bias,
+    k_syn = decay(cw) if k_syn is None else k_syn
+    k_mem = 0 if kind is NeuronKind.IF else decay(pw)
+    theta = int(rng.integers(1, min(pf.max, 4 * wf.max) + 1)) if spiking else 1
+    params = dict(
+        n_in=n_in, n=n, kind=kind, k_syn=k_syn, k_mem=k_mem, theta=theta, reset=reset,
+        recurrent=recurrent and spiking, bias=bias,
         weight_format=wf, current_format=cf, potential_format=pf, **extra,
     )
+    if version == 2:
+        if spiking and reset is not ResetMode.ZERO and rng.integers(0, 2):
+            params["theta_reset"] = int(rng.integers(1, min(pf.max, 2 * theta) + 1))
+        params["input_shift"] = int(rng.choice([0, 0, 1, 2]))
+        params["same_step_recurrence"] = params["recurrent"] and bool(rng.integers(0, 2))
+    params = LayerParams(**{**params, **changes})
     hi = wf.max + 1
     lo = wf.min
     weight = rng.integers(lo // 2 if not saturating else lo, hi, (n, n_in))
@@ -59,22 +86,63 @@ def random_layer(rng, n_in, n, kind, *, saturating=False, recurrent=False, bias=
     return Layer(params, weight, recurrent=rec, bias=c)
 
 
-def random_network(rng, lanes, *, layers=2, kinds=None, saturating=False):
-    """A network whose every layer has a multiple of ``lanes`` neurons."""
+def random_network(rng, lanes, *, layers=2, kinds=None, saturating=False, version=2):
+    """A network whose every layer has a multiple of ``lanes`` neurons (``version``: see
+    :func:`random_layer`; version 2 draws the reset before the leak too)."""
     n_in = int(rng.integers(1, 9))
     size = n_in
     built = []
+    resets = 3 if version == 2 else 2
     for index in range(layers):
         last = index == layers - 1
         kind = kinds[index] if kinds else NeuronKind(int(rng.integers(0, 4 if last else 3)))
         n = lanes * int(rng.integers(1, 5))
         built.append(random_layer(
             rng, size, n, kind, saturating=saturating, recurrent=bool(rng.integers(0, 2)),
-            bias=bool(rng.integers(0, 2)), reset=ResetMode(int(rng.integers(0, 2))),
+            bias=bool(rng.integers(0, 2)), reset=ResetMode(int(rng.integers(0, resets))),
+            version=version,
         ))
         size = n
     readout = Readout.SPIKE_COUNT if built[-1].params.spiking else Readout.MEMBRANE_MAX
     return Network(tuple(built), SpikeEncoding(8), readout=readout)
+
+
+#: every version-2 feature, each in a layer that also has the version-1 variants around it
+#: (kind, changes); decays are fixed so that every term count appears, shifts below 5 so that
+#: they fit the narrowest (saturating) formats (trace: 4 bits)
+FEATURE_LAYERS = (
+    (NeuronKind.ALIF, dict(k_syn=[1, 2, -3, 4], k_mem=[2, -4], k_adapt=[1, 2, -3],
+                           reset=ResetMode.SUBTRACT_BEFORE_LEAK, recurrent=True,
+                           same_step_recurrence=True, input_shift=1, bias=True)),
+    (NeuronKind.LIF, dict(k_syn=[2, -4], k_mem=[1, 2, -4], reset=ResetMode.SUBTRACT,
+                          recurrent=True, same_step_recurrence=False, input_shift=2,
+                          bias=False)),
+    (NeuronKind.IF, dict(k_syn=[1, -3, 4], reset=ResetMode.ZERO, recurrent=True,
+                         same_step_recurrence=True, input_shift=0, bias=True)),
+    (NeuronKind.LI, dict(k_syn=2, k_mem=[1, 2, 3, -4], input_shift=1, bias=True)),
+)
+
+
+def feature_network(rng, lanes, *, saturating=False):
+    """Four layers that together hold every version-2 feature on purpose (decays of 1 to 4
+    terms on I, U and b, a reset amount other than θ with both subtract resets, the reset
+    before the leak, input shifts, same-step recurrence with each reset mode, and recurrence
+    without it), formats and weights drawn; every layer has ``lanes`` or ``2 lanes`` neurons."""
+    size = int(rng.integers(2, 9))
+    built = []
+    for kind, changes in FEATURE_LAYERS:
+        n = lanes * int(rng.integers(1, 3))
+        extra = dict(changes)
+        layer = random_layer(rng, size, n, kind, saturating=saturating,
+                             recurrent=extra.pop("recurrent", False),
+                             bias=extra.pop("bias", False),
+                             reset=extra.pop("reset", ResetMode.SUBTRACT), **extra)
+        if layer.params.spiking and layer.params.reset is not ResetMode.ZERO:
+            theta = layer.params.theta
+            layer = replace(layer, params=layer.params.replace(theta_reset=theta // 2 + 1))
+        built.append(layer)
+        size = n
+    return Network(tuple(built), SpikeEncoding(8), readout=Readout.MEMBRANE_MAX)
 
 
 def random_spikes(rng, steps, n_in, rate=0.5):

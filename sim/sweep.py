@@ -1,7 +1,9 @@
 """Differential sweep: many random networks through a cocotb simulator, every value compared.
 
 ``cosim_sweep(200, neuron_steps=10**6, sim="icarus")`` draws networks of every variant
-(1, 2 or 4 lanes, 1 to 3 layers, every other one saturation-heavy), drives random spikes at
+(1, 2 or 4 lanes, 1 to 3 layers, every other one saturation-heavy; every part of contract
+version 2: decays of 1 to 4 terms, reset amount, reset before the leak, input shift, same-step
+recurrence, counted per layer under ``"features"``), drives random spikes at
 several rates, and compares every step's output spikes and every neuron's i, u, b, s with
 ``spikeforge.model.run`` and every step's cycle count with the schedule model. Icarus builds
 in about a second, Verilator in tens of seconds, so large sweeps run on Icarus.
@@ -17,10 +19,24 @@ import time
 
 import numpy as np
 
+from ..model import ResetMode
 from .cosim import cosim_report
 from .random_networks import random_network, random_spikes
 
-__all__ = ["cosim_sweep"]
+__all__ = ["FEATURES", "cosim_sweep"]
+
+#: what the sweep counts, per layer: the parts of the contract a layer exercises
+FEATURES = {
+    "layers": lambda p: True,
+    "decay_terms_1": lambda p: max(len(d.terms) for d in p.decays.values()) == 1,
+    "decay_terms_2": lambda p: max(len(d.terms) for d in p.decays.values()) == 2,
+    "decay_terms_3": lambda p: max(len(d.terms) for d in p.decays.values()) == 3,
+    "decay_terms_4": lambda p: max(len(d.terms) for d in p.decays.values()) == 4,
+    "theta_reset": lambda p: p.theta_reset is not None,
+    "subtract_before_leak": lambda p: p.spiking and p.reset is ResetMode.SUBTRACT_BEFORE_LEAK,
+    "input_shift": lambda p: p.input_shift > 0,
+    "same_step_recurrence": lambda p: p.same_step_recurrence,
+}
 
 
 def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None):
@@ -32,7 +48,7 @@ def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None):
     each = math.ceil(neuron_steps / networks)
     totals = {"sim": sim, "seed": seed, "networks": 0, "neuron_steps": 0, "values_compared": 0,
               "mismatches": 0, "cycle_mismatches": 0, "cycles": 0, "synaptic_operations": 0,
-              "saturations": 0, "first_failure": None}
+              "saturations": 0, "features": dict.fromkeys(FEATURES, 0), "first_failure": None}
     start = time.perf_counter()
     for index in range(networks):
         lanes = (1, 2, 4)[index % 3]
@@ -44,6 +60,9 @@ def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None):
         x = np.stack([random_spikes(rng, steps, network.n_in, rate) for _ in range(samples)])
         report = cosim_report(network, x, sim, lanes=lanes)
         totals["networks"] += 1
+        for layer in network.layers:
+            for name, test in FEATURES.items():
+                totals["features"][name] += int(test(layer.params))
         totals["neuron_steps"] += report["neuron_steps_compared"]
         totals["values_compared"] += report["values_compared"]
         totals["mismatches"] += report["mismatches"]

@@ -144,14 +144,14 @@ def _accepts(source):
           describes="a bias-free ReLU torch.nn.Sequential (or a torch.save'd one, .pt)")
 def ann_to_graph(model, *, encoding, calibration, weight_bits=8, state_bits=24, name="ann2snn"):
     """``(ir_graph, report)`` of ``model`` converted with Spike-Norm (:func:`convert_mlp`);
-    a path is loaded with ``torch.load``."""
+    a path is loaded with :func:`.torch_file.load_torch_mlp` (never unpickles code)."""
     if isinstance(model, str | Path):
-        import torch
+        from .torch_file import TorchFileError, load_torch_mlp
 
         try:
-            model = torch.load(model, weights_only=False)
-        except Exception as exc:  # pickle, zip and torch errors all mean "cannot load"
-            raise ConversionError(f"{model}: cannot load a torch model ({exc})") from None
+            model = load_torch_mlp(model)
+        except TorchFileError as exc:
+            raise ConversionError(str(exc)) from None
     network, thresholds = convert_mlp(model, encoding, calibration, weight_bits=weight_bits,
                                       state_bits=state_bits, name=name)
     return Graph.from_network(network), {"spike_norm_thresholds": thresholds,

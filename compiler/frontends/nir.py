@@ -11,38 +11,49 @@ supported.
 Discretization (:mod:`spikeforge.compiler.discretize`, ``docs/nir.md``), with time step ``dt``:
 
 * decays: ``k_syn`` from ``tau_syn``, ``k_mem`` from ``tau_mem`` (``tau`` for ``LIF``/``LI``),
-  :math:`k = \operatorname{round}(\log_2(1/d))` with :math:`d = dt/\tau` (``euler``) or
-  :math:`1 - e^{-dt/\tau}` (``exact``); ``LIF`` and ``LI`` have no synaptic filter
-  (``k_syn = 0``), ``IF`` no leak. The wanted and realized factors are reported per layer;
+  :math:`d = dt/\tau` (``euler``) or :math:`1 - e^{-dt/\tau}` (``exact``), fitted by the
+  fewest shift terms (``max_decay_terms``) within ``decay_tolerance`` of :math:`d`; ``LIF``
+  and ``LI`` have no synaptic filter (``k_syn = 0``), ``IF`` no leak. The terms, the wanted and
+  realized τ and the errors are reported per layer;
 * input gains fold into the last weight node of the layer: forward Euler gives
-  :math:`v[n+1] = (1-d_{mem})\,v[n] + d_{mem}\,r\,I` and
+  :math:`v[n+1] = (1-d_{mem})\,v[n] + d_{mem}\,(v_{leak} + r\,I)` and
   :math:`I[n+1] = (1-d_{syn})\,I[n] + d_{syn}\,w_{in}\,W x`, so :math:`W_{eff} = g\,W` with
   :math:`g = (d_{syn} w_{in})(d_{mem} r)` (``CubaLIF``), :math:`d\,r` (``LIF``, ``LI``), ``r``
-  (``IF``). Only the decay is rounded to a shift; the gain keeps its exact value;
+  (``IF``), from the exact :math:`d` (a gain within float32 rounding of a power of two is that
+  power); :math:`d_{mem} v_{leak}` is a bias (``LIF``/``LI``; refused for ``CubaLIF``);
 * threshold: the peers fire when :math:`v > v_{th}`: the neuron node gets ``theta = v_th`` with
-  ``compare = ">"`` and the quantize pass makes it :math:`\lfloor s\,v_{th} \rfloor + 1`;
-* reset: NIR's rule is "set to ``v_reset``" (``reset="zero"``, which needs ``v_reset = 0``);
-  snnTorch's default is reset by subtraction, which NIR cannot express: ``reset="subtract"``;
+  ``compare = ">"`` and ``theta_reset = v_th``; the quantize pass makes them
+  :math:`\lfloor S\,v_{th} \rfloor + 1` and :math:`S\,v_{th}` at the state scale :math:`S`
+  (weights' scale times :math:`2^f`, ``f`` fractional bits);
+* reset (``RESETS``): NIR's rule is "set to ``v_reset``" (``reset="zero"``, which needs
+  ``v_reset = 0``); snnTorch's default is a subtraction at the next update (``"subtract"``);
+  within the step of the spike (snnTorch ``reset_delay=False``, Norse's ``reset_subtract``)
+  the subtraction decays with the membrane (``subtract_before_leak``). ``quirks`` (``QUIRKS``)
+  reproduce an exporter's own simulation or refuse what the contract cannot express;
 * timing: the contract computes :math:`U[n+1]` from :math:`I[n]`, so each layer delays its
-  spikes by two steps against snnTorch's and Norse's update order; a recurrent layer sees its own
-  spikes one step later than snnTorch's ``RSynaptic`` does.
+  spikes by two steps against snnTorch's and Norse's update order; a recurrent layer has
+  ``same_step_recurrence``, so it sees its own spikes with snnTorch's ``RLeaky``/``RSynaptic``
+  timing.
 
 The graph this returns has float weights and thresholds; :func:`import_nir` runs the fuse and
 quantize passes and returns the network.
 """
 
+import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ...model import NeuronKind, Readout, ResetMode
+from ...model.decay import MAX_TERMS, Decay
 from ...model.encoding import SpikeEncoding
-from ..discretize import METHODS, discretize
+from ..discretize import DEFAULT_TOLERANCE, METHODS, DecayFitError, discretize
 from ..ir import IF, LI, LIF, Affine, Graph, Input, Output, Recurrent
 from .registry import register
 
-__all__ = ["NEURONS", "QUIRKS", "SUPPORTED", "NIRImportError", "import_nir", "nir_to_graph",
-           "read_nir"]
+__all__ = ["DEFAULT_DT", "NEURONS", "QUIRKS", "RESETS", "SUPPORTED", "NIRImportError",
+           "import_nir", "nir_to_graph", "read_nir"]
 
 #: NIR neuron node → (spikeforge kind, has a synaptic filter)
 NEURONS = {"LIF": (NeuronKind.LIF, False), "CubaLIF": (NeuronKind.LIF, True),
@@ -51,12 +62,35 @@ NEURONS = {"LIF": (NeuronKind.LIF, False), "CubaLIF": (NeuronKind.LIF, True),
 WEIGHTS = ("Affine", "Linear")
 SUPPORTED = "Input, Affine, Linear, LIF, CubaLIF, IF, LI, CubaLI, Output"
 
-#: exporters whose NIR differs from the NIR specification, and how it is undone
+#: exporters whose NIR (or whose simulation) differs from the NIR specification
 QUIRKS = {
     None: "none: the graph follows the NIR specification",
-    "norse": "Norse 1.1 writes tau as dt/tau_inv (that is dt·tau): tau is divided by dt; and its "
-             "CubaLIF adds input to the current with gain 1 (w_in = 1/d_syn in NIR's terms)",
+    "snntorch": "snnTorch 0.9-1.0: as the specification, but Synaptic, RLeaky and RSynaptic "
+                "with reset_mechanism='zero' zero the membrane (refused: not expressible); "
+                "with --reset subtract-same-step (reset_delay=False) the import notes snnTorch's "
+                "double subtraction",
+    "norse": "Norse 1.1 writes tau as dt/tau_inv (that is dt·tau): tau is divided by dt; its "
+             "CubaLIF adds input to the current with gain 1 (w_in = 1/d_syn in NIR's terms); "
+             "its reset_subtract (LIFBoxCell) subtracts within the step (--reset subtract "
+             "becomes subtract_before_leak)",
 }
+
+#: --reset → what the exporter does (the contract's mode depends on the quirks, docs/nir.md)
+RESETS = {
+    "zero": "NIR's reset to v_reset = 0 (snnTorch Leaky reset_mechanism='zero', Norse)",
+    "subtract": "snnTorch's default: the threshold is subtracted at the next update "
+                "(reset_delay=True); with --quirks norse, Norse's reset_subtract",
+    "subtract-same-step": "the threshold is subtracted in the step of the spike, so it decays "
+                          "with the membrane (snnTorch reset_delay=False)",
+}
+
+#: the time step assumed when none is given, per quirks
+DEFAULT_DT = {None: 1e-4, "snntorch": 1e-4, "norse": 1e-3}
+
+#: relative difference below which a decay or gain is the exporter's exactly (float32 rounding)
+EXACT_RELATIVE = 2.0**-20
+#: time constants longer than this many steps are reported as implausible (a wrong dt?)
+PLAUSIBLE_STEPS = 1000
 
 
 class NIRImportError(ValueError):
@@ -137,18 +171,26 @@ def _chain(graph):
     return order, recurrent
 
 
-def _scalar(name, node, field):
-    """A per-layer scalar from a NIR per-neuron parameter (all neurons must agree)."""
+def _values(name, node, field):
     raw = getattr(node, field, None)
     if raw is None:
         raise NIRImportError(f"node {name!r}: {_kind(node)} has no {field}")
     values = np.asarray(raw, dtype=np.float64).ravel()
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise NIRImportError(f"node {name!r}: {field} must be finite numbers, not {values}")
-    if not np.allclose(values, values[0], rtol=1e-9, atol=0):
+    return values
+
+
+def _scalar(name, node, field):
+    """A per-layer scalar from a NIR per-neuron parameter (all neurons must agree)."""
+    values = _values(name, node, field)
+    distinct = np.unique(np.float32(values))
+    if distinct.size > 1:
         raise NIRImportError(
-            f"node {name!r}: {field} differs between neurons ({values.min():g} .. "
-            f"{values.max():g}); a spikeforge layer shares one value: use one {field} per layer")
+            f"layer {name!r} has {distinct.size} distinct values of {field} ({values.min():g} .. "
+            f"{values.max():g}); a spikeforge layer shares one value (snnTorch learn_beta/"
+            f"learn_threshold or Norse per-neuron parameters give one per neuron): export one "
+            f"{field} per layer")
     return float(values[0])
 
 
@@ -189,69 +231,161 @@ def _weights(name, node):
     return weight, bias
 
 
-def _decay(name, node, field, dt, method, quirks):
+class _Fit(NamedTuple):
+    """The discretization options every layer shares."""
+
+    dt: float
+    method: str
+    quirks: str | None
+    tolerance: float
+    max_terms: int
+    max_shift: int
+
+
+def _decay(name, node, field, fit):
+    """The :class:`~spikeforge.compiler.discretize.Discretized` decay of ``node.field``."""
     tau = _scalar(name, node, field)
-    if quirks == "norse":
-        tau /= dt
+    if fit.quirks == "norse":
+        tau /= fit.dt
+    tolerance = DEFAULT_TOLERANCE if fit.tolerance is None else fit.tolerance
     try:
-        return discretize(tau, dt, method, tolerance=float('inf'), max_terms=1, max_shift=31,
-                          what=field)
+        return discretize(tau, fit.dt, fit.method, tolerance=tolerance,
+                          max_terms=fit.max_terms, max_shift=fit.max_shift, what=field)
+    except DecayFitError as exc:
+        if fit.tolerance is not None:  # asked for: a tolerance the budget cannot meet
+            raise NIRImportError(f"node {name!r}: {exc}") from None
+        return _decay_best(name, tau, field, fit)  # the default: the closest, with a warning
     except ValueError as exc:
         raise NIRImportError(f"node {name!r}: {exc}") from None
 
 
-def _neuron(name, node, n, dt, method, reset, quirks, last):
-    """``(IR neuron node, gain, report row)`` of NIR neuron ``node`` with ``n`` neurons."""
+def _decay_best(name, tau, field, fit):
+    try:
+        return discretize(tau, fit.dt, fit.method, tolerance=DEFAULT_TOLERANCE,
+                          max_terms=fit.max_terms, max_shift=fit.max_shift, what=field,
+                          closest=True)
+    except ValueError as exc:
+        raise NIRImportError(f"node {name!r}: {exc}") from None
+
+
+def _decay_row(field, disc, dt):
+    row = disc.to_dict()
+    row.update(field=field, tau_steps=disc.tau / dt, realized_tau_steps=disc.realized_tau / dt,
+               exact=abs(disc.d_relative_error) <= EXACT_RELATIVE)
+    return row
+
+
+def _snap(gain):
+    """``(gain, snapped)``: a gain within float32 rounding of a power of two becomes it."""
+    if gain > 0:
+        power = 2.0 ** round(math.log2(gain))
+        if abs(gain / power - 1) <= EXACT_RELATIVE:
+            return power, gain != power
+    return gain, False
+
+
+def _reset_mode(name, kind_name, filtered, recurrent, reset, quirks, node):
+    """``(ResetMode, notes)``: what the exporter's reset means in the contract, or a refusal."""
+    if reset == "zero":
+        if quirks == "snntorch" and (filtered or recurrent):
+            which = "RSynaptic" if filtered and recurrent else "Synaptic" if filtered else "RLeaky"
+            raise NIRImportError(
+                f"node {name!r}: snnTorch's {which} with reset_mechanism='zero' sets the "
+                "membrane to 0 on the step after a spike, dropping that step's input (only "
+                "Leaky keeps it); the contract's reset to zero keeps it, as NIR does. This "
+                "cannot be imported exactly: export with reset_mechanism='subtract' (then "
+                "--reset subtract), or import without --quirks snntorch to get NIR's reset "
+                "(spikes then differ from snnTorch's)")
+        if getattr(node, "v_reset", None) is not None and _scalar(name, node, "v_reset") != 0:
+            raise NIRImportError(
+                f"node {name!r}: v_reset = {_scalar(name, node, 'v_reset'):g}: the contract "
+                "resets to 0 (v_reset = 0); a nonzero reset potential cannot be imported. "
+                "Export with v_reset = 0 or use a subtract reset")
+        return ResetMode.ZERO, []
+    if reset == "subtract-same-step":
+        return ResetMode.SUBTRACT_BEFORE_LEAK, []
+    if quirks == "norse":
+        if filtered:
+            raise NIRImportError(
+                f"node {name!r}: Norse's LIFCell (CubaLIF) resets to v_reset only; "
+                "--reset subtract applies to LIFBoxCell (LIF) with reset_subtract: use "
+                "--reset zero")
+        return ResetMode.SUBTRACT_BEFORE_LEAK, []  # Norse subtracts within the step
+    return ResetMode.SUBTRACT, []
+
+
+def _neuron(name, node, n, fit, reset, last, recurrent):
+    """``(IR neuron node, gain, constant drive, report row)`` of NIR neuron ``node``."""
     kind_name = _kind(node)
     kind, filtered = NEURONS[kind_name]
     if kind is NeuronKind.LI and not last:
         raise NIRImportError(f"node {name!r} is a non-spiking {kind_name}: only the last layer "
                              "can be a readout")
-    shape = np.asarray(getattr(node, "r", 0)).shape
-    if shape not in ((), (1,), (n,)):
-        raise NIRImportError(f"node {name!r} has parameters of shape {shape} but the weights "
-                             f"before it have {n} outputs")
-    gain = _scalar(name, node, "r")
-    for field in ("v_leak", "v_reset"):
-        if getattr(node, field, None) is not None and _scalar(name, node, field) != 0:
-            raise NIRImportError(f"node {name!r}: {field} must be 0 (the contract's rest and "
-                                 "reset potential); shift the threshold instead")
-    decays, k_syn, k_mem = {}, 0, 0
+    for field in ("tau", "tau_mem", "tau_syn", "v_threshold", "r", "w_in", "v_leak",
+                  "v_reset"):
+        shape = np.asarray(getattr(node, field, 0) if getattr(node, field, None) is not None
+                           else 0).shape
+        if shape not in ((), (1,), (n,)):
+            raise NIRImportError(f"node {name!r}: {field} has shape {shape} but the weights "
+                                 f"before it have {n} outputs")
+    decays, k_syn, k_mem, notes = {}, 0, 0, []
     if filtered:
-        syn = _decay(name, node, "tau_syn", dt, method, quirks)
-        w_in = _scalar(name, node, "w_in")
-        if quirks == "norse":
-            w_in /= 1 - syn.factor
-        decays["syn"], k_syn = syn, syn.shift
-        gain *= (1 - syn.factor) * w_in  # the input path is exact
+        syn = _decay(name, node, "tau_syn", fit)
+        decays["syn"], k_syn = _decay_row("tau_syn", syn, fit.dt), syn.decay
     if kind is not NeuronKind.IF:
-        mem = _decay(name, node, "tau_mem" if filtered else "tau", dt, method, quirks)
-        decays["mem"], k_mem = mem, mem.shift
-        gain *= 1 - mem.factor
-    reset_mode = ResetMode.SUBTRACT if reset == "subtract" else ResetMode.ZERO
+        mem = _decay(name, node, "tau_mem" if filtered else "tau", fit)
+        decays["mem"], k_mem = _decay_row("tau_mem" if filtered else "tau", mem, fit.dt), \
+            mem.decay
+    gain = _scalar(name, node, "r")
+    d_mem = 1.0
+    if filtered:
+        w_in = _scalar(name, node, "w_in")
+        d_syn = 1 - syn.factor
+        if fit.quirks == "norse":
+            w_in /= d_syn
+        gain *= d_syn * w_in  # the input path is exact
+    if kind is not NeuronKind.IF:
+        d_mem = 1 - mem.factor
+        gain *= d_mem
+    gain, snapped = _snap(gain)
+    drive = 0.0
+    if kind is not NeuronKind.IF and getattr(node, "v_leak", None) is not None:
+        v_leak = _scalar(name, node, "v_leak")
+        if v_leak != 0 and filtered:
+            raise NIRImportError(
+                f"node {name!r}: v_leak = {v_leak:g} on a {kind_name}: the contract's only "
+                "constant input (the bias) passes through the synaptic filter, so a resting "
+                "potential cannot be imported exactly; export with v_leak = 0")
+        drive = d_mem * v_leak  # Euler: v += d (v_leak - v) + d r I
+    reset_mode, notes = (ResetMode.ZERO, []) if kind is NeuronKind.LI else _reset_mode(
+        name, kind_name, filtered, recurrent, reset, fit.quirks, node)
     try:
         if kind is NeuronKind.LI:
-            neuron = LI(n, k_syn=k_syn, k_mem=k_mem, reset=reset_mode, name=name)
+            neuron = LI(n, k_syn=k_syn, k_mem=k_mem, name=name)
             theta = None
         else:
             theta = _scalar(name, node, "v_threshold")
             cls = IF if kind is NeuronKind.IF else LIF
             extra = {} if kind is NeuronKind.IF else {"k_mem": k_mem}
-            neuron = cls(n, k_syn=k_syn, theta=theta, compare=">", reset=reset_mode, name=name,
-                         **extra)
+            subtract = reset_mode is not ResetMode.ZERO
+            neuron = cls(n, k_syn=k_syn, theta=theta, compare=">", reset=reset_mode,
+                         theta_reset=theta if subtract else None,
+                         same_step_recurrence=recurrent, name=name, **extra)
     except (TypeError, ValueError) as exc:
         raise NIRImportError(f"node {name!r}: {exc}") from None
-    row = {"kind": kind.name, "k_syn": k_syn, "k_mem": k_mem, "threshold_nir": theta,
-           "gain": gain, "decays": {k: d.to_dict() for k, d in decays.items()}}
-    return neuron, gain, row
+    row = {"kind": kind.name, "nir_kind": kind_name, "k_syn": Decay.of(k_syn).to_json(),
+           "k_mem": Decay.of(k_mem).to_json(), "threshold_nir": theta, "gain": gain,
+           "gain_snapped": snapped, "leak_drive": drive, "reset": reset_mode.name.lower(),
+           "same_step_recurrence": recurrent, "decays": decays, "notes": notes}
+    return neuron, gain, drive, row
 
 
-def _options(dt, method, reset, quirks, steps):
+def _options(dt, method, reset, quirks, steps, tolerance, max_terms):
     if quirks not in QUIRKS:
         raise NIRImportError(f"quirks must be one of {', '.join(map(str, QUIRKS))}, not "
                              f"{quirks!r}")
-    if reset not in ("zero", "subtract"):
-        raise NIRImportError(f"reset must be 'zero' or 'subtract', not {reset!r}")
+    if reset not in RESETS:
+        raise NIRImportError(f"reset must be one of {', '.join(RESETS)}, not {reset!r}")
     if method not in METHODS:
         raise NIRImportError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if not (isinstance(dt, int | float) and not isinstance(dt, bool) and dt > 0
@@ -259,6 +393,15 @@ def _options(dt, method, reset, quirks, steps):
         raise NIRImportError(f"dt must be a positive number of seconds, not {dt!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise NIRImportError(f"steps must be a positive integer, not {steps!r}")
+    if tolerance is not None and not (isinstance(tolerance, int | float)
+                                      and not isinstance(tolerance, bool) and tolerance > 0
+                                      and not math.isnan(tolerance)):
+        raise NIRImportError(f"decay tolerance must be a positive fraction of d (0.01 is 1 %), "
+                             f"not {tolerance!r}")
+    if isinstance(max_terms, bool) or not isinstance(max_terms, int) \
+            or not 1 <= max_terms <= MAX_TERMS:
+        raise NIRImportError(f"max decay terms must be an integer in 1..{MAX_TERMS}, not "
+                             f"{max_terms!r}")
 
 
 def _accepts(source):
@@ -266,15 +409,34 @@ def _accepts(source):
 
 
 @register("nir", suffixes=(".nir", ".h5", ".hdf5"), accepts=_accepts,
-          options=("dt", "method", "reset", "quirks", "steps", "name"),
+          options=("dt", "method", "reset", "quirks", "steps", "name", "decay_tolerance",
+                   "max_decay_terms", "max_shift"),
           describes=".nir files and nir.NIRGraph (snnTorch, Norse, ...)")
-def nir_to_graph(graph, *, dt=1e-4, method="euler", reset="zero", quirks=None, steps=32,
-                 name="nir"):
+def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, steps=32,
+                 name="nir", decay_tolerance=None, max_decay_terms=MAX_TERMS,
+                 max_shift=31):
     """``(ir_graph, report)`` of ``graph`` (a ``nir.NIRGraph`` or a path): float weights and
-    thresholds, decays already shifts (see the module for the rule)."""
+    thresholds, decays already fitted (see the module for the rule). ``dt`` ``None`` is
+    :data:`DEFAULT_DT` of the quirks (1e-4 s, Norse's 1e-3 s, with a warning).
+    ``decay_tolerance`` ``None`` is 1 % of d where ``max_decay_terms`` reach it and the closest
+    decay they allow elsewhere (its error is a warning); a tolerance given and not met within
+    the term budget is an error."""
     if isinstance(graph, str | Path):
         graph = read_nir(graph)
-    _options(dt, method, reset, quirks, steps)
+    warnings, given = [], dt is not None
+    if dt is None:
+        dt = DEFAULT_DT[quirks] if quirks in DEFAULT_DT else DEFAULT_DT[None]
+        if quirks == "norse":
+            warnings.append(f"dt not given: assuming {dt:g} s, Norse's export default; a graph "
+                            "exported with another dt needs --dt (a wrong dt changes every "
+                            "time constant by its square)")
+    _options(dt, method, reset, quirks, steps, decay_tolerance, max_decay_terms)
+    if given and quirks == "norse" and dt != DEFAULT_DT["norse"]:
+        warnings.append(f"--quirks norse with dt = {dt:g} s: Norse writes tau as dt·tau with the "
+                        f"dt of its export (default {DEFAULT_DT['norse']:g} s), so every tau/dt "
+                        "scales with the square of a wrong dt; make sure the graph was exported "
+                        f"with dt = {dt:g} s")
+    fit = _Fit(dt, method, quirks, decay_tolerance, max_decay_terms, max_shift)
     order, loops = _chain(graph)
     nodes = graph.nodes
     body = order[1:-1]
@@ -296,26 +458,33 @@ def nir_to_graph(graph, *, dt=1e-4, method="euler", reset="zero", quirks=None, s
         if not group:
             raise NIRImportError(f"node {name!r} ({_kind(node)}) must follow an Affine or Linear "
                                  "node: spikeforge layers are weights then neurons")
-        neuron, gain, row = _neuron(name, node, size, dt, method, reset, quirks,
-                                    last=name == neurons[-1])
+        if name in loops and NEURONS[_kind(node)][0] is NeuronKind.LI:
+            raise NIRImportError(f"node {name!r} is a non-spiking readout: it cannot have "
+                                 "recurrent weights")
+        neuron, gain, drive, row = _neuron(name, node, size, fit, reset,
+                                           last=name == neurons[-1], recurrent=name in loops)
         for index, (wname, weight, bias) in enumerate(group):
-            scale = gain if index == len(group) - 1 else 1.0  # the gain folds into the last
-            ir_nodes.append(Affine(weight * scale, None if bias is None else bias * scale,
-                                   name=wname))
+            last = index == len(group) - 1
+            scale = gain if last else 1.0  # the gain folds into the last
+            if last and drive:
+                bias = (0 if bias is None else bias * gain) + np.full(size, drive)
+            elif bias is not None:
+                bias = bias * scale
+            ir_nodes.append(Affine(weight * scale, bias, name=wname))
         if name in loops:
             rname = loops[name]
             rec, rbias = _weights(rname, nodes[rname])
             if rec.shape != (size, size):
                 raise NIRImportError(f"recurrent weights {rname!r} have shape {rec.shape}, not "
                                      f"{(size, size)}")
-            if neuron.kind is NeuronKind.LI:
-                raise NIRImportError(f"node {name!r} is a non-spiking readout: it cannot have "
-                                     "recurrent weights")
             if rbias is not None:  # a constant current, like the input bias
                 last = ir_nodes[-1]
                 bias = rbias * gain if last.bias is None else last.bias + rbias * gain
                 ir_nodes[-1] = Affine(last.weight, bias, name=last.name)
             ir_nodes.append(Recurrent(rec * gain, name=rname))
+        if quirks == "snntorch" and row["reset"] == "subtract_before_leak":
+            layer_nodes = ir_nodes[-len(group) - (name in loops):]
+            row["notes"].extend(_double_reset(layer_nodes, row, neuron))
         ir_nodes.append(neuron)
         rows.append({"nodes": [g[0] for g in group] + [name], "recurrent": loops.get(name),
                      **row})
@@ -334,35 +503,132 @@ def nir_to_graph(graph, *, dt=1e-4, method="euler", reset="zero", quirks=None, s
     metadata = {"source": "nir", "dt": dt, "method": method, "reset": reset, "quirks": quirks}
     ir = Graph((Input(first.n_in, SpikeEncoding(steps), name=order[0]), *ir_nodes,
                 Output(readout, name=order[-1])), name, metadata)
-    return ir, {"dt": dt, "method": method, "reset": reset, "quirks": quirks, "layers": rows}
+    return ir, {"dt": dt, "method": method, "reset": reset, "quirks": quirks,
+                "decay_tolerance": decay_tolerance, "max_decay_terms": max_decay_terms,
+                "layers": rows, "warnings": warnings}
 
 
-def import_nir(graph, *, dt=1e-4, method="euler", weight_bits=None, reset="zero", steps=32,
-               state_bits=None, name="nir", quirks=None):
+def _double_reset(ir_nodes, row, neuron):
+    r"""snnTorch with ``reset_delay=False`` fires at step t on
+    :math:`\beta m_{t-1} + x_t > v_{th}(1 + r_t)`, :math:`r_t = [m_{t-1} > v_{th}]`: a membrane
+    still above threshold after its reset doubles the next threshold. The contract's
+    subtraction before the leak is that rule with :math:`r_t = 0`, which holds whenever the
+    largest drive :math:`x_{max}` (all excitatory inputs and recurrent spikes, plus the bias; for
+    ``CubaLIF`` its steady state :math:`x_{max}/d_{syn}`) is at most :math:`(1 + d_{mem})\,v_{th}`:
+    then :math:`m_{t-1} \le v_{th}` after every reset. Returns the note when that is not proved."""
+    layer = [n for n in ir_nodes if isinstance(n, Affine)]
+    weight, bias = layer[-1].weight, layer[-1].bias
+    for affine in reversed(layer[:-1]):
+        bias = None if affine.bias is None else weight @ affine.bias + (
+            0 if bias is None else bias)
+        weight = weight @ affine.weight
+    drive = np.maximum(weight, 0).sum(1) + (0 if bias is None else np.maximum(bias, 0))
+    if isinstance(ir_nodes[-1], Recurrent):
+        drive = drive + np.maximum(ir_nodes[-1].weight, 0).sum(1)
+    if "syn" in row["decays"]:
+        drive = drive / (1 - row["decays"]["syn"]["realized_factor"])
+    d_mem = 1 - row["decays"]["mem"]["realized_factor"] if "mem" in row["decays"] else 0.0
+    limit = (1 + d_mem) * float(neuron.theta)
+    largest = float(drive.max())
+    row["double_reset_free"] = largest <= limit
+    if largest <= limit:
+        return []
+    return [f"snnTorch with reset_delay=False subtracts the threshold twice when the membrane "
+            f"is still above it after a reset; that needs a drive above (1 + d)·v_th = "
+            f"{limit:.4g}, and this layer's can reach {largest:.4g}: the import subtracts once, "
+            "so such steps can differ"]
+
+
+def _floor_error(row, steps):
+    """A bound, in units of the exporter's potential, on how far the contract's membrane can
+    drift from the exact update because every decay term floors (< 1 unit of ``2^-f`` each,
+    per step): e_I <= m_syn / d_syn, e_U <= (m_mem + e_I) / d_mem."""
+    def per_step(terms):
+        decay = Decay.of(terms)
+        return 0 if all(k == 0 for _, k in decay.terms) else len(decay.terms), float(decay.d)
+
+    m_syn, d_syn = per_step(row["k_syn"])
+    m_mem, d_mem = per_step(row["k_mem"]) if row["kind"] != "IF" else (0, 0.0)
+    e_i = 0.0 if m_syn == 0 else m_syn / d_syn
+    e_u = (m_mem + e_i) / d_mem if d_mem > 0 else e_i * steps
+    return e_u / row["state_scale"]
+
+
+def _warnings(report, weight_bits, steps):
+    """Every approximation of the import, one line each; and the floor lines apart."""
+    lines, floor_lines = list(report["warnings"]), []
+    dt = report["dt"]
+    for row in report["layers"]:
+        label = f"layer {row['nodes'][-1]!r}"
+        for decay in row["decays"].values():
+            if not decay["exact"]:
+                lines.append(
+                    f"{label}: {decay['field']} = {decay['tau']:.6g} s ({decay['tau_steps']:.4g} "
+                    f"steps) is realized as d = {decay['terms']} ({decay['n_terms']} term(s)), "
+                    f"τ = {decay['realized_tau_steps']:.4g} steps "
+                    f"({decay['tau_relative_error']:+.2%})")
+            if decay["tau_steps"] > PLAUSIBLE_STEPS:
+                lines.append(f"{label}: {decay['field']} is {decay['tau_steps']:.4g} steps of "
+                             f"dt = {dt:g} s: the neuron barely leaks and its input gain is "
+                             "tiny; is --dt the step the graph was exported with?")
+        lines.extend(f"{label}: {text}" for text in row["approximations"] + row["notes"])
+        if weight_bits is None and row["gain_snapped"]:
+            row["notes"].append("gain snapped to a power of two (float32 rounding)")
+        if row["max_abs_weight"] >= 2**24:
+            lines.append(f"{label}: weights reach {row['max_abs_weight']:.4g} >= 2^24: the "
+                         "exporter's float32 sums round, the contract's do not")
+        error = _floor_error(row, steps)
+        row["floor_error_bound"] = error
+        if error > 0:
+            relative = error / row["threshold_nir"] if row["threshold_nir"] else None
+            floor_lines.append(
+                f"{label}: each decay floors at 2^-{row['input_shift']} of a unit: the state "
+                f"stays within ±{error:.3g} of the exact update"
+                f"{f' ({relative:.2%} of v_th)' if relative else ''}; a spike can move only "
+                "when the exporter's membrane comes that close to its threshold")
+    return lines, floor_lines
+
+
+def import_nir(graph, *, dt=None, method="euler", weight_bits=None, reset="zero", steps=32,
+               state_bits=None, name="nir", quirks=None, decay_tolerance=None,
+               max_decay_terms=MAX_TERMS, fraction_bits=None):
     """Import ``graph`` (a ``nir.NIRGraph`` or a path); returns ``(network, report)``.
 
     Runs :func:`nir_to_graph`, then the fuse and quantize passes. ``report`` holds, per layer,
-    the NIR nodes, the shifts with their decay errors, the gain, the scale and the weight
-    rounding error (0 when exact).
+    the NIR nodes, the fitted decays (terms, realized τ, errors), the gain, the scales and the
+    weight rounding error; ``warnings``, one line per approximation (``exact`` is true only
+    when there is none: then every spike equals the exporter's own simulation), and
+    ``floor_warnings``, the bound on what the decays' floors can move.
     """
     from ..passes import LOWERING, Options, QuantizeError, run_passes
 
-    ir, report = nir_to_graph(graph, dt=dt, method=method, reset=reset, quirks=quirks,
-                              steps=steps, name=name)
     try:
-        options = Options(weight_bits=weight_bits, state_bits=state_bits)
+        options = Options(weight_bits=weight_bits, state_bits=state_bits,
+                          fraction_bits=fraction_bits)
     except ValueError as exc:
         raise NIRImportError(str(exc)) from None
+    max_shift = (state_bits or 32) - 1
+    ir, report = nir_to_graph(graph, dt=dt, method=method, reset=reset, quirks=quirks,
+                              steps=steps, name=name, decay_tolerance=decay_tolerance,
+                              max_decay_terms=max_decay_terms, max_shift=max_shift)
     try:
         lowered, passes = run_passes(ir, options, LOWERING)
         network = lowered.to_network()
     except QuantizeError as exc:
-        raise NIRImportError(str(exc)) from None
+        gains = ", ".join(f"{row['nodes'][-1]}: {row['gain']:.6g}" for row in report["layers"])
+        raise NIRImportError(f"{exc} (gains g folded into the weights, from dt/τ, r and w_in: "
+                             f"{gains})") from None
     except ValueError as exc:
         raise NIRImportError(f"the imported network is not valid: {exc}") from None
-    for row, quantized in zip(report["layers"], passes["quantize"]["layers"], strict=True):
+    for row, quantized, layer in zip(report["layers"], passes["quantize"]["layers"],
+                                     network.layers, strict=True):
         row.update({k: v for k, v in quantized.items() if k != "nodes"},
                    nodes=quantized["nodes"])
-    report.update(exact=passes["quantize"]["exact"], weight_bits=weight_bits,
-                  fused=passes["fuse"]["fused"], passes=passes["passes"])
+        weights = [layer.weight] + ([] if layer.recurrent is None else [layer.recurrent])
+        row["max_abs_weight"] = max(float(np.abs(w).max()) for w in weights) / row["scale"]
+    lines, floor_lines = _warnings(report, weight_bits, steps)
+    report.update(warnings=lines, floor_warnings=floor_lines, latency=[2] * len(report["layers"]),
+                  parameters_exact=not lines, exact=not lines and not floor_lines,
+                  weight_bits=weight_bits, fused=passes["fuse"]["fused"],
+                  passes=passes["passes"])
     return network, report

@@ -2,7 +2,7 @@ r"""Adaptive LIF (ALIF, the neuron of e-prop): a LIF whose threshold rises with 
 
 .. math::
 
-    b[n+1] &= \mathrm{sat}_b\big(b[n] - (b[n] \gg k_{adapt}) + d\,s[n]\big) \\
+    b[n+1] &= \mathrm{sat}_b\big(D_{adapt}(b[n]) + d\,s[n]\big) \\
     s[n+1] &= U[n+1] \ge \theta + b[n+1]
 
 with ``d = adapt_jump``; ``I`` and ``U`` follow :class:`~.lif.LIF`. ``b`` is unsigned, in
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ...model import IntFormat, NeuronKind, ResetMode
-from ...model.numerics import check_int
+from ...model.decay import Decay
 from .base import check_format, register_node
 from .neuron import Neuron
 
@@ -26,14 +26,17 @@ class ALIF(Neuron):
     """``n`` adaptive LIF neurons (see the module for the threshold trace)."""
 
     n: int
-    k_syn: int = 0
-    k_mem: int = 0
+    k_syn: Decay | int | list = 0
+    k_mem: Decay | int | list = 0
     theta: int | float = 1
     reset: ResetMode = ResetMode.SUBTRACT
     compare: str = ">="
-    k_adapt: int = 0
+    k_adapt: Decay | int | list = 0
     adapt_jump: int = 0
     trace_format: IntFormat | None = None
+    theta_reset: int | float | None = None
+    input_shift: int = 0
+    same_step_recurrence: bool = False
     current_format: IntFormat | None = None
     potential_format: IntFormat | None = None
     name: str = ""
@@ -41,12 +44,10 @@ class ALIF(Neuron):
     kind: ClassVar = NeuronKind.ALIF
 
     def __post_init__(self):
-        label = self._validate()
+        label = f"{type(self).__name__} {self.name or '?'}"
         fmt = check_format(label, "trace_format", self.trace_format, signed=False)
         object.__setattr__(self, "trace_format", fmt)
-        width = fmt.width if fmt else 16
-        check_int(f"{label}: k_adapt", self.k_adapt, 0, width - 1)
-        check_int(f"{label}: adapt_jump", self.adapt_jump, 0, (1 << width) - 1)
+        self._validate()  # k_adapt and adapt_jump by LayerParams, against the trace format
 
     def extra_params(self):
         return {"k_adapt": self.k_adapt, "adapt_jump": self.adapt_jump,

@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 from ...model import IntFormat
-from ...model.numerics import check_int
 
 __all__ = ["NODE_TYPES", "check_format", "check_name", "float_array", "format_from_dict",
            "format_to_dict", "node_from_dict", "register_node"]
@@ -87,11 +86,6 @@ def format_to_dict(value):
 
 def format_from_dict(value):
     return None if value is None else IntFormat.from_dict(value)
-
-
-def check_shift(owner, name, value, width):
-    """A decay shift ``k`` in ``0..width-1`` (``width`` of the state it decays, 32 if unknown)."""
-    return check_int(f"{owner}: {name}", value, 0, (width or 32) - 1)
 
 
 def check_threshold(owner, value):

@@ -2,8 +2,8 @@ r"""The non-spiking leaky-integrator readout: the last layer of a network read b
 
 .. math::
 
-    I[n+1] &= \mathrm{sat}_I\big(I[n] - (I[n] \gg k_{syn}) + a[n]\big) \\
-    U[n+1] &= \mathrm{sat}_U\big(U[n] - (U[n] \gg k_{mem}) + I[n]\big)
+    I[n+1] &= \mathrm{sat}_I\big(D_{syn}(I[n]) + a[n]\big) \\
+    U[n+1] &= \mathrm{sat}_U\big(D_{mem}(U[n]) + I[n]\big)
 
 It never spikes; the class of a sample is the argmax of :math:`\max_n U` or :math:`\sum_n U`
 (the :class:`~.output.Output` node's readout). NIR's ``LI`` (``k_syn = 0``) and ``CubaLI``
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ...model import IntFormat, NeuronKind, ResetMode
+from ...model.decay import Decay
 from .base import register_node
 from .neuron import Neuron
 
@@ -27,9 +28,10 @@ class LI(Neuron):
     network file maps to the IR and back unchanged."""
 
     n: int
-    k_syn: int = 0
-    k_mem: int = 0
+    k_syn: Decay | int | list = 0
+    k_mem: Decay | int | list = 0
     reset: ResetMode = ResetMode.SUBTRACT
+    input_shift: int = 0
     current_format: IntFormat | None = None
     potential_format: IntFormat | None = None
     name: str = ""
@@ -37,6 +39,7 @@ class LI(Neuron):
     kind: ClassVar = NeuronKind.LI
     theta: ClassVar[int] = 1
     compare: ClassVar[str] = ">="
+    theta_reset: ClassVar[None] = None
 
     def __post_init__(self):
         self._validate()

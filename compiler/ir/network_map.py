@@ -35,15 +35,17 @@ __all__ = ["graph_from_network", "graph_to_network"]
 def _neuron(layer):
     p = layer.params
     common = dict(current_format=p.current_format, potential_format=p.potential_format,
-                  name=layer.name, reset=p.reset, k_syn=p.k_syn)
+                  name=layer.name, reset=p.reset, k_syn=p.k_syn, input_shift=p.input_shift)
+    if p.kind is NeuronKind.LI:
+        return LI(p.n, k_mem=p.k_mem, **common)
+    common.update(theta=p.theta, theta_reset=p.theta_reset,
+                  same_step_recurrence=p.same_step_recurrence)
     if p.kind is NeuronKind.LIF:
-        return LIF(p.n, k_mem=p.k_mem, theta=p.theta, **common)
+        return LIF(p.n, k_mem=p.k_mem, **common)
     if p.kind is NeuronKind.IF:
-        return IF(p.n, theta=p.theta, **common)
-    if p.kind is NeuronKind.ALIF:
-        return ALIF(p.n, k_mem=p.k_mem, theta=p.theta, k_adapt=p.k_adapt,
-                    adapt_jump=p.adapt_jump, trace_format=p.trace_format, **common)
-    return LI(p.n, k_mem=p.k_mem, **common)
+        return IF(p.n, **common)
+    return ALIF(p.n, k_mem=p.k_mem, k_adapt=p.k_adapt, adapt_jump=p.adapt_jump,
+                trace_format=p.trace_format, **common)
 
 
 def graph_from_network(network: Network) -> Graph:

@@ -29,6 +29,9 @@ class Options:
         Quantize float weights to this many bits; ``None`` requires integer-valued weights.
     state_bits : int or None
         Width of ``I`` and ``U`` for layers whose formats are open; ``None`` chooses.
+    fraction_bits : int or None
+        Fractional bits ``f`` (``input_shift``) of layers the quantize pass scales; ``None``
+        chooses them from the state bounds (:mod:`.quantize`).
     inputs : array (batch, T, n_in) or None
         Input spike trains for which the schedule pass predicts cycles per inference.
     """
@@ -37,6 +40,7 @@ class Options:
     lanes: int = 1
     weight_bits: int | None = None
     state_bits: int | None = None
+    fraction_bits: int | None = None
     inputs: np.ndarray | None = None
 
     def __post_init__(self):
@@ -48,6 +52,10 @@ class Options:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or not lo <= value <= 32):
                 raise ValueError(f"{name} must be an integer in {lo}..32 or None, not {value!r}")
+        value = self.fraction_bits
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= 31):
+            raise ValueError(f"fraction_bits must be an integer in 0..31 or None, not {value!r}")
 
 
 class Pass:

@@ -2,23 +2,40 @@ r"""Quantize: float weights and thresholds to the contract's integers, per layer
 rounding error reported.
 
 A layer that is already integer (a network file, a converted ANN) passes through unchanged with
-zero error. For the others, one scale :math:`s` per layer multiplies ``W``, ``V``, ``c`` and
-:math:`\theta` (spikes are binary, so scaling a layer's potentials changes nothing downstream):
+zero error. For the others, one scale :math:`s` per layer multiplies ``W`` and ``V`` (spikes are
+binary, so scaling a layer's potentials changes nothing downstream):
 
 * ``weight_bits = B``: :math:`s = (2^{B-1} - 1) / \max(|W|, |V|)`, then round to nearest;
-* ``weight_bits = None``: :math:`s = 1` and the weights must already be integers (to within
-  :math:`10^{-6}`, as float32 files store them), else an error says to pass ``weight_bits``;
-* threshold: ``compare = ">"`` (fires on :math:`v > v_{th}`) gives
-  :math:`\theta = \lfloor s\,v_{th} \rfloor + 1`, ``">="`` gives :math:`\lceil s\,\theta \rceil`
-  (on integers :math:`U > x \iff U \ge \lfloor x \rfloor + 1`);
-* formats left open: weights take the smallest signed width holding them (at least ``B``, or 2
-  when exact); ``I`` and ``U`` take ``state_bits`` or
-  :math:`\max(16,\ w_W + \lceil\log_2(R+1)\rceil + k_{syn} + k_{mem} + 1,\ |\theta| + 2)`
-  bits (capped at 32): room for the steady-state bound of an all-spiking input, which the ranges
-  pass then checks.
+* ``weight_bits = None``: the weights must be exact integers after a power-of-two scale
+  :math:`s = 2^j` (:math:`j \ge 0` the smallest that makes every weight an integer, at most 24),
+  else an error says to pass ``weight_bits``. Equality is exact, with no tolerance: a gain of
+  :math:`1 + 5\cdot10^{-8}` is not 1.
 
-Reported per layer: the scale, the largest and RMS rounding error of the weights in integer
-units, the largest relative to the largest weight, and the chosen formats.
+Fractional bits. The state keeps :math:`f` more bits than the weights: the layer's
+``input_shift`` is :math:`f`, so the contract adds :math:`2^f\,W s` and every state value is in
+units of :math:`2^{-f}` of a weight unit; the state scale is :math:`S = s\,2^f`. A decay's floor
+then costs :math:`2^{-f}` of a unit instead of a whole one. :math:`f` is
+``options.fraction_bits`` or, by default, chosen from the state bounds: the largest
+:math:`f \le 24` whose bounds (:func:`~.ranges.state_bounds` to a fixed point, at least the
+inference's steps) fit the state width; a layer without a decay that floors (no leak, no
+synaptic filter) keeps :math:`f = 0`. The state width is ``state_bits``, or
+:math:`\max(16, b_0 + 18)` bits (capped at 32), :math:`b_0` the width the bounds need at
+:math:`f = 0`: 18 fractional bits put the floors near a float32 peer's own rounding for states
+up to about :math:`2^5`.
+
+At the state scale :math:`S`:
+
+* threshold: ``compare = ">"`` (fires on :math:`v > v_{th}`) gives
+  :math:`\theta = \lfloor S\,v_{th} \rfloor + 1`, ``">="`` gives :math:`\lceil S\,\theta \rceil`
+  (on integers :math:`U > x \iff U \ge \lfloor x \rfloor + 1`): the comparison is exact;
+* reset amount: :math:`\theta_r = \mathrm{round}(S\,v_r)` (``theta_reset``, when the source
+  gives one; a ``">"`` threshold without one resets by :math:`S\,v_{th}`, not by
+  :math:`\theta`), exact when :math:`S\,v_r` is an integer;
+* bias: :math:`c = \mathrm{round}(S\,b)` (the contract does not shift the bias).
+
+Reported per layer: the scale, :math:`f`, the largest and RMS rounding error of the weights in
+integer units, the largest relative to the largest weight, which values were rounded
+(``approximations``), whether saturation is possible in the steady state and the chosen formats.
 """
 
 import dataclasses
@@ -26,11 +43,19 @@ import math
 
 import numpy as np
 
-from ...model import IntFormat
+from ...model import IntFormat, Layer, LayerParams, NeuronKind
 from ..ir import Affine, Recurrent
 from .base import Pass
 
-__all__ = ["Quantize", "QuantizeError"]
+__all__ = ["Quantize", "QuantizeError", "floors"]
+
+#: the most fractional bits the default chooses, and those it aims to add to the state
+MAX_FRACTION_BITS = 24
+TARGET_FRACTION_BITS = 18
+#: the most power-of-two scale an exact import may apply to make weights integers
+MAX_EXACT_SHIFT = 24
+#: steps the bounds are iterated to at most when looking for their fixed point
+BOUND_STEPS = 8192
 
 
 class QuantizeError(ValueError):
@@ -41,27 +66,64 @@ def _width(max_abs, minimum):
     return max(minimum, int(max_abs).bit_length() + 1)
 
 
+def floors(neuron) -> bool:
+    """Whether a decay of ``neuron`` can floor a state (a shift > 0 somewhere)."""
+    decays = [neuron.k_syn] + ([] if neuron.kind is NeuronKind.IF else [neuron.k_mem])
+    return any(k > 0 for decay in decays for _, k in decay.terms)
+
+
 def _threshold(neuron, scale):
     if not neuron.spiking:
         return 1
     theta = float(neuron.theta) * scale
     if neuron.compare == ">":
-        return math.floor(theta + 1e-9) + 1
-    return math.ceil(theta - 1e-9)
+        return math.floor(theta) + 1
+    return math.ceil(theta)
 
 
 def _exact_row(nodes):
     affine, neuron = nodes.affines[0], nodes.neuron
     return {"layer": nodes.name, "nodes": [affine.name, neuron.name], "exact": True,
-            "scale": 1.0, "weight_rounding_max_error": 0.0, "weight_rounding_rms_error": 0.0,
+            "approximations": [], "scale": 1.0, "state_scale": 2.0 ** neuron.input_shift,
+            "input_shift": neuron.input_shift,
+            "weight_rounding_max_error": 0.0, "weight_rounding_rms_error": 0.0,
             "weight_rounding_relative_error": 0.0,
             "theta": neuron.theta if neuron.spiking else None,
+            "theta_reset": neuron.theta_reset if neuron.spiking else None,
             "threshold_float": None, "weight_format": f"s{affine.weight_format.width}",
-            "state_format": f"s{neuron.potential_format.width}"}
+            "state_format": f"s{neuron.potential_format.width}",
+            "saturation_possible": None}
 
 
-def quantize_layer(nodes, weight_bits, state_bits):
+def _exact_scale(label, both):
+    """The smallest ``2^j`` that makes every weight an exact integer."""
+    for shift in range(MAX_EXACT_SHIFT + 1):
+        scaled = both * 2.0**shift
+        if np.all(scaled == np.rint(scaled)):
+            return 2.0**shift
+    off = float(np.abs(both - np.rint(both)).max())
+    raise QuantizeError(
+        f"layer {label!r}: the effective weights (the source's weights times the gain of the "
+        f"discretization) are not integers, nor integers divided by a power of two up to "
+        f"2^{MAX_EXACT_SHIFT} (off by up to {off:.3g}); pass weight_bits (--weight-bits 8) "
+        "to quantize them")
+
+
+def _bounds_width(params, weight, recurrent, bias, steps):
+    """Signed width that holds the state bounds of a layer (to their fixed point)."""
+    from .ranges import state_bounds
+
+    fmt = params.current_format
+    layer = Layer(params, weight.astype(np.int64),
+                  recurrent=None if recurrent is None else recurrent.astype(np.int64),
+                  bias=None if bias is None else np.clip(bias, fmt.min, fmt.max).astype(np.int64))
+    (i_lo, i_hi), (u_lo, u_hi) = state_bounds(layer, steps, until_stable=True)
+    return max(_width(max(-i_lo, i_hi), 2), _width(max(-u_lo, u_hi), 2))
+
+
+def quantize_layer(nodes, options, steps=32):
     """``(nodes, row)``: the layer's nodes in integers, and its report row."""
+    weight_bits, state_bits = options.weight_bits, options.state_bits
     affine, recurrent, neuron = nodes.affines[0], nodes.recurrent, nodes.neuron
     label = affine.name or nodes.name or "?"
     both = affine.weight if recurrent is None else np.hstack([affine.weight, recurrent.weight])
@@ -71,42 +133,126 @@ def quantize_layer(nodes, weight_bits, state_bits):
             raise QuantizeError(f"every weight of {label!r} is zero: nothing to quantize")
         scale = IntFormat(weight_bits).max / largest
     else:
-        scale = 1.0
+        scale = _exact_scale(label, both)
     scaled = both * scale
     rounded = np.rint(scaled)
     error = np.abs(scaled - rounded)
-    if weight_bits is None and not np.allclose(scaled, rounded, rtol=1e-6, atol=1e-6):
-        raise QuantizeError(
-            f"layer {label!r}: effective weights are not integers (off by up to "
-            f"{float(error.max()):.3g}); pass weight_bits (--weight-bits 8) to quantize them")
-    theta = _threshold(neuron, scale)
-    if theta < 1:
-        raise QuantizeError(f"node {neuron.name!r}: threshold {neuron.theta:g} gives an integer "
-                            f"threshold {theta} < 1; thresholds must be positive")
     keep_format = affine.weight_format is not None and scale == 1.0
     w_width = affine.weight_format.width if keep_format else _width(
         np.abs(rounded).max(), 2 if weight_bits is None else weight_bits)
-    fan_in = both.shape[1]
-    bound = w_width + max(1, fan_in.bit_length()) + neuron.k_syn + neuron.k_mem + 1
-    state = state_bits or min(32, max(16, bound, theta.bit_length() + 2))
-    changes = {"current_format": neuron.current_format or IntFormat(state),
-               "potential_format": neuron.potential_format or IntFormat(state)}
-    if neuron.spiking:
-        changes.update(theta=int(theta), compare=">=")
-    new_neuron = dataclasses.replace(neuron, **changes)
-    bias = None if affine.bias is None else np.rint(affine.bias * scale)
     n_in = affine.n_in
-    new_affine = Affine(rounded[:, :n_in], bias, IntFormat(w_width), name=affine.name)
-    new_rec = None if recurrent is None else Recurrent(rounded[:, n_in:], name=recurrent.name)
-    row = {"layer": nodes.name, "nodes": [affine.name, neuron.name], "exact": weight_bits is None,
-           "scale": scale, "weight_rounding_max_error": float(error.max()),
+    w_int, v_int = rounded[:, :n_in], None if recurrent is None else rounded[:, n_in:]
+
+    def integers(f):
+        state = scale * 2.0**f
+        theta = _threshold(neuron, state)
+        reset = None
+        if neuron.spiking and neuron.reset.name != "ZERO":
+            source = neuron.theta_reset if neuron.theta_reset is not None else (
+                neuron.theta if neuron.compare == ">" else None)
+            reset = None if source is None else float(source) * state
+        bias = None if affine.bias is None else affine.bias * state
+        return theta, reset, bias
+
+    def params_at(f, width):
+        theta, reset, bias = integers(f)
+        fmt = IntFormat(width)
+        return LayerParams(
+            n_in=n_in, n=neuron.n, kind=neuron.kind, k_syn=neuron.k_syn,
+            k_mem=neuron.k_mem if neuron.kind is not NeuronKind.IF else 0,
+            theta=max(1, min(theta, fmt.max)) if neuron.spiking else 1, reset=neuron.reset,
+            theta_reset=None if reset is None else max(1, min(round(reset), fmt.max)),
+            recurrent=recurrent is not None, bias=bias is not None,
+            weight_format=IntFormat(w_width), current_format=fmt, potential_format=fmt,
+            input_shift=f, same_step_recurrence=getattr(neuron, "same_step_recurrence", False),
+            **neuron.extra_params()), (None if bias is None else np.rint(bias))
+
+    cache = {}
+
+    def needed(f):
+        if f not in cache:
+            cache[f] = bits_at(f)
+        return cache[f]
+
+    def bits_at(f):
+        params, bias = params_at(f, 32)
+        bits = _bounds_width(params, w_int, v_int, bias, max(steps, 1))
+        theta = integers(f)[0]
+        return max(bits, int(theta).bit_length() + 2 if neuron.spiking else 2)
+
+    fixed_width = (neuron.current_format or neuron.potential_format) is not None
+    if options.fraction_bits is not None:
+        f = options.fraction_bits
+    elif neuron.input_shift or not floors(neuron):
+        f = neuron.input_shift
+    else:
+        f = None
+    bits0 = needed(f or 0)
+    if fixed_width:
+        width = (neuron.potential_format or neuron.current_format).width
+    elif state_bits is not None:
+        width = state_bits
+    else:
+        width = min(32, max(16, bits0 + (TARGET_FRACTION_BITS if f is None else 0)))
+        shifts = [k for d in (neuron.k_syn, neuron.k_mem) for _, k in d.terms]
+        width = max(width, max(shifts) + 1)  # every decay shift below the state width
+    if f is None:
+        f = max(0, min(MAX_FRACTION_BITS, width - 1, width - bits0))
+        while f > 0 and needed(f) > width:
+            f -= 1
+    if not 0 <= f < width:
+        raise QuantizeError(f"layer {label!r}: fraction bits {f} must be in 0..{width - 1} "
+                            f"for a {width}-bit state")
+    saturation = needed(f) > width
+    theta, reset, bias = integers(f)
+    if neuron.spiking and theta < 1:
+        raise QuantizeError(f"node {neuron.name!r}: threshold {neuron.theta:g} gives an integer "
+                            f"threshold {theta} < 1; thresholds must be positive")
+    fmt = IntFormat(width)
+    if neuron.spiking and theta > fmt.max:
+        raise QuantizeError(f"node {neuron.name!r}: threshold {theta} at scale {scale * 2**f:g} "
+                            f"does not fit a {width}-bit state (max {fmt.max}); widen the state "
+                            "(state_bits) or lower the fraction bits")
+    approximations = []
+    if weight_bits is not None and float(error.max()) > 0:
+        approximations.append(f"weights rounded to {weight_bits} bits (up to "
+                              f"{float(error.max()):.3g} of an integer unit)")
+    theta_reset = None
+    if reset is not None:
+        theta_reset = round(reset)
+        if theta_reset != reset:
+            approximations.append(f"reset amount {reset:.6g} rounded to {theta_reset}")
+        if not 1 <= theta_reset <= fmt.max:
+            raise QuantizeError(f"node {neuron.name!r}: reset amount {theta_reset} does not fit "
+                                f"a {width}-bit state")
+        if theta_reset == theta and neuron.theta_reset is None and neuron.compare == ">=":
+            theta_reset = None
+    c_int = None
+    if bias is not None:
+        c_int = np.rint(bias)
+        if np.any(c_int != bias):
+            approximations.append(f"bias rounded (up to {float(np.abs(c_int - bias).max()):.3g}"
+                                  " of a state unit)")
+    if saturation:
+        approximations.append(f"the state may saturate: its bound needs {needed(f)} bits, the "
+                              f"state has {width}")
+    changes = {"current_format": fmt, "potential_format": fmt, "input_shift": f}
+    if neuron.spiking:
+        changes.update(theta=int(theta), compare=">=", theta_reset=theta_reset)
+    new_neuron = dataclasses.replace(neuron, **changes)
+    new_affine = Affine(w_int, c_int, IntFormat(w_width), name=affine.name)
+    new_rec = None if recurrent is None else Recurrent(v_int, name=recurrent.name)
+    row = {"layer": nodes.name, "nodes": [affine.name, neuron.name],
+           "exact": not approximations, "approximations": approximations,
+           "scale": scale, "input_shift": f, "state_scale": scale * 2.0**f,
+           "weight_rounding_max_error": float(error.max()),
            "weight_rounding_rms_error": float(np.sqrt(np.mean(error**2))),
            "weight_rounding_relative_error": float(error.max() / (largest * scale))
            if largest else 0.0,
-           "theta": int(theta) if neuron.spiking else None,
+           "theta": int(theta) if neuron.spiking else None, "theta_reset": theta_reset,
            "threshold_float": float(neuron.theta) if neuron.spiking else None,
-           "weight_format": f"s{w_width}",
-           "state_format": f"s{changes['potential_format'].width}"}
+           "weight_format": f"s{w_width}", "state_format": f"s{width}",
+           "state_bits_needed": needed(f), "saturation_possible": saturation}
     return nodes._replace(affines=(new_affine,), recurrent=new_rec, neuron=new_neuron), row
 
 
@@ -119,6 +265,7 @@ class Quantize(Pass):
         if not graph.fused:
             raise QuantizeError("quantize needs one Affine per layer: run the fuse pass first")
         layers, rows = [], []
+        steps = graph.input.encoding.steps
         for nodes in graph.layers:
             done = (nodes.affines[0].quantized and nodes.neuron.quantized
                     and (nodes.recurrent is None or nodes.recurrent.integral))
@@ -126,7 +273,7 @@ class Quantize(Pass):
                 layers.append(nodes)
                 rows.append(_exact_row(nodes))
             else:
-                new, row = quantize_layer(nodes, options.weight_bits, options.state_bits)
+                new, row = quantize_layer(nodes, options, steps)
                 layers.append(new)
                 rows.append(row)
         report[self.name] = {"weight_bits": options.weight_bits,

@@ -12,6 +12,7 @@ sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py`
 import numpy as np
 
 from ...hdl.memory_layout import weight_rows
+from ...hdl.neuron_update import NeuronUpdate
 from ...hdl.schedule import layer_cycles, schedule
 from .base import Pass
 
@@ -26,8 +27,11 @@ class Schedule(Pass):
     def run(self, graph, options, report):
         network, lanes = graph.to_network(), options.lanes
         steps = network.steps
-        best = max(int(layer_cycles(ly.params.n, lanes, 0)) for ly in network.layers)
-        worst = max(int(layer_cycles(ly.params.n, lanes, weight_rows(ly)))
+        best = max(int(layer_cycles(ly.params.n, lanes, 0,
+                                    latency=NeuronUpdate.latency(ly.params)))
+                   for ly in network.layers)
+        worst = max(int(layer_cycles(ly.params.n, lanes, weight_rows(ly),
+                                     latency=NeuronUpdate.latency(ly.params)))
                     for ly in network.layers)
         section = {"lanes": lanes, "steps": steps,
                    "cycles_per_step_min": best, "cycles_per_step_max": worst,

@@ -1,8 +1,10 @@
 r"""The learning rules in real numbers: what the integer rule approximates.
 
-Same recursions as :mod:`spikeforge.model.learning.step` with exact decays
-:math:`\alpha = 1 - 2^{-k_{syn}}`, :math:`\beta = 1 - 2^{-k_{mem}}` (IF: 1),
-:math:`\rho = 1 - 2^{-k_{adapt}}`, :math:`\kappa = 1 - 2^{-k_{err}}`, no scales, no saturation,
+Same recursions as :mod:`spikeforge.model.learning.step` with exact decays, the realized factors
+:math:`1 - d` of the layer's (multi-term) decays: :math:`\alpha = 1 - d_{syn}`,
+:math:`\beta = 1 - d_{mem}` (IF: 1), :math:`\rho = 1 - d_{adapt}`
+(:math:`d = \sum_i s_i 2^{-k_i}`, :attr:`spikeforge.model.decay.Decay.factor`), and
+:math:`\kappa = 1 - 2^{-k_{err}}`; no scales, no saturation,
 an unquantized learning signal, and the surrogate :math:`\sigma'(v) = 2^{-m\ell(v) - \psi}` (the
 integer rule's lookup, in units of :math:`\partial s / \partial U`):
 
@@ -55,11 +57,11 @@ def float_gradient(params, config, z, u, b, output, target, feedback=None):
     z, u, b = (np.asarray(a, np.float64) for a in (z, u, b))
     steps, rows = z.shape
     n = u.shape[1]
-    alpha = 1.0 - 2.0 ** -params.k_syn
-    beta = 1.0 if params.kind is NeuronKind.IF else 1.0 - 2.0 ** -params.k_mem
+    alpha = params.k_syn.factor
+    beta = 1.0 if params.kind is NeuronKind.IF else params.k_mem.factor
     kappa = 1.0 - 2.0 ** -config.k_err
     alif = params.kind is NeuronKind.ALIF and config.rule is LearningRule.EPROP
-    rho = 1.0 - 2.0 ** -params.k_adapt
+    rho = params.k_adapt.factor
     p = np.zeros(rows)
     q = np.zeros(rows)
     a = np.zeros((n, rows))

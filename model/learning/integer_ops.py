@@ -1,10 +1,26 @@
 r"""The integer operations of the learning rules; every one is multiplier-free.
 
-* :func:`decay` — :math:`x \mapsto x - \lceil x\, 2^{-k} \rceil` for :math:`x > 0` and
-  :math:`x - \lfloor x\, 2^{-k} \rfloor` for :math:`x \le 0`: a leak by :math:`1 - 2^{-k}`
-  that rounds towards zero, so a trace always decays all the way to 0 (the contract's neuron decay
-  :math:`x - (x \gg k)` keeps positive values below :math:`2^k` forever). Hardware: one add of
-  :math:`2^k - 1` selected by the sign, one shift, one subtraction. :math:`k = 0` gives 0.
+* :func:`decay` — a trace's leak by :math:`1 - d`, rounding towards zero so that a trace always
+  decays all the way to 0 (the contract's neuron decay :math:`x - (x \gg k)` keeps positive
+  values below :math:`2^k` forever). For one term, :math:`x - \lceil x\, 2^{-k} \rceil` for
+  :math:`x > 0` and :math:`x - \lfloor x\, 2^{-k} \rfloor` for :math:`x \le 0`; for a
+  multi-term decay :math:`d = \sum_i s_i 2^{-k_i}` (:class:`~spikeforge.model.decay.Decay`)
+  every term of the removed amount is rounded on its own, away from zero for :math:`s_i = +1`
+  and towards zero for :math:`s_i = -1`:
+
+  .. math::
+
+      \rho(x) = \sum_i s_i\, r_i(x), \qquad
+      r_i(x) = \begin{cases} (x + 2^{k_i} - 1) \gg k_i & \operatorname{sign} x = s_i \\
+      x \gg k_i & \text{otherwise} \end{cases}, \qquad
+      D(x) = \begin{cases} 0 & x - \rho(x) \text{ has the sign opposite to } x\\
+      x - \rho(x) & \text{otherwise} \end{cases}
+
+  so :math:`|\rho(x)| \ge d\,|x|`, :math:`|D(x)| \le (1 - d)|x|`, and
+  :math:`|D(x)| < |x|` for every :math:`x \ne 0`. (Only a multi-term decay can overshoot zero:
+  :math:`x = 1`, :math:`d = 2^{-1} + 2^{-2}` removes 2.) Hardware: per term one add of
+  :math:`2^{k_i} - 1` selected by the sign, one shift, one addition or subtraction; then one
+  sign comparison and a multiplexer. :math:`k = 0` gives 0.
 * :func:`bit_length` — position of the leading one (a priority encoder).
 * :func:`surrogate_exponent` — the surrogate derivative as a power of two (a lookup on the
   leading-one position of the distance to threshold).
@@ -15,16 +31,27 @@ r"""The integer operations of the learning rules; every one is multiplier-free.
 
 import numpy as np
 
-__all__ = ["bit_length", "decay", "pow2_product", "round_shift", "surrogate_exponent"]
+__all__ = ["bit_length", "decay", "decay_terms", "pow2_product", "round_shift",
+           "surrogate_exponent"]
 
 _POWERS = np.left_shift(np.int64(1), np.arange(62, dtype=np.int64))
 
 
+def decay_terms(k):
+    """``((sign, shift), ...)`` of a decay given as a shift ``k`` (one term) or a ``Decay``."""
+    return getattr(k, "terms", None) or ((1, int(k)),)
+
+
 def decay(x, k):
-    """Leak by :math:`1 - 2^{-k}`, rounding towards zero (see the module docstring)."""
+    """Leak by :math:`1 - d`, rounding towards zero (see the module docstring); ``k`` is a shift
+    (:math:`d = 2^{-k}`) or a :class:`~spikeforge.model.decay.Decay`."""
     x = np.asarray(x, dtype=np.int64)
-    bump = np.where(x > 0, (1 << k) - 1, 0)
-    return x - np.right_shift(x + bump, k)
+    removed = np.zeros_like(x)
+    for sign, shift in decay_terms(k):
+        away = x > 0 if sign > 0 else x < 0
+        removed = removed + sign * np.right_shift(x + np.where(away, (1 << shift) - 1, 0), shift)
+    out = x - removed
+    return np.where((x > 0) & (out < 0) | (x < 0) & (out > 0), 0, out)
 
 
 def bit_length(d):

@@ -29,7 +29,11 @@ _SUPPORTED = {
 
 
 def check_layer_supported(rule: LearningRule, layer, index: int) -> None:
-    """Raise ``ValueError`` if ``rule`` cannot train layer ``index``, saying why and what to use."""
+    """Raise ``ValueError`` if ``rule`` cannot train layer ``index``, saying why and what to use.
+
+    Multi-term decays, a reset amount ``theta_reset`` and reset before the leak are supported
+    (the reset is not differentiated); same-step recurrence and an input shift are not yet.
+    """
     p = layer.params
     label = f"layer {index} ({layer.name or p.kind.name.lower()})"
     if p.kind not in _SUPPORTED[rule]:
@@ -42,6 +46,18 @@ def check_layer_supported(rule: LearningRule, layer, index: int) -> None:
         raise ValueError(
             f"rule {rule.name.lower()} does not support {p.kind.name} layers: {label} is "
             f"{p.kind.name}, supported: {kinds}{hint}"
+        )
+    if p.same_step_recurrence:
+        raise ValueError(
+            f"rule {rule.name.lower()} does not support same-step recurrence yet: {label} has "
+            "same_step_recurrence, which the presynaptic traces do not model; train it off-chip "
+            "(spikeforge train) or learn on a copy without same_step_recurrence"
+        )
+    if p.input_shift:
+        raise ValueError(
+            f"rule {rule.name.lower()} does not support an input shift yet: {label} has "
+            f"input_shift = {p.input_shift}, which the presynaptic traces do not model; train "
+            "it off-chip (spikeforge train) or use input_shift = 0 for learning layers"
         )
     if rule is LearningRule.SUPERSPIKE and p.recurrent:
         raise ValueError(

@@ -4,8 +4,10 @@ Notation for a learning layer of :math:`N` neurons with rows :math:`r` (its :mat
 then, for a recurrent layer under e-prop, its own :math:`N` neurons), network step
 :math:`n \to n+1`, presynaptic spikes :math:`z_r[n]` (the layer's input spikes of step :math:`n`
 and its own spikes :math:`s[n]`), :math:`\mathrm{dec}_k` the leak of
-:func:`~spikeforge.model.learning.integer_ops.decay` and :math:`\mathrm{sat}` the clamp to the
-quantity's format (:class:`~spikeforge.model.learning.config.LearningConfig`):
+:func:`~spikeforge.model.learning.integer_ops.decay` (towards zero; :math:`k_{syn}, k_{mem},
+k_{adapt}` are the layer's decays, 1 to 4 signed shift terms each, :math:`k_{err}` one shift)
+and :math:`\mathrm{sat}` the clamp to the quantity's format
+(:class:`~spikeforge.model.learning.config.LearningConfig`):
 
 .. math::
 

@@ -57,6 +57,8 @@ class SpikingLayer(nn.Module):
         w, v, c = self.int_weights()
         dtype = s_in.dtype
         drive = s_in @ w.to(dtype).t()
+        if self.params.input_shift:
+            drive = drive * float(1 << self.params.input_shift)  # A = 2^f W s + c
         if c is not None:
             drive = drive + c.to(dtype)
         v = None if v is None else v.to(dtype)

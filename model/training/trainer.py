@@ -1,8 +1,14 @@
-"""Quantization-aware BPTT on the exact integer forward pass.
+r"""Quantization-aware BPTT on the exact integer forward pass.
 
 The loss is cross-entropy on the readout scores: output spike counts (``spike_count``) or the
 LI readout's maximum membrane potential over time (``membrane_max``), as in snnTorch's and
 Norse's tutorials. Adam on latent weights; the forward pass always uses the integer weights.
+
+Decays are given as shifts (``k_syn``/``k_mem``: one int, or a list of signed shifts for a
+multi-term decay, :mod:`spikeforge.model.decay`) or as time constants in steps
+(``tau_syn``/``tau_mem``), fitted by :func:`spikeforge.compiler.discretize.discretize` with the
+fewest terms whose :math:`d' = \sum_i s_i 2^{-k_i}` is within ``decay_tolerance`` of
+:math:`d = 1/\tau` (forward Euler, as snnTorch's :math:`\beta = 1 - 1/\tau`).
 """
 
 import itertools
@@ -13,12 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..decay import MAX_TERMS, Decay
 from ..network import Readout
 from ..numerics import IntFormat
 from ..params import LayerParams, NeuronKind
 from .modules import SpikingLayer, SpikingNetwork
 
-__all__ = ["TrainConfig", "build_network", "predict", "train", "train_epoch"]
+__all__ = ["TrainConfig", "build_network", "fit_decays", "predict", "train", "train_epoch"]
 
 
 @dataclass
@@ -27,8 +34,12 @@ class TrainConfig:
 
     hidden: tuple = (128,)
     weight_bits: int = 8
-    k_syn: int = 1
-    k_mem: int = 3
+    k_syn: int | list | Decay = 1  #: shift(s) of the synaptic decay (ignored if tau_syn is set)
+    k_mem: int | list | Decay = 3  #: shift(s) of the membrane decay (ignored if tau_mem is set)
+    tau_syn: float | None = None  #: synaptic time constant in steps, fitted to a decay
+    tau_mem: float | None = None  #: membrane time constant in steps, fitted to a decay
+    decay_tolerance: float = 0.01  #: relative tolerance on d = 1/τ of a fitted decay
+    max_decay_terms: int = MAX_TERMS  #: most terms of a fitted decay
     theta: float = 4.0  #: threshold in latent-weight units; integer θ = round(theta · 2^(bits−1))
     readout: str = "spike_count"
     surrogate: str = "fast_sigmoid"
@@ -43,7 +54,50 @@ class TrainConfig:
     def to_dict(self):
         data = asdict(self)
         data["hidden"] = list(self.hidden)
+        for name in ("k_syn", "k_mem"):
+            data[name] = Decay.of(getattr(self, name), name).to_json()
         return data
+
+
+#: state width of the layers :func:`build_network` makes (s16 current and potential)
+STATE_WIDTH = 16
+
+
+def fit_decays(config: TrainConfig, width=STATE_WIDTH):
+    """The synaptic and membrane decays of ``config`` and how each was obtained.
+
+    Returns ``(k_syn, k_mem, report)``: two :class:`~spikeforge.model.decay.Decay` and, per
+    decay, a dict with its terms, realized τ = 1/d' (steps), and, for a fitted τ, the wanted τ
+    and the relative errors of d and τ. ``ValueError`` (naming the option) for a τ that is not
+    a positive number or a tolerance no decay of ``max_decay_terms`` terms meets.
+    """
+    from spikeforge.compiler.discretize import discretize
+
+    tol, terms = config.decay_tolerance, config.max_decay_terms
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise ValueError(f"--decay-tolerance must be a number >= 0 (relative to d = 1/tau), "
+                         f"not {tol!r}")
+    if isinstance(terms, bool) or not isinstance(terms, int) or not 1 <= terms <= MAX_TERMS:
+        raise ValueError(f"--max-decay-terms must be an integer in 1..{MAX_TERMS}, not "
+                         f"{terms!r}")
+    decays, report = {}, {}
+    for name, tau, k in (("syn", config.tau_syn, config.k_syn),
+                         ("mem", config.tau_mem, config.k_mem)):
+        if tau is None:
+            decay = Decay.of(k, f"--k-{name}")
+            decay.check_width(f"--k-{name}", width)
+            entry = {"terms": decay.to_json(), "n_terms": len(decay.terms),
+                     "realized_tau": 1 / float(decay.d)}
+        else:
+            fit = discretize(tau, 1.0, "euler", tolerance=float(tol), max_terms=terms,
+                             max_shift=width - 1, what=f"--tau-{name}")
+            decay = fit.decay
+            entry = {"tau": fit.tau, "terms": decay.to_json(), "n_terms": len(decay.terms),
+                     "realized_tau": fit.realized_tau, "tau_error": fit.tau_relative_error,
+                     "d_error": fit.d_relative_error}
+        decays[name] = decay
+        report[f"k_{name}"] = entry
+    return decays["syn"], decays["mem"], report
 
 
 def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") -> SpikingNetwork:
@@ -53,6 +107,7 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
     scale = 1 << (config.weight_bits - 1)
     theta = max(1, round(config.theta * scale))
     readout = Readout(config.readout)
+    k_syn, k_mem, _ = fit_decays(config)
     sizes = [n_in, *config.hidden, n_out]
     layers = []
     for index, (a, b) in enumerate(itertools.pairwise(sizes)):
@@ -62,8 +117,8 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
             a,
             b,
             kind=kind,
-            k_syn=config.k_syn,
-            k_mem=config.k_mem,
+            k_syn=k_syn,
+            k_mem=k_mem,
             theta=1 if kind is NeuronKind.LI else theta,
             weight_format=fmt,
         )

@@ -86,3 +86,27 @@ def test_info_of_another_protocol_version_is_refused_clearly():
     payload[0] = 1
     with pytest.raises(ProtocolError, match=r"protocol version 1.*rebuild"):
         parse_info(bytes(payload))
+
+
+def test_layer_description_carries_and_hashes_version_2_parameters():
+    """Decays of 1 to 4 terms, the reset amount, the input shift and same-step recurrence go
+    through INFO and back unchanged, and each one changes the design hash."""
+    import numpy as np
+    from spikeforge.model import Network
+    from spikeforge.sim.random_networks import feature_network
+
+    network = feature_network(np.random.default_rng(4), 2)
+    info = design_info(network, 2)
+    assert parse_info(info.pack()) == info
+    hidden = info.layers[0]
+    assert (hidden.k_syn, hidden.k_mem, hidden.k_adapt) == ((1, 2, -3, 4), (2, -4), (1, 2, -3))
+    assert hidden.same_step_recurrence and hidden.input_shift == 1
+    assert hidden.theta_reset == network.layers[0].params.reset_amount != hidden.theta
+    assert info.layers[3].k_syn == 2  # one term: an int, as in the network file
+    for change in ({"k_syn": [1, 2, -3, 5]}, {"theta_reset": 1}, {"input_shift": 0},
+                   {"same_step_recurrence": False}):
+        layer = network.layers[0]
+        changed = layer.__class__(layer.params.replace(**change), layer.weight,
+                                  recurrent=layer.recurrent, bias=layer.bias)
+        other = Network((changed, *network.layers[1:]), network.encoding, network.readout)
+        assert design_info(other, 2).design_hash != info.design_hash, change

@@ -198,4 +198,6 @@ def test_compile_reads_a_nir_file_through_its_front_end(tmp_path, capsys):
     assert main(["compile", str(tmp_path / "m.nir"), "--out", str(tmp_path / "d"), "--samples",
                  "2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["formats"][0]["kind"] == "lif" and report["formats"][0]["theta"] == 3
+    row = report["formats"][0]  # v > 2.5 at the state scale 2^f: θ = 2.5·2^f + 1
+    assert row["kind"] == "lif" and row["theta"] == int(2.5 * 2 ** row["input_shift"]) + 1
+    assert row["k_mem"] == 1 and row["input_shift"] > 0

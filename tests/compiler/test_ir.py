@@ -38,6 +38,8 @@ def test_every_node_family_round_trips_through_its_dict():
              Recurrent(np.eye(2), name="v"),
              ALIF(2, k_syn=1, k_mem=2, theta=5, k_adapt=3, adapt_jump=7, name="a"),
              LIF(2, k_syn=1, k_mem=3, theta=9.5, compare=">", reset="zero"),
+             LIF(2, k_syn=[5, 7, -10], k_mem=[2, -4], theta=9.5, compare=">", theta_reset=9.5,
+                 reset="subtract_before_leak", input_shift=3, same_step_recurrence=True),
              IF(2, theta=4), LI(2, k_mem=1), Output(Readout.MEMBRANE_SUM)]
     for node in nodes:
         data = json.loads(json.dumps(node.to_dict()))
@@ -63,7 +65,11 @@ def test_float_graph_is_valid_but_not_a_network_yet():
 BAD_NODES = {
     "negative n": (lambda: LIF(-1), "n must be an integer in 1..65536"),
     "shift too large": (lambda: LIF(3, k_mem=16, potential_format=IntFormat(16)),
-                        "k_mem must be an integer in 0..15, not 16"),
+                        r"k_mem shifts must be in 0\.\.15 for a 16-bit state, not 16"),
+    "decay grows the state": (lambda: LIF(3, k_mem=[1, 1]), "strictly increasing"),
+    "reset amount on a zero reset": (lambda: LIF(3, theta=4, reset="zero", theta_reset=2),
+                                     "theta_reset applies to spiking layers with a subtract"),
+    "input shift too large": (lambda: LI(3, input_shift=40), "input_shift"),
     "zero threshold": (lambda: LIF(3, theta=0), "theta must be positive"),
     "unknown compare": (lambda: IF(3, compare="<"), "compare must be one of"),
     "unsigned current": (lambda: LI(3, current_format=IntFormat(16, signed=False)),

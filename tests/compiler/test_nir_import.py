@@ -66,9 +66,11 @@ def test_snntorch_round_trip_is_exact(neuron, seed):
     net = snntorch_net(rng, sizes, thetas, neuron)
     graph = export_nir(net, torch.zeros(sizes[0]))
     network, report = import_nir(graph, reset="subtract", steps=T + 4)
-    assert report["exact"] and [ly["theta"] for ly in report["layers"]] == thetas
+    assert report["parameters_exact"] and not report["warnings"]
+    for row, theta in zip(report["layers"], thetas, strict=True):  # v > v_th at scale 2^f
+        assert row["theta"] == int(np.floor((theta - EPS) * 2 ** row["input_shift"])) + 1
     expected_k_syn = 1 if neuron == "synaptic" else 0
-    shifts = [(ly.params.k_syn, ly.params.k_mem) for ly in network.layers]
+    shifts = [(ly.params.k_syn.to_json(), ly.params.k_mem.to_json()) for ly in network.layers]
     assert shifts == [(expected_k_syn, 1)] * 2
     x = (rng.random((4, T, sizes[0])) < 0.5).astype(np.uint8)
     peer = snntorch_spikes(net, x)
@@ -116,8 +118,9 @@ def test_norse_round_trip_is_exact(seed):
         mods += [lin, norse.LIFCell(params)]
     graph = norse.to_nir(norse.SequentialState(*mods), torch.zeros(1, sizes[0]), dt=1e-3)
     network, report = import_nir(graph, dt=1e-3, reset="zero", steps=T + 4, quirks="norse")
-    assert report["quirks"] == "norse" and report["exact"]
-    assert [(ly.params.k_syn, ly.params.k_mem) for ly in network.layers] == [(1, 1)] * 2
+    assert report["quirks"] == "norse" and report["parameters_exact"]
+    assert [(ly.params.k_syn.to_json(), ly.params.k_mem.to_json())
+            for ly in network.layers] == [(1, 1)] * 2
     x = (rng.random((4, T, sizes[0])) < 0.5).astype(np.uint8)
     peer = norse_spikes(mods, x)
     padded = np.concatenate([x, np.zeros((4, 4, sizes[0]), np.uint8)], axis=1)
@@ -170,7 +173,8 @@ def lif_graph(**changes):
 def test_valid_graph_imports_with_li_readout():
     network, report = import_nir(lif_graph())
     assert [ly.params.kind for ly in network.layers] == [NeuronKind.LIF, NeuronKind.LI]
-    assert network.layers[0].params.theta == 4 and network.layers[0].params.k_mem == 1
+    p = network.layers[0].params
+    assert p.theta == int(3.5 * 2**p.input_shift) + 1 and p.k_mem.to_json() == 1
     assert network.layers[0].params.reset is ResetMode.ZERO
     assert report["layers"][0]["gain"] == pytest.approx(1.0)
 
@@ -191,16 +195,17 @@ BAD = {
     "shape mismatch": (dict(fc2=nir.Linear(weight=np.ones((3, 7)))), "takes 7 inputs"),
     "per-neuron tau": (dict(lif1=nir.LIF(tau=np.linspace(1e-4, 5e-4, 5), r=np.ones(5),
                                          v_leak=np.zeros(5), v_threshold=np.ones(5))),
-                       "tau differs between neurons"),
-    "nonzero v_leak": (dict(lif1=nir.LIF(tau=np.full(5, 2e-4), r=np.full(5, 2.0),
-                                         v_leak=np.full(5, 0.5), v_threshold=np.ones(5))),
-                       "v_leak must be 0"),
+                       "layer 'lif1' has 5 distinct values of tau "),
+    "nonzero v_leak on a CubaLIF": (dict(lif1=nir.CubaLIF(
+        tau_syn=np.full(5, 2e-4), tau_mem=np.full(5, 2e-4), r=np.full(5, 2.0),
+        v_leak=np.full(5, 0.5), v_threshold=np.ones(5))), "node 'lif1': v_leak = 0.5 on a CubaLIF"),
     "readout in the middle": (dict(lif1=nir.LI(tau=np.full(5, 2e-4), r=np.ones(5),
                                                v_leak=np.zeros(5))), "only the last"),
     "non-integer weights": (dict(fc1=nir.Linear(weight=np.full((5, 4), 0.3))),
                             "--weight-bits"),
     "negative tau": (dict(lif1=nir.LIF(tau=np.full(5, -1.0), r=np.ones(5), v_leak=np.zeros(5),
-                                       v_threshold=np.ones(5))), "tau must be positive"),
+                                       v_threshold=np.ones(5))),
+                     "tau must be a positive finite number, not -1"),
     "input shape mismatch": (dict(input=nir.Input({"input": np.array([7])})),
                              "takes 4 inputs but the Input declares 7"),
     "output shape mismatch": (dict(output=nir.Output({"output": np.array([9])})),
@@ -221,11 +226,11 @@ BAD = {
                            "theta must be positive"),
     "nonzero v_reset": (dict(lif1=nir.LIF(tau=np.full(5, 2e-4), r=np.ones(5), v_leak=np.zeros(5),
                                           v_threshold=np.ones(5), v_reset=np.full(5, 0.5))),
-                        "v_reset must be 0"),
+                        "node 'lif1': v_reset = 0.5: the contract resets to 0"),
     "per-neuron tau_syn": (dict(lif1=nir.CubaLIF(tau_syn=np.linspace(1e-4, 3e-4, 5),
                                                  tau_mem=np.full(5, 2e-4), r=np.ones(5),
                                                  v_leak=np.zeros(5), v_threshold=np.ones(5))),
-                           "tau_syn differs between neurons"),
+                           "layer 'lif1' has 5 distinct values of tau_syn"),
     "unsupported flatten": (dict(fc1b=nir.Flatten(input_type={"input": np.array([4])}),
                                  edges=[("input", "fc1b"), ("fc1b", "fc1"), ("fc1", "lif1"),
                                         ("lif1", "fc2"), ("fc2", "li"), ("li", "output")]),

@@ -54,7 +54,11 @@ def test_quantize_scales_rounds_and_reports_per_layer():
     assert row["scale"] == pytest.approx(scale)
     layer = graph.to_network().layers[0]
     np.testing.assert_array_equal(layer.weight, np.rint(weight * scale))
-    assert layer.params.theta == int(np.floor(0.6 * scale)) + 1  # v > 0.6 ⇔ U ≥ ⌊76.2⌋ + 1
+    f = layer.params.input_shift  # the state keeps f bits below the weights' unit
+    assert f == row["input_shift"] > 0 and row["state_scale"] == pytest.approx(scale * 2**f)
+    state = scale * 2**f
+    assert layer.params.theta == int(np.floor(0.6 * state)) + 1  # v > 0.6 ⇔ U ≥ ⌊0.6 S⌋ + 1
+    assert layer.params.theta_reset == round(0.6 * state)  # the reset removes v_th, not θ
     assert row["weight_rounding_max_error"] == pytest.approx(np.abs(weight * scale - np.rint(
         weight * scale)).max())
     assert 0 < row["weight_rounding_relative_error"] <= 0.5 / 127
@@ -65,8 +69,30 @@ def test_quantize_threshold_rules():
     weight = np.ones((1, 1))
     strict, _ = run_passes(float_graph(weight, theta=3.0, compare=">"), Options(), LOWERING)
     at_least, _ = run_passes(float_graph(weight, theta=3.0, compare=">="), Options(), LOWERING)
-    assert strict.to_network().layers[0].params.theta == 4  # U > 3 ⇔ U ≥ 4
-    assert at_least.to_network().layers[0].params.theta == 3
+    p_strict = strict.to_network().layers[0].params
+    p_least = at_least.to_network().layers[0].params
+    f = p_strict.input_shift
+    assert p_strict.theta == 3 * 2**f + 1 and p_strict.reset_amount == 3 * 2**f  # U > 3
+    assert p_least.theta == 3 * 2**p_least.input_shift == p_least.reset_amount
+    fixed, _ = run_passes(float_graph(weight, theta=3.0), Options(fraction_bits=0), LOWERING)
+    assert fixed.to_network().layers[0].params.theta == 4  # U > 3 ⇔ U ≥ 4 at f = 0
+
+
+def test_fraction_bits_follow_the_state_width():
+    """The largest f whose state bounds fit the width; a narrow state warns of saturation."""
+    weight = np.ones((1, 4))
+    wide, report = run_passes(float_graph(weight, theta=3.0), Options(state_bits=24), LOWERING)
+    row = report["quantize"]["layers"][0]
+    layer = wide.to_network().layers[0]
+    assert layer.params.potential_format.width == 24 and not row["saturation_possible"]
+    # |I| <= 4 and, with the reset, U <= D(θ - 1) + 4 < 8 at f = 0: 4 signed bits, so f is 20
+    # (19 when the bound's rounding at scale 2^20 needs one more bit)
+    assert layer.params.input_shift in (19, 20) and row["state_bits_needed"] <= 24
+    _, narrow = run_passes(float_graph(weight, theta=3.0), Options(state_bits=4), LOWERING)
+    row = narrow["quantize"]["layers"][0]
+    assert row["input_shift"] == 0 and row["saturation_possible"]
+    assert any("saturate" in text for text in row["approximations"])
+    assert not narrow["quantize"]["exact"]
 
 
 def test_quantize_refuses_what_it_cannot_do():
@@ -92,7 +118,28 @@ def test_integer_layers_pass_quantize_unchanged():
         np.testing.assert_array_equal(before.weight, after.weight)
 
 
-@pytest.mark.parametrize("seed", range(8))
+def test_decay_bounds_hold_for_every_decay_and_interval():
+    """Every x in [lo, hi] (exhaustively, small ranges): D(x) within decay_bounds; a decay with
+    a negative term that leaves -1 at -1 included."""
+    from spikeforge.compiler.passes.ranges import decay_bounds
+    from spikeforge.model.decay import Decay
+    from spikeforge.sim.random_networks import random_decay
+
+    rng = np.random.default_rng(0)
+    decays = [Decay.of([1, -3]), Decay.of(0), Decay.of(4)] + [random_decay(rng, 16)
+                                                              for _ in range(40)]
+    assert Decay.of([1, -3]).apply(np.array([-1]))[0] == -1
+    for decay in decays:
+        for _ in range(20):
+            lo = int(rng.integers(-300, 300))
+            hi = lo + int(rng.integers(0, 200))
+            values = decay.apply(np.arange(lo, hi + 1))
+            low, high = decay_bounds(decay, np.array([lo]), np.array([hi]))
+            assert low[0] <= values.min() and values.max() <= high[0], (decay, lo, hi)
+            assert high[0] - values.max() <= len(decay.terms) + 1  # and not loose
+
+
+@pytest.mark.parametrize("seed", range(16))
 def test_state_bounds_hold_on_every_reachable_state(seed):
     """Random networks on all-spiking and random inputs: every I and U of the reference run
     lies within the range pass's bounds (which ignore saturation: checked where none happens)."""

@@ -7,7 +7,7 @@ from spikeforge.hdl.memory_layout import lane_weights, weight_address, weight_ro
 from spikeforge.hdl.schedule import schedule
 from spikeforge.model import Network, NeuronKind, run
 from spikeforge.sim.amaranth_sim import simulate_network
-from spikeforge.sim.random_networks import random_network, random_spikes
+from spikeforge.sim.random_networks import feature_network, random_network, random_spikes
 
 KINDS = list(NeuronKind)
 
@@ -73,6 +73,24 @@ def test_every_variant_with_every_lane_count():
     assert total > 0
 
 
+def test_every_version_2_feature_with_every_lane_count():
+    """The four layers of ``feature_network`` (each version-2 feature on purpose: decays of 1
+    to 4 terms, reset amount, reset before the leak, input shift, same-step recurrence with each
+    reset) at 1, 2 and 4 lanes, plain and saturating: every value and every step's cycles."""
+    rng = np.random.default_rng(2)
+    fired = saturated = 0
+    for lanes in (1, 2, 4):
+        for saturating in (False, True):
+            network = feature_network(rng, lanes, saturating=saturating)
+            spikes = random_spikes(rng, 16, network.n_in, 0.6)
+            _, result, trace = check_equal(network, spikes, lanes)
+            np.testing.assert_array_equal(result.step_cycles,
+                                          schedule(network, spikes, lanes, trace).cycles)
+            fired += sum(int(s.sum()) for s in trace.spikes[:3])
+            saturated += result.counters["saturations"]
+    assert fired > 0 and saturated > 0
+
+
 def test_saturation_heavy_network_clamps_and_matches():
     rng = np.random.default_rng(3)
     clamped = 0
@@ -86,7 +104,7 @@ def test_saturation_heavy_network_clamps_and_matches():
 
 def test_slow_consumer_drops_nothing():
     rng = np.random.default_rng(11)
-    network = random_network(rng, 2, layers=2, kinds=[NeuronKind.LIF, NeuronKind.IF])
+    network = random_network(rng, 2, layers=2, kinds=[NeuronKind.LIF, NeuronKind.IF], version=1)
     spikes = np.ones((10, network.n_in), np.int64)  # full input rate: every input every step
     _, result, trace = check_equal(network, spikes, 2, consumer_gap=5, output_depth=2)
     delivered = int(trace.spikes[-1][0].sum())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from amaranth.back import rtlil
 from spikeforge.hdl.network_core import NetworkCore
-from spikeforge.model import Network, NeuronKind, Readout, SpikeEncoding
+from spikeforge.model import IntFormat, Network, NeuronKind, Readout, ResetMode, SpikeEncoding
 from spikeforge.sim.random_networks import random_layer
 from spikeforge.sim.toolchain import ToolMissing, yosys_command
 
@@ -24,10 +24,17 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def design(tmp_path_factory):
-    """Every feature at once: recurrent biased ALIF into an LI readout, 2 lanes, host port."""
+    """Every feature at once: recurrent biased ALIF into an LI readout, 2 lanes, host port;
+    4-term decays on I, U and b, same-step recurrence (its second accumulators), reset before
+    the leak with a reset amount, input shifts."""
     rng = np.random.default_rng(1)
-    hidden = random_layer(rng, 8, 8, NeuronKind.ALIF, recurrent=True, bias=True)
-    readout = random_layer(rng, 8, 4, NeuronKind.LI, bias=True)
+    hidden = random_layer(
+        rng, 8, 8, NeuronKind.ALIF, recurrent=True, bias=True,
+        reset=ResetMode.SUBTRACT_BEFORE_LEAK, k_syn=[1, 2, -4, 6], k_mem=[1, -3, 4, -6],
+        k_adapt=[0, -1, -2, 3], trace_format=IntFormat(11, signed=False), theta_reset=5,
+        same_step_recurrence=True, input_shift=2)
+    readout = random_layer(rng, 8, 4, NeuronKind.LI, bias=True, k_mem=[2, 3, -5, 7],
+                           input_shift=1)
     network = Network((hidden, readout), SpikeEncoding(4), readout=Readout.MEMBRANE_MAX)
     core = NetworkCore(network, lanes=2, host_access=True)
     folder = tmp_path_factory.mktemp("rtlil")

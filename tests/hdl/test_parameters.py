@@ -11,6 +11,7 @@ from spikeforge.hdl.lif_layer import LIFLayer
 from spikeforge.hdl.memory_layout import lane_weights, weight_address
 from spikeforge.hdl.network_core import NetworkCore
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind
+from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding
 
 
@@ -46,12 +47,15 @@ def test_threshold_that_the_potential_width_cannot_hold():
         LIFLayer(bad)
 
 
-def test_shift_as_wide_as_the_format():
-    with pytest.raises(ValueError, match=re.escape("k_mem must be an integer in 0..7, not 8")):
-        layer(k_mem=8, potential_format=IntFormat(8))
+@pytest.mark.parametrize("k_syn", [8, [1, -3, 9]])
+def test_shift_as_wide_as_the_format(k_syn):
+    with pytest.raises(ValueError, match=re.escape("k_mem shifts must be in 0..7 for a 8-bit")):
+        layer(k_mem=[2, 8], potential_format=IntFormat(8))
     bad = layer(current_format=IntFormat(8))
-    object.__setattr__(bad.params, "k_syn", 8)
-    with pytest.raises(ValueError, match=re.escape("k_syn must be a shift in 0..7, not 8")):
+    decay = Decay.of(k_syn)
+    object.__setattr__(bad.params, "k_syn", decay)
+    message = f"k_syn shifts must be in 0..7, not {decay.max_shift} (in k_syn = {k_syn})"
+    with pytest.raises(ValueError, match=re.escape(message)):
         LIFLayer(bad)
 
 

@@ -12,13 +12,15 @@ from spikeforge.hdl.schedule import schedule
 from spikeforge.model import run
 from spikeforge.sim.amaranth_sim import simulate_network
 from spikeforge.sim.random_networks import random_network, random_spikes
+from spikeforge.sim.sweep import FEATURES
 
 
 def sweep(networks, *, seed, neuron_steps_each):
     """Simulate ``networks`` random networks; count comparisons and every kind of mismatch."""
     rng = np.random.default_rng(seed)
     totals = {"networks": 0, "neuron_steps": 0, "mismatches": 0, "cycle_mismatches": 0,
-              "output_mismatches": 0, "cycles": 0, "synops": 0, "issue_cycles": 0}
+              "output_mismatches": 0, "cycles": 0, "synops": 0, "issue_cycles": 0,
+              "features": dict.fromkeys(FEATURES, 0)}
     for index in range(networks):
         lanes = (1, 2, 4)[index % 3]
         network = random_network(rng, lanes, layers=1 + index % 3, saturating=index % 2 == 1)
@@ -35,6 +37,9 @@ def sweep(networks, *, seed, neuron_steps_each):
         predicted = schedule(network, spikes, lanes, trace)
         totals["cycle_mismatches"] += int(np.count_nonzero(result.step_cycles != predicted.cycles))
         totals["networks"] += 1
+        for layer in network.layers:
+            for name, test in FEATURES.items():
+                totals["features"][name] += int(test(layer.params))
         totals["neuron_steps"] += steps * neurons
         totals["cycles"] += result.counters["cycles"]
         totals["synops"] += result.counters["synops"]
@@ -52,3 +57,5 @@ def test_sweep_of_200_networks_and_a_million_neuron_steps():
     assert totals["output_mismatches"] == 0
     assert totals["cycle_mismatches"] == 0
     assert totals["synops"] == totals["issue_cycles"]  # one op per lane per issue cycle
+    # every part of contract version 2 is in it, in many layers
+    assert min(totals["features"].values()) >= 20, totals["features"]

@@ -7,6 +7,7 @@ import torch
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind, ResetMode
 from spikeforge.model.encoding import SpikeEncoding
 from spikeforge.model.learning import LearningConfig, float_gradient, run_trial
+from spikeforge.sim.random_networks import random_decay
 
 from .torch_forward import forward, van_rossum_loss
 
@@ -16,13 +17,25 @@ KINDS = {
 }
 
 
+def _decay(rng, low, high):
+    """A one-shift decay in low..high-1, or (half the time) a random multi-term one."""
+    if rng.integers(0, 2) == 0:
+        return int(rng.integers(low, high))
+    while True:
+        decay = random_decay(rng, 16, max_shift=high - 1)
+        if decay.terms[0][1] >= low:
+            return decay
+
+
 def single_layer(rng, kind, n_in=6, n=4, steps=24, reset=ResetMode.SUBTRACT):
     extra = {}
     if kind is NeuronKind.ALIF:
-        extra = dict(k_adapt=int(rng.integers(1, 5)), adapt_jump=int(rng.integers(4, 40)))
+        extra = dict(k_adapt=_decay(rng, 1, 5), adapt_jump=int(rng.integers(4, 40)))
+    if reset is not ResetMode.ZERO and rng.integers(0, 2):
+        extra["theta_reset"] = int(rng.integers(16, 128))
     params = LayerParams(
-        n_in=n_in, n=n, kind=kind, k_syn=int(rng.integers(0, 4)),
-        k_mem=0 if kind is NeuronKind.IF else int(rng.integers(1, 5)),
+        n_in=n_in, n=n, kind=kind, k_syn=_decay(rng, 0, 4),
+        k_mem=0 if kind is NeuronKind.IF else _decay(rng, 1, 5),
         theta=int(rng.integers(32, 128)), reset=reset,
         weight_format=IntFormat(8), current_format=IntFormat(20), potential_format=IntFormat(20),
         **extra)
@@ -36,12 +49,14 @@ def single_layer(rng, kind, n_in=6, n=4, steps=24, reset=ResetMode.SUBTRACT):
 @pytest.mark.parametrize("rule", ["superspike", "eprop"])
 @pytest.mark.parametrize("seed", range(6))
 def test_float_rule_equals_autograd(rule, seed):
-    """One non-recurrent layer, its own error, reset by subtraction (whose term SuperSpike drops,
-    i.e. detaches): the float rule is the exact gradient. (Reset to zero replaces U by I, a path
-    the presynaptic trace does not follow, so there it is an approximation.)"""
+    """One non-recurrent layer, its own error, reset by subtraction after or before the leak
+    (whose term SuperSpike drops, i.e. detaches), decays of one or more terms: the float rule is
+    the exact gradient. (Reset to zero replaces U by I, a path the presynaptic trace does not
+    follow, so there it is an approximation.)"""
     rng = np.random.default_rng(seed)
     kind = KINDS[rule][seed % 2]
-    network, z, target = single_layer(rng, kind)
+    reset = ResetMode.SUBTRACT_BEFORE_LEAK if seed % 3 == 1 else ResetMode.SUBTRACT
+    network, z, target = single_layer(rng, kind, reset=reset)
     params = network.layers[0].params
     config = LearningConfig.create(network, rule, sg_shift=int(rng.integers(2, 6)),
                                    sg_cut=int(rng.integers(2, 8)),
@@ -67,7 +82,7 @@ def integer_vs_autograd(rule, seed):
     the exact integer forward (same trajectory), for one random single-layer case."""
     rng = np.random.default_rng(1000 + seed)
     kind = KINDS[rule][seed % 2]
-    network, z, target = single_layer(rng, kind, reset=ResetMode(seed % 3 == 2))
+    network, z, target = single_layer(rng, kind, reset=ResetMode(seed % 3))
     params = network.layers[0].params
     config = LearningConfig.create(network, rule, sg_shift=4, sg_cut=6, sg_slope=1, k_err=2,
                                    trace_shift=8, error_shift=6)

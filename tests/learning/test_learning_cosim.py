@@ -37,17 +37,21 @@ def test_amaranth_equals_reference(rule, seed):
 
 
 def test_cases_are_not_vacuous():
-    """The random cases do learn: accumulators move and weights change."""
-    moved = 0
-    for seed in range(8):
+    """The random cases do learn, multi-term decays among them: weights change."""
+    moved = moved_multi = 0
+    for seed in range(16):
         rng = np.random.default_rng(seed)
         network, config, x, targets, learn = random_case(rng, RULES[seed % 2])
         _, expected = expected_run(network, config, x, targets, learn)
         before = {i: network.layers[i].weight for i in config.layers}
         after = expected[-1]["weights"]
-        moved += any(not np.array_equal(before[i], after[i][:, :before[i].shape[1]])
-                     for i in config.layers)
-    assert moved >= 5
+        changed = any(not np.array_equal(before[i], after[i][:, :before[i].shape[1]])
+                      for i in config.layers)
+        multi = any(not d.single for i in config.layers
+                    for d in network.layers[i].params.decays.values())
+        moved += changed
+        moved_multi += changed and multi
+    assert moved >= 8 and moved_multi >= 4
 
 
 def need(sim):

@@ -1,5 +1,6 @@
 """Yosys finds no multiplier in a learning core with every feature: e-prop on a recurrent ALIF
-hidden layer (random feedback) and the LIF output layer, two lanes."""
+hidden layer (random feedback) and the LIF output layer, two lanes, multi-term decays (whose
+trace decays are adders), reset before the leak with its own amount."""
 
 import re
 import subprocess
@@ -28,10 +29,12 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def design(tmp_path_factory):
     rng = np.random.default_rng(0)
-    hidden = Layer(LayerParams(4, 4, kind=NeuronKind.ALIF, recurrent=True, k_adapt=2,
-                               adapt_jump=13, trace_format=IntFormat(8, signed=False)),
+    hidden = Layer(LayerParams(4, 4, kind=NeuronKind.ALIF, recurrent=True, k_adapt=[2, -5],
+                               k_syn=[1, -3], k_mem=[2, 4, -7], adapt_jump=13,
+                               trace_format=IntFormat(8, signed=False)),
                    rng.integers(-8, 30, (4, 4)), recurrent=rng.integers(-8, 8, (4, 4)))
-    out = Layer(LayerParams(4, 2), rng.integers(-8, 30, (2, 4)))
+    out = Layer(LayerParams(4, 2, k_mem=[3, 5, -8, 11], reset="subtract_before_leak",
+                            theta_reset=40), rng.integers(-8, 30, (2, 4)))
     network = Network((hidden, out), SpikeEncoding(4))
     config = LearningConfig.create(network, "eprop", learning_rate=2.0 ** -6)
     folder = tmp_path_factory.mktemp("rtlil-learning")

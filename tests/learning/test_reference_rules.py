@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from spikeforge.model import Layer, LayerParams, Network, NeuronKind
+from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding
 from spikeforge.model.learning import (
     LearningConfig,
@@ -16,6 +17,7 @@ from spikeforge.model.learning import (
     run_trial,
     surrogate_exponent,
 )
+from spikeforge.sim.random_networks import random_decay
 
 
 def net(*kinds, recurrent=False):
@@ -41,6 +43,27 @@ def test_decay_goes_to_zero_both_ways():
     for _ in range(40):
         trace = decay(trace, 2)
     assert trace[0] == 0
+
+
+def test_multi_term_trace_decay_goes_to_zero_and_stays_within_its_factor():
+    """Every x in a range, random 1- to 4-term decays: |D(x)| <= (1 - d)|x|, |D(x)| < |x| for
+    x != 0, never past zero; one term is the one-shift decay exactly."""
+    x = np.arange(-3000, 3001)
+    for k in range(8):
+        assert np.array_equal(decay(x, Decay.of(k)), decay(x, k))
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        d = random_decay(rng, 16, max_shift=8)
+        y = decay(x, d)
+        assert (np.abs(y) <= np.abs(x) * d.factor).all(), d
+        assert ((np.abs(y) < np.abs(x)) | (x == 0)).all(), d
+        assert (y * x >= 0).all(), d
+    # hand-computed: d = 2^-1 + 2^-2 removes ceil(x/2) + ceil(x/4) for x > 0
+    assert decay(np.array([1, 2, 3, 8, -1, -3, -8]), Decay.of([1, 2])).tolist() == [
+        0, 0, 0, 2, 0, 0, -2]
+    # d = 2^-2 - 2^-4: removes ceil(x/4) - floor(x/16) for x > 0, floor(x/4) - ceil(x/16) below
+    assert decay(np.array([1, 15, 16, 100, -1, -15, -100]), Decay.of([2, -4])).tolist() == [
+        0, 11, 13, 81, 0, -11, -81]
 
 
 def test_bit_length_and_pow2_product():
@@ -83,6 +106,34 @@ def test_rule_on_unsupported_layer_is_refused():
         LearningConfig.create(net(NeuronKind.LIF, NeuronKind.LIF), "eprop", layers=(5,))
     config = LearningConfig.create(net(NeuronKind.ALIF, NeuronKind.LIF, recurrent=True), "eprop")
     assert config.rule is LearningRule.EPROP and config.layers == (0, 1)
+
+
+@pytest.mark.parametrize("rule", ["superspike", "eprop"])
+def test_features_the_rules_cannot_express_are_refused(rule):
+    """Same-step recurrence and an input shift on a learning layer: a clear error naming the
+    layer and the feature; the same features on a layer that does not learn are fine, and so
+    are multi-term decays, a reset amount and reset before the leak."""
+    base = net(NeuronKind.LIF, NeuronKind.LIF, recurrent=True)
+
+    def with_params(layer, **changes):
+        params = layer.params.replace(**changes)
+        return Layer(params, layer.weight, name=layer.name,
+                     recurrent=layer.recurrent if params.recurrent else None)
+
+    hidden, out = base.layers[0], with_params(base.layers[1], recurrent=False)
+
+    same_step = Network((with_params(hidden, same_step_recurrence=True), out), base.encoding)
+    with pytest.raises(ValueError, match=rf"{rule} does not support same-step recurrence yet: "
+                                         r"layer 0 \(lif\) has same_step_recurrence"):
+        LearningConfig.create(same_step, rule, layers=(0,))
+    shifted = Network((hidden, with_params(out, input_shift=2)), base.encoding)
+    with pytest.raises(ValueError, match=rf"{rule} does not support an input shift yet: "
+                                         r"layer 1 \(lif\) has input_shift = 2"):
+        LearningConfig.create(shifted, rule, layers=(1,))
+    LearningConfig.create(shifted, "eprop", layers=(0,))  # layer 0 learns, layer 1 does not
+    v2 = Network((hidden, with_params(out, k_mem=[2, 4, -7], k_syn=[1, -3], theta_reset=7,
+                                      reset="subtract_before_leak")), base.encoding)
+    assert LearningConfig.create(v2, rule, layers=(1,)).layers == (1,)
 
 
 def test_targets_of_the_wrong_shape_are_refused():

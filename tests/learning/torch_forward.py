@@ -1,7 +1,8 @@
 """A one-layer forward pass in torch for checking the learning rules against autograd.
 
-``mode="float"``: real decays α, β, ρ, no clamps (the float rule's dynamics). ``mode="integer"``:
-the contract's integer dynamics (floor shifts with straight-through gradients, clamps), so the
+``mode="float"``: real decays α, β, ρ (the realized factors 1 − d of the layer's decays), no
+clamps (the float rule's dynamics). ``mode="integer"``: the contract's integer dynamics (every
+decay term's floor shift with a straight-through gradient, clamps), so the
 forward values equal the reference's. Either way the reset term is detached (SuperSpike) while
 the adaptive threshold keeps its path through the spikes (e-prop's ALIF eligibility), and the
 spike's surrogate derivative is the learning rule's power-of-two lookup.
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 from spikeforge.model import NeuronKind, ResetMode
 from spikeforge.model.learning.float_rule import float_surrogate
+from spikeforge.model.training.functional import apply_decay
 
 __all__ = ["forward", "van_rossum_loss"]
 
@@ -29,11 +31,10 @@ class _Spike(torch.autograd.Function):
         return grad * slope, None
 
 
-def _leak(x, k, mode):
+def _leak(x, decay, mode):
     if mode == "float":
-        return x * (1.0 - 2.0 ** -k)
-    floor = torch.floor(x / 2.0 ** k)
-    return x - (x / 2.0 ** k + (floor - x / 2.0 ** k).detach())
+        return x * decay.factor
+    return apply_decay(x, decay)  # the contract's per-term floors, straight-through
 
 
 def _clamp(x, fmt, mode):
@@ -51,9 +52,15 @@ def forward(params, config, weight, z, mode="float"):
     for t in range(z.shape[0]):
         a = weight @ z[t]
         i_next = _clamp(_leak(i, params.k_syn, mode) + a, params.current_format, mode)
-        leaked = u if params.kind is NeuronKind.IF else _leak(u, params.k_mem, mode)
+        def membrane_leak(x):
+            return x if params.kind is NeuronKind.IF else _leak(x, params.k_mem, mode)
+
+        leaked = membrane_leak(u)
+        reset = params.reset_amount * s.detach()
         if params.reset is ResetMode.SUBTRACT:
-            u_wide = leaked + i - theta * s.detach()
+            u_wide = leaked + i - reset
+        elif params.reset is ResetMode.SUBTRACT_BEFORE_LEAK:
+            u_wide = membrane_leak(u - reset) + i
         else:
             u_wide = torch.where(s.detach() > 0, i, leaked + i)
         u_next = _clamp(u_wide, params.potential_format, mode)

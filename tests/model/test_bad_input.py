@@ -144,7 +144,12 @@ def _set(path, value):
         (
             _set(["layers", 0, "arrays", "weight", "dtype"], "int16"),
             lambda a: a.__setitem__("layer0.weight", np.full((3, 4), 300, np.int16)),
-            "= 300 does not fit s8",
+            "'layer0.weight' is int16, but a weight of layers\\[0\\] is stored as int8",
+        ),
+        (
+            _set(["layers", 0, "params", "weight_format"], {"width": 4, "signed": True}),
+            lambda a: a.__setitem__("layer0.weight", np.full((3, 4), 100, np.int8)),
+            "= 100 does not fit s4",
         ),
         (
             _set(["layers", 0, "params", "k_mem"], 17),
@@ -210,3 +215,25 @@ def test_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
         save_network(_network(), target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.sfn"]
     assert target.read_bytes() == before
+
+
+def test_a_killed_save_leaves_a_temporary_file_the_next_save_removes(tmp_path):
+    """SIGKILL cannot be caught: the orphan is removed by the next save to the same path."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "net.sfn"
+    script = (
+        "import os, signal, sys\n"
+        "import spikeforge.model.netfile as netfile\n"
+        "from spikeforge.model import Layer, LayerParams, Network, RateEncoding\n"
+        "netfile.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "layer = Layer(LayerParams(2, 2), [[1, 2], [3, 4]])\n"
+        "netfile.save_network(Network((layer,), RateEncoding(4, 4)), sys.argv[1])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(target)], timeout=120)
+    assert proc.returncode == -9
+    orphans = [p.name for p in tmp_path.iterdir()]
+    assert len(orphans) == 1 and orphans[0].startswith(".net.sfn.") and orphans[0].endswith(".tmp")
+    save_network(_network(), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.sfn"]

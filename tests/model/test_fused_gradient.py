@@ -8,34 +8,48 @@ from hypothesis import strategies as st
 from spikeforge.model import IntFormat, LayerParams
 from spikeforge.model.training import layer_sequence, spike_function
 from spikeforge.model.training.fused import fused_layer_sequence
+from spikeforge.sim.random_networks import random_decay
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     kind=st.sampled_from(["lif", "if", "alif", "li"]),
-    reset=st.sampled_from(["subtract", "zero"]),
+    reset=st.sampled_from(["subtract", "zero", "subtract_before_leak"]),
     recurrent=st.booleans(),
-    k_syn=st.integers(0, 4),
-    k_mem=st.integers(0, 4),
+    same_step=st.booleans(),
+    input_shift=st.integers(0, 2),
+    theta_reset=st.none() | st.integers(1, 80),
     narrow=st.booleans(),
     surrogate=st.sampled_from(["fast_sigmoid", "piecewise_linear", "exponential", "sigmoid"]),
     seed=st.integers(0, 2**31),
 )
-def test_fused_matches_autograd(kind, reset, recurrent, k_syn, k_mem, narrow, surrogate, seed):
+def test_fused_matches_autograd(kind, reset, recurrent, same_step, input_shift, theta_reset,
+                                narrow, surrogate, seed):
+    """Random 1- to 4-term decays (and no memory), every reset, reset amount, input shift and
+    same-step recurrence: equal forward values, equal gradients."""
     spiking = kind != "li"
     fmt = IntFormat(9 if narrow else 16)  # narrow formats saturate often
+    rng = np.random.default_rng(seed)
+
+    def decay(width):
+        return 0 if rng.integers(0, 6) == 0 else random_decay(rng, width, max_shift=4)
+
+    recurrent = spiking and recurrent
     p = LayerParams(
         6,
         5,
         kind=kind,
         reset=reset,
-        recurrent=spiking and recurrent,
-        k_syn=k_syn,
-        k_mem=0 if kind == "if" else k_mem,
+        recurrent=recurrent,
+        same_step_recurrence=recurrent and same_step,
+        input_shift=input_shift,
+        k_syn=decay(fmt.width),
+        k_mem=0 if kind == "if" else decay(fmt.width),
         theta=40 if spiking else 1,
+        theta_reset=theta_reset if spiking and reset != "zero" else None,
         current_format=fmt,
         potential_format=fmt,
-        k_adapt=2 if kind == "alif" else 0,
+        k_adapt=decay(16) if kind == "alif" else 0,
         adapt_jump=9 if kind == "alif" else 0,
     )
     gen = torch.Generator().manual_seed(seed)
@@ -51,8 +65,11 @@ def test_fused_matches_autograd(kind, reset, recurrent, k_syn, k_mem, narrow, su
     def loss(out):
         return sum((weights[k] * out[key]).sum() for k, key in enumerate("siub"))
 
-    ref = layer_sequence(p, x @ w.t(), spike_function(surrogate, 3.0), v)
-    got = fused_layer_sequence(p, x @ w.t(), surrogate, 3.0, recurrent=v)
+    def drive():
+        return (x @ w.t()) * 2.0**input_shift
+
+    ref = layer_sequence(p, drive(), spike_function(surrogate, 3.0), v)
+    got = fused_layer_sequence(p, drive(), surrogate, 3.0, recurrent=v)
     for key in "siub":
         assert torch.equal(ref[key], got[key]), key
     params = [w] + ([v] if v is not None else [])

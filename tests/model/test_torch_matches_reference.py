@@ -1,11 +1,22 @@
-"""The torch training forward pass computes exactly the reference's integers, every variant."""
+"""The torch training forward pass computes exactly the reference's integers, every variant of
+contract version 2: 1- to 4-term decays, reset amounts, reset before the leak, input shifts,
+same-step recurrence; through the fused kernel and through plain autograd."""
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, SpikeEncoding, run
 from spikeforge.model.training import SpikingNetwork
+from spikeforge.sim.random_networks import random_decay
+
+
+def _decay(draw, rng, width):
+    """0 (no memory), or a random decay of 1 to 4 terms."""
+    if draw(st.integers(0, 5)) == 0:
+        return 0
+    return random_decay(rng, width, max_shift=min(width - 1, 8))
 
 
 @st.composite
@@ -16,21 +27,28 @@ def layer_params(draw, n_in):
     trc = IntFormat(draw(st.integers(4, 16)), signed=False)
     n = draw(st.integers(1, 12))
     spiking = kind != "li"
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    reset = draw(st.sampled_from(["subtract", "zero", "subtract_before_leak"]))
+    recurrent = spiking and draw(st.booleans())
+    subtract = spiking and reset != "zero"
     return LayerParams(
         n_in,
         n,
         kind=kind,
-        k_syn=draw(st.integers(0, cur.width - 1)),
-        k_mem=0 if kind == "if" else draw(st.integers(0, pot.width - 1)),
+        k_syn=_decay(draw, rng, cur.width),
+        k_mem=0 if kind == "if" else _decay(draw, rng, pot.width),
         theta=draw(st.integers(1, pot.max)) if spiking else 1,
-        reset=draw(st.sampled_from(["subtract", "zero"])),
-        recurrent=spiking and draw(st.booleans()),
+        theta_reset=draw(st.none() | st.integers(1, pot.max)) if subtract else None,
+        reset=reset,
+        recurrent=recurrent,
+        same_step_recurrence=recurrent and draw(st.booleans()),
+        input_shift=draw(st.integers(0, min(4, cur.width - 1))),
         bias=draw(st.booleans()),
         weight_format=IntFormat(draw(st.integers(2, 12))),
         current_format=cur,
         potential_format=pot,
         trace_format=trc,
-        k_adapt=draw(st.integers(0, trc.width - 1)) if kind == "alif" else 0,
+        k_adapt=_decay(draw, rng, trc.width) if kind == "alif" else 0,
         adapt_jump=draw(st.integers(0, trc.max)) if kind == "alif" else 0,
     )
 
@@ -58,12 +76,15 @@ def networks(draw):
     return Network(tuple(layers), SpikeEncoding(steps), readout), x.astype(np.uint8)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
-def test_torch_forward_equals_reference(case):
+@pytest.mark.parametrize("fused", [True, False])
+def test_torch_forward_equals_reference(fused, case):
     network, x = case
     expected = run(network, x)
     model = SpikingNetwork.from_network(network)
+    for layer in model.layers:
+        layer.fused = fused
     assert [ly.to_layer().weight.tolist() for ly in model.layers] == [
         ly.weight.tolist() for ly in network.layers
     ]
@@ -86,3 +107,5 @@ def test_float32_is_used_only_where_it_is_exact():
     assert exact_dtype([LayerParams(64, 128)]) == torch.float32
     wide = LayerParams(64, 128, current_format=IntFormat(24), potential_format=IntFormat(24))
     assert exact_dtype([wide]) == torch.float64
+    assert exact_dtype([LayerParams(64, 128, input_shift=2)]) == torch.float32
+    assert exact_dtype([LayerParams(64, 128, input_shift=10)]) == torch.float64  # 2^f W s

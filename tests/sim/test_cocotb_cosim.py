@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spikeforge.model import NeuronKind, run
 from spikeforge.sim.cosim import cosim_report
-from spikeforge.sim.random_networks import random_network, random_spikes
+from spikeforge.sim.random_networks import feature_network, random_network, random_spikes
 
 from .conftest import require
 
@@ -88,6 +88,20 @@ def test_icarus_random_networks(seed, lanes, layers, saturating):
     network = random_network(rng, lanes, layers=layers, saturating=saturating)
     x = random_spikes(rng, 16, network.n_in, float(rng.choice([0.3, 1.0])))[None]
     check_report(network, x, cosim_report(network, x, "icarus", lanes=lanes))
+
+
+@pytest.mark.parametrize("sim,lanes,saturating", [("verilator", 2, True), ("icarus", 1, False)])
+def test_version_2_features_match_reference(sim, lanes, saturating):
+    """Every version-2 feature on purpose (``feature_network``: decays of 1 to 4 terms,
+    reset amount, reset before the leak, input shift, same-step recurrence): every value and
+    every step's cycle count."""
+    require(sim)
+    rng = np.random.default_rng(60 + lanes)
+    network = feature_network(rng, lanes, saturating=saturating)
+    x = np.stack([random_spikes(rng, 16, network.n_in, 0.6) for _ in range(2)])
+    report = cosim_report(network, x, sim, lanes=lanes)
+    check_report(network, x, report)
+    assert report["counters"]["saturations"] > 0 or not saturating
 
 
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])

@@ -19,3 +19,5 @@ def test_sweep_of_200_networks_has_no_mismatch():
     assert totals["mismatches"] == 0 and totals["cycle_mismatches"] == 0
     assert totals["networks"] == 200
     assert totals["neuron_steps"] >= 10**6
+    # every part of contract version 2 is in it, in many layers
+    assert min(totals["features"].values()) >= 20, totals["features"]

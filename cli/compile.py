@@ -8,7 +8,10 @@ all of them succeed.
 
 from .common import CommandError, emit_json, existing_file, integer, log, new_folder, number
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["MAX_SAMPLES", "add_arguments", "run"]
+
+#: most ``--samples``: the prediction is already stable, and more only costs time and memory
+MAX_SAMPLES = 4096
 
 
 def add_arguments(parser):
@@ -21,8 +24,9 @@ def add_arguments(parser):
                         help="parallel lanes P (divides each n)")
     parser.add_argument("--out", required=True, type=new_folder,
                         help="design folder to create (must not exist)")
-    parser.add_argument("--samples", type=integer(1), default=16,
-                        help="test samples whose cycles per inference are predicted")
+    parser.add_argument("--samples", type=integer(1, MAX_SAMPLES), default=16,
+                        help="test samples whose cycles per inference are predicted "
+                             f"(1..{MAX_SAMPLES})")
     parser.add_argument("--decay-tolerance", type=number(above=0), default=None,
                         help="NIR sources: largest relative error of each fitted decay d = dt/τ "
                              "(default: 1 %% where --max-decay-terms reach it, else the closest)")
@@ -82,7 +86,8 @@ def run(args):
           f"mean {timing['cycles_per_inference_mean']:.0f}, max "
           f"{timing['cycles_per_inference_max']} (bounds {timing['cycles_per_inference_min']}"
           f"..{timing['cycles_per_inference_max_bound']})")
-    for layer in front.get("layers", []):  # a NIR graph: the decays it was given
+    layers = front.get("layers")  # a NIR graph: the decays it was given (a .sfn: a count)
+    for layer in layers if isinstance(layers, list) else []:
         for decay in layer["decays"].values():
             print(f"  {layer['nodes'][-1]}: {decay['field']} {decay['tau_steps']:.4g} steps → "
                   f"d = {decay['terms']}, τ {decay['realized_tau_steps']:.4g} steps "

@@ -13,21 +13,30 @@ Files:
   for layers with a bias. State memories start at zero and have no image;
 * ``network.sfn``: the network compiled; ``report.json``: the report.
 
-The folder is written under a temporary name beside ``out`` and renamed at the end, so an error
-at any point leaves no ``out`` behind (and an existing ``out`` is never touched).
+The folder is written under a temporary name beside ``out``
+(``.<out name>.<pid>.<random>.staging``) and renamed at the end, so an error at any point leaves
+no ``out`` behind (and an existing ``out`` is never touched): the staging folder is removed on any
+exception (Ctrl-C and the CLI's SIGTERM included); one left by a process killed outright (SIGKILL,
+power loss) is removed by the next emit to the same ``out``, once that process no longer exists.
 """
 
+import glob
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from ..hdl.memory_layout import lane_weights
 from ..model import save_network
+from ..model.netfile import _alive
 
-__all__ = ["LINT_WAIVERS", "TOP", "emit_design", "memory_images"]
+__all__ = ["LINT_WAIVERS", "STAGING", "TOP", "emit_design", "memory_images", "remove_orphans"]
 
 TOP = "spikeforge_top"
+
+#: suffix of the temporary folder a design is written into before it is renamed to ``out``
+STAGING = ".staging"
 
 #: Verilator lint rules waived for Amaranth's Verilog, with the reason for each
 LINT_WAIVERS = {
@@ -86,7 +95,9 @@ def emit_design(network, report, out, lanes):
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new --out folder or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    remove_orphans(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=STAGING,
+                                    dir=out.parent))
     try:
         (staging / f"{TOP}.v").write_text(generate_verilog(network, lanes=lanes, probe=False))
         (staging / f"{TOP}.vlt").write_text(waiver_file())
@@ -104,6 +115,20 @@ def emit_design(network, report, out, lanes):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return files
+
+
+def remove_orphans(out) -> list[Path]:
+    """Remove the staging folders of earlier emits to ``out`` whose process has died (killed
+    before it could clean up); those of live processes, or of a pid that cannot be tested, are
+    left. Returns the folders removed."""
+    out = Path(out)
+    removed = []
+    for staging in out.parent.glob(f".{glob.escape(out.name)}.*{STAGING}"):
+        pid = staging.name[len(out.name) + 2:].split(".", 1)[0]
+        if staging.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
 
 
 def _json(value):

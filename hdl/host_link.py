@@ -65,6 +65,7 @@ from ..host.protocol import (
 )
 from .crc import CRC_INIT, CRC16Byte
 from .events import ProbeLayout, event_signature
+from .fifo_pointers import FifoPointers
 from .frame_rx import FrameReceiver
 from .learning_events import Command as LearnCommand
 from .learning_events import command_signature
@@ -191,13 +192,12 @@ class HostLink(wiring.Component):
         m.d.sync += [dropped.eq(rx.dropped), bytes_dropped.eq(bytes_dropped + dropped)]
 
         # ---- output buffer: a FIFO in a single-port RAM --------------------------------------
-        head = Signal(range(out_depth))
-        tail = Signal(range(out_depth))
-        level = Signal(range(out_depth + 1))
+        fifo = m.submodules.output_fifo = FifoPointers(out_depth)
+        head, tail, level, full = fifo.head, fifo.tail, fifo.level, fifo.full
         reading_out = Signal()  # the executor owns the output buffer's port (a register)
         pop = Signal()
         push = Signal()
-        full = Signal()  # level == out_depth, kept as a register
+        m.d.comb += [fifo.push.eq(push), fifo.pop.eq(pop)]
         # CLEAR: from its QUIET wait to its response, core outputs are taken and dropped (so a
         # core stalled on a full buffer finishes its steps), then the buffer is emptied
         flushing = Signal()
@@ -209,17 +209,6 @@ class HostLink(wiring.Component):
             obuf.w_data.eq(Mux(self.outputs.payload.marker, EVENT_MARKER,
                                self.outputs.payload.addr)),
         ]
-        with m.If(push):
-            m.d.sync += tail.eq(Mux(tail == out_depth - 1, 0, tail + 1))
-        with m.If(pop):
-            m.d.sync += head.eq(Mux(head == out_depth - 1, 0, head + 1))
-        m.d.sync += level.eq(level + push - pop)
-        # full follows level without waiting for its adder: it is set by a push into the last
-        # free word and cleared by a pop (a push needs ~full, so a full buffer only pops)
-        with m.If(push & ~pop):
-            m.d.sync += full.eq(level == out_depth - 1)
-        with m.Elif(pop):
-            m.d.sync += full.eq(0)
 
         # ---- argument fields and checks (registers only) -------------------------------------
         a_layer, a_lane, a_addr, a_count = args[0:8], args[8:16], args[16:32], args[32:48]
@@ -573,8 +562,7 @@ class HostLink(wiring.Component):
                 m.d.sync += self.clear.eq(0)
                 m.next = "CLEAR_WAIT"
             with m.State("CLEAR_WAIT"), m.If(self.idle):
-                # the output buffer is emptied (these assignments come after the FIFO's own)
-                m.d.sync += [head.eq(0), tail.eq(0), level.eq(0), full.eq(0)]
+                m.d.comb += fifo.clear.eq(1)  # the output buffer is emptied
                 m.next = "RESPOND"
             with m.State("RESPOND"):
                 items = Signal(16)

@@ -34,6 +34,13 @@ def _read_json(stream, lines, done):
     done.set()
 
 
+def _interruptible():
+    """In the child before it starts: SIGINT to its default, so that Python turns it into
+    KeyboardInterrupt even when this test run ignores it (a background job of a non-interactive
+    shell, as CI may start it, inherits SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_board_serves_deploy_and_run_then_stops_on_ctrl_c(tmp_path, capsys):
     reason = missing_reason("verilator")
     if reason:
@@ -44,7 +51,7 @@ def test_board_serves_deploy_and_run_then_stops_on_ctrl_c(tmp_path, capsys):
     np.save(tmp_path / "x.npy", x)
     board = subprocess.Popen(
         [sys.executable, "-m", "spikeforge.cli.main", "board", "--sim", str(netfile), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
     try:
         lines, done = [], threading.Event()
         threading.Thread(target=_read_json, args=(board.stdout, lines, done), daemon=True).start()

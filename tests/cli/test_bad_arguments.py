@@ -43,6 +43,8 @@ def _refused(capsys, argv, message):
 
 
 PARSE_TIME = [
+    (["compile", "{net}", "--out", "{tmp}/d", "--samples", "99999999999999999999999"],
+     "argument --samples: must be an integer in 1..4096, not 99999999999999999999999"),
     (["build", "{net}", "--board", "icebreaker", "--out", "{tmp}/b", "--baud", "0"],
      "argument --baud: must be an integer >= 1, not 0"),
     (["build", "{net}", "--board", "icebreaker", "--out", "{tmp}/b", "--lanes", "x"],
@@ -175,6 +177,13 @@ def test_interrupted_compile_prints_one_line_and_leaves_nothing(
     assert set(os.listdir(tmp_path)) == before  # no design, no .design-* staging folder
 
 
+def _interruptible():
+    """In the child before it starts: SIGINT to its default, so that Python turns it into
+    KeyboardInterrupt even when this test run ignores it (a background job of a non-interactive
+    shell, as CI may start it, inherits SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_in_a_real_process(tmp_path, net):
     """SIGINT delivered to a running ``spikeforge compile`` process: one line, status 130, no
     staging folder left."""
@@ -192,7 +201,7 @@ def test_ctrl_c_in_a_real_process(tmp_path, net):
     """)
     before = set(os.listdir(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
     try:
         assert proc.stdout.readline().strip() == "ready"
         proc.send_signal(signal.SIGINT)
@@ -216,3 +225,45 @@ def test_a_full_disk_during_compile_is_one_line_and_leaves_nothing(tmp_path, net
     err = capsys.readouterr().err
     assert "cannot write" in err and "No space left on device" in err and "Traceback" not in err
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_a_killed_compile_leaves_a_staging_folder_the_next_compile_removes(tmp_path, net):
+    """SIGKILL cannot be caught: the staging folder (named with the dead process's pid) stays,
+    and the next compile to the same ``--out`` removes it and writes the design."""
+    out = tmp_path / "design"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import spikeforge.compiler.emit as emit
+        from spikeforge.cli.main import main
+
+        def waiver_file():
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        emit.waiver_file = waiver_file
+        sys.exit(main(["compile", {net!r}, "--out", {str(out)!r}]))
+    """)
+    before = set(os.listdir(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    orphans = sorted(set(os.listdir(tmp_path)) - before)
+    assert len(orphans) == 1 and orphans[0].startswith(".design.") and orphans[0].endswith(
+        ".staging"), orphans
+    assert (tmp_path / orphans[0] / "spikeforge_top.v").is_file()  # killed mid-way
+    assert main(["compile", net, "--out", str(out)]) == 0
+    assert set(os.listdir(tmp_path)) == before | {"design"}
+    assert (out / "spikeforge_top.v").is_file() and (out / "report.json").is_file()
+
+
+def test_staging_folders_of_live_processes_are_left(tmp_path):
+    """Only orphans go: a staging folder whose pid is alive (this process), one not named by a
+    pid, and a plain file with the staging name are left alone."""
+    from spikeforge.compiler.emit import remove_orphans
+
+    mine = tmp_path / f".design.{os.getpid()}.abc.staging"
+    odd = tmp_path / ".design.notapid.staging"
+    plain = tmp_path / ".design.999999999.x.staging"
+    mine.mkdir()
+    odd.mkdir()
+    plain.write_text("")
+    assert remove_orphans(tmp_path / "design") == []
+    assert {p.name for p in tmp_path.iterdir()} == {mine.name, odd.name, plain.name}

@@ -6,12 +6,21 @@ UART host link) for the iCEBreaker (iCE40 UP5K) and the ULX3S (ECP5-85F). nextpn
 the bar's frequency and reports the Fmax it reached. Bars: UP5K 0 DSP and Fmax >= 40 MHz,
 ECP5-85F Fmax >= 120 MHz. ``--quick`` builds an 8 → 12 → 4 network instead (a smoke test).
 
-    python benchmarks/boards.py [--json] [--out FILE] [--quick] [--netfile X.sfn]
-                                [--boards icebreaker,ulx3s-85f] [--build-dir DIR]
+Fmax depends on placement luck, so each design is placed and routed with ``--seeds`` nextpnr
+seeds (default 3) and the median is reported with the spread (lowest and highest).
+
+``--decay-terms 1,4`` builds the same network twice, every decay of the second with four signed
+terms (contract version 2), and compares: the peer of the 4-term build is the 1-term build of the
+same run; the limits are +5 % logic and no Fmax loss beyond the 1-term build's seed spread.
+
+    python benchmarks/boards.py [--json] [--out FILE] [--quick] [--netfile X.sfn] [--seeds 3]
+                                [--decay-terms 1,4] [--boards icebreaker,ulx3s-85f]
+                                [--build-dir DIR]
 """
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -23,37 +32,85 @@ LUTS = {"icebreaker": "ICESTORM_LC", "ulx3s-85f": "TRELLIS_COMB"}
 BRAMS = {"icebreaker": "ICESTORM_RAM", "ulx3s-85f": "DP16KD"}
 
 
-def digits_sized(n_in=64, n_hidden=128, n_out=10, seed=0):
+#: four-term decays close to the one-term defaults (k_syn 1, k_mem 3): the widest adder trees
+FOUR_TERMS = {"k_syn": [1, -4, 6, -9], "k_mem": [3, -6, 8, -11]}
+
+
+def digits_sized(n_in=64, n_hidden=128, n_out=10, seed=0, decays=None):
+    """The benchmark network; ``decays`` (LayerParams keyword arguments) replaces the default
+    one-term decays of both layers."""
     from spikeforge.model import Layer, LayerParams, Network, RateEncoding
 
+    decays = decays or {}
     rng = np.random.default_rng(seed)
-    hidden = Layer(LayerParams(n_in, n_hidden), rng.integers(-128, 128, (n_hidden, n_in)),
-                   name="hidden")
-    out = Layer(LayerParams(n_hidden, n_out), rng.integers(-128, 128, (n_out, n_hidden)),
-                name="out")
+    hidden = Layer(LayerParams(n_in, n_hidden, **decays),
+                   rng.integers(-128, 128, (n_hidden, n_in)), name="hidden")
+    out = Layer(LayerParams(n_hidden, n_out, **decays),
+                rng.integers(-128, 128, (n_out, n_hidden)), name="out")
+    terms = f"-{len(decays['k_mem'])}term" if decays else ""
     return Network((hidden, out), RateEncoding(steps=32, levels=16),
-                   name=f"random-{n_in}-{n_hidden}-{n_out}")
+                   name=f"random-{n_in}-{n_hidden}-{n_out}{terms}")
 
 
-def _rows(board, report):
+def _with_decays(network, decays):
+    """``network`` with every layer's decays replaced (weights and the rest kept)."""
+    from dataclasses import replace
+
+    from spikeforge.model import Layer, Network
+
+    layers = tuple(Layer(replace(ly.params, **decays), ly.weight, ly.recurrent, ly.bias,
+                         name=ly.name) for ly in network.layers)
+    return Network(layers, network.encoding, name=f"{network.name}-{len(decays['k_mem'])}term")
+
+
+def _median_build(build, seeds):
+    """Build once per seed; the report of the median-Fmax seed, with every seed's Fmax."""
+    reports = [build(seed) for seed in range(1, seeds + 1)]
+    fmaxes = [r["fmax_mhz"] for r in reports]
+    median = sorted(reports, key=lambda r: r["fmax_mhz"])[(len(reports) - 1) // 2]
+    return {**median, "fmax_mhz": statistics.median(fmaxes), "fmax_seeds": fmaxes,
+            "fmax_spread_mhz": [min(fmaxes), max(fmaxes)]}
+
+
+def _logic(board, report):
+    return report["utilization"].get(LUTS[board], {"used": 0})["used"]
+
+
+def _rows(board, report, label=""):
     bar = BARS[board]
     util = report["utilization"]
+    low, high = report["fmax_spread_mhz"]
     rows = [
-        {"metric": f"{board} Fmax", "value": report["fmax_mhz"], "unit": "MHz",
+        {"metric": f"{board}{label} Fmax (median)", "value": report["fmax_mhz"], "unit": "MHz",
          "versus": f"bar {bar:g} MHz", "versus_value": bar,
-         "ratio": report["fmax_mhz"] / bar, "limit": 1.0,
+         "ratio": report["fmax_mhz"] / bar, "limit": 1.0, "spread": [low, high],
          "meets": report["fmax_mhz"] >= bar},
-        {"metric": f"{board} DSP blocks", "value": report["dsp"], "unit": "blocks",
+        {"metric": f"{board}{label} DSP blocks", "value": report["dsp"], "unit": "blocks",
          "versus": "multiplier-free", "versus_value": 0, "ratio": None, "limit": 0,
          "meets": report["dsp"] == 0},
     ]
-    for label, cell in (("logic cells", LUTS[board]), ("block RAMs", BRAMS[board])):
+    for name, cell in (("logic cells", LUTS[board]), ("block RAMs", BRAMS[board])):
         used = util.get(cell, {"used": 0, "total": 0})
-        rows.append({"metric": f"{board} {label}", "value": used["used"], "unit": cell,
+        rows.append({"metric": f"{board}{label} {name}", "value": used["used"], "unit": cell,
                      "versus": "device total", "versus_value": used["total"],
                      "ratio": used["used"] / used["total"] if used["total"] else None,
                      "limit": 1.0, "meets": used["used"] <= used["total"]})
     return rows
+
+
+def _decay_cost_rows(board, one, many, terms):
+    """The cost of ``terms``-term decays against the one-term build of the same run."""
+    logic = _logic(board, many) / _logic(board, one)
+    low, _ = one["fmax_spread_mhz"]
+    return [
+        {"metric": f"{board} logic, {terms}-term decays", "value": _logic(board, many),
+         "unit": LUTS[board], "versus": "1-term build", "versus_value": _logic(board, one),
+         "ratio": logic, "limit": 1.05, "meets": logic <= 1.05},
+        {"metric": f"{board} Fmax, {terms}-term decays", "value": many["fmax_mhz"],
+         "unit": "MHz", "versus": "1-term build (lowest seed)", "versus_value": low,
+         "ratio": many["fmax_mhz"] / one["fmax_mhz"], "limit": low / one["fmax_mhz"],
+         "meets": many["fmax_mhz"] >= low},
+    ]
 
 
 def main(argv=None):
@@ -63,8 +120,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a small network (smoke test)")
     parser.add_argument("--netfile", help="build this network file instead")
     parser.add_argument("--boards", default="icebreaker,ulx3s-85f")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="nextpnr seeds per design; the median Fmax is reported (default 3)")
+    parser.add_argument("--decay-terms", default="1",
+                        help="'1,4' also builds the network with 4-term decays and compares")
     parser.add_argument("--build-dir", help="keep the builds here (default: a temporary folder)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, not {args.seeds}")
+    if args.decay_terms not in ("1", "1,4"):
+        parser.error(f"--decay-terms is '1' or '1,4', not {args.decay_terms!r}")
 
     from spikeforge.boards import board_platform
     from spikeforge.boards.build import build_bitstream
@@ -77,17 +142,30 @@ def main(argv=None):
         network = digits_sized(8, 12, 4)
     else:
         network = digits_sized()
+    variants = {1: network}
+    if args.decay_terms == "1,4":
+        variants[4] = _with_decays(network, FOUR_TERMS)
     boards = [b for b in args.boards.split(",") if b]
-    result = {"network": network.name, "quick": args.quick,
+    result = {"network": network.name, "quick": args.quick, "seeds": args.seeds,
               "shape": [network.n_in] + [ly.params.n for ly in network.layers], "boards": {},
               "summary": []}
     with tempfile.TemporaryDirectory(prefix="spikeforge-boards-") as tmp:
         root = Path(args.build_dir or tmp)
         for board in boards:
-            print(f"building {network.name} for {board} ...", file=sys.stderr, flush=True)
-            report = build_bitstream(network, board_platform(board), root / board)
-            result["boards"][board] = report
-            result["summary"] += _rows(board, report)
+            reports = {}
+            for terms, net in variants.items():
+                def build(seed, net=net, terms=terms, board=board):
+                    print(f"building {net.name} for {board}, seed {seed} ...", file=sys.stderr,
+                          flush=True)
+                    return build_bitstream(net, board_platform(board),
+                                           root / f"{board}-{terms}term-seed{seed}", seed=seed)
+                reports[terms] = _median_build(build, args.seeds)
+            result["boards"][board] = reports[1]
+            result["summary"] += _rows(board, reports[1])
+            if 4 in reports:
+                result["boards"][f"{board} 4-term"] = reports[4]
+                result["summary"] += _rows(board, reports[4], " 4-term")
+                result["summary"] += _decay_cost_rows(board, reports[1], reports[4], 4)
     text = json.dumps(result, indent=1, sort_keys=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -96,8 +174,9 @@ def main(argv=None):
         print(text)
     else:
         for row in result["summary"]:
-            print(f"{row['metric']:<28} {row['value']:>10} {row['unit']:<14} "
-                  f"{row['versus']} {'ok' if row['meets'] else 'BELOW BAR'}")
+            ratio = "" if row["ratio"] is None else f"{row['ratio']:.3f}"
+            print(f"{row['metric']:<36} {row['value']:>10} {row['unit']:<14} "
+                  f"{row['versus']:<26} {ratio:>6} {'ok' if row['meets'] else 'BELOW BAR'}")
     return 0
 
 

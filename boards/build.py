@@ -103,11 +103,12 @@ def _failed_build(out, name, platform, learning):
 
 
 def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DEFAULT_LINK,
-                    learning=None, name="spikeforge", target_mhz=None):
+                    learning=None, name="spikeforge", target_mhz=None, seed=None):
     """Build ``network`` for ``platform`` (a board platform instance) into ``out_dir``.
 
     ``learning`` (a :class:`~spikeforge.model.learning.LearningConfig`) adds on-chip learning
-    units and the ``LEARN`` command to the bitstream.
+    units and the ``LEARN`` command to the bitstream. ``seed`` is nextpnr's placement seed
+    (its default when ``None``).
 
     Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
     clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
@@ -120,7 +121,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
                    learning=learning)
     start = time.perf_counter()
     plan = platform.build(top, name=name, do_build=False,
-                          **platform.toolchain_overrides(target_mhz or platform.target_mhz))
+                          **platform.toolchain_overrides(target_mhz or platform.target_mhz, seed))
     plan.files[f"{name}.il"], relaxed = relax_collisions(plan.files[f"{name}.il"])
     try:
         plan.execute_local(str(out))
@@ -154,6 +155,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
         "learning": None if learning is None else {
             "rule": learning.rule.name.lower(), "layers": list(learning.layers),
             "learning_hash": top.info.learning_hash.hex()},
+        "seed": seed,
         "seconds": round(seconds, 1),
     }
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")

@@ -26,7 +26,7 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
     target_mhz = 40
     bitstream_suffix = ".bin"
 
-    def toolchain_overrides(self, target_mhz):
+    def toolchain_overrides(self, target_mhz, seed=None):
         """Keyword arguments for ``build()``: Amaranth's documented template overrides.
 
         ``target_mhz`` replaces the 12 MHz constraint of the oscillator pin for place and route
@@ -36,5 +36,6 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
         return {
             "script_after_read": RECODE_FSMS,
             "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
-            "nextpnr_opts": "--timing-allow-fail",
+            "nextpnr_opts": "--timing-allow-fail"
+                            + ("" if seed is None else f" --seed {int(seed)}"),
         }

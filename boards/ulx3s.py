@@ -25,12 +25,13 @@ class SpikeforgeULX3S85F(ULX3S_85F_Platform):
     target_mhz = 120
     bitstream_suffix = ".bit"
 
-    def toolchain_overrides(self, target_mhz):
+    def toolchain_overrides(self, target_mhz, seed=None):
         """Amaranth template overrides: a later ``FREQUENCY`` preference for the oscillator pin
         asks nextpnr for ``target_mhz`` (the build checks Fmax against the real 25 MHz)."""
         return {
             "add_preferences":
                 f'FREQUENCY PORT "{self.default_clk}_0__io" {target_mhz * 1e6:.0f} HZ;',
             "script_after_read": SMALL_RAMS_TO_LUTS,
-            "nextpnr_opts": "--timing-allow-fail",
+            "nextpnr_opts": "--timing-allow-fail"
+                            + ("" if seed is None else f" --seed {int(seed)}"),
         }

@@ -4,7 +4,10 @@ Memories (:mod:`spikeforge.hdl.lif_layer`, :mod:`spikeforge.hdl.network_core`). 
 :math:`N` neurons, :math:`P` lanes, :math:`Q = N/P`, :math:`R` synaptic rows (:math:`N_{in}`,
 plus :math:`N` if recurrent):
 
-* per lane: ``weights`` :math:`R\,Q \times w_W` and ``accumulators`` :math:`Q \times w_a`;
+* per lane: ``weights`` :math:`R\,Q \times w_W` and ``accumulators`` :math:`Q \times w_a`; a
+  layer with same-step recurrence keeps the recurrent sum apart: its ``accumulators`` hold the
+  feed-forward sum (:math:`N_{in}` rows) and ``recurrent accumulators`` :math:`Q \times w_r` the
+  recurrent one (:math:`N` rows);
 * per layer: ``state`` :math:`N \times (w_I + w_U\ [+ w_b])`, ``bias`` :math:`N \times w_I` (if
   any), ``spike buffer`` :math:`N \times \lceil\log_2 N\rceil` (spiking layers);
 * event FIFOs: the input FIFO (:math:`2(N_{in}+1)` entries of 17 bits), one between layers
@@ -31,13 +34,18 @@ state; residuals within 8 %, largest 132 LUTs):
     \mathrm{LUT4} \approx 396 + \sum_l \big(-45 + 79\,(P-1) + 13.2\,\tfrac{w_I+w_U}{2}
                               + 35.9\,\lceil\log_2 (R_l Q_l)\rceil\big)
 
+plus, for decays of more than one term (contract version 2), one adder per extra term and state,
+:math:`w + 3` LUTs each (the tree's sums are up to 3 bits wider than the state :math:`w`;
+measured: +255 logic cells on the UP5K for the digits network with 4-term decays of I and U
+in both layers, ``benchmarks/boards.py --decay-terms 1,4``).
+
 ``-noabc`` maps logic pessimistically, so the estimate errs high. The bitstream build reports
 the true numbers.
 """
 
 import math
 
-from ..hdl.arith import accumulator_width
+from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from ..hdl.memory_layout import check_lanes, weight_rows
 from ..model import NeuronKind
 
@@ -77,7 +85,11 @@ def allocate(network, lanes, target):
         for lane in range(lanes):
             memories.append(_memory(target, name, "weights", lane, weight_rows(layer) * q,
                                     p.weight_format.width))
-            memories.append(_memory(target, name, "accumulators", lane, q, accumulator_width(p)))
+            memories.append(_memory(target, name, "accumulators", lane, q,
+                                    input_accumulator_width(p)))
+            if p.same_step_recurrence:
+                memories.append(_memory(target, name, "recurrent accumulators", lane, q,
+                                        recurrent_accumulator_width(p)))
         state_width = p.current_format.width + p.potential_format.width
         if p.kind is NeuronKind.ALIF:
             state_width += p.trace_format.width
@@ -103,6 +115,9 @@ def estimate_luts(network, lanes):
         state = (p.current_format.width + p.potential_format.width) / 2
         depth_bits = max(1, math.ceil(math.log2(max(2, weight_rows(layer) * q))))
         total += -45 + 79 * (lanes - 1) + 13.2 * state + 35.9 * depth_bits
+        for decay, fmt in ((p.k_syn, p.current_format), (p.k_mem, p.potential_format),
+                           (p.k_adapt, p.trace_format)):
+            total += (len(decay.terms) - 1) * (fmt.width + 3)
     return math.ceil(total)
 
 

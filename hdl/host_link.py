@@ -63,6 +63,8 @@ from ..host.protocol import (
     Param,
     Status,
 )
+from ..model.fingerprint import NO_NETWORK
+from ..model.numerics import check_int
 from .crc import CRC_INIT, CRC16Byte
 from .events import ProbeLayout, event_signature
 from .fifo_pointers import FifoPointers
@@ -87,6 +89,11 @@ class HostLink(wiring.Component):
         the address ranges and formats the executor checks.
     timeout : int
         Receiver silence timeout in cycles.
+    weights_id : int
+        ``WEIGHTS_ID`` at power-up: the fingerprint of the weights the core's memories start
+        with (:func:`~spikeforge.model.fingerprint.weights_fingerprint`). While it reads 0 ("no
+        valid network", set by a deploy before its first write) ``RUN`` and ``LEARN`` are
+        refused with ``NO_NETWORK``.
 
     Ports
     -----
@@ -114,11 +121,12 @@ class HostLink(wiring.Component):
         A frame or response is in progress (for testbenches that pause the clock when idle).
     """
 
-    def __init__(self, info, *, timeout):
+    def __init__(self, info, *, timeout, weights_id=NO_NETWORK):
         if not isinstance(info, DesignInfo):
             raise TypeError(f"info must be a DesignInfo, not {info!r}")
         self.info = info
         self.timeout = timeout
+        self.initial_weights_id = check_int("weights_id", weights_id, 0, (1 << 32) - 1)
         layers = info.layers
         deepest = max(ly.depth for ly in layers)
         largest = max(ly.n for ly in layers)
@@ -187,7 +195,9 @@ class HostLink(wiring.Component):
         frames_ok = Signal(32)
         frames_rejected = Signal(32)
         bytes_dropped = Signal(32)
-        weights_id = Signal(32)
+        weights_id = Signal(32, init=self.initial_weights_id)
+        no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
+        m.d.sync += no_network.eq(weights_id == NO_NETWORK)
         dropped = Signal()  # registered, so no 32-bit carry chain follows the receiver's FSM
         m.d.sync += [dropped.eq(rx.dropped), bytes_dropped.eq(bytes_dropped + dropped)]
 
@@ -195,8 +205,8 @@ class HostLink(wiring.Component):
         fifo = m.submodules.output_fifo = FifoPointers(out_depth)
         head, tail, level, full = fifo.head, fifo.tail, fifo.level, fifo.full
         reading_out = Signal()  # the executor owns the output buffer's port (a register)
-        pop = Signal()
-        push = Signal()
+        pop = Signal(name="obuf_pop")
+        push = Signal(name="obuf_push")
         m.d.comb += [fifo.push.eq(push), fifo.pop.eq(pop)]
         # CLEAR: from its QUIET wait to its response, core outputs are taken and dropped (so a
         # core stalled on a full buffer finishes its steps), then the buffer is emptied
@@ -471,6 +481,9 @@ class HostLink(wiring.Component):
                     m.next = "RESPOND"
                 with m.Elif(in_trial & trial_blocks):
                     m.d.sync += status.eq(Status.IN_TRIAL)
+                    m.next = "RESPOND"
+                with m.Elif(is_events & no_network):
+                    m.d.sync += status.eq(Status.NO_NETWORK)
                     m.next = "RESPOND"
                 with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | is_events):
                     m.d.sync += ptr.eq(Mux(is_events, 0, 4))

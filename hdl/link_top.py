@@ -13,6 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..host.protocol import DEFAULT_LINK, design_info
+from ..model.fingerprint import weights_fingerprint
 from .events import EventLayout
 from .host_link import CORE_COUNTERS, HostLink
 from .learning_core import LearningCore
@@ -56,6 +57,7 @@ class LinkTop(wiring.Component):
         self.divisor = check_divisor(divisor)
         self.timeout = timeout if timeout is not None else min(200 * 10 * divisor, 1 << 24)
         self.info = design_info(network, lanes, link, learning)
+        self.weights_id = weights_fingerprint(network)  # the memories' initial contents
         depths = {"output_depth": 2, "input_depth": network.n_in + 1}
         if learning is None:
             self.core = NetworkCore(network, lanes=lanes, host_access=True, **depths)
@@ -67,7 +69,8 @@ class LinkTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         core = m.submodules.core = self.core
-        link = m.submodules.link = HostLink(self.info, timeout=self.timeout)
+        link = m.submodules.link = HostLink(self.info, timeout=self.timeout,
+                                              weights_id=self.weights_id)
         urx = m.submodules.uart_rx = UARTReceiver(divisor=self.divisor)
         utx = m.submodules.uart_tx = UARTTransmitter(divisor=self.divisor)
         m.d.comb += [

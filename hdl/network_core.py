@@ -105,12 +105,13 @@ class _FIFO(wiring.Component):
 
     def __init__(self, depth):
         self.depth = depth
+        #: the library FIFO that holds the events (an attribute so a proof can watch it)
+        self.fifo = SyncFIFOBuffered(width=EventLayout.size, depth=depth + 1)
         super().__init__({"w": In(event_signature()), "r": Out(event_signature())})
 
     def elaborate(self, platform):
         m = Module()
-        width = EventLayout.size
-        fifo = m.submodules.fifo = SyncFIFOBuffered(width=width, depth=self.depth + 1)
+        fifo = m.submodules.fifo = self.fifo
         room = Signal()
         m.d.sync += room.eq(fifo.level < self.depth)
         m.d.comb += [

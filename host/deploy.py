@@ -14,41 +14,18 @@ a device that says "no valid network", which :func:`check_deployed` (and so ``sp
 refuses until a deploy completes.
 """
 
-import hashlib
 import time
 
-import numpy as np
-
 from ..hdl.memory_layout import lane_weights
+from ..model.fingerprint import NO_NETWORK, weights_fingerprint
 from .protocol import MAX_PAYLOAD, LinkConfig, Param, ProtocolError, design_info
 
 __all__ = ["NO_NETWORK", "DeployError", "check_compatible", "check_deployed", "deploy",
            "weights_fingerprint"]
 
-#: ``WEIGHTS_ID`` of a device that holds no complete network (power-up, or a deploy under way or
-#: interrupted); no fingerprint takes this value
-NO_NETWORK = 0
-
 
 class DeployError(ValueError):
     """The network does not match the bitstream, or the read-back differs."""
-
-
-def weights_fingerprint(network):
-    """A 32-bit fingerprint of every weight array of ``network``.
-
-    SHA-256 over, layer by layer, ``b"weight"`` then the weights as little-endian int64 in
-    row-major order, and for a recurrent layer ``b"recurrent"`` then its recurrent weights the
-    same way; the fingerprint is the digest's first 4 bytes read as a little-endian integer, or
-    1 where that is 0 (:data:`NO_NETWORK`)."""
-    digest = hashlib.sha256()
-    for layer in network.layers:
-        for name in ("weight", "recurrent"):
-            array = getattr(layer, name)
-            if array is not None:
-                digest.update(name.encode())
-                digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
-    return int.from_bytes(digest.digest()[:4], "little") or 1
 
 
 def check_deployed(device, network):
@@ -57,9 +34,8 @@ def check_deployed(device, network):
     loaded = device.read_params()["weights_id"]
     wanted = weights_fingerprint(network)
     if loaded == NO_NETWORK:
-        raise DeployError(f"the device holds no valid network (none deployed since power-up, "
-                          f"or a deploy did not complete): run `spikeforge deploy` with "
-                          f"{network.name} first")
+        raise DeployError(f"the device holds no valid network (a deploy did not complete): "
+                          f"run `spikeforge deploy` with {network.name} first")
     if loaded != wanted:
         raise DeployError(f"the device holds weights {loaded:08x}, not those of {network.name} "
                           f"({wanted:08x}): run `spikeforge deploy` first")

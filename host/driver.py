@@ -43,9 +43,14 @@ class LinkError(ProtocolError):
     """The serial link itself failed (port closed, socket disconnected, device unplugged)."""
 
 
+#: what to do about a refusal, where the status name alone does not say
+_ADVICE = {Status.NO_NETWORK: " (the device holds no valid network: a deploy did not complete; "
+                              "run `spikeforge deploy` again)"}
+
+
 def _status_name(status):
     try:
-        return Status(status).name
+        return Status(status).name + _ADVICE.get(Status(status), "")
     except ValueError:
         return f"0x{status:02x}"
 

@@ -74,7 +74,7 @@ __all__ = [
     "parse_info",
 ]
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 SYNC = 0xA5
 #: Largest payload of a request or a response, in bytes.
 MAX_PAYLOAD = 512
@@ -162,6 +162,8 @@ class Status(enum.IntEnum, shape=8):
     BUSY = 0x0A  #: the output buffer is full: read outputs first
     IN_TRIAL = 0x0B  #: a learning trial is open: end it with its end-of-trial word first
     OVERRUN = 0x0C  #: bytes arrived while the device executed a frame (stop and wait broken)
+    #: ``RUN``/``LEARN`` while ``WEIGHTS_ID`` is 0: a deploy is under way or did not complete
+    NO_NETWORK = 0x0D
 
 
 class Param(enum.IntEnum, shape=8):

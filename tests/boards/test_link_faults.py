@@ -9,10 +9,23 @@ import time
 import numpy as np
 import pytest
 from spikeforge.cli.main import main
-from spikeforge.host.deploy import NO_NETWORK, DeployError, check_deployed, deploy
+from spikeforge.host.deploy import (
+    NO_NETWORK,
+    DeployError,
+    check_deployed,
+    deploy,
+    weights_fingerprint,
+)
 from spikeforge.host.driver import Device, LinkError
 from spikeforge.host.inference import run_on_device
-from spikeforge.host.protocol import EVENT_MARKER, MAX_PAYLOAD, Command, encode_request
+from spikeforge.host.protocol import (
+    EVENT_MARKER,
+    MAX_PAYLOAD,
+    Command,
+    ProtocolError,
+    Status,
+    encode_request,
+)
 from spikeforge.model import run, save_network
 
 from .networks import small_network
@@ -43,6 +56,15 @@ def test_an_interrupted_deploy_leaves_no_valid_network(board, tmp_path, capsys):
         for network in (a, b):
             with pytest.raises(DeployError, match="holds no valid network"):
                 check_deployed(dev, network)
+        # the device itself refuses to compute on mixed weights, whatever the client checks
+        counters = dev.counters()
+        response = dev.transact(Command.RUN, b"\x00\x00\xff\xff", check=False)
+        assert (Status(response.status), response.payload) == (Status.NO_NETWORK, b"")
+        with pytest.raises(ProtocolError, match=r"NO_NETWORK.*deploy` again"):
+            dev.run_events([0, EVENT_MARKER])
+        after = dev.counters()
+        assert {k: after[k] for k in ("steps", "in_events", "steps_sent")} == \
+            {k: counters[k] for k in ("steps", "in_events", "steps_sent")}
     netfile = save_network(a, tmp_path / "a.sfn")
     np.save(tmp_path / "x.npy", _inputs(3))
     status = main(["run", "--port", board.url, "--network", str(netfile),
@@ -53,6 +75,25 @@ def test_an_interrupted_deploy_leaves_no_valid_network(board, tmp_path, capsys):
         check_deployed(dev, b)
         x = _inputs(4)
         assert np.array_equal(run_on_device(dev, b, x)["spikes"], run(b, x).spikes[-1])
+
+
+@pytest.mark.sim
+def test_a_bitstream_powers_up_holding_its_own_network():
+    """A fresh device reports the fingerprint of the network it was built for and runs it
+    without a deploy (its memories start with those weights)."""
+    from spikeforge.host.cosim_device import CosimDevice
+    from spikeforge.host.protocol import design_info
+
+    from .conftest import TIMEOUT
+
+    network = small_network(1)
+    with CosimDevice(network, divisor=4, timeout=TIMEOUT) as fresh, \
+            Device(fresh.url, timeout=30) as dev:
+        assert dev.info().design_hash == design_info(network, 1).design_hash
+        assert dev.read_params()["weights_id"] == weights_fingerprint(network) != NO_NETWORK
+        check_deployed(dev, network)
+        x = _inputs(5)
+        assert np.array_equal(run_on_device(dev, network, x)["spikes"], run(network, x).spikes[-1])
 
 
 @pytest.mark.sim

@@ -58,16 +58,17 @@ def elaborated(component):
     return Fragment.get(component, platform=None)
 
 
-def prove(harness, name, folder, depth):
+def prove(harness, name, folder, depth, mode="prove"):
     """Prove every assertion of ``harness`` (an Elaboratable with no ports) by k-induction of
-    ``depth``; return the seconds it took, or fail the test with the solver's log."""
+    ``depth`` (``mode="bmc"``: check the first ``depth`` cycles from reset only); return the
+    seconds it took, or fail the test with the solver's log."""
     reason = tools_missing()
     if reason:
         pytest.skip(reason)
     folder = Path(folder)
     (folder / f"{name}.il").write_text(rtlil.convert(harness, ports=[]))
     (folder / f"{name}.sby").write_text(
-        f"[options]\nmode prove\ndepth {depth}\n\n[engines]\nsmtbmc z3\n\n"
+        f"[options]\nmode {mode}\ndepth {depth}\n\n[engines]\nsmtbmc z3\n\n"
         f"[script]\nread_rtlil {name}.il\nprep -top top\n\n[files]\n{name}.il\n")
     env = {**os.environ, "PATH": _BIN + os.pathsep + os.environ.get("PATH", "")}
     start = time.perf_counter()

@@ -11,14 +11,23 @@ words held are the ones between the pointers). The solver drives ``push``, ``pop
 (``outputs.ready`` needs it) and pops only words it counted in ``level`` (a READ_OUTPUT pops
 ``min(most, level)``). Depths 4 (a power of two) and 5 (the pointers wrap before their range
 ends) are proved.
+
+The first rule is proved of the whole :class:`~spikeforge.hdl.host_link.HostLink` too, every
+input free (``obuf_push`` is gated by ``outputs.ready``, which needs ``~full``). The second
+rests on READ_OUTPUT popping ``min(most, level)`` words while nothing else pops; an induction
+proof of it over the whole link needs invariants of the executor's counters and is not done.
 """
 
 import pytest
 from amaranth.asserts import AnySeq
-from amaranth.hdl import Assert, Assume, Module, Mux, ResetSignal, Signal
+from amaranth.hdl import Assert, Assume, Module, Mux, ResetSignal, Signal, Value
+from amaranth.lib.wiring import Flow
 from spikeforge.hdl.fifo_pointers import FifoPointers
+from spikeforge.hdl.host_link import HostLink
+from spikeforge.host.protocol import design_info
 
-from .sby import elaborated, prove
+from ..boards.networks import small_network
+from .sby import elaborated, internal, prove
 
 pytestmark = pytest.mark.formal
 
@@ -70,3 +79,39 @@ def test_the_proof_fails_on_a_fifo_whose_full_flag_lags(tmp_path, monkeypatch):
     exec(compile(mutant_source, "mutant_fifo_pointers", "exec"), mutant.__dict__)
     with pytest.raises(pytest.fail.Exception, match="not proved"):
         prove(harness(4, mutant.FifoPointers), "output_fifo_mutant", tmp_path, depth=2)
+
+
+def link_harness(component=HostLink):
+    """The whole host link with every input free: it never pushes into a full output buffer
+    (the first rule the proof above assumes)."""
+    m = Module()
+    dut = component(design_info(small_network(1), 1), timeout=50)
+    frag = elaborated(dut)
+    m.submodules.dut = frag
+    m.d.comb += Assume(~ResetSignal())
+    for _, member, value in dut.signature.flatten(dut):
+        if member.flow is Flow.In:
+            value = Value.cast(value)
+            m.d.comb += value.eq(AnySeq(len(value)))
+    push = internal(frag, "obuf_push")
+    origins = next(sub for sub, name, *_ in frag.subfragments if name == "output_fifo").origins
+    fifo = next(o for o in origins if isinstance(o, FifoPointers))
+    m.d.comb += Assert(~(push & fifo.full))
+    return m
+
+
+def test_the_host_link_never_pushes_into_a_full_buffer(tmp_path):
+    assert prove(link_harness(), "host_link_push", tmp_path, depth=1) < 120
+
+
+def test_the_link_proof_fails_on_a_link_that_ignores_full(tmp_path):
+    """Not vacuous: a link whose output stream is always ready is refuted."""
+
+    class Careless(HostLink):
+        def elaborate(self, platform):
+            m = super().elaborate(platform)
+            m.d.comb += self.outputs.ready.eq(1)
+            return m
+
+    with pytest.raises(pytest.fail.Exception, match="not proved"):
+        prove(link_harness(Careless), "host_link_push_mutant", tmp_path, depth=1)

@@ -1,0 +1,40 @@
+"""The resource model counts what version 2 of the contract adds: the recurrent accumulators of
+a layer with same-step recurrence, and one adder per extra decay term."""
+
+import numpy as np
+from spikeforge.compiler.resources import allocate, estimate_luts
+from spikeforge.compiler.targets import get_target
+from spikeforge.hdl.arith import input_accumulator_width, recurrent_accumulator_width
+from spikeforge.model import Layer, LayerParams, Network, RateEncoding
+
+
+def _network(**params):
+    p = LayerParams(16, 8, **params)
+    rng = np.random.default_rng(0)
+    layer = Layer(p, rng.integers(-8, 8, (8, 16)),
+                  rng.integers(-8, 8, (8, 8)) if p.recurrent else None, name="hidden")
+    return Network((layer,), RateEncoding(steps=8, levels=4))
+
+
+def test_same_step_recurrence_has_its_own_accumulators():
+    plain = _network(recurrent=True)
+    same = _network(recurrent=True, same_step_recurrence=True)
+
+    def kinds(net):
+        return [(m["memory"], m["lane"]) for m in allocate(net, 2, get_target("icebreaker"))]
+
+    assert ("recurrent accumulators", 0) not in kinds(plain)
+    assert {("recurrent accumulators", 0), ("recurrent accumulators", 1)} <= set(kinds(same))
+    memories = {(m["memory"], m["lane"]): m for m in allocate(same, 2, get_target("icebreaker"))}
+    p = same.layers[0].params
+    assert memories[("accumulators", 0)]["width"] == input_accumulator_width(p)
+    assert memories[("recurrent accumulators", 0)]["width"] == recurrent_accumulator_width(p)
+    assert memories[("recurrent accumulators", 0)]["depth"] == 4
+
+
+def test_each_extra_decay_term_costs_an_adder_of_the_state_width():
+    one = _network()
+    four = _network(k_syn=[1, -4, 6, -9], k_mem=[3, -6, 8, -11])
+    p = four.layers[0].params
+    expected = 3 * (p.current_format.width + 3) + 3 * (p.potential_format.width + 3)
+    assert estimate_luts(four, 1) - estimate_luts(one, 1) == expected

@@ -1,0 +1,29 @@
+"""The hostile-input probe (issue 17): the cases of these tests are bad files, bad arguments,
+bad frames, interrupts and lost links, each asserting a clear error (or success) with nothing
+changed, never a traceback. They carry the ``hostile`` marker, so ``pytest -m hostile`` runs the
+probe alone and ``pytest -m hostile --collect-only -q`` counts its cases."""
+
+import pytest
+
+#: test module → the test functions of the probe in it (``None``: every test of the module)
+PROBE = {
+    "tests/model/test_hostile_files.py": None,
+    "tests/model/test_bad_input.py": None,
+    "tests/cli/test_bad_arguments.py": None,
+    "tests/cli/test_untrusted_model.py": None,
+    "tests/cli/test_cli_fuzz.py": None,
+    "tests/compiler/test_nir_import.py": ("test_bad_graph_is_refused_clearly",
+                                          "test_unreadable_file_is_refused"),
+    "tests/boards/test_bad_frames.py": None,
+    "tests/boards/test_frame_fuzz.py": None,
+    "tests/boards/test_link_faults.py": None,
+    "tests/boards/test_protocol_contract.py": None,
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module, _, name = item.nodeid.partition("::")
+        if module in PROBE and (PROBE[module] is None
+                                or name.split("[")[0] in PROBE[module]):
+            item.add_marker(pytest.mark.hostile)

@@ -5,7 +5,7 @@ its synaptic engine is never starved. The update phase costs ``N + 10`` cycles a
 ``P`` is, so the whole-step figure depends on the fan-in: at full rate it is
 :math:`E N / (P (N + 10) + E N)` with ``E`` inputs. The default shapes are a wide fan-in layer
 (128 -> 32) and the digits hidden layer (64 -> 128), where P = 4 stays below the goal. The
-generated Verilog runs on Verilator (cocotb, the same testbench as the differential tests); every
+generated Verilog runs on Verilator (the C++ harness of the differential tests); every
 step is compared with the reference model, the
 ``step_cycles`` counter of every step with the schedule model, and
 
@@ -13,7 +13,7 @@ step is compared with the reference model, the
   update phase included (goal >= 0.95; the physical limit is 1.0),
 * SOP/lane/issue-cycle = the same over the cycles the synaptic engine issues (1.0 means no
   bubble in the weight-read pipeline),
-* co-simulation speed in clock cycles per second (cocotb-bound).
+* co-simulation speed in clock cycles per second.
 
     python benchmarks/throughput.py [--json] [--out FILE] [--sim verilator] [--steps T]
                                     [--shapes 128x32,64x128]

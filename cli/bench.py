@@ -30,6 +30,7 @@ BENCHMARKS = {
     "train_throughput": ([], ["--epochs", "1"]),
     "accuracy_bits": ([], ["--epochs", "3"]),
     "throughput": ([], ["--steps", "2"]),
+    "cosim_speed": ([], ["--quick", "--cocotb-samples", "1"]),
     "ann_conversion": ([], ["--quick"]),
     "nir_digits": ([], ["--quick"]),
     "nir_fidelity": ([], ["--quick"]),

@@ -20,7 +20,11 @@ def add_arguments(parser):
         help="simulate the Yosys post-synthesis netlist for this FPGA family instead of the RTL "
         "(ice40 on icarus or verilator; ecp5 on verilator)",
     )
-    parser.add_argument("--samples", type=integer(1), default=2, help="test samples to run")
+    parser.add_argument("--harness", choices=["c++", "cocotb"], default=None,
+                        help="how Verilator is driven: a compiled C++ loop (default on the RTL) "
+                        "or the cocotb testbench (Icarus and netlists always use cocotb)")
+    parser.add_argument("--samples", type=samples_count, default=2,
+                        help="test samples to run, or 'all' (the whole test set)")
     parser.add_argument("--steps", type=integer(1), default=None,
                         help="time steps per sample (default T)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random stimuli")
@@ -35,6 +39,17 @@ def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+def samples_count(text):
+    """``--samples``: a count ≥ 1, or ``all``."""
+    if text == "all":
+        return ALL
+    return integer(1)(text)
+
+
+#: ``--samples all``: every test sample of the network's dataset
+ALL = -1
+
+
 def stimulus(network, samples, steps, seed, density):
     """Input spikes (samples, steps, n_in) and where they came from."""
     import numpy as np
@@ -45,8 +60,12 @@ def stimulus(network, samples, steps, seed, density):
 
         data = load_dataset(name, steps=network.steps)
         if data.n_in == network.n_in:
-            x = data.spikes("test", np.arange(min(samples, len(data.y_test))))
+            count = len(data.y_test) if samples == ALL else min(samples, len(data.y_test))
+            x = data.spikes("test", np.arange(count))
             return x[:, :steps] if steps else x, f"{name} test samples"
+    if samples == ALL:
+        raise CommandError("--samples all needs a network trained on a dataset (its metadata "
+                           "names none, or the dataset's inputs do not match): give a count")
     rng = np.random.default_rng(seed)
     t = steps or network.steps
     return (rng.random((samples, t, network.n_in)) < density).astype(
@@ -59,8 +78,6 @@ def run(args):
     from spikeforge.sim.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
-    if args.samples < 1:
-        raise CommandError(f"--samples must be at least 1, not {args.samples}")
     x, source = stimulus(network, args.samples, args.steps, args.seed, args.density)
     log(
         args,
@@ -70,7 +87,7 @@ def run(args):
     try:
         report = cosim_report(
             network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap,
-            netlist=args.netlist,
+            netlist=args.netlist, harness=args.harness,
         )
     except ToolMissing as exc:
         raise CommandError(str(exc)) from None

@@ -9,15 +9,31 @@ from ..hdl.schedule import schedule
 from ..model import run
 from .probe_records import compare
 
-__all__ = ["SIMS", "cosim_report", "hardware_trace"]
+__all__ = ["HARNESSES", "SIMS", "cosim_report", "default_harness", "hardware_trace"]
 
 SIMS = ("amaranth", "verilator", "icarus")
+#: how a Verilog simulator is driven: a compiled C++ loop (:mod:`.verilator_fast`, Verilator
+#: RTL only) or the cocotb testbench (:mod:`.cocotb_network_tb`, every simulator and netlist)
+HARNESSES = ("c++", "cocotb")
 
 
-def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
+def default_harness(sim, netlist=None):
+    """The C++ harness for Verilator on the RTL, cocotb otherwise (``None`` for Amaranth)."""
+    if sim == "amaranth":
+        return None
+    return "c++" if sim == "verilator" and netlist is None else "cocotb"
+
+
+def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, harness=None):
     """``(trace, timing)`` of ``spikes`` (batch, T, n_in) on simulator ``sim``; with ``netlist``
     (``"ice40"`` or ``"ecp5"``) the Yosys post-synthesis netlist of that family is simulated
-    instead of the RTL."""
+    instead of the RTL. ``harness`` (:data:`HARNESSES`) defaults to :func:`default_harness`."""
+    harness = harness or default_harness(sim, netlist)
+    if harness not in (default_harness(sim, netlist), "cocotb") or (
+            sim == "amaranth" and harness is not None):
+        raise ValueError(f"the {harness} harness runs Verilator on the RTL only; {sim}"
+                         f"{f' with the {netlist} netlist' if netlist else ''} runs with "
+                         f"{default_harness(sim, netlist) or 'the Amaranth simulator itself'}")
     if netlist is not None:
         if sim == "amaranth":
             raise ValueError("a netlist runs on verilator or icarus, not on the Amaranth simulator")
@@ -35,18 +51,23 @@ def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
         cycles = trace.counters.get("cycles", 0)
         return trace, {"build_seconds": 0.0, "run_seconds": seconds,
                        "cycles_per_second": cycles / max(seconds, 1e-9)}
+    if harness == "c++":
+        from .verilator_fast import fast_cosimulate
+
+        return fast_cosimulate(network, spikes, lanes=lanes, consumer_gap=consumer_gap)
     from .cocotb_runner import cosimulate
 
     return cosimulate(network, spikes, sim=sim, lanes=lanes, consumer_gap=consumer_gap)
 
 
-def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
+def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, harness=None):
     """Co-simulate and compare; returns a JSON-ready dict (see ``spikeforge cosim``)."""
     x = np.asarray(spikes, dtype=np.uint8)
     if x.ndim == 2:
         x = x[None]
     expected = run(network, x)
-    hw, timing = hardware_trace(network, x, sim, lanes, consumer_gap, netlist)
+    harness = harness or default_harness(sim, netlist)
+    hw, timing = hardware_trace(network, x, sim, lanes, consumer_gap, netlist, harness)
     compared, mismatches, first = compare(expected, hw)
     predicted = np.stack([schedule(network, x[b], lanes).cycles for b in range(len(x))])
     measured = np.asarray(hw.step_cycles)
@@ -58,6 +79,7 @@ def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None):
     counters = dict(hw.counters)
     return {
         "sim": sim,
+        "harness": harness,
         "design": f"{netlist} netlist" if netlist else "RTL",
         "lanes": lanes,
         "samples": int(x.shape[0]),

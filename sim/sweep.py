@@ -1,4 +1,4 @@
-"""Differential sweep: many random networks through a cocotb simulator, every value compared.
+"""Differential sweep: many random networks through a Verilog simulator, every value compared.
 
 ``cosim_sweep(200, neuron_steps=10**6, sim="icarus")`` draws networks of every variant
 (1, 2 or 4 lanes, 1 to 3 layers, every other one saturation-heavy; every part of contract

@@ -1,4 +1,10 @@
-"""The hostile-input probe (issue 17): the cases of these tests are bad files, bad arguments,
+"""Test-suite rules kept in one place.
+
+**Slow tests** (``slow`` marker: full training, bitstreams, the 200-network sweeps) run unless
+deselected: ``make test`` passes ``-m "not slow"``, ``make test-all`` runs everything, and
+``pytest -m slow`` runs them alone. No conftest skips them behind the marker's back.
+
+**The hostile-input probe** (issue 17): the cases of these tests are bad files, bad arguments,
 bad frames, interrupts and lost links, each asserting a clear error (or success) with nothing
 changed, never a traceback. They carry the ``hostile`` marker, so ``pytest -m hostile`` runs the
 probe alone and ``pytest -m hostile --collect-only -q`` counts its cases."""

@@ -10,8 +10,10 @@ records the weights' fingerprint in the ``WEIGHTS_ID`` parameter.
 A deploy is a transaction: ``WEIGHTS_ID`` is set to :data:`NO_NETWORK` (0) before the first
 weight is written and to the network's fingerprint only after every word read back equals what
 was written. A deploy that stops half-way (the link lost, a read-back difference, Ctrl-C) leaves
-a device that says "no valid network", which :func:`check_deployed` (and so ``spikeforge run``)
-refuses until a deploy completes.
+a device that says "no valid network": :func:`check_deployed` (and so ``spikeforge run``) refuses
+it, and so does the device itself (``RUN`` and ``LEARN`` are answered ``NO_NETWORK``), until a
+deploy completes. A bitstream powers up holding the network it was built for, with that
+network's fingerprint (:mod:`spikeforge.model.fingerprint`).
 """
 
 import time

@@ -29,11 +29,12 @@ def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, 
     (``"ice40"`` or ``"ecp5"``) the Yosys post-synthesis netlist of that family is simulated
     instead of the RTL. ``harness`` (:data:`HARNESSES`) defaults to :func:`default_harness`."""
     harness = harness or default_harness(sim, netlist)
-    if harness not in (default_harness(sim, netlist), "cocotb") or (
-            sim == "amaranth" and harness is not None):
-        raise ValueError(f"the {harness} harness runs Verilator on the RTL only; {sim}"
-                         f"{f' with the {netlist} netlist' if netlist else ''} runs with "
-                         f"{default_harness(sim, netlist) or 'the Amaranth simulator itself'}")
+    if sim == "amaranth" and harness is not None:
+        raise ValueError(f"the Amaranth simulator runs the design itself, with no {harness} "
+                         "harness: leave --harness out")
+    if harness == "c++" and default_harness(sim, netlist) != "c++":
+        raise ValueError(f"the C++ harness runs Verilator on the RTL only; {sim}"
+                         f"{f' with the {netlist} netlist' if netlist else ''} runs with cocotb")
     if netlist is not None:
         if sim == "amaranth":
             raise ValueError("a netlist runs on verilator or icarus, not on the Amaranth simulator")

@@ -49,9 +49,12 @@ def test_the_cpp_harness_on_every_version_2_feature():
 
 def test_a_harness_a_simulator_cannot_use_is_refused():
     network, x = case(*VERILATOR_CASES[0])
-    for sim, netlist in (("icarus", None), ("verilator", "ice40"), ("amaranth", None)):
-        with pytest.raises(ValueError, match="harness runs Verilator on the RTL only"):
+    for sim, netlist in (("icarus", None), ("verilator", "ice40")):
+        with pytest.raises(ValueError, match=r"C\+\+ harness runs Verilator on the RTL only"):
             hardware_trace(network, x, sim, netlist=netlist, harness="c++")
+    for harness in ("c++", "cocotb"):
+        with pytest.raises(ValueError, match="Amaranth simulator runs the design itself"):
+            hardware_trace(network, x, "amaranth", harness=harness)
 
 
 def test_cosim_cli_runs_every_test_sample_on_the_cpp_harness(tmp_path, capsys):

@@ -48,6 +48,7 @@ import math
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from ..hdl.memory_layout import check_lanes, weight_rows
 from ..model import NeuronKind
+from .targets import TARGETS
 
 __all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts"]
 
@@ -132,10 +133,16 @@ def _fewer_lanes(network, lanes, target):
     return ""
 
 
-def _advice():
+def _advice(target):
+    """What to change; a larger board only where there is one."""
+    larger = [t.name for t in TARGETS.values()
+              if t.bram_blocks is not None and target.bram_blocks is not None
+              and t.bram_blocks > target.bram_blocks]
     return ("Use fewer lanes (each lane adds an accumulator memory and rounds its weights up to "
             "whole blocks), narrower weight or state formats (--weight-bits, --state-bits when "
-            "importing), fewer neurons, or a larger target (ulx3s-85f).")
+            "importing), or fewer neurons"
+            + (f", or a larger target ({', '.join(larger)})." if larger else
+               f": {target.name} is the largest board spikeforge builds for."))
 
 
 def check_fit(network, lanes, target):
@@ -159,9 +166,9 @@ def check_fit(network, lanes, target):
             f"{target.bram_block_bits} bits ({target.bram_blocks * target.bram_block_bits} bits). "
             f"Largest memory: {largest['memory']} of layer {largest['layer']!r}{lane}, "
             f"{largest['depth']} × {largest['width']} bits = {largest['bits']} bits in "
-            f"{largest['blocks']} blocks. {_fewer_lanes(network, lanes, target)}{_advice()}")
+            f"{largest['blocks']} blocks. {_fewer_lanes(network, lanes, target)}{_advice(target)}")
     if target.luts is not None and luts > target.luts:
         raise FitError(
             f"the network does not fit {target.name} ({target.device}): its logic needs about "
-            f"{luts} LUT4 (estimate) but the device has {target.luts}. {_advice()}")
+            f"{luts} LUT4 (estimate) but the device has {target.luts}. {_advice(target)}")
     return summary

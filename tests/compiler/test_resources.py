@@ -5,7 +5,7 @@ import numpy as np
 from spikeforge.compiler.resources import allocate, estimate_luts
 from spikeforge.compiler.targets import get_target
 from spikeforge.hdl.arith import input_accumulator_width, recurrent_accumulator_width
-from spikeforge.model import Layer, LayerParams, Network, RateEncoding
+from spikeforge.model import IntFormat, Layer, LayerParams, Network, RateEncoding
 
 
 def _network(**params):
@@ -38,3 +38,19 @@ def test_each_extra_decay_term_costs_an_adder_of_the_state_width():
     p = four.layers[0].params
     expected = 3 * (p.current_format.width + 3) + 3 * (p.potential_format.width + 3)
     assert estimate_luts(four, 1) - estimate_luts(one, 1) == expected
+
+
+def test_a_network_too_large_for_every_board_is_not_sent_to_a_larger_one():
+    """The capacity error suggests the ULX3S for the UP5K, and nothing larger for the ULX3S."""
+    import pytest
+    from spikeforge.compiler.resources import FitError, check_fit
+
+    rng = np.random.default_rng(0)
+    big = Network((Layer(LayerParams(1024, 1024, weight_format=IntFormat(16)),
+                         rng.integers(-5, 5, (1024, 1024)), name="huge"),),
+                  RateEncoding(steps=8, levels=4))
+    with pytest.raises(FitError, match=r"or a larger target \(ulx3s-85f\)"):
+        check_fit(big, 1, get_target("icebreaker"))
+    with pytest.raises(FitError, match="ulx3s-85f is the largest board") as error:
+        check_fit(big, 1, get_target("ulx3s-85f"))
+    assert "larger target" not in str(error.value)

@@ -73,6 +73,23 @@ def stimulus(network, samples, steps, seed, density):
     ), f"random spikes, density {density}, seed {seed}"
 
 
+def _progress_bar(total):
+    """A one-line progress bar on a terminal's stderr (nothing when stderr is not a terminal,
+    or for a handful of samples)."""
+    import sys
+
+    if total < 8 or not sys.stderr.isatty():
+        return None
+
+    def show(done, total):
+        filled = 30 * done // total
+        end = "\n" if done == total else ""
+        print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} samples", end=end,
+              file=sys.stderr, flush=True)
+
+    return show
+
+
 def run(args):
     from spikeforge.sim.cosim import cosim_report
     from spikeforge.sim.toolchain import ToolMissing
@@ -87,7 +104,7 @@ def run(args):
     try:
         report = cosim_report(
             network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap,
-            netlist=args.netlist, harness=args.harness,
+            netlist=args.netlist, harness=args.harness, progress=_progress_bar(x.shape[0]),
         )
     except ToolMissing as exc:
         raise CommandError(str(exc)) from None

@@ -24,10 +24,12 @@ def default_harness(sim, netlist=None):
     return "c++" if sim == "verilator" and netlist is None else "cocotb"
 
 
-def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, harness=None):
+def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, harness=None,
+                   progress=None):
     """``(trace, timing)`` of ``spikes`` (batch, T, n_in) on simulator ``sim``; with ``netlist``
     (``"ice40"`` or ``"ecp5"``) the Yosys post-synthesis netlist of that family is simulated
-    instead of the RTL. ``harness`` (:data:`HARNESSES`) defaults to :func:`default_harness`."""
+    instead of the RTL. ``harness`` (:data:`HARNESSES`) defaults to :func:`default_harness`;
+    the C++ harness calls ``progress(done, total)`` as samples finish."""
     harness = harness or default_harness(sim, netlist)
     if sim == "amaranth" and harness is not None:
         raise ValueError(f"the Amaranth simulator runs the design itself, with no {harness} "
@@ -55,20 +57,22 @@ def hardware_trace(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, 
     if harness == "c++":
         from .verilator_fast import fast_cosimulate
 
-        return fast_cosimulate(network, spikes, lanes=lanes, consumer_gap=consumer_gap)
+        return fast_cosimulate(network, spikes, lanes=lanes, consumer_gap=consumer_gap,
+                               progress=progress)
     from .cocotb_runner import cosimulate
 
     return cosimulate(network, spikes, sim=sim, lanes=lanes, consumer_gap=consumer_gap)
 
 
-def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, harness=None):
+def cosim_report(network, spikes, sim, lanes=1, consumer_gap=0, netlist=None, harness=None,
+                 progress=None):
     """Co-simulate and compare; returns a JSON-ready dict (see ``spikeforge cosim``)."""
     x = np.asarray(spikes, dtype=np.uint8)
     if x.ndim == 2:
         x = x[None]
     expected = run(network, x)
     harness = harness or default_harness(sim, netlist)
-    hw, timing = hardware_trace(network, x, sim, lanes, consumer_gap, netlist, harness)
+    hw, timing = hardware_trace(network, x, sim, lanes, consumer_gap, netlist, harness, progress)
     compared, mismatches, first = compare(expected, hw)
     predicted = np.stack([schedule(network, x[b], lanes).cycles for b in range(len(x))])
     measured = np.asarray(hw.step_cycles)

@@ -112,6 +112,8 @@ int main(int argc, char **argv) {
         if (sample_sent && done == (sample + 1) * steps && top.idle) {
             clear = 1;  // zero the state for the next sample
             sample += 1; position = 0;
+            std::fprintf(stderr, "progress %llu\n", (unsigned long long)sample);
+            std::fflush(stderr);
         }
         bool valid = !clear && position < length[sample];
         top.clear = clear;
@@ -203,10 +205,29 @@ def _records(words):
                      field(2, 24), (w[:, 3] >> 24) & 1], axis=1)
 
 
-def fast_cosimulate(network, spikes, lanes=1, consumer_gap=0, max_cycles=None, verilog=None):
+def _run(executable, folder, progress, batch):
+    """Run the harness; it reports each sample it finishes on stderr (``progress K``), which
+    becomes ``progress(K, batch)``."""
+    with subprocess.Popen([str(executable), str(folder)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as process:
+        said = []
+        for line in process.stderr:
+            if line.startswith("progress ") and progress is not None:
+                progress(int(line.split()[1]), batch)
+            elif not line.startswith("progress "):
+                said.append(line)
+        status = process.wait()
+    if status != 0:
+        raise RuntimeError(f"the fast co-simulation failed: {''.join(said)[-3000:]}")
+    if progress is not None:
+        progress(batch, batch)
+
+
+def fast_cosimulate(network, spikes, lanes=1, consumer_gap=0, max_cycles=None, verilog=None,
+                    progress=None):
     """:func:`~spikeforge.sim.cocotb_runner.cosimulate` on Verilator with the C++ harness:
     the same ``(trace, timing)``. ``verilog`` replaces the generated RTL (top module
-    ``spikeforge_top`` with probes)."""
+    ``spikeforge_top`` with probes); ``progress(done, total)`` is called as samples finish."""
     from .cocotb_runner import _cycle_bound
 
     reason = missing_reason("verilator")
@@ -224,9 +245,7 @@ def fast_cosimulate(network, spikes, lanes=1, consumer_gap=0, max_cycles=None, v
     with tempfile.TemporaryDirectory(prefix="spikeforge-fast-") as tmp:
         folder = Path(tmp)
         _stimulus(x, consumer_gap, max_cycles).tofile(folder / "stimulus.bin")
-        result = subprocess.run([str(executable), str(folder)], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"the fast co-simulation failed: {result.stderr[-3000:]}")
+        _run(executable, folder, progress, x.shape[0])
         read = lambda name: np.fromfile(folder / name, "<u4")  # noqa: E731
         records = [_records(read(f"records{k}.bin")) for k in range(layers)]
         outputs = [tuple(pair) for pair in read("outputs.bin").astype(np.int64).reshape(-1, 2)

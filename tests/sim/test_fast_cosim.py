@@ -32,7 +32,10 @@ def test_the_cpp_harness_sees_what_cocotb_sees(gap):
     require("verilator")
     seed, lanes, kinds, saturating = VERILATOR_CASES[0]
     network, x = case(seed, lanes, kinds, saturating, samples=3)
-    fast, _ = hardware_trace(network, x, "verilator", lanes, gap, harness="c++")
+    seen = []
+    fast, _ = hardware_trace(network, x, "verilator", lanes, gap, harness="c++",
+                             progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # each sample as it finishes
     slow, _ = hardware_trace(network, x, "verilator", lanes, gap, harness="cocotb")
     _same(fast, slow)
 

@@ -1,12 +1,12 @@
 """Co-simulation speed: Verilator driven by the compiled C++ harness against the cocotb testbench,
 in the same run, and the whole digits test set on the RTL.
 
-The design is the digits-sized core (64 → 128 → 10, 8-bit weights, P = 1; random weights with a
-fixed seed unless ``--netfile`` gives a trained network) fed with the rate-coded scikit-learn
-digits test samples (16 levels, 32 steps: about 80,000 clock cycles per sample). Each path runs
-``spikeforge.sim.cosim.cosim_report``, so every figure includes the comparison with the reference
-model (every spike, state and step cycle count; a mismatch fails the benchmark). Build time is
-left out (a design is built once and cached).
+The design is the digits-sized core of ``benchmarks/boards.py`` (64 → 128 → 10, 8-bit weights,
+P = 1; random weights with a fixed seed unless ``--netfile`` gives a trained network) fed with
+the rate-coded scikit-learn digits test samples (16 levels, 32 steps: about 80,000 clock cycles
+per sample). Each path runs ``spikeforge.sim.cosim.cosim_report``, so every figure includes the
+comparison with the reference model (every spike, state and step cycle count; a mismatch fails
+the benchmark). Build time is left out (a design is built once and cached).
 
 Rows: the C++ harness's simulated cycles per second against the goal of 10⁶ and against the
 cocotb path (ratio); the seconds to co-simulate and compare all 360 test samples against the
@@ -24,19 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from boards import digits_sized  # the boards benchmark's network
+
 GOAL_CYCLES_PER_SECOND = 1_000_000
 GOAL_TEST_SET_SECONDS = 60.0
-
-
-def digits_sized(seed=0):
-    """The digits-sized benchmark core on the digits encoding (random 8-bit weights)."""
-    from spikeforge.model import Layer, LayerParams, Network, RateEncoding
-
-    rng = np.random.default_rng(seed)
-    hidden = Layer(LayerParams(64, 128, theta=300), rng.integers(-60, 128, (128, 64)),
-                   name="hidden")
-    out = Layer(LayerParams(128, 10, theta=300), rng.integers(-60, 128, (10, 128)), name="out")
-    return Network((hidden, out), RateEncoding(steps=32, levels=16), name="random-64-128-10")
 
 
 def timed_report(network, x, harness):

@@ -21,6 +21,8 @@ from spikeforge.cli.main import main
 from spikeforge.compiler.frontends.nir import NIRImportError, import_nir
 from spikeforge.model import ResetMode, run
 
+from .test_nir_import import norse_spikes, snntorch_spikes
+
 torch = pytest.importorskip("torch")
 snn = pytest.importorskip("snntorch", reason="snnTorch is a test extra: pip install -e .[peers]")
 export_nir = pytest.importorskip("snntorch.export_nir",
@@ -58,24 +60,6 @@ def snntorch_net(rng, sizes, kind, reset="subtract", beta=0.75, alpha=0.5, thres
         net.append(lin)
         net.append(cell)
     return net
-
-
-def snntorch_spikes(net, x):
-    """Every layer's spikes (batch, T, n) from snnTorch's own simulation."""
-    for module in net:
-        if hasattr(module, "reset_hidden"):
-            module.reset_hidden()
-        for attr in ("mem", "syn", "spk"):
-            if hasattr(module, attr):
-                setattr(module, attr, torch.zeros(0))
-    layers = [[] for _ in range(len(net) // 2)]
-    with torch.no_grad():
-        for t in range(x.shape[1]):
-            h = torch.tensor(x[:, t], dtype=torch.float32)
-            for i in range(len(layers)):
-                h = net[2 * i + 1](net[2 * i](h))
-                layers[i].append(h.numpy().copy())
-    return [np.stack(layer, 1).astype(np.uint8) for layer in layers]
 
 
 def agreement(network, peer, x):
@@ -147,20 +131,6 @@ def norse_net(rng, sizes, cell, reset):
                                        v_reset=zero, v_leak=zero, reset_method=method)
             mods += [lin, norse.LIFBoxCell(p)]
     return norse, mods
-
-
-def norse_spikes(mods, x):
-    states, layers = [None] * len(mods), [[] for _ in range(len(mods) // 2)]
-    with torch.no_grad():
-        for t in range(x.shape[1]):
-            h = torch.tensor(x[:, t], dtype=torch.float32)
-            for k, module in enumerate(mods):
-                if isinstance(module, torch.nn.Linear):
-                    h = module(h)
-                else:
-                    h, states[k] = module(h, states[k])
-                    layers[k // 2].append(h.numpy().copy())
-    return [np.stack(layer, 1).astype(np.uint8) for layer in layers]
 
 
 @pytest.mark.peers

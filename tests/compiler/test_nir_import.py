@@ -47,6 +47,9 @@ def snntorch_spikes(net, x):
     for module in net:
         if hasattr(module, "reset_hidden"):
             module.reset_hidden()
+        for attr in ("mem", "syn", "spk"):  # recurrent modules keep these between calls
+            if hasattr(module, attr):
+                setattr(module, attr, torch.zeros(0))
     layers = [[] for _ in range(len(net) // 2)]
     with torch.no_grad():
         for t in range(x.shape[1]):

@@ -51,33 +51,8 @@ def test_update_matches_layer_step(kind, reset, k_syn):
     # operands stream in one a cycle while the pipeline advances; en drops at random (a stalled
     # consumer), and a result counts once: in a cycle where it is valid and en is high
     enables = rng.random(4 * len(cases)) < 0.7
-    dut = NeuronUpdate(params, tag_width=8)
-    got = {}
-
-    async def bench(ctx):
-        fed = 0
-        for en in enables:
-            ctx.set(dut.en, int(en))
-            if fed < len(cases):
-                weight, i, u, b, s = cases[fed]
-                for port, value in ((dut.i, i), (dut.u, u), (dut.b, b), (dut.s, s),
-                                    (dut.acc, weight), (dut.valid, 1), (dut.tag, fed)):
-                    ctx.set(port, value)
-            else:
-                ctx.set(dut.valid, 0)
-            if en and ctx.get(dut.valid_out):
-                tag = ctx.get(dut.tag_out)
-                assert tag not in got, f"result of case {tag} delivered twice"
-                got[tag] = tuple(int(ctx.get(port)) for port in (
-                    dut.i_next, dut.u_next, dut.b_next, dut.s_next, dut.saturations))
-            await ctx.tick()
-            if en and fed < len(cases):
-                fed += 1
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    got = run_update(params, [dict(acc=weight, i=i, u=u, b=b, s=s)
+                              for weight, i, u, b, s in cases], enables)
     assert sorted(got) == list(range(len(cases))), "every case leaves the pipeline once"
     mismatches = [(case, got[k], want)
                   for k, (case, want) in enumerate(zip(cases, wants, strict=True))

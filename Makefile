@@ -17,7 +17,7 @@ $(BIN)/python:
 # torch is installed first and pinned: the CPU wheel; an open range could fetch a CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test,peers]"
+	$(BIN)/pip install --quiet -e ".[test,peers,data,neurobench,ray]"
 	# Norse (a test peer) requires torchvision, which would pull a CUDA torch; it runs without it.
 	$(BIN)/pip install --quiet --no-deps norse==1.1.0
 	touch $(STAMP)

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -102,13 +103,36 @@ def _failed_build(out, name, platform, learning):
     return RuntimeError(f"the {platform.board} build failed in {out}:\n" + "\n".join(tails))
 
 
+#: the stages of a build, each with the files whose appearance says it has finished (the next
+#: tool's log, nextpnr's iCE40 / ECP5 output, the bitstream)
+STAGES = (("synthesis", (".tim",)), ("place and route", (".asc", ".config")),
+          ("bitstream", (".bin", ".bit")))
+
+
+def _watch_stages(out, name, since, progress, stop):
+    """Call ``progress(done, len(STAGES), status=next stage)`` as the stages' files appear (newer
+    than ``since``), until ``stop`` is set."""
+    def finished():
+        return sum(1 for _, suffixes in STAGES if any(
+            (f := out / f"{name}{suffix}").exists() and f.stat().st_mtime >= since
+            for suffix in suffixes))
+
+    while True:
+        done = finished()
+        progress(done, len(STAGES), status=STAGES[min(done, len(STAGES) - 1)][0])
+        if stop.wait(0.5):
+            return
+
+
 def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DEFAULT_LINK,
-                    learning=None, name="spikeforge", target_mhz=None, seed=None):
+                    learning=None, name="spikeforge", target_mhz=None, seed=None,
+                    progress=None):
     """Build ``network`` for ``platform`` (a board platform instance) into ``out_dir``.
 
     ``learning`` (a :class:`~spikeforge.model.learning.LearningConfig`) adds on-chip learning
     units and the ``LEARN`` command to the bitstream. ``seed`` is nextpnr's placement seed
-    (its default when ``None``).
+    (its default when ``None``). ``progress(done, total, status=stage)`` is called as the
+    stages of :data:`STAGES` finish.
 
     Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
     clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
@@ -123,10 +147,19 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     plan = platform.build(top, name=name, do_build=False,
                           **platform.toolchain_overrides(target_mhz or platform.target_mhz, seed))
     plan.files[f"{name}.il"], relaxed = relax_collisions(plan.files[f"{name}.il"])
+    stop = threading.Event()
+    if progress:
+        watcher = threading.Thread(target=_watch_stages, daemon=True,
+                                   args=(out, name, time.time() - 1, progress, stop))
+        watcher.start()
     try:
         plan.execute_local(str(out))
     except subprocess.CalledProcessError:
         raise _failed_build(out, name, platform, learning) from None
+    finally:
+        stop.set()
+        if progress:
+            watcher.join()
     seconds = time.perf_counter() - start
     log = (out / f"{name}.tim").read_text()
     fmax, utilization = parse_nextpnr_log(log)

@@ -10,6 +10,7 @@ from .common import (
     output_folder,
 )
 from .learn import add_learning_options, learning_config
+from .progress import Progress
 
 __all__ = ["add_arguments", "run"]
 
@@ -32,7 +33,7 @@ def add_arguments(parser):
 
 def run(args):
     from spikeforge.boards import board_platform
-    from spikeforge.boards.build import build_bitstream
+    from spikeforge.boards.build import STAGES, build_bitstream
     from spikeforge.sim.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
@@ -42,8 +43,9 @@ def run(args):
     log(args, f"building {network.name}{what} for {args.board} ({platform.device}) in "
         f"{args.out} ...")
     try:
-        report = build_bitstream(network, platform, args.out, lanes=args.lanes, baud=args.baud,
-                                 learning=learning)
+        with Progress(args, len(STAGES), f"build {args.board}", "stage") as bar:
+            report = build_bitstream(network, platform, args.out, lanes=args.lanes,
+                                     baud=args.baud, learning=learning, progress=bar)
     except (ToolMissing, ValueError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:

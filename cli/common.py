@@ -15,6 +15,10 @@ from pathlib import Path
 
 __all__ = [
     "CommandError",
+    "add_data_arguments",
+    "add_split_arguments",
+    "data_file",
+    "dataset_arg",
     "emit_json",
     "existing_file",
     "integer",
@@ -112,6 +116,46 @@ def existing_file(what="file"):
     return parse
 
 
+def data_file(text):
+    """An existing ``.npz`` spike dataset (its contents are checked when it is loaded)."""
+    existing_file("spike dataset file (.npz)")(text)
+    if not text.endswith(".npz"):
+        raise argparse.ArgumentTypeError(f"{text}: expected a .npz spike dataset (see "
+                                         "docs/data.md: x_train, y_train, x_test, y_test, ...)")
+    return text
+
+
+def add_data_arguments(parser, *, split_options=False):
+    """``--data FILE.npz`` (users' own spike dataset); with ``split_options`` also how to split
+    and bin it (:func:`add_split_arguments`), which the network file then remembers."""
+    parser.add_argument("--data", type=data_file, default=None, metavar="FILE.npz",
+                        help="your own spike dataset (docs/data.md)")
+    if split_options:
+        add_split_arguments(parser)
+
+
+def add_split_arguments(parser):
+    """``--test-fraction`` and ``--time-bin``: how a ``.npz`` of x, y or event lists is split
+    and binned."""
+    parser.add_argument("--test-fraction", type=number(above=0), default=0.2,
+                        help="x, y or event lists: share of test samples (default 0.2)")
+    parser.add_argument("--time-bin", type=number(above=0), default=None,
+                        help="event lists: time span of one step, in the unit of events_time")
+
+
+def dataset_arg(network, data):
+    """The dataset to run ``network`` on (``--data``, else what its metadata names), or None;
+    a :class:`CommandError` saying what does not fit."""
+    from spikeforge.datasets import SpikeFileError, dataset_of
+
+    try:
+        return dataset_of(network, data)
+    except SpikeFileError as exc:
+        raise CommandError(f"argument --data: {exc}") from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _creatable(text, path):
     """The nearest existing ancestor of ``path`` is a writable directory."""
     parent = path.parent
@@ -155,13 +199,15 @@ def output_folder(text):
 
 
 def spikes_file(text):
-    """``digits`` or an existing ``.npy`` file (its shape is checked against the network later)."""
+    """``digits``, an existing ``.npz`` spike dataset or ``.npy`` file (its contents are checked
+    against the network later)."""
     if text == "digits":
         return text
-    existing_file("file of samples or spikes (.npy)")(text)
-    if not text.endswith(".npy"):
-        raise argparse.ArgumentTypeError(f"{text}: expected 'digits' or a .npy file (np.save of "
-                                         "samples (batch, n_in) or spikes (batch, T, n_in))")
+    existing_file("file of samples or spikes (.npy, .npz)")(text)
+    if not text.endswith((".npy", ".npz")):
+        raise argparse.ArgumentTypeError(f"{text}: expected 'digits', a .npz spike dataset "
+                                         "(docs/data.md) or a .npy file (np.save of samples "
+                                         "(batch, n_in) or spikes (batch, T, n_in))")
     return text
 
 

@@ -1,10 +1,22 @@
 """``spikeforge cosim``: the hardware against the reference model, every step, every neuron.
 
-Inputs are the test samples of the dataset the network was trained on (its metadata), or
-seeded random spike trains for a network without one.
+Inputs are the test samples of ``--data FILE.npz``, or of the dataset the network was trained
+on (its metadata: a built-in dataset or the data file), or seeded random spike trains for a
+network without one.
 """
 
-from .common import CommandError, emit_json, existing_file, integer, load_network_arg, log, number
+from .common import (
+    CommandError,
+    add_data_arguments,
+    dataset_arg,
+    emit_json,
+    existing_file,
+    integer,
+    load_network_arg,
+    log,
+    number,
+)
+from .progress import Progress
 
 __all__ = ["add_arguments", "run"]
 
@@ -25,6 +37,7 @@ def add_arguments(parser):
                         "or the cocotb testbench (Icarus and netlists always use cocotb)")
     parser.add_argument("--samples", type=samples_count, default=2,
                         help="test samples to run, or 'all' (the whole test set)")
+    add_data_arguments(parser)
     parser.add_argument("--steps", type=integer(1), default=None,
                         help="time steps per sample (default T)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random stimuli")
@@ -50,19 +63,23 @@ def samples_count(text):
 ALL = -1
 
 
-def stimulus(network, samples, steps, seed, density):
-    """Input spikes (samples, steps, n_in) and where they came from."""
+def stimulus(network, samples, steps, seed, density, data=None):
+    """Input spikes (samples, steps, n_in) and where they came from: the test split of ``data``
+    (a ``.npz`` file; errors if it does not fit), else of the network's own dataset when it
+    fits, else random spikes."""
     import numpy as np
 
-    name = network.metadata.get("dataset")
-    if name:
-        from spikeforge.datasets import load_dataset
-
-        data = load_dataset(name, steps=network.steps)
-        if data.n_in == network.n_in:
-            count = len(data.y_test) if samples == ALL else min(samples, len(data.y_test))
-            x = data.spikes("test", np.arange(count))
-            return x[:, :steps] if steps else x, f"{name} test samples"
+    if data is not None:
+        dataset = dataset_arg(network, data)
+    else:
+        try:
+            dataset = dataset_arg(network, None)
+        except CommandError:
+            dataset = None  # the recorded dataset does not fit: random stimuli, as without one
+    if dataset is not None:
+        count = len(dataset.y_test) if samples == ALL else min(samples, len(dataset.y_test))
+        x = dataset.spikes("test", np.arange(count))
+        return x[:, :steps] if steps else x, f"{dataset.name} test samples"
     if samples == ALL:
         raise CommandError("--samples all needs a network trained on a dataset (its metadata "
                            "names none, or the dataset's inputs do not match): give a count")
@@ -73,39 +90,23 @@ def stimulus(network, samples, steps, seed, density):
     ), f"random spikes, density {density}, seed {seed}"
 
 
-def _progress_bar(total):
-    """A one-line progress bar on a terminal's stderr (nothing when stderr is not a terminal,
-    or for a handful of samples)."""
-    import sys
-
-    if total < 8 or not sys.stderr.isatty():
-        return None
-
-    def show(done, total):
-        filled = 30 * done // total
-        end = "\n" if done == total else ""
-        print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} samples", end=end,
-              file=sys.stderr, flush=True)
-
-    return show
-
-
 def run(args):
     from spikeforge.sim.cosim import cosim_report
     from spikeforge.sim.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
-    x, source = stimulus(network, args.samples, args.steps, args.seed, args.density)
+    x, source = stimulus(network, args.samples, args.steps, args.seed, args.density, args.data)
     log(
         args,
         f"cosim on {args.sim}: {x.shape[0]} sample(s) × {x.shape[1]} steps ({source}), "
         f"{args.lanes} lane(s){f', {args.netlist} netlist' if args.netlist else ''}",
     )
     try:
-        report = cosim_report(
-            network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap,
-            netlist=args.netlist, harness=args.harness, progress=_progress_bar(x.shape[0]),
-        )
+        with Progress(args, x.shape[0], f"cosim {args.sim}", "sample") as bar:
+            report = cosim_report(
+                network, x, args.sim, lanes=args.lanes, consumer_gap=args.consumer_gap,
+                netlist=args.netlist, harness=args.harness, progress=bar,
+            )
     except ToolMissing as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:

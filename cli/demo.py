@@ -3,7 +3,8 @@
 Train a digits network (8-bit, and 4-bit for comparison) → evaluate it (torch ↔ reference) →
 co-simulate it on the Amaranth simulator, Verilator and Icarus against the reference, with the
 cycle counts predicted by the schedule model → compile and build for the iCEBreaker where those
-commands exist → write a report directory (``report.json``, ``report.md``, PNG plots).
+commands exist → NeuroBench's metrics beside the cycles, latency at the measured Fmax and resources
+(``docs/neurobench.md``) → write a report directory (``report.json``, ``report.md``, PNG plots).
 
 Each stage runs the same CLI command a user would (``spikeforge <cmd> ... --json``) and keeps its
 JSON, so the demo exercises exactly what the README documents.
@@ -131,7 +132,12 @@ def run(args):
     log(None, f"  {'plots':<20} done    {time.monotonic() - start:6.1f} s")
     if (out / "learning.png").exists():
         plots["learning"] = "learning.png"
-    report = {"stages": stages.results, "plots": plots, "exactness": _exactness(stages.results)}
+    start = time.monotonic()
+    neurobench = _neurobench(net8, stages.results, args.lanes)
+    log(None, f"  {'neurobench':<20} {'skipped' if 'skipped' in neurobench else 'done   '} "
+              f"{time.monotonic() - start:6.1f} s")
+    report = {"stages": stages.results, "plots": plots, "exactness": _exactness(stages.results),
+              "neurobench": neurobench}
     (out / "report.json").write_text(
         json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False)
     )
@@ -298,6 +304,7 @@ def _markdown(report):
                          f"{_cells(r, ('ICESTORM_LC', 'TRELLIS_COMB'))} | "
                          f"{_cells(r, ('ICESTORM_RAM', 'DP16KD'))} | {r['dsp']} | "
                          f"{r['seconds']} |")
+    lines += _neurobench_markdown(report.get("neurobench", {}))
     learn = stages.get("learn-on-device", {})
     if learn.get("curve"):
         points = ", ".join(f"{c['trained_trials']}: {c['accuracy']:.0%}" for c in learn["curve"])
@@ -309,6 +316,71 @@ def _markdown(report):
         lines += ["", "## Not run", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
     lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in report["plots"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _neurobench(netfile, results, lanes):
+    """NeuroBench's metrics (the neurobench package) and the hardware's cycles, latency and
+    resource estimates for the demo network on the digits test set, with latency at the Fmax
+    the demo's builds measured; ``{"skipped": why}`` without the package."""
+    from spikeforge.datasets import load_dataset
+    from spikeforge.model import load_network
+    from spikeforge.model.neurobench import (
+        NeuroBenchMissing,
+        hardware_figures,
+        neurobench_metrics,
+    )
+
+    network = load_network(netfile)
+    data = load_dataset("digits", steps=network.steps)
+    x, labels = data.spikes("test"), data.labels("test")
+    fmax = {b: results[f"build-{b}"]["fmax_mhz"] for b in BOARDS
+            if results.get(f"build-{b}", {}).get("fmax_mhz")}
+    try:
+        return {"neurobench": neurobench_metrics(network, x, labels),
+                "hardware": hardware_figures(network, x, lanes, fmax)}
+    except (NeuroBenchMissing, ValueError) as error:  # no package; lanes that do not divide
+        return {"skipped": str(error)}
+
+
+def _neurobench_markdown(section):
+    """The NeuroBench section of the report."""
+    if not section:
+        return []
+    if "skipped" in section:
+        return ["", "## NeuroBench metrics", "", f"Not run: {section['skipped']}"]
+    nb, hw = section["neurobench"], section["hardware"]
+    lines = [
+        "", f"## NeuroBench metrics (neurobench package, {nb['samples']} digits test samples)", "",
+        "| metric | value |", "| --- | --- |",
+        f"| footprint | {nb['footprint_bytes']} bytes |",
+        f"| connection sparsity | {nb['connection_sparsity']:.4f} |",
+        f"| activation sparsity (spiking layers) | {nb['activation_sparsity']:.4f} |",
+        f"| classification accuracy | {nb['classification_accuracy']:.2%} |",
+        f"| synaptic operations: effective ACs / MACs / dense, per sample | "
+        f"{nb['effective_acs']:.1f} / {nb['effective_macs']:g} / {nb['dense_synops']:g} |",
+        f"| RTL synops counter, per sample | {nb['rtl_synops']:.1f} |",
+        f"| of which zero-weight ops (the hardware does not skip zero weights) | "
+        f"{nb['zero_weight_ops']:.1f} |",
+        "",
+        f"RTL synops = effective ACs + zero-weight ops over all samples: "
+        f"{nb['rtl_synops_total']} = {nb['effective_acs_total']} + {nb['zero_weight_ops_total']}"
+        f" ({'exact' if nb['synops_consistent'] else 'MISMATCH'}).",
+        "",
+        f"Cycles per inference ({hw['lanes']} lane(s)): mean "
+        f"{hw['cycles_per_inference_mean']:.0f}, max {hw['cycles_per_inference_max']}.",
+        "",
+        "| board | clock (MHz) | latency µs, mean / max | Fmax (MHz) | at Fmax, mean / max | "
+        "LUT4 (estimate) | block RAM (estimate) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for board, b in hw["boards"].items():
+        at_fmax = (f"{b['fmax_mhz']:.1f} | {b['latency_us_mean_at_fmax']:.0f} / "
+                   f"{b['latency_us_max_at_fmax']:.0f}" if "fmax_mhz" in b else "— | —")
+        fit = (f"{b['luts_estimate']} / {b['luts_available']} | {b['bram_blocks_estimate']} / "
+               f"{b['bram_blocks_available']}" if b["fits"] else "does not fit | —")
+        lines.append(f"| {board} | {b['clock_mhz']:g} | {b['latency_us_mean']:.0f} / "
+                     f"{b['latency_us_max']:.0f} | {at_fmax} | {fit} |")
+    return lines
 
 
 def _cells(build, names):

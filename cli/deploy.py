@@ -5,6 +5,7 @@ otherwise nothing is written and the differences are listed. Every word is read 
 """
 
 from .common import CommandError, emit_json, existing_file, integer, load_network_arg, log, number
+from .progress import Progress
 
 __all__ = ["add_arguments", "run"]
 
@@ -37,7 +38,8 @@ def run(args):
     network = load_network_arg(args.netfile)
     with open_device(args) as device:
         try:
-            summary = deploy(device, network, verify=not args.no_verify)
+            with Progress(args, None, "deploy", "frame") as bar:
+                summary = deploy(device, network, verify=not args.no_verify, progress=bar)
         except (DeployError, ProtocolError) as exc:
             raise CommandError(str(exc)) from None
     summary["network"] = network.name

@@ -2,11 +2,24 @@
 
 Agreement is the fraction of test samples for which the torch training forward pass and the
 NumPy reference produce identical spikes and states (I, U, b) at every step in every layer.
+
+``--neurobench`` adds NeuroBench's metrics, computed by the ``neurobench`` package on the
+integer network, and the hardware's cycles, latency and resource estimates
+(:mod:`spikeforge.model.neurobench`, ``docs/neurobench.md``).
 """
 
-from .common import CommandError, emit_json, existing_file, integer, load_network_arg
+from .common import (
+    CommandError,
+    add_data_arguments,
+    dataset_arg,
+    emit_json,
+    existing_file,
+    integer,
+    load_network_arg,
+)
 
-__all__ = ["add_arguments", "evaluate", "run"]
+__all__ = ["add_arguments", "evaluate", "neurobench_report", "neurobench_table",
+           "run"]
 
 
 def add_arguments(parser):
@@ -19,8 +32,14 @@ def add_arguments(parser):
         default=None,
         help="dataset (default: the one the network was trained on)",
     )
+    add_data_arguments(parser)
     parser.add_argument("--limit", type=integer(1), default=None,
                         help="evaluate the first N test samples")
+    parser.add_argument("--neurobench", action="store_true",
+                        help="add NeuroBench's metrics (the neurobench package) and the "
+                             "hardware's cycles, latency and resources")
+    parser.add_argument("--lanes", type=integer(1), default=1,
+                        help="parallel lanes P of the hardware, for --neurobench")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -62,18 +81,29 @@ def run(args):
     from spikeforge.datasets import load_dataset
 
     network = load_network_arg(args.netfile)
-    name = args.dataset or network.metadata.get("dataset")
-    if name is None:
-        raise CommandError("the network file names no dataset; pass --dataset digits|randman")
-    dataset = load_dataset(name, steps=network.steps)
-    if dataset.n_in != network.n_in:
-        raise CommandError(f"the network takes {network.n_in} inputs but {name} has {dataset.n_in}")
+    if args.neurobench:
+        _require_neurobench()  # before the evaluation, which takes a while
+    if args.dataset and args.data:
+        raise CommandError("give either --dataset (built-in) or --data (a file), not both")
+    if args.dataset:
+        dataset = load_dataset(args.dataset, steps=network.steps)
+        if dataset.n_in != network.n_in:
+            raise CommandError(f"the network takes {network.n_in} inputs but {args.dataset} has "
+                               f"{dataset.n_in}")
+    else:
+        dataset = dataset_arg(network, args.data)
+    if dataset is None:
+        raise CommandError("the network file names no dataset it can find; pass --dataset "
+                           "digits|randman or --data FILE.npz")
+    name = dataset.name
     report = {
         "netfile": str(args.netfile),
         "dataset": name,
         **evaluate(network, dataset, args.limit),
     }
     report["weight_bits"] = [ly.params.weight_format.width for ly in network.layers]
+    if args.neurobench:
+        report.update(neurobench_report(network, dataset, args.limit, args.lanes))
     if args.json:
         emit_json(report)
     else:
@@ -82,4 +112,65 @@ def run(args):
             f"{report['torch_accuracy']:.2%}, torch ↔ reference agreement "
             f"{report['agreement']:.2%} of {report['samples']} samples"
         )
+        if args.neurobench:
+            print(neurobench_table(report))
     return 0
+
+
+def _require_neurobench():
+    from spikeforge.model.neurobench import NeuroBenchMissing, require_neurobench
+
+    try:
+        require_neurobench()
+    except NeuroBenchMissing as error:
+        raise CommandError(str(error)) from None
+
+
+def neurobench_report(network, dataset, limit=None, lanes=1):
+    """``{"neurobench": ..., "hardware": ...}`` on the first ``limit`` test samples: NeuroBench's
+    metrics with the synaptic-operation cross-check, and cycles, latency and resources."""
+    from spikeforge.model.neurobench import hardware_figures, neurobench_metrics
+
+    _require_neurobench()
+    spikes, labels = dataset.spikes("test")[:limit], dataset.labels("test")[:limit]
+    try:
+        hardware = hardware_figures(network, spikes, lanes)
+    except ValueError as error:  # lanes that do not divide a layer
+        raise CommandError(str(error)) from None
+    return {"neurobench": neurobench_metrics(network, spikes, labels), "hardware": hardware}
+
+
+def neurobench_table(report):
+    """The ``--neurobench`` part of a report as readable lines."""
+    nb, hw = report["neurobench"], report["hardware"]
+    lines = [
+        f"NeuroBench (neurobench package), {nb['samples']} samples:",
+        f"  footprint            {nb['footprint_bytes']} bytes",
+        f"  connection sparsity  {nb['connection_sparsity']:.4f}",
+        f"  activation sparsity  {_sparsity(nb['activation_sparsity'])}",
+        f"  accuracy             {nb['classification_accuracy']:.2%}",
+        f"  effective ACs        {nb['effective_acs']:.1f} per sample "
+        f"(MACs {nb['effective_macs']:g}, dense {nb['dense_synops']:g})",
+        f"  RTL synops           {nb['rtl_synops']:.1f} per sample = effective ACs + "
+        f"{nb['zero_weight_ops']:.1f} zero-weight ops "
+        f"({'exact' if nb['synops_consistent'] else 'MISMATCH'} over all samples: "
+        f"{nb['rtl_synops_total']} = {nb['effective_acs_total']} + "
+        f"{nb['zero_weight_ops_total']})",
+        f"Hardware ({hw['lanes']} lane(s)): cycles per inference mean "
+        f"{hw['cycles_per_inference_mean']:.1f}, max {hw['cycles_per_inference_max']}",
+        "  board        clock MHz  latency µs (mean / max)  LUT4 est.     block RAM est.",
+    ]
+    for board, b in hw["boards"].items():
+        fit = (f"{b['luts_estimate']:>5} / {b['luts_available']:<6}  "
+               f"{b['bram_blocks_estimate']:>3} / {b['bram_blocks_available']}"
+               if b["fits"] else "does not fit")
+        lines.append(f"  {board:<11}  {b['clock_mhz']:>9g}  "
+                     f"{b['latency_us_mean']:>10.1f} / {b['latency_us_max']:<10.1f}  {fit}")
+        if "fmax_mhz" in b:
+            lines.append(f"  {'':<11}  {b['fmax_mhz']:>9.1f}  {b['latency_us_mean_at_fmax']:>10.1f}"
+                         f" / {b['latency_us_max_at_fmax']:<10.1f}  (at Fmax)")
+    return "\n".join(lines)
+
+
+def _sparsity(value):
+    return "— (no spiking layer)" if value is None else f"{value:.4f}"

@@ -25,6 +25,7 @@ from .common import (
     new_file,
     number,
 )
+from .progress import Progress
 
 __all__ = ["add_arguments", "add_learning_options", "learning_config", "parse_rate", "run"]
 
@@ -157,7 +158,9 @@ def _over_the_link(network, config, x, targets, learn, args):
             args.port = board.url
         device = stack.enter_context(open_device(args))
         try:
-            return device_learning_report(device, network, config, x, targets, learn)
+            with Progress(args, len(learn), f"learn {args.rule}", "trial") as bar:
+                return device_learning_report(device, network, config, x, targets, learn,
+                                              progress=bar)
         except (DeployError, ProtocolError) as exc:
             raise CommandError(str(exc)) from None
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "train": ("train", "train a fixed-point SNN with surrogate gradients; writes a network file"),
     "eval": ("evaluate", "float and integer accuracy, torch-vs-reference agreement"),
     "info": ("info", "print a network file"),
+    "data": ("data", "check and describe your own spike dataset (.npz)"),
     "import": ("import_nir", "import a NIR graph (snnTorch, Norse, ...) into a network file"),
     "convert": ("convert", "convert a ReLU ANN to an IF SNN with Spike-Norm"),
     "compile": ("compile", "lower a network file to Verilog, memory images and a report"),

@@ -1,15 +1,18 @@
 """``spikeforge run --port PORT --network NETFILE --input INPUT``: inference on a device.
 
-``INPUT`` is ``digits`` (the digits test split; ``--samples N`` of it), or a ``.npy`` file of
-samples (batch, n_in) that the network's encoding turns into spikes, or of spikes
-(batch, T, n_in). ``--check`` also runs the reference model and reports whether every output
-spike is equal. The device must hold this network's weights (``spikeforge deploy``).
+``INPUT`` is ``digits`` (the digits test split; ``--samples N`` of it), a ``.npz`` spike
+dataset (its test split, ``--samples N`` of it, split as the network was trained on it; see
+docs/data.md), or a ``.npy`` file of samples (batch, n_in) that the network's encoding turns
+into spikes, or of spikes (batch, T, n_in). ``--check`` also runs the reference model and
+reports whether every output spike is equal. The device must hold this network's weights
+(``spikeforge deploy``).
 """
 
 import numpy as np
 
 from .common import (
     CommandError,
+    dataset_arg,
     emit_json,
     existing_file,
     integer,
@@ -28,8 +31,8 @@ def add_arguments(parser):
     parser.add_argument("--network", required=True, type=existing_file("network file"),
                         help="network file (.sfn) on the device")
     parser.add_argument("--input", required=True, type=spikes_file,
-                        help="'digits' or a .npy file of samples (batch, n_in) or 0/1 spikes "
-                        "(batch, T, n_in)")
+                        help="'digits', a .npz spike dataset (its test split), or a .npy file of "
+                        "samples (batch, n_in) or 0/1 spikes (batch, T, n_in)")
     parser.add_argument("--samples", type=integer(1), default=10, help="samples of a dataset input")
     parser.add_argument("--baud", type=integer(1), default=115200)
     parser.add_argument("--timeout", type=number(above=0), default=10.0,
@@ -48,6 +51,10 @@ def _inputs(args, network):
         spikes = dataset.spikes("test", np.arange(args.samples))
         labels = dataset.labels("test")[:args.samples]
         return spikes, labels
+    if args.input.endswith(".npz"):
+        dataset = dataset_arg(network, args.input)
+        count = min(args.samples, len(dataset.y_test))
+        return dataset.spikes("test", np.arange(count)), dataset.labels("test")[:count]
     try:
         data = np.load(args.input, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

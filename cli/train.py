@@ -1,8 +1,7 @@
 """``spikeforge train``: quantization-aware surrogate-gradient training; writes a network file."""
 
-import sys
-
-from .common import CommandError, emit_json, integer, log, new_file, number
+from .common import CommandError, add_data_arguments, emit_json, integer, log, new_file, number
+from .progress import Progress
 
 __all__ = ["add_arguments", "run"]
 
@@ -11,9 +10,12 @@ def add_arguments(parser):
     from spikeforge.datasets import DATASETS
     from spikeforge.model.training import SURROGATES
 
-    parser.add_argument("--dataset", choices=DATASETS, default="digits")
+    parser.add_argument("--dataset", choices=DATASETS, default=None,
+                        help="built-in dataset (default digits)")
+    add_data_arguments(parser, split_options=True)
     parser.add_argument("--steps", type=integer(1), default=None,
-                        help="time steps T (dataset default)")
+                        help="time steps T (dataset default; of --data event lists: default the "
+                             "last event's step + 1)")
     parser.add_argument("--hidden", type=integer(1, 65536), nargs="+", default=[128],
                         help="hidden layer sizes")
     parser.add_argument("--weight-bits", type=integer(2, 16), default=8)
@@ -66,11 +68,9 @@ def add_arguments(parser):
 def run(args):
     import numpy as np
     import torch
-    from spikeforge.datasets import load_dataset
     from spikeforge.model import run as run_reference
     from spikeforge.model import save_network
     from spikeforge.model.training.trainer import TrainConfig, fit_decays, train
-    from tqdm import tqdm
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,7 +79,7 @@ def run(args):
     if not 2 <= args.weight_bits <= 16:
         raise CommandError(f"--weight-bits must be in 2..16, not {args.weight_bits}")
     decays = _decay_options(args)
-    dataset = load_dataset(args.dataset, steps=args.steps, seed=args.seed)
+    dataset, data_meta = _dataset(args)
     config = TrainConfig(
         hidden=tuple(args.hidden),
         weight_bits=args.weight_bits,
@@ -98,13 +98,11 @@ def run(args):
         _, _, decay_report = fit_decays(config)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    bar = tqdm(
-        total=args.epochs, desc=f"train {args.dataset}", unit="epoch", file=sys.stderr, disable=None
-    )
+    bar = Progress(args, args.epochs, f"train {dataset.name}", "epoch")
 
     def progress(epoch, metrics):
-        bar.set_postfix(loss=f"{metrics['loss']:.3f}", test=f"{metrics['test_accuracy']:.3f}")
-        bar.update(1)
+        bar(bar.bar.n + 1, status=f"loss {metrics['loss']:.3f}, test "
+                                  f"{metrics['test_accuracy']:.3f}")
 
     try:
         net, history = train(dataset, config, progress=progress)
@@ -119,6 +117,7 @@ def run(args):
     samples = len(dataset.y_train) * config.epochs
     metadata = {
         "dataset": dataset.name,
+        **data_meta,
         "train_config": config.to_dict(),
         "history": history,
         "accuracy": {"torch": history[-1]["test_accuracy"], "int": int_accuracy},
@@ -154,6 +153,23 @@ def run(args):
             f"torch: {history[-1]['test_accuracy']:.2%}"
         )
     return 0
+
+
+def _dataset(args):
+    """The training data and what the network file records of it."""
+    from spikeforge.datasets import SpikeFileError, data_metadata, load_dataset, load_spike_file
+
+    if args.data is None:
+        return load_dataset(args.dataset or "digits", steps=args.steps, seed=args.seed), {}
+    if args.dataset is not None:
+        raise CommandError("give either --dataset (built-in) or --data (a file), not both")
+    options = {"test_fraction": args.test_fraction, "time_bin": args.time_bin,
+               "steps": args.steps, "seed": args.seed}
+    try:
+        dataset = load_spike_file(args.data, **options)
+    except SpikeFileError as exc:
+        raise CommandError(f"argument --data: {exc}") from None
+    return dataset, data_metadata(args.data, options)
 
 
 def _decay_options(args):

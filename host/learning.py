@@ -85,13 +85,15 @@ def _send_trial(device, step_words, capacity):
     return outputs
 
 
-def learn_on_device(device, network, config, spikes, targets, learn, *, readback=None):
+def learn_on_device(device, network, config, spikes, targets, learn, *, readback=None,
+                    progress=None):
     """Run trials (batch, T, n_in) with ``targets`` (batch, T, n_out) on ``device``.
 
     The device must hold ``network``'s weights (``deploy``) and have been built with ``config``.
     ``learn[b]`` says whether trial ``b`` applies its update; ``readback[b]`` (default: every
     trial) whether the learning layers' weights are read after it. Returns one dict per trial:
-    ``output`` (T, n_out) spikes, ``counts`` (n_out,), ``weights`` {layer: (n, rows)} or None.
+    ``output`` (T, n_out) spikes, ``counts`` (n_out,), ``weights`` {layer: (n, rows)} or None;
+    ``progress(done, total)`` is called after each trial.
     """
     info = device.info()
     check_learning(network, config, info)
@@ -120,15 +122,18 @@ def learn_on_device(device, network, config, spikes, targets, learn, *, readback
             weights = {index: read_layer_rows(device, network, index)[
                 :, :rows_of(network.layers[index], config)] for index in config.layers}
         results.append({"output": out, "counts": out.sum(axis=0), "weights": weights})
+        if progress:
+            progress(b + 1, batch)
     return results
 
 
-def device_learning_report(device, network, config, spikes, targets, learn, *, readback=None):
+def device_learning_report(device, network, config, spikes, targets, learn, *, readback=None,
+                           progress=None):
     """Deploy ``network``, run the trials on ``device`` and in the integer reference, compare;
     returns ``(report, final reference network, per-trial device results)`` like
     :func:`spikeforge.sim.learning_cosim.learning_report`: every trial's output spikes and
     counts, and the weights after the trials ``readback`` names (default: all); traces are not
-    readable over the link."""
+    readable over the link. ``progress(done, total)`` is called after each trial."""
     import time
 
     from ..sim.learning_compare import compare_learning, expected_run
@@ -139,7 +144,7 @@ def device_learning_report(device, network, config, spikes, targets, learn, *, r
     start = time.perf_counter()
     deploy(device, network)
     results = learn_on_device(device, network, config, spikes, targets, learn,
-                              readback=readback)
+                              readback=readback, progress=progress)
     run_seconds = time.perf_counter() - start
     start = time.perf_counter()
     final, expected = expected_run(network, config, spikes, targets, learn)

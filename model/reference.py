@@ -64,7 +64,8 @@ from .layer import Layer
 from .numerics import saturate, saturation_count
 from .params import NeuronKind, ResetMode
 
-__all__ = ["LayerState", "initial_state", "layer_step", "synaptic_input", "synaptic_inputs"]
+__all__ = ["LayerState", "initial_state", "layer_step", "neuron_step", "synaptic_input",
+           "synaptic_inputs"]
 
 
 class LayerState(NamedTuple):
@@ -127,8 +128,14 @@ def layer_step(layer: Layer, s_in, state: LayerState):
     saturations : int64 array (batch,)
         How many of the I and U updates (and b updates for ALIF) were clamped.
     """
-    p = layer.params
     a, r = synaptic_inputs(layer, s_in, state.s)
+    return neuron_step(layer.params, a, r, state)
+
+
+def neuron_step(p, a, r, state: LayerState):
+    """The neuron update of :func:`layer_step` from its synaptic inputs: everything after
+    :math:`A[n]` and :math:`R[n]` (int64 arrays (batch, n), as :func:`synaptic_inputs` returns
+    them) for a layer of parameters ``p``. Returns what :func:`layer_step` returns."""
     if p.same_step_recurrence:
         i_wide = p.k_syn.apply(state.i + r) + a
         drive = state.i + r

@@ -78,8 +78,14 @@ PARSE_TIME = [
     (["info", "{tmp}/missing.sfn"], "argument netfile: {tmp}/missing.sfn: no such network file"),
     (["deploy", "{net}", "--port", "loop://", "--timeout", "0"],
      "argument --timeout: must be a finite number > 0, not 0"),
-    (["run", "--port", "loop://", "--network", "{net}", "--input", "{tmp}/x.npz"],
-     "argument --input: {tmp}/x.npz: expected 'digits' or a .npy file"),
+    (["run", "--port", "loop://", "--network", "{net}", "--input", "{tmp}/x.txt"],
+     "argument --input: {tmp}/x.txt: expected 'digits', a .npz spike dataset"),
+    (["train", "--data", "{tmp}/x.npy", "--out", "{tmp}/n.sfn"],
+     "argument --data: {tmp}/x.npy: expected a .npz spike dataset"),
+    (["eval", "{net}", "--data", "{tmp}/missing.npz"],
+     "argument --data: {tmp}/missing.npz: no such spike dataset file (.npz)"),
+    (["train", "--data", "{tmp}/x.npz", "--test-fraction", "0", "--out", "{tmp}/n.sfn"],
+     "argument --test-fraction: must be a finite number > 0, not 0"),
     (["run", "--port", "loop://", "--network", "{tmp}", "--input", "digits"],
      "argument --network: {tmp} is a directory, not a network file"),
     (["import", "{tmp}/g.nir", "--out", "{tmp}/i.sfn"],
@@ -90,7 +96,8 @@ PARSE_TIME = [
 @pytest.mark.parametrize(("argv", "message"), PARSE_TIME, ids=lambda v: " ".join(v)[:60]
                          if isinstance(v, list) else None)
 def test_bad_argument_is_refused_at_parse_time(tmp_path, net, capsys, argv, message):
-    (tmp_path / "x.npz").write_bytes(b"")
+    for name in ("x.npz", "x.npy", "x.txt"):
+        (tmp_path / name).write_bytes(b"")
     fill = {"net": net, "tmp": str(tmp_path)}
     _refused(capsys, [a.format(**fill) for a in argv], message.format(**fill))
 

@@ -40,6 +40,10 @@ def add_arguments(parser):
                              "hardware's cycles, latency and resources")
     parser.add_argument("--lanes", type=integer(1), default=1,
                         help="parallel lanes P of the hardware, for --neurobench")
+    parser.add_argument("--build-report", type=existing_file("build report (report.json)"),
+                        action="append", default=[], metavar="REPORT.json",
+                        help="for --neurobench: latency at the Fmax a build measured (the "
+                             "report.json in `spikeforge build --out DIR`); repeat per board")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -103,7 +107,8 @@ def run(args):
     }
     report["weight_bits"] = [ly.params.weight_format.width for ly in network.layers]
     if args.neurobench:
-        report.update(neurobench_report(network, dataset, args.limit, args.lanes))
+        report.update(neurobench_report(network, dataset, args.limit, args.lanes,
+                                        _measured_fmax(args.build_report)))
     if args.json:
         emit_json(report)
     else:
@@ -126,15 +131,38 @@ def _require_neurobench():
         raise CommandError(str(error)) from None
 
 
-def neurobench_report(network, dataset, limit=None, lanes=1):
+def _measured_fmax(paths):
+    """board → Fmax (MHz) from build reports, or a CommandError naming the file."""
+    import json
+    from pathlib import Path
+
+    from spikeforge.boards import BOARDS
+
+    fmax = {}
+    for path in paths:
+        try:
+            report = json.loads(Path(path).read_text(encoding="utf-8"))
+            board, mhz = report["board"], float(report["fmax_mhz"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"argument --build-report: {path} is not the report.json of "
+                               f"`spikeforge build` (board, fmax_mhz): {exc}") from None
+        if board not in BOARDS or not mhz > 0:
+            raise CommandError(f"argument --build-report: {path} names board {board!r} with Fmax "
+                               f"{mhz}; expected one of {', '.join(BOARDS)} and a positive Fmax")
+        fmax[board] = mhz
+    return fmax
+
+
+def neurobench_report(network, dataset, limit=None, lanes=1, fmax_mhz=None):
     """``{"neurobench": ..., "hardware": ...}`` on the first ``limit`` test samples: NeuroBench's
-    metrics with the synaptic-operation cross-check, and cycles, latency and resources."""
+    metrics with the synaptic-operation cross-check, and cycles, latency (at each board's clock,
+    and at ``fmax_mhz`` {board: MHz} where a build measured it) and resources."""
     from spikeforge.model.neurobench import hardware_figures, neurobench_metrics
 
     _require_neurobench()
     spikes, labels = dataset.spikes("test")[:limit], dataset.labels("test")[:limit]
     try:
-        hardware = hardware_figures(network, spikes, lanes)
+        hardware = hardware_figures(network, spikes, lanes, fmax_mhz)
     except ValueError as error:  # lanes that do not divide a layer
         raise CommandError(str(error)) from None
     return {"neurobench": neurobench_metrics(network, spikes, labels), "hardware": hardware}

@@ -245,6 +245,25 @@ def test_eval_neurobench_json_reports_the_metrics_and_hardware(tiny_digits_net, 
     assert "3 lanes do not divide n = 8" in capsys.readouterr().err
 
 
+@needs_neurobench
+def test_eval_reports_latency_at_the_fmax_a_build_measured(tiny_digits_net, tmp_path, capsys):
+    _, path = tiny_digits_net
+    (tmp_path / "report.json").write_text(json.dumps({"board": "icebreaker", "fmax_mhz": 40.0}))
+    argv = ["eval", path, "--dataset", "digits", "--limit", "4", "--neurobench", "--json"]
+    assert main([*argv, "--build-report", str(tmp_path / "report.json")]) == 0
+    hardware = json.loads(capsys.readouterr().out)["hardware"]
+    boards = hardware["boards"]
+    ice = boards["icebreaker"]
+    assert ice["fmax_mhz"] == 40.0
+    assert ice["latency_us_max_at_fmax"] == hardware["cycles_per_inference_max"] / 40.0
+    assert "fmax_mhz" not in boards["ulx3s-85f"]
+    (tmp_path / "bad.json").write_text(json.dumps({"board": "icebreaker"}))
+    assert main([*argv, "--build-report", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.json is not the report.json of `spikeforge build`" in err
+    assert "Traceback" not in err
+
+
 def test_missing_neurobench_says_what_to_install(tiny_digits_net, capsys, monkeypatch):
     real_import = builtins.__import__
 

@@ -39,9 +39,9 @@ def demo_network(seed=0):
 
 def _on_the_board(network, config, x, targets, learn, readback):
     """The trials as ``LEARN`` frames to the co-simulated board top (Verilator), over UART."""
-    from spikeforge.host.cosim_device import CosimDevice
     from spikeforge.host.driver import Device
     from spikeforge.host.learning import device_learning_report
+    from spikeforge.sim.cosim_device import CosimDevice
 
     with CosimDevice(network, learning=config) as board, \
             Device(board.url, timeout=120) as device:

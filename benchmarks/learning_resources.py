@@ -42,7 +42,7 @@ def _cells(stat, name):
 
 def synthesize(core, script, folder):
     from amaranth.back import rtlil
-    from spikeforge.sim.toolchain import yosys_command
+    from spikeforge.toolchain import yosys_command
 
     (folder / "design.il").write_text(rtlil.convert(core, name="top"))
     done = subprocess.run([*yosys_command(), "-q", "-p",

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..host.protocol import DEFAULT_LINK
+from ..link.protocol import DEFAULT_LINK
 from .rtlil import relax_collisions
 from .top import BoardTop
 
@@ -43,7 +43,7 @@ DSP_CELLS = ("ICESTORM_DSP", "MULT18X18D", "ALU54B")
 
 def configure_yowasp():
     """Point unset tool variables at the YoWASP commands; return the ones now in effect."""
-    from ..sim.toolchain import ToolMissing
+    from ..toolchain import ToolMissing
 
     here = Path(sys.executable).parent
     for var, command in TOOLS.items():

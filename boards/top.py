@@ -11,7 +11,7 @@ from amaranth.build import ResourceError
 from amaranth.hdl import Elaboratable, Module
 
 from ..hdl.link_top import LinkTop
-from ..host.protocol import DEFAULT_LINK
+from ..link.protocol import DEFAULT_LINK
 
 __all__ = ["BoardTop", "uart_divisor"]
 

@@ -2,7 +2,7 @@
 
 The board is the design a bitstream of ``NETFILE`` would hold (the board-independent top with
 its UART, host link and network core), simulated by Verilator (built once per design, then
-cached) with a socket bridge in place of the serial cable (:mod:`spikeforge.host.cosim_device`).
+cached) with a socket bridge in place of the serial cable (:mod:`spikeforge.sim.cosim_device`).
 Until it is stopped (Ctrl-C, SIGTERM), any client, ``spikeforge deploy``/``run``/``learn`` or
 one written from ``docs/host_protocol.md``, reaches it at ``socket://127.0.0.1:PORT``, one
 connection at a time; its state persists across connections, as on a powered board. A
@@ -33,8 +33,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from spikeforge.host.cosim_device import CosimDevice
-    from spikeforge.sim.toolchain import ToolMissing
+    from spikeforge.sim.cosim_device import CosimDevice
+    from spikeforge.toolchain import ToolMissing
 
     network = load_network_arg(args.sim)
     try:

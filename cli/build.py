@@ -34,7 +34,7 @@ def add_arguments(parser):
 def run(args):
     from spikeforge.boards import board_platform
     from spikeforge.boards.build import STAGES, build_bitstream
-    from spikeforge.sim.toolchain import ToolMissing
+    from spikeforge.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
     learning = None if args.rule is None else learning_config(network, args)

@@ -38,6 +38,7 @@ def add_arguments(parser):
 def _network(path, args):
     """The lowered network of ``path``, and the front end's report (a NIR graph's decays)."""
     from spikeforge.compiler.frontends import frontend_for, load
+    from spikeforge.compiler.ir import graph_to_network
     from spikeforge.compiler.passes import LOWERING, Options, run_passes
 
     options = {}
@@ -45,7 +46,7 @@ def _network(path, args):
         options = {"decay_tolerance": args.decay_tolerance,
                    "max_decay_terms": args.max_decay_terms}
     graph, front = load(path, **options)
-    return run_passes(graph, Options(), LOWERING)[0].to_network(), front
+    return graph_to_network(run_passes(graph, Options(), LOWERING)[0]), front
 
 
 def run(args):

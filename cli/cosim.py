@@ -92,7 +92,7 @@ def stimulus(network, samples, steps, seed, density, data=None):
 
 def run(args):
     from spikeforge.sim.cosim import cosim_report
-    from spikeforge.sim.toolchain import ToolMissing
+    from spikeforge.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
     x, source = stimulus(network, args.samples, args.steps, args.seed, args.density, args.data)

@@ -324,7 +324,7 @@ def _neurobench(netfile, results, lanes):
     the demo's builds measured; ``{"skipped": why}`` without the package."""
     from spikeforge.datasets import load_dataset
     from spikeforge.model import load_network
-    from spikeforge.model.neurobench import (
+    from spikeforge.sim.neurobench import (
         NeuroBenchMissing,
         hardware_figures,
         neurobench_metrics,

@@ -33,7 +33,7 @@ def open_device(args):
 
 def run(args):
     from spikeforge.host.deploy import DeployError, deploy
-    from spikeforge.host.protocol import ProtocolError
+    from spikeforge.link.protocol import ProtocolError
 
     network = load_network_arg(args.netfile)
     with open_device(args) as device:

@@ -5,7 +5,7 @@ NumPy reference produce identical spikes and states (I, U, b) at every step in e
 
 ``--neurobench`` adds NeuroBench's metrics, computed by the ``neurobench`` package on the
 integer network, and the hardware's cycles, latency and resource estimates
-(:mod:`spikeforge.model.neurobench`, ``docs/neurobench.md``).
+(:mod:`spikeforge.sim.neurobench`, ``docs/neurobench.md``).
 """
 
 from .common import (
@@ -123,7 +123,7 @@ def run(args):
 
 
 def _require_neurobench():
-    from spikeforge.model.neurobench import NeuroBenchMissing, require_neurobench
+    from spikeforge.sim.neurobench import NeuroBenchMissing, require_neurobench
 
     try:
         require_neurobench()
@@ -157,7 +157,7 @@ def neurobench_report(network, dataset, limit=None, lanes=1, fmax_mhz=None):
     """``{"neurobench": ..., "hardware": ...}`` on the first ``limit`` test samples: NeuroBench's
     metrics with the synaptic-operation cross-check, and cycles, latency (at each board's clock,
     and at ``fmax_mhz`` {board: MHz} where a build measured it) and resources."""
-    from spikeforge.model.neurobench import hardware_figures, neurobench_metrics
+    from spikeforge.sim.neurobench import hardware_figures, neurobench_metrics
 
     _require_neurobench()
     spikes, labels = dataset.spikes("test")[:limit], dataset.labels("test")[:limit]

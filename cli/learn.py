@@ -146,13 +146,13 @@ def _over_the_link(network, config, x, targets, learn, args):
 
     from spikeforge.host.deploy import DeployError
     from spikeforge.host.learning import device_learning_report
-    from spikeforge.host.protocol import ProtocolError
+    from spikeforge.link.protocol import ProtocolError
 
     from .deploy import open_device
 
     with ExitStack() as stack:
         if args.port is None:
-            from spikeforge.host.cosim_device import CosimDevice
+            from spikeforge.sim.cosim_device import CosimDevice
 
             board = stack.enter_context(CosimDevice(network, lanes=args.lanes, learning=config))
             args.port = board.url
@@ -168,7 +168,7 @@ def _over_the_link(network, config, x, targets, learn, args):
 def run(args):
     import numpy as np
     from spikeforge.sim.learning_cosim import learning_report
-    from spikeforge.sim.toolchain import ToolMissing
+    from spikeforge.toolchain import ToolMissing
 
     network = load_network_arg(args.netfile)
     if args.samples < 0 or args.eval < 0:

@@ -89,7 +89,7 @@ def _input_spikes(name, data, network):
 def run(args):
     from spikeforge.host.deploy import DeployError, check_deployed
     from spikeforge.host.inference import run_on_device
-    from spikeforge.host.protocol import ProtocolError
+    from spikeforge.link.protocol import ProtocolError
 
     network = load_network_arg(args.network)
     spikes, labels = _inputs(args, network)

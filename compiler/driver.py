@@ -13,6 +13,7 @@ graph, a ReLU MLP with its calibration options); :func:`compile_network` is the 
 
 from .emit import emit_design
 from .frontends import load
+from .ir import graph_to_network
 from .passes import PASSES, Options, run_passes
 from .resources import FitError
 
@@ -46,7 +47,7 @@ def compile_source(source, options=None, out=None, frontend=None, **frontend_opt
     graph, front = load(source, frontend=frontend, **frontend_options)
     report = {"frontend": front, "target": options.target.to_dict(), "lanes": options.lanes}
     graph, report = run_passes(graph, options, PASSES, report)
-    network = graph.to_network()
+    network = graph_to_network(graph)
     schedule = report["schedule"]
     report.update(
         network=network.name, formats=formats(network),

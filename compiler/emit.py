@@ -8,7 +8,7 @@ Files:
 * ``spikeforge_top.vlt``: the Verilator lint waivers, each justified (``verilator --lint-only
   -Wall spikeforge_top.vlt spikeforge_top.v`` is clean);
 * ``mem/<layer>_lane<p>_weights.hex``: each lane's weight memory, one word per line at the
-  address :func:`~spikeforge.hdl.memory_layout.weight_address` gives, two's complement hex
+  address :func:`~spikeforge.link.memory_layout.weight_address` gives, two's complement hex
   (``$readmemh``; the Verilog already holds them as initial values); ``mem/<layer>_bias.hex``
   for layers with a bias. State memories start at zero and have no image;
 * ``network.sfn``: the network compiled; ``report.json``: the report.
@@ -27,13 +27,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..hdl.memory_layout import lane_weights
+from ..hdl.verilog import TOP, generate_verilog
+from ..link.memory_layout import lane_weights
 from ..model import save_network
 from ..model.netfile import _alive
 
 __all__ = ["LINT_WAIVERS", "STAGING", "TOP", "emit_design", "memory_images", "remove_orphans"]
 
-TOP = "spikeforge_top"
 
 #: suffix of the temporary folder a design is written into before it is renamed to ``out``
 STAGING = ".staging"
@@ -89,7 +89,6 @@ def memory_images(network, lanes):
 def emit_design(network, report, out, lanes):
     """Write the design folder ``out`` (which must not exist); returns the list of files and
     adds it to ``report["files"]``."""
-    from ..sim.cocotb_runner import generate_verilog
 
     out = Path(out)
     if out.exists():

@@ -46,7 +46,7 @@ the true numbers.
 import math
 
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
-from ..hdl.memory_layout import check_lanes, weight_rows
+from ..link.memory_layout import check_lanes, weight_rows
 from ..model import NeuronKind
 from .targets import TARGETS
 

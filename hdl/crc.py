@@ -3,7 +3,7 @@ r"""CRC-16/CCITT-FALSE of one byte, as combinational logic.
 :math:`\mathrm{crc}' = f(\mathrm{crc}, \mathrm{byte})`: XOR the byte into the top of the register,
 then eight steps of "shift left, XOR the polynomial if the bit shifted out was 1". Unrolled, each
 output bit is an XOR of input bits: no state, no multiplier. The polynomial and initial value are
-those of :mod:`spikeforge.host.protocol`, whose :func:`~spikeforge.host.protocol.crc16_update` is
+those of :mod:`spikeforge.link.protocol`, whose :func:`~spikeforge.link.protocol.crc16_update` is
 the same function in Python.
 """
 
@@ -11,7 +11,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import CRC_INIT, CRC_POLY
+from ..link.protocol import CRC_INIT, CRC_POLY
 
 __all__ = ["CRC_INIT", "CRC16Byte"]
 

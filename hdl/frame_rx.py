@@ -1,6 +1,6 @@
 r"""The receiving half of the host link: bytes in, one verdict per frame out.
 
-It parses the request frames of :mod:`spikeforge.host.protocol` byte by byte, stores the payload
+It parses the request frames of :mod:`spikeforge.link.protocol` byte by byte, stores the payload
 in the frame buffer, checks length and CRC, and reports one verdict per frame (or per run of
 bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
 
@@ -26,7 +26,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
+from ..link.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
 from .crc import CRC16Byte
 
 __all__ = ["FrameReceiver"]
@@ -47,7 +47,7 @@ class FrameReceiver(wiring.Component):
     fb_addr, fb_data, fb_we : Out
         Frame buffer writes (payload byte ``fb_addr`` of the frame).
     rep_valid, rep_ready : Out(1), In(1)
-        Verdict handshake; ``rep_status`` (:class:`~spikeforge.host.protocol.Status`),
+        Verdict handshake; ``rep_status`` (:class:`~spikeforge.link.protocol.Status`),
         ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag``, ``rep_args`` (payload bytes 0..5).
     exec_done : In(1)
         The executor finished an ``OK`` frame and no longer reads the buffer.

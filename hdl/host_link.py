@@ -1,4 +1,4 @@
-r"""The host link: executes the commands of :mod:`spikeforge.host.protocol` on a network core.
+r"""The host link: executes the commands of :mod:`spikeforge.link.protocol` on a network core.
 
 Structure (one clock domain)::
 
@@ -51,7 +51,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import (
+from ..link.protocol import (
     COUNTER_NAMES,
     EVENT_MARKER,
     LEARN_TRIAL_FREEZE,
@@ -75,7 +75,7 @@ from .link_ram import BufferRAM
 
 __all__ = ["CORE_COUNTERS", "HostLink"]
 
-#: Counters the core provides, in :data:`~spikeforge.host.protocol.COUNTER_NAMES` order.
+#: Counters the core provides, in :data:`~spikeforge.link.protocol.COUNTER_NAMES` order.
 CORE_COUNTERS = COUNTER_NAMES[:9]
 
 
@@ -85,7 +85,7 @@ class HostLink(wiring.Component):
     Parameters
     ----------
     info : DesignInfo
-        What the design reports (:func:`spikeforge.host.protocol.design_info`); its layers give
+        What the design reports (:func:`spikeforge.link.protocol.design_info`); its layers give
         the address ranges and formats the executor checks.
     timeout : int
         Receiver silence timeout in cycles.
@@ -112,7 +112,7 @@ class HostLink(wiring.Component):
     w_en, w_layer, w_lane, w_addr, w_data; r_layer, r_lane, r_addr : Out
         The core's host-access ports; ``r_weight``, ``r_state`` : In.
     leds : Out(32)
-        :attr:`~spikeforge.host.protocol.Param.LEDS`.
+        :attr:`~spikeforge.link.protocol.Param.LEDS`.
     trials : In(32)
         Learning trials completed (tie to 0 without learning units).
     commands : Out(stream of CommandLayout); lfsr : In(32); lfsr_w_en, lfsr_w_data : Out

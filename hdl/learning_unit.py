@@ -29,13 +29,13 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..link.memory_layout import check_lanes
 from ..model import NeuronKind
 from ..model.learning import LearningRule, rows_of
 from ..model.learning.integer_ops import decay_terms
 from .arith import clamp, const_mul
 from .events import probe_signature
 from .learning_events import learn_probe_signature
-from .memory_layout import check_lanes
 
 __all__ = ["LearningUnit", "bit_length", "decay"]
 
@@ -85,7 +85,7 @@ class LearningUnit(wiring.Component):
         The learning layer.
     lanes : int
         Lanes of the network core (weight addresses follow
-        :mod:`~spikeforge.hdl.memory_layout`).
+        :mod:`~spikeforge.link.memory_layout`).
     probe : bool
         Add the ``lprobe`` port.
 

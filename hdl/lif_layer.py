@@ -38,11 +38,11 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..link.memory_layout import check_lanes, lane_weights, weight_rows
 from ..model import Layer, NeuronKind
 from ..model.decay import Decay
 from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
 from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
-from .memory_layout import check_lanes, lane_weights, weight_rows
 from .neuron_update import NeuronUpdate
 
 __all__ = ["LIFLayer", "Phase"]
@@ -93,7 +93,7 @@ class LIFLayer(wiring.Component):
         write lands in the next cycle; write only while ``idle``) and a read port (``r_lane``,
         ``r_addr`` in; ``r_weight``, ``r_state`` out one cycle later, while ``idle``: the weight
         at ``r_lane``/``r_addr`` and the state of neuron ``r_addr``). Weight addresses follow
-        :mod:`spikeforge.hdl.memory_layout`.
+        :mod:`spikeforge.link.memory_layout`.
 
     Ports
     -----

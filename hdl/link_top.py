@@ -4,7 +4,7 @@ With a learning configuration the core is a :class:`~spikeforge.hdl.learning_cor
 (its network core serves the link between trials) and the link accepts ``LEARN`` frames.
 
 A board top (:mod:`spikeforge.boards`) adds the clock, the reset and the pins; the co-simulation
-(:mod:`spikeforge.host.cosim_device`) drives ``rx`` and reads ``tx`` of this very component, so
+(:mod:`spikeforge.sim.cosim_device`) drives ``rx`` and reads ``tx`` of this very component, so
 the bytes a board would see are what the tests exercise.
 """
 
@@ -12,7 +12,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import DEFAULT_LINK, design_info
+from ..link.protocol import DEFAULT_LINK, design_info
 from ..model.fingerprint import weights_fingerprint
 from .events import EventLayout
 from .host_link import CORE_COUNTERS, HostLink

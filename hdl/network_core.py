@@ -36,7 +36,7 @@ port                           dir   width      meaning
                                                 ``events`` to ``out_events`` lag one cycle
 ``w_en``                       in    1          (``host_access=True`` only) write one weight
 ``w_layer``, ``w_lane``        in    8, 8       which layer and lane memory
-``w_addr``                     in    A          word address (:mod:`~spikeforge.hdl.memory_layout`);
+``w_addr``                     in    A          word address (``link/memory_layout.py``);
                                                 ``A`` bits for the deepest weight memory
 ``w_data``                     in    W          signed weight; ``W`` is the widest weight format
 ``r_layer``, ``r_lane``        in    8, 8       (``host_access=True`` only) read, while ``idle``:
@@ -78,11 +78,11 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from ..link.memory_layout import check_lanes
 from ..model import Network
 from .arith import const_mul
 from .events import EventLayout, ProbeLayout, event_signature, probe_signature
 from .lif_layer import LIFLayer
-from .memory_layout import check_lanes
 from .skid_buffer import SkidBuffer
 
 __all__ = ["COUNTERS", "NetworkCore"]

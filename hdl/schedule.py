@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..link.memory_layout import check_lanes
 from ..model import Network, run
-from .memory_layout import check_lanes
 from .neuron_update import NeuronUpdate
 
 __all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule", "step_overhead"]

@@ -1,10 +1,10 @@
 """Deploying a network's weights to a running device, and refusing a network it cannot run.
 
 :func:`check_compatible` compares what the device reports (``INFO``) with what a bitstream of the
-network would report (:func:`~spikeforge.host.protocol.design_info` with the device's lanes):
+network would report (:func:`~spikeforge.link.protocol.design_info` with the device's lanes):
 layer count, every layer's sizes, formats and neuron parameters, then the design hash (which also
 covers the bias values and link parameters). Only the weights may differ: :func:`deploy` writes
-them in the lane layout of :mod:`spikeforge.hdl.memory_layout`, reads every word back, and
+them in the lane layout of :mod:`spikeforge.link.memory_layout`, reads every word back, and
 records the weights' fingerprint in the ``WEIGHTS_ID`` parameter.
 
 A deploy is a transaction: ``WEIGHTS_ID`` is set to :data:`NO_NETWORK` (0) before the first
@@ -18,9 +18,9 @@ network's fingerprint (:mod:`spikeforge.model.fingerprint`).
 
 import time
 
-from ..hdl.memory_layout import lane_weights
+from ..link.memory_layout import lane_weights
+from ..link.protocol import MAX_PAYLOAD, LinkConfig, Param, ProtocolError, design_info
 from ..model.fingerprint import NO_NETWORK, weights_fingerprint
-from .protocol import MAX_PAYLOAD, LinkConfig, Param, ProtocolError, design_info
 
 __all__ = ["NO_NETWORK", "DeployError", "check_compatible", "check_deployed", "deploy",
            "weights_fingerprint"]

@@ -3,8 +3,8 @@
 ``Device(port)`` opens ``port`` with :func:`serial.serial_for_url`, so a board's serial port
 (``/dev/ttyUSB1``, ``COM3``) and the co-simulated board's bridge (``socket://127.0.0.1:PORT``)
 are opened the same way. Every method sends one request frame of
-:mod:`spikeforge.host.protocol` and waits for its response (stop and wait); an error status
-raises :class:`~spikeforge.host.protocol.ProtocolError` naming the command and the status.
+:mod:`spikeforge.link.protocol` and waits for its response (stop and wait); an error status
+raises :class:`~spikeforge.link.protocol.ProtocolError` naming the command and the status.
 
 A link that fails (a cable pulled, the socket closed: pyserial's ``SerialException`` or an
 ``OSError``) raises :class:`LinkError`, a ``ProtocolError`` that says so. A new connection
@@ -17,7 +17,7 @@ request, so the first ``INFO`` is retried (after stale input is discarded; waits
 import struct
 import time
 
-from .protocol import (
+from ..link.protocol import (
     COUNTER_NAMES,
     MAX_PAYLOAD,
     RESPONSE_HEADER,
@@ -135,7 +135,7 @@ class Device:
                 return responses
 
     def transact(self, command, payload=b"", *, tag=None, check=True, timeout=None):
-        """Send one request; return its :class:`~spikeforge.host.protocol.Response`.
+        """Send one request; return its :class:`~spikeforge.link.protocol.Response`.
 
         The first request of a session is preceded by ``INFO``, which gives the design tag."""
         if tag is None and self._info is None and command != Command.INFO:
@@ -156,7 +156,7 @@ class Device:
     # ---- commands -----------------------------------------------------------------------------
 
     def info(self):
-        """The device's :class:`~spikeforge.host.protocol.DesignInfo` (also sets the tag)."""
+        """The device's :class:`~spikeforge.link.protocol.DesignInfo` (also sets the tag)."""
         if self._info is None:
             self._info = parse_info(self._first_info().payload)
             self.tag = self._info.tag
@@ -203,7 +203,7 @@ class Device:
 
     def read_params(self):
         """Every parameter the device has (:attr:`DesignInfo.n_params
-        <spikeforge.host.protocol.DesignInfo>`), by lower-case name."""
+        <spikeforge.link.protocol.DesignInfo>`), by lower-case name."""
         data = self.transact(Command.READ_PARAMS).payload
         return {Param(k).name.lower(): struct.unpack_from("<I", data, 4 * k)[0]
                 for k in range(len(data) // 4)}
@@ -222,7 +222,7 @@ class Device:
 
     def learn_events(self, words):
         """Push ``LEARN`` words (inputs, targets, end of step, end of trial; see
-        :func:`~spikeforge.host.protocol.learn_step_words`); return (accepted, buffered)."""
+        :func:`~spikeforge.link.protocol.learn_step_words`); return (accepted, buffered)."""
         if not self.info().learning:
             raise ProtocolError("this bitstream has no learning units: rebuild it with "
                                 "`spikeforge build --rule ...`")

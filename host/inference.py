@@ -18,7 +18,7 @@ bitstream whose ``CLEAR`` keeps the buffer are read and dropped until they do.
 
 import numpy as np
 
-from .protocol import EVENT_MARKER, MAX_PAYLOAD, STATE_RECORD_BYTES, ProtocolError, Status
+from ..link.protocol import EVENT_MARKER, MAX_PAYLOAD, STATE_RECORD_BYTES, ProtocolError, Status
 
 __all__ = ["OutputGroups", "run_on_device", "send_words", "start_clean"]
 

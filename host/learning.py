@@ -13,10 +13,7 @@ weights bit for bit: :func:`learn_on_device` returns what the device did, and
 
 import numpy as np
 
-from ..model.learning import check_targets, rows_of
-from .deploy import DeployError, check_compatible
-from .inference import OutputGroups, send_words
-from .protocol import (
+from ..link.protocol import (
     LEARN_TRIAL_FREEZE,
     LEARN_TRIAL_LEARN,
     MAX_PAYLOAD,
@@ -24,6 +21,9 @@ from .protocol import (
     learn_step_words,
     learning_hash,
 )
+from ..model.learning import check_targets, rows_of
+from .deploy import DeployError, check_compatible
+from .inference import OutputGroups, send_words
 
 __all__ = ["check_learning", "device_learning_report", "learn_on_device", "read_layer_rows"]
 

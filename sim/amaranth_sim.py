@@ -12,8 +12,8 @@ from typing import NamedTuple
 import numpy as np
 from amaranth.sim import Simulator
 
-from ..hdl.memory_layout import lane_depth
 from ..hdl.network_core import COUNTERS, NetworkCore
+from ..link.memory_layout import lane_depth
 
 __all__ = ["SimResult", "simulate_network"]
 

@@ -7,8 +7,6 @@ testbench :mod:`spikeforge.sim.cocotb_network_tb` through ``cocotb_tools.runner`
 """
 
 import hashlib
-import os
-import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -16,32 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..hdl.verilog import TOP, generate_verilog
+from ..toolchain import ToolMissing, cache_dir, configure_verilator, missing_reason
 from .probe_records import assemble
-from .toolchain import ToolMissing, configure_verilator, missing_reason
 
 __all__ = ["SIMULATORS", "cache_dir", "cosimulate", "generate_verilog"]
 
 SIMULATORS = ("verilator", "icarus")
-TOP = "spikeforge_top"
-
-
-def cache_dir() -> Path:
-    """Where simulator builds are kept (``$SPIKEFORGE_CACHE`` or ``~/.cache/spikeforge``), one
-    folder per Python environment: a build's makefiles name the cocotb and Verilator files of
-    the environment that made it, so another checkout's venv must not reuse it."""
-    root = os.environ.get("SPIKEFORGE_CACHE") or Path.home() / ".cache" / "spikeforge"
-    environment = hashlib.sha256(str(Path(sys.prefix).resolve()).encode()).hexdigest()[:8]
-    return Path(root) / "cosim" / f"env-{environment}"
-
-
-def generate_verilog(network, lanes=1, probe=True, host_access=False, name=TOP) -> str:
-    """Verilog text of the network core (no source attributes, so it is reproducible)."""
-    from amaranth.back import verilog
-
-    from ..hdl.network_core import NetworkCore
-
-    core = NetworkCore(network, lanes=lanes, probe=probe, host_access=host_access)
-    return verilog.convert(core, name=name, emit_src=False)
 
 
 def _build(sim, sources, build_args=(), includes=()):

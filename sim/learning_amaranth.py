@@ -10,7 +10,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from ..hdl.learning_core import LearningCore
-from ..hdl.memory_layout import lane_depth
+from ..link.memory_layout import lane_depth
 from ..model.learning import rows_of
 from .learning_compare import lane_words_to_rows, records_to_traces, trial_commands
 

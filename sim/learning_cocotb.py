@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hdl.memory_layout import lane_depth
+from ..link.memory_layout import lane_depth
 from ..model.learning import rows_of
+from ..toolchain import ToolMissing, configure_verilator, missing_reason
 from .cocotb_runner import TOP, _build
 from .learning_compare import lane_words_to_rows, records_to_traces, trial_commands
-from .toolchain import ToolMissing, configure_verilator, missing_reason
 
 __all__ = ["cosimulate_learning", "learning_verilog"]
 

@@ -8,7 +8,7 @@ one (:mod:`spikeforge.sim.learning_cocotb`).
 import numpy as np
 
 from ..hdl.learning_events import Command, pack_command
-from ..hdl.memory_layout import check_lanes
+from ..link.memory_layout import check_lanes
 from ..model.learning import check_targets, run_trial
 
 __all__ = [
@@ -33,7 +33,7 @@ def trial_commands(spikes, targets, learn=True):
 
 
 def lane_words_to_rows(layer, lanes, words):
-    """Invert :func:`~spikeforge.hdl.memory_layout.lane_weights`: (n, rows) from lane words."""
+    """Invert :func:`~spikeforge.link.memory_layout.lane_weights`: (n, rows) from lane words."""
     q_per_lane = check_lanes(layer, lanes)
     per_lane = np.asarray(words, np.int64).reshape(lanes, -1, q_per_lane)  # [p, r, q]
     rows = per_lane.shape[1]

@@ -16,8 +16,8 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from .cocotb_runner import TOP, cache_dir, generate_verilog
-from .toolchain import ToolMissing, yosys_command
+from ..hdl.verilog import TOP, generate_verilog
+from ..toolchain import ToolMissing, cache_dir, yosys_command
 
 __all__ = ["TARGETS", "cell_includes", "lower_processes", "netlist_build", "netlist_sources",
            "synthesize_netlist", "yosys_share"]

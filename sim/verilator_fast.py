@@ -11,7 +11,7 @@ The loop is the cocotb testbench's, cycle for cycle (``tests/sim/test_fast_cosim
 the two traces value by value): after each rising edge it reads the registered outputs, drives
 the inputs for the next edge, evaluates the combinational paths and reads the handshakes that
 edge will complete. A design is built once per Verilog text and harness (cached beside the
-cocotb builds, :func:`~spikeforge.sim.cocotb_runner.cache_dir`).
+cocotb builds, :func:`~spikeforge.toolchain.cache_dir`).
 """
 
 import hashlib
@@ -26,9 +26,9 @@ import numpy as np
 
 from ..hdl.events import MARKER, ProbeLayout
 from ..hdl.network_core import COUNTERS
-from .cocotb_runner import TOP, cache_dir, generate_verilog
+from ..hdl.verilog import TOP, generate_verilog
+from ..toolchain import ToolMissing, cache_dir, configure_verilator, missing_reason
 from .probe_records import assemble
-from .toolchain import ToolMissing, configure_verilator, missing_reason
 
 __all__ = ["fast_cosimulate"]
 

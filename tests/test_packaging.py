@@ -7,7 +7,7 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-MAPPED = ("model", "compiler", "hdl", "sim", "boards", "cli", "datasets", "host", "viz")
+MAPPED = ("model", "compiler", "hdl", "sim", "boards", "cli", "datasets", "host", "link", "viz")
 
 
 def _declared_packages():

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ...model import IntFormat, Layer, LayerParams, Network, NeuronKind, Readout, ResetMode, run
-from ..ir import Graph
+from ..ir import graph_from_network
 from .registry import register
 
 __all__ = ["ConversionError", "ann_to_graph", "convert_mlp", "mlp_weights", "train_relu_mlp"]
@@ -154,5 +154,5 @@ def ann_to_graph(model, *, encoding, calibration, weight_bits=8, state_bits=24, 
             raise ConversionError(str(exc)) from None
     network, thresholds = convert_mlp(model, encoding, calibration, weight_bits=weight_bits,
                                       state_bits=state_bits, name=name)
-    return Graph.from_network(network), {"spike_norm_thresholds": thresholds,
+    return graph_from_network(network), {"spike_norm_thresholds": thresholds,
                                          "weight_bits": weight_bits}

@@ -7,7 +7,7 @@ already fused and quantized; the IR is the network file's one-to-one image
 from pathlib import Path
 
 from ...model import Network, load_network
-from ..ir import Graph
+from ..ir import graph_from_network
 from .registry import register
 
 __all__ = ["load_spikeforge"]
@@ -27,4 +27,4 @@ def load_spikeforge(source):
         network, origin = source, "Network"
     else:
         network, origin = source.to_network(), type(source).__name__
-    return Graph.from_network(network), {"source": origin, "layers": len(network.layers)}
+    return graph_from_network(network), {"source": origin, "layers": len(network.layers)}

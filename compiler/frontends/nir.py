@@ -8,7 +8,7 @@ node. Every other node, a branch, another cycle, a shape that does not chain or 
 contract cannot express is refused with a :class:`NIRImportError` naming the node and what is
 supported.
 
-Discretization (:mod:`spikeforge.compiler.discretize`, ``docs/nir.md``), with time step ``dt``:
+Discretization (:mod:`spikeforge.model.discretize`, ``docs/nir.md``), with time step ``dt``:
 
 * decays: ``k_syn`` from ``tau_syn``, ``k_mem`` from ``tau_mem`` (``tau`` for ``LIF``/``LI``),
   :math:`d = dt/\tau` (``euler``) or :math:`1 - e^{-dt/\tau}` (``exact``), fitted by the
@@ -47,9 +47,9 @@ import numpy as np
 
 from ...model import NeuronKind, Readout, ResetMode
 from ...model.decay import MAX_TERMS, Decay
+from ...model.discretize import DEFAULT_TOLERANCE, METHODS, DecayFitError, discretize
 from ...model.encoding import SpikeEncoding
-from ..discretize import DEFAULT_TOLERANCE, METHODS, DecayFitError, discretize
-from ..ir import IF, LI, LIF, Affine, Graph, Input, Output, Recurrent
+from ..ir import IF, LI, LIF, Affine, Graph, Input, Output, Recurrent, graph_to_network
 from .registry import register
 
 __all__ = ["DEFAULT_DT", "NEURONS", "QUIRKS", "RESETS", "SUPPORTED", "NIRImportError",
@@ -243,7 +243,7 @@ class _Fit(NamedTuple):
 
 
 def _decay(name, node, field, fit):
-    """The :class:`~spikeforge.compiler.discretize.Discretized` decay of ``node.field``."""
+    """The :class:`~spikeforge.model.discretize.Discretized` decay of ``node.field``."""
     tau = _scalar(name, node, field)
     if fit.quirks == "norse":
         tau /= fit.dt
@@ -613,7 +613,7 @@ def import_nir(graph, *, dt=None, method="euler", weight_bits=None, reset="zero"
                               max_decay_terms=max_decay_terms, max_shift=max_shift)
     try:
         lowered, passes = run_passes(ir, options, LOWERING)
-        network = lowered.to_network()
+        network = graph_to_network(lowered)
     except QuantizeError as exc:
         gains = ", ".join(f"{row['nodes'][-1]}: {row['gain']:.6g}" for row in report["layers"])
         raise NIRImportError(f"{exc} (gains g folded into the weights, from dt/τ, r and w_in: "

@@ -159,18 +159,6 @@ class Graph:
         return Graph(nodes, changes.get("name", self.name),
                      changes.get("metadata", dict(self.metadata)))
 
-    def to_network(self):
-        """The :class:`~spikeforge.model.Network` of a fused, quantized graph."""
-        from .network_map import graph_to_network
-
-        return graph_to_network(self)
-
-    @classmethod
-    def from_network(cls, network) -> "Graph":
-        from .network_map import graph_from_network
-
-        return graph_from_network(network)
-
     def to_dict(self):
         return {"format": FORMAT, "version": 1, "name": self.name,
                 "nodes": [node.to_dict() for node in self.nodes], "metadata": self.metadata}

@@ -3,6 +3,7 @@
 needed against available) and what to change. The model is in
 :mod:`spikeforge.compiler.resources`."""
 
+from ..ir import graph_to_network
 from ..resources import check_fit
 from .base import Pass
 
@@ -15,7 +16,7 @@ class Allocate(Pass):
     name = "allocation"
 
     def run(self, graph, options, report):
-        network = graph.to_network()
+        network = graph_to_network(graph)
         summary = check_fit(network, options.lanes, options.target)
         report[self.name] = {"target": options.target.name, "lanes": options.lanes, **summary}
         return graph

@@ -3,7 +3,7 @@
 A pass is a class with a ``name`` and ``run(graph, options, report) -> graph``: it takes an IR
 :class:`~spikeforge.compiler.ir.Graph`, returns the (possibly rewritten) graph and adds its
 section ``report[name]``. Passes that need the integer network (ranges, allocation, schedule)
-run after ``quantize`` and read ``graph.to_network()``.
+run after ``quantize`` and read ``graph_to_network(graph)``.
 """
 
 from dataclasses import dataclass

@@ -42,6 +42,7 @@ import numpy as np
 
 from ...hdl.arith import accumulator_width
 from ...model import NeuronKind, ResetMode
+from ..ir import graph_to_network
 from .base import Pass
 
 __all__ = ["CheckRanges", "decay_bounds", "state_bounds"]
@@ -159,7 +160,7 @@ class CheckRanges(Pass):
     name = "ranges"
 
     def run(self, graph, options, report):
-        network = graph.to_network()
+        network = graph_to_network(graph)
         rows = []
         for index, layer in enumerate(network.layers):
             p = layer.params

@@ -11,9 +11,10 @@ sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py`
 
 import numpy as np
 
-from ...hdl.memory_layout import weight_rows
 from ...hdl.neuron_update import NeuronUpdate
 from ...hdl.schedule import layer_cycles, schedule
+from ...link.memory_layout import weight_rows
+from ..ir import graph_to_network
 from .base import Pass
 
 __all__ = ["Schedule"]
@@ -25,7 +26,7 @@ class Schedule(Pass):
     name = "schedule"
 
     def run(self, graph, options, report):
-        network, lanes = graph.to_network(), options.lanes
+        network, lanes = graph_to_network(graph), options.lanes
         steps = network.steps
         best = max(int(layer_cycles(ly.params.n, lanes, 0,
                                     latency=NeuronUpdate.latency(ly.params)))

@@ -6,7 +6,7 @@ Norse's tutorials. Adam on latent weights; the forward pass always uses the inte
 
 Decays are given as shifts (``k_syn``/``k_mem``: one int, or a list of signed shifts for a
 multi-term decay, :mod:`spikeforge.model.decay`) or as time constants in steps
-(``tau_syn``/``tau_mem``), fitted by :func:`spikeforge.compiler.discretize.discretize` with the
+(``tau_syn``/``tau_mem``), fitted by :func:`spikeforge.model.discretize.discretize` with the
 fewest terms whose :math:`d' = \sum_i s_i 2^{-k_i}` is within ``decay_tolerance`` of
 :math:`d = 1/\tau` (forward Euler, as snnTorch's :math:`\beta = 1 - 1/\tau`).
 """
@@ -71,7 +71,7 @@ def fit_decays(config: TrainConfig, width=STATE_WIDTH):
     and the relative errors of d and τ. ``ValueError`` (naming the option) for a τ that is not
     a positive number or a tolerance no decay of ``max_decay_terms`` terms meets.
     """
-    from spikeforge.compiler.discretize import discretize
+    from spikeforge.model.discretize import discretize
 
     tol, terms = config.decay_tolerance, config.max_decay_terms
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:

@@ -2,7 +2,7 @@
 installed), built from network ``small_network(1)``."""
 
 import pytest
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 from .networks import small_network
 
@@ -15,7 +15,7 @@ def board():
     reason = missing_reason("verilator")
     if reason:
         pytest.skip(reason)
-    from spikeforge.host.cosim_device import CosimDevice
+    from spikeforge.sim.cosim_device import CosimDevice
 
     with CosimDevice(small_network(1), divisor=4, timeout=TIMEOUT) as device:
         yield device

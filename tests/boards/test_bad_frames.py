@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from spikeforge.host.deploy import deploy
 from spikeforge.host.inference import run_on_device
-from spikeforge.host.protocol import (
+from spikeforge.link.protocol import (
     EVENT_MARKER,
     MAX_PAYLOAD,
     SYNC,

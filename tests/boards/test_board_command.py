@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from spikeforge.cli.main import main
 from spikeforge.model import save_network
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 from .test_protocol_contract import narrow_network
 

@@ -72,7 +72,7 @@ def test_learning_bitstream_for_the_ulx3s(tmp_path):
     """Learning units and the LEARN command in a placed and routed ECP5 bitstream, 0 DSP; the
     report names the rule and the learning hash the device will report in INFO."""
     _need_tools()
-    from spikeforge.host.protocol import learning_hash
+    from spikeforge.link.protocol import learning_hash
     from spikeforge.model.learning import LearningConfig
 
     network = small_network(1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from spikeforge.host.deploy import DeployError, deploy, weights_fingerprint
 from spikeforge.host.inference import run_on_device
-from spikeforge.host.protocol import Param
+from spikeforge.link.protocol import Param
 from spikeforge.model import run
 from spikeforge.model.network import final_states
 

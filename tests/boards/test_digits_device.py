@@ -8,7 +8,7 @@ import sys
 import pytest
 from spikeforge.cli.main import main
 from spikeforge.model import load_network
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
 
@@ -17,7 +17,7 @@ def test_trained_digits_network_runs_exactly_on_the_board(tmp_path, capsys):
     reason = missing_reason("verilator")
     if reason:
         pytest.skip(reason)
-    from spikeforge.host.cosim_device import CosimDevice
+    from spikeforge.sim.cosim_device import CosimDevice
 
     netfile = tmp_path / "digits.sfn"
     train = subprocess.run([sys.executable, "-m", "spikeforge.cli.main", "train", "--dataset",

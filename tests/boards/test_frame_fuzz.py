@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spikeforge.host.deploy import deploy
-from spikeforge.host.protocol import Command, Status, encode_request
+from spikeforge.link.protocol import Command, Status, encode_request
 
 from .test_protocol_contract import narrow_network, serve_narrow_board
 

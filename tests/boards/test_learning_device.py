@@ -14,7 +14,7 @@ from spikeforge.host.deploy import DeployError, deploy
 from spikeforge.host.driver import Device
 from spikeforge.host.inference import run_on_device
 from spikeforge.host.learning import check_learning, learn_on_device, read_layer_rows
-from spikeforge.host.protocol import (
+from spikeforge.link.protocol import (
     EVENT_MARKER,
     LEARN_TARGET,
     LEARN_TRIAL_FREEZE,
@@ -27,7 +27,7 @@ from spikeforge.host.protocol import (
 from spikeforge.model import run
 from spikeforge.model.learning import LearningConfig, run_trial
 from spikeforge.sim.learning_compare import compare_learning, expected_run, layer_rows
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 from .conftest import TIMEOUT
 from .networks import small_network
@@ -47,7 +47,7 @@ def learning_board(request):
     reason = missing_reason("verilator")
     if reason:
         pytest.skip(reason)
-    from spikeforge.host.cosim_device import CosimDevice
+    from spikeforge.sim.cosim_device import CosimDevice
 
     config = learning_config(request.param)
     with CosimDevice(small_network(1), divisor=4, timeout=TIMEOUT, learning=config) as board:

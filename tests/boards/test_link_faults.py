@@ -18,7 +18,7 @@ from spikeforge.host.deploy import (
 )
 from spikeforge.host.driver import Device, LinkError
 from spikeforge.host.inference import run_on_device
-from spikeforge.host.protocol import (
+from spikeforge.link.protocol import (
     EVENT_MARKER,
     MAX_PAYLOAD,
     Command,
@@ -81,8 +81,8 @@ def test_an_interrupted_deploy_leaves_no_valid_network(board, tmp_path, capsys):
 def test_a_bitstream_powers_up_holding_its_own_network():
     """A fresh device reports the fingerprint of the network it was built for and runs it
     without a deploy (its memories start with those weights)."""
-    from spikeforge.host.cosim_device import CosimDevice
-    from spikeforge.host.protocol import design_info
+    from spikeforge.link.protocol import design_info
+    from spikeforge.sim.cosim_device import CosimDevice
 
     from .conftest import TIMEOUT
 

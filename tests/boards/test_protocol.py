@@ -3,7 +3,7 @@
 import struct
 
 import pytest
-from spikeforge.host.protocol import (
+from spikeforge.link.protocol import (
     MAX_PAYLOAD,
     SYNC,
     Command,
@@ -62,7 +62,7 @@ def test_design_info_round_trip_and_hash_ignores_weights():
 
 
 def test_design_info_of_a_learning_bitstream():
-    from spikeforge.host.protocol import learning_hash
+    from spikeforge.link.protocol import learning_hash
     from spikeforge.model.learning import LearningConfig
 
     network = small_network(1)

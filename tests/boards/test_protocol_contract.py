@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from spikeforge.host.deploy import deploy
 from spikeforge.host.inference import OutputGroups, start_clean
-from spikeforge.host.protocol import EVENT_MARKER, Command, Param, Status, encode_request
+from spikeforge.link.protocol import EVENT_MARKER, Command, Param, Status, encode_request
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, RateEncoding, run
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 pytestmark = pytest.mark.sim
 
@@ -40,7 +40,7 @@ def serve_narrow_board():
     reason = missing_reason("verilator")
     if reason:
         pytest.skip(reason)
-    from spikeforge.host.cosim_device import CosimDevice
+    from spikeforge.sim.cosim_device import CosimDevice
 
     with CosimDevice(narrow_network(), divisor=4) as device:
         yield device

@@ -5,7 +5,7 @@ from amaranth.hdl import Module
 from amaranth.sim import Simulator
 from spikeforge.hdl.crc import CRC16Byte
 from spikeforge.hdl.uart import UARTReceiver, UARTTransmitter
-from spikeforge.host.protocol import crc16_update
+from spikeforge.link.protocol import crc16_update
 
 DIVISOR = 4
 

@@ -42,7 +42,7 @@ def test_spike_norm_threshold_is_the_largest_drive(converted):
 @pytest.mark.sim
 def test_converted_network_is_exact_in_hardware(converted):
     from spikeforge.sim.cosim import cosim_report
-    from spikeforge.sim.toolchain import missing_reason
+    from spikeforge.toolchain import missing_reason
 
     if missing_reason("icarus"):
         pytest.skip(missing_reason("icarus"))

@@ -80,7 +80,7 @@ def test_compiled_digits_design_cosimulates_exactly(tmp_path, digits_network):
     """The design folder's network on the Verilator RTL: 0 mismatches against the reference on
     every value of every step, and the cycles compile predicted for each input are measured."""
     from spikeforge.sim.cosim import cosim_report
-    from spikeforge.sim.toolchain import missing_reason
+    from spikeforge.toolchain import missing_reason
 
     if missing_reason("verilator"):
         pytest.skip(missing_reason("verilator"))
@@ -113,7 +113,7 @@ def test_predicted_cycles_equal_the_amaranth_simulation():
 
 
 def test_verilog_is_lint_clean_with_the_justified_waivers(tmp_path):
-    from spikeforge.sim.toolchain import configure_verilator, missing_reason
+    from spikeforge.toolchain import configure_verilator, missing_reason
 
     if missing_reason("verilator"):
         pytest.skip(missing_reason("verilator"))

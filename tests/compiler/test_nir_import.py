@@ -13,9 +13,9 @@ import nir
 import numpy as np
 import pytest
 from spikeforge.cli.main import main
-from spikeforge.compiler.discretize import discretize
 from spikeforge.compiler.frontends.nir import NIRImportError, import_nir
 from spikeforge.model import NeuronKind, ResetMode, load_network, run
+from spikeforge.model.discretize import discretize
 
 torch = pytest.importorskip("torch")
 snn = pytest.importorskip("snntorch", reason="snnTorch is a test extra: pip install -e .[peers]")

@@ -4,7 +4,16 @@ hold on every reachable state, the schedule bounds every input; and the front-en
 import numpy as np
 import pytest
 from spikeforge.compiler.frontends import FRONTENDS, FrontendError, frontend_for, load
-from spikeforge.compiler.ir import LI, LIF, Affine, Graph, Input, Output
+from spikeforge.compiler.ir import (
+    LI,
+    LIF,
+    Affine,
+    Graph,
+    Input,
+    Output,
+    graph_from_network,
+    graph_to_network,
+)
 from spikeforge.compiler.passes import (
     LOWERING,
     PASSES,
@@ -52,7 +61,7 @@ def test_quantize_scales_rounds_and_reports_per_layer():
     (row,) = report["quantize"]["layers"]
     scale = 127 / 1.0
     assert row["scale"] == pytest.approx(scale)
-    layer = graph.to_network().layers[0]
+    layer = graph_to_network(graph).layers[0]
     np.testing.assert_array_equal(layer.weight, np.rint(weight * scale))
     f = layer.params.input_shift  # the state keeps f bits below the weights' unit
     assert f == row["input_shift"] > 0 and row["state_scale"] == pytest.approx(scale * 2**f)
@@ -69,13 +78,13 @@ def test_quantize_threshold_rules():
     weight = np.ones((1, 1))
     strict, _ = run_passes(float_graph(weight, theta=3.0, compare=">"), Options(), LOWERING)
     at_least, _ = run_passes(float_graph(weight, theta=3.0, compare=">="), Options(), LOWERING)
-    p_strict = strict.to_network().layers[0].params
-    p_least = at_least.to_network().layers[0].params
+    p_strict = graph_to_network(strict).layers[0].params
+    p_least = graph_to_network(at_least).layers[0].params
     f = p_strict.input_shift
     assert p_strict.theta == 3 * 2**f + 1 and p_strict.reset_amount == 3 * 2**f  # U > 3
     assert p_least.theta == 3 * 2**p_least.input_shift == p_least.reset_amount
     fixed, _ = run_passes(float_graph(weight, theta=3.0), Options(fraction_bits=0), LOWERING)
-    assert fixed.to_network().layers[0].params.theta == 4  # U > 3 ⇔ U ≥ 4 at f = 0
+    assert graph_to_network(fixed).layers[0].params.theta == 4  # U > 3 ⇔ U ≥ 4 at f = 0
 
 
 def test_fraction_bits_follow_the_state_width():
@@ -83,7 +92,7 @@ def test_fraction_bits_follow_the_state_width():
     weight = np.ones((1, 4))
     wide, report = run_passes(float_graph(weight, theta=3.0), Options(state_bits=24), LOWERING)
     row = report["quantize"]["layers"][0]
-    layer = wide.to_network().layers[0]
+    layer = graph_to_network(wide).layers[0]
     assert layer.params.potential_format.width == 24 and not row["saturation_possible"]
     # |I| <= 4 and, with the reset, U <= D(θ - 1) + 4 < 8 at f = 0: 4 signed bits, so f is 20
     # (19 when the bound's rounding at scale 2^20 needs one more bit)
@@ -113,7 +122,7 @@ def test_integer_layers_pass_quantize_unchanged():
     graph, report = load(network)
     lowered, report = run_passes(graph, Options(weight_bits=4), LOWERING)
     assert report["quantize"]["exact"]
-    for before, after in zip(network.layers, lowered.to_network().layers, strict=True):
+    for before, after in zip(network.layers, graph_to_network(lowered).layers, strict=True):
         assert before.params == after.params
         np.testing.assert_array_equal(before.weight, after.weight)
 
@@ -166,12 +175,12 @@ def narrow_layer(k_mem, theta, state_bits):
 
 def test_ranges_prove_saturation_free_or_show_the_bound():
     safe = Network((narrow_layer(1, 50, 16),), SpikeEncoding(16))
-    _, report = run_passes(Graph.from_network(safe), Options(), (Fuse, Quantize, CheckRanges))
+    _, report = run_passes(graph_from_network(safe), Options(), (Fuse, Quantize, CheckRanges))
     (row,) = report["ranges"]["layers"]
     assert report["ranges"]["saturation_free"] and row["accumulator_bits"] == 10  # 4 rows of s8
     assert row["synaptic_input_range"] == [0, 400] and row["current_bound"] == [0, 400]
     risky = Network((narrow_layer(4, 500, 10),), SpikeEncoding(16))
-    _, report = run_passes(Graph.from_network(risky), Options(), (Fuse, Quantize, CheckRanges))
+    _, report = run_passes(graph_from_network(risky), Options(), (Fuse, Quantize, CheckRanges))
     (row,) = report["ranges"]["layers"]
     assert not row["current_saturation_possible"]  # I = a ≤ 400 fits s10
     assert row["potential_saturation_possible"] and not report["ranges"]["saturation_free"]
@@ -220,11 +229,12 @@ def test_spiking_network_module_goes_through_the_network_file_front_end():
                       SpikeEncoding(4))
     graph, report = load(SpikingNetwork.from_network(network))
     assert report["frontend"] == "network_file" and report["source"] == "SpikingNetwork"
-    np.testing.assert_array_equal(graph.to_network().layers[0].weight, network.layers[0].weight)
+    lowered = graph_to_network(graph)
+    np.testing.assert_array_equal(lowered.layers[0].weight, network.layers[0].weight)
 
 
 def test_li_readout_float_graph_lowers():
     graph = Graph((Input(3, SpikeEncoding(4)), Affine(np.full((2, 3), 2.0)), LI(2, k_mem=1),
                    Output(Readout.MEMBRANE_MAX)))
     lowered, _ = run_passes(graph, Options(), LOWERING)
-    assert lowered.to_network().layers[0].params.theta == 1
+    assert graph_to_network(lowered).layers[0].params.theta == 1

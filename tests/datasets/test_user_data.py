@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from spikeforge.cli.main import main
 from spikeforge.model import load_network
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CHANNELS, STEPS, CLASSES = 40, 50, 3
@@ -86,7 +86,7 @@ def test_dataset_runs_on_a_cosimulated_board(trained, capsys):
     reason = missing_reason("verilator")
     if reason:
         pytest.skip(reason)
-    from spikeforge.host.cosim_device import CosimDevice
+    from spikeforge.sim.cosim_device import CosimDevice
 
     data, net = trained
     with CosimDevice(load_network(net), divisor=4) as board:

@@ -29,7 +29,7 @@ from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert, Assume, Cat, Module, ResetSignal, Signal
 from spikeforge.hdl.crc import CRC16Byte
 from spikeforge.hdl.frame_rx import FrameReceiver
-from spikeforge.host.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
+from spikeforge.link.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
 
 from .sby import elaborated, internal, prove
 

@@ -24,7 +24,7 @@ from amaranth.hdl import Assert, Assume, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib.wiring import Flow
 from spikeforge.hdl.fifo_pointers import FifoPointers
 from spikeforge.hdl.host_link import HostLink
-from spikeforge.host.protocol import design_info
+from spikeforge.link.protocol import design_info
 
 from ..boards.networks import small_network
 from .sby import elaborated, internal, prove

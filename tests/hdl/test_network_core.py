@@ -3,8 +3,8 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from spikeforge.hdl.memory_layout import lane_weights, weight_address, weight_rows
 from spikeforge.hdl.schedule import schedule
+from spikeforge.link.memory_layout import lane_weights, weight_address, weight_rows
 from spikeforge.model import Network, NeuronKind, run
 from spikeforge.sim.amaranth_sim import simulate_network
 from spikeforge.sim.random_networks import feature_network, random_network, random_spikes

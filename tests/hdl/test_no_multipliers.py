@@ -9,7 +9,7 @@ from amaranth.back import rtlil
 from spikeforge.hdl.network_core import NetworkCore
 from spikeforge.model import IntFormat, Network, NeuronKind, Readout, ResetMode, SpikeEncoding
 from spikeforge.sim.random_networks import random_layer
-from spikeforge.sim.toolchain import ToolMissing, yosys_command
+from spikeforge.toolchain import ToolMissing, yosys_command
 
 try:
     YOSYS = yosys_command()

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 from spikeforge.hdl.lif_layer import LIFLayer
-from spikeforge.hdl.memory_layout import lane_weights, weight_address
 from spikeforge.hdl.network_core import NetworkCore
+from spikeforge.link.memory_layout import lane_weights, weight_address
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind
 from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding

@@ -45,7 +45,7 @@ def test_learn_errors(netfile, capsys, args, message):
 def test_learn_json_on_the_co_simulated_board(netfile, capsys, tmp_path):
     """The whole board top, over its UART host link: LEARN frames, read-back of the recurrent
     ALIF layer's weights, every output spike, after every trial."""
-    from spikeforge.sim.toolchain import missing_reason
+    from spikeforge.toolchain import missing_reason
 
     reason = missing_reason("verilator")
     if reason:

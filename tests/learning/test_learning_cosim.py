@@ -6,7 +6,7 @@ import pytest
 from spikeforge.model.learning import LearningRule
 from spikeforge.sim.learning_amaranth import simulate_learning
 from spikeforge.sim.learning_compare import compare_learning, expected_run
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 from .random_cases import random_case
 

@@ -13,7 +13,7 @@ from spikeforge.hdl.learning_core import LearningCore
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind
 from spikeforge.model.encoding import SpikeEncoding
 from spikeforge.model.learning import LearningConfig
-from spikeforge.sim.toolchain import ToolMissing, yosys_command
+from spikeforge.toolchain import ToolMissing, yosys_command
 
 try:
     YOSYS = yosys_command()

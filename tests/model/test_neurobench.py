@@ -1,4 +1,4 @@
-"""NeuroBench's metrics on the integer network (:mod:`spikeforge.model.neurobench`): the torch
+"""NeuroBench's metrics on the integer network (:mod:`spikeforge.sim.neurobench`): the torch
 wrapper is the reference bit for bit; NeuroBench's effective ACs plus the zero-weight operations
 are the RTL's ``synops`` counter exactly (on Verilator where it is installed); the CLI reports
 both, and says what to install when the neurobench package is missing."""
@@ -22,7 +22,7 @@ from spikeforge.model import (
     run,
     save_network,
 )
-from spikeforge.model.neurobench import (
+from spikeforge.sim.neurobench import (
     MISSING,
     IntegerNetwork,
     NeuroBenchMissing,
@@ -36,7 +36,7 @@ from spikeforge.sim.random_networks import (
     random_network,
     random_spikes,
 )
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 needs_neurobench = pytest.mark.skipif(importlib.util.find_spec("neurobench") is None,
                                       reason=MISSING)

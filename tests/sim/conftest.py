@@ -1,7 +1,7 @@
 """Simulator tiers: skip with the reason when a simulator cannot be installed here."""
 
 import pytest
-from spikeforge.sim.toolchain import missing_reason
+from spikeforge.toolchain import missing_reason
 
 __all__ = ["require"]
 

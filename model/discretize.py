@@ -30,7 +30,7 @@ import math
 from fractions import Fraction
 from typing import NamedTuple
 
-from ..model.decay import MAX_TERMS, Decay
+from .decay import MAX_TERMS, Decay
 
 __all__ = ["DEFAULT_TOLERANCE", "METHODS", "DecayFitError", "Discretized", "discretize",
            "fit_decay", "wanted_decay"]

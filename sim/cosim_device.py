@@ -1,9 +1,9 @@
 """A co-simulated board the driver can open like a serial port: ``socket://127.0.0.1:PORT``.
 
-``CosimDevice(network)`` generates the Verilog of :class:`~spikeforge.host.cosim_top.CosimTop`,
+``CosimDevice(network)`` generates the Verilog of :class:`~spikeforge.sim.cosim_top.CosimTop`,
 builds it with cocotb's runner on Verilator (once per design; cached by the hash of the Verilog
-under :func:`spikeforge.sim.cocotb_runner.cache_dir`), starts the simulation in a background
-thread with the socket bridge :mod:`spikeforge.host.cosim_tb`, and gives the pyserial URL of the
+under :func:`spikeforge.toolchain.cache_dir`), starts the simulation in a background
+thread with the socket bridge :mod:`spikeforge.sim.cosim_tb`, and gives the pyserial URL of the
 bridge. The design is built from ``network`` (weights are its initial memory contents); any
 network with the same design hash can then be deployed to it without a rebuild.
 
@@ -17,9 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..host.protocol import DEFAULT_LINK
-from ..sim.cocotb_runner import cache_dir
-from ..sim.toolchain import ToolMissing, configure_verilator, missing_reason
+from ..link.protocol import DEFAULT_LINK
+from ..toolchain import ToolMissing, cache_dir, configure_verilator, missing_reason
 
 __all__ = ["TOP", "CosimDevice", "cosim_verilog"]
 
@@ -45,7 +44,7 @@ class CosimDevice:
     ----------
     network : spikeforge.model.Network
     lanes, divisor, timeout, link, learning
-        As :class:`~spikeforge.host.cosim_top.CosimTop` (``divisor`` clocks per UART bit).
+        As :class:`~spikeforge.sim.cosim_top.CosimTop` (``divisor`` clocks per UART bit).
     port : int
         TCP port on 127.0.0.1 (0: any free port; ``url`` names the one taken).
     """
@@ -114,7 +113,7 @@ class CosimDevice:
 
         def simulate():
             try:
-                runner.test(test_module="spikeforge.host.cosim_tb", hdl_toplevel=TOP,
+                runner.test(test_module="spikeforge.sim.cosim_tb", hdl_toplevel=TOP,
                             build_dir=build_dir, test_dir=folder,
                             results_xml=str(folder / "results.xml"),
                             extra_env={"SPIKEFORGE_BRIDGE_DIR": str(folder),

@@ -2,7 +2,7 @@
 
 ``CosimTop`` holds a :class:`~spikeforge.hdl.link_top.LinkTop` (what a board top wraps) and, on
 the other end of its serial line, a second UART of the same divisor with a byte FIFO each way.
-A testbench (:mod:`spikeforge.host.cosim_tb`) pushes the bytes the host driver sent into
+A testbench (:mod:`spikeforge.sim.cosim_tb`) pushes the bytes the host driver sent into
 ``h_tx`` and reads the device's bytes from ``h_rx``: every byte crosses the device's ``rx`` and
 ``tx`` pins bit by bit, as on a board, while the testbench wakes once per byte, not per bit.
 """
@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..hdl.link_top import LinkTop
 from ..hdl.uart import UARTReceiver, UARTTransmitter
-from .protocol import DEFAULT_LINK
+from ..link.protocol import DEFAULT_LINK
 
 __all__ = ["FIFO_DEPTH", "CosimTop"]
 

@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .network import Network, Trace, run
-from .reference import initial_state, neuron_step
+from ..model.network import Network, Trace, run
+from ..model.reference import initial_state, neuron_step
 
 __all__ = [
     "MISSING",

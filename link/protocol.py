@@ -127,7 +127,7 @@ class Command(enum.IntEnum, shape=8):
     ``WRITE_WEIGHTS``, ``CLEAR`` and writing ``LFSR`` are refused with ``IN_TRIAL``.
 
     ``B`` is :attr:`DesignInfo.weight_bytes`. Weight addresses are those of
-    :mod:`spikeforge.hdl.memory_layout`. Weights, state and ``CLEAR`` wait until the core has
+    :mod:`spikeforge.link.memory_layout`. Weights, state and ``CLEAR`` wait until the core has
     finished every step sent so far.
     """
 
@@ -432,7 +432,7 @@ def _decay_of_bytes(values):
 
 def layer_info(layer, lanes):
     """The :class:`LayerInfo` of a :class:`~spikeforge.model.Layer` built with ``lanes``."""
-    from ..hdl.memory_layout import lane_depth
+    from .memory_layout import lane_depth
 
     p = layer.params
     return LayerInfo(

@@ -57,6 +57,7 @@ from ..link.protocol import (
     LEARN_TRIAL_FREEZE,
     LEARN_TRIAL_LEARN,
     MAX_PAYLOAD,
+    STATE_RECORD_BYTES,
     SYNC,
     Command,
     DesignInfo,
@@ -69,8 +70,7 @@ from .crc import CRC_INIT, CRC16Byte
 from .events import ProbeLayout, event_signature
 from .fifo_pointers import FifoPointers
 from .frame_rx import FrameReceiver
-from .learning_events import Command as LearnCommand
-from .learning_events import command_signature
+from .learning_events import LearningCommand, command_signature
 from .link_ram import BufferRAM
 
 __all__ = ["CORE_COUNTERS", "HostLink"]
@@ -250,8 +250,8 @@ class HostLink(wiring.Component):
                 & (read_end <= depth_limit)),
             Command.READ_STATE: (
                 length == 5,
-                (s_layer < n_layers) & (s_count != 0) & (s_count <= MAX_PAYLOAD // 13)
-                & (state_end <= n_limit)),
+                (s_layer < n_layers) & (s_count != 0)
+                & (s_count <= MAX_PAYLOAD // STATE_RECORD_BYTES) & (state_end <= n_limit)),
             Command.WRITE_PARAM: (length == 5, p_index < info.n_params),
             Command.READ_PARAMS: (length == 0, yes),
             Command.RUN: ((length != 0) & ~length[0], yes),
@@ -338,7 +338,7 @@ class HostLink(wiring.Component):
         payload_words = Signal(16)
 
         # ---- response shifter --------------------------------------------------------------
-        shift = Signal(13 * 8)
+        shift = Signal(STATE_RECORD_BYTES * 8)
         nbytes = Signal(range(14))
         crc = Signal(16, init=CRC_INIT)
         crc_skip = Signal()  # the next byte is SYNC: not in the CRC
@@ -350,7 +350,7 @@ class HostLink(wiring.Component):
 
         # ---- item sources --------------------------------------------------------------------
         state = self.r_state
-        item_word = Signal(13 * 8)
+        item_word = Signal(STATE_RECORD_BYTES * 8)
         item_bytes = Signal(range(14))
         item_reg = Signal.like(item_word)
         item_reg_bytes = Signal.like(item_bytes)
@@ -375,7 +375,7 @@ class HostLink(wiring.Component):
         rom_q = Signal.like(rom_rd.data)
         # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
         weight_q = Signal(self.r_weight.shape())
-        state_q = Signal(13 * 8)
+        state_q = Signal(STATE_RECORD_BYTES * 8)
         obuf_q = Signal.like(obuf.r_data)
         m.d.sync += [rom_q.eq(rom_rd.data), weight_q.eq(self.r_weight),
                      state_q.eq(Cat(state.i, state.u, state.b, state.s)), obuf_q.eq(obuf.r_data)]
@@ -383,7 +383,7 @@ class HostLink(wiring.Component):
         sources = {
             Command.INFO: (rom_q, 1),
             Command.READ_WEIGHTS: (weight_q, wbytes),
-            Command.READ_STATE: (state_q, 13),
+            Command.READ_STATE: (state_q, STATE_RECORD_BYTES),
             Command.READ_PARAMS: (param_k, 4),
             Command.READ_COUNTERS: (counter_k, 4),
             Command.READ_OUTPUT: (obuf_q, 2),
@@ -424,14 +424,14 @@ class HostLink(wiring.Component):
             # the learn word as a learning-core command
             payload = self.commands.payload
             with m.If(~event_word[15]):
-                m.d.comb += [payload.kind.eq(LearnCommand.INPUT), payload.addr.eq(event_word)]
+                m.d.comb += [payload.kind.eq(LearningCommand.INPUT), payload.addr.eq(event_word)]
             with m.Elif(event_word == EVENT_MARKER):
-                m.d.comb += payload.kind.eq(LearnCommand.STEP)
+                m.d.comb += payload.kind.eq(LearningCommand.STEP)
             with m.Elif(trial_end):
-                m.d.comb += [payload.kind.eq(LearnCommand.END),
+                m.d.comb += [payload.kind.eq(LearningCommand.END),
                              payload.addr.eq(event_word == LEARN_TRIAL_LEARN)]
             with m.Else():
-                m.d.comb += [payload.kind.eq(LearnCommand.TARGET),
+                m.d.comb += [payload.kind.eq(LearningCommand.TARGET),
                              payload.addr.eq(event_word[:15])]
             m.d.comb += self.lfsr_w_data.eq(p_value)
         writes_lfsr = ((rx.rep_cmd == Command.WRITE_PARAM) & (rx.rep_args[0:8] == Param.LFSR)

@@ -55,7 +55,7 @@ from amaranth.lib.wiring import In, Out
 from ..model.learning import LFSR_MASK, rows_of
 from .arith import clamp
 from .events import ProbeLayout, event_signature, probe_signature
-from .learning_events import Command, command_signature, learn_probe_signature
+from .learning_events import LearningCommand, command_signature, learn_probe_signature
 from .learning_unit import LearningUnit, decay
 from .network_core import NetworkCore
 
@@ -204,7 +204,7 @@ class LearningCore(wiring.Component):
         cmd = self.i_cmd.payload
         with m.Switch(state):
             with m.Case(_State.FEED), m.Switch(cmd.kind):
-                with m.Case(Command.INPUT):
+                with m.Case(LearningCommand.INPUT):
                     m.d.comb += [
                         core.i_events.valid.eq(self.i_cmd.valid),
                         core.i_events.payload.addr.eq(cmd.addr),
@@ -212,11 +212,11 @@ class LearningCore(wiring.Component):
                     ]
                     with m.If(self.i_cmd.valid & core.i_events.ready):
                         m.d.sync += x_bits.bit_select(cmd.addr, 1).eq(1)
-                with m.Case(Command.TARGET):
+                with m.Case(LearningCommand.TARGET):
                     m.d.comb += self.i_cmd.ready.eq(1)
                     with m.If(self.i_cmd.valid):
                         m.d.sync += tgt_bits.bit_select(cmd.addr, 1).eq(1)
-                with m.Case(Command.STEP):
+                with m.Case(LearningCommand.STEP):
                     m.d.comb += [
                         core.i_events.valid.eq(self.i_cmd.valid),
                         core.i_events.payload.marker.eq(1),
@@ -224,7 +224,7 @@ class LearningCore(wiring.Component):
                     ]
                     with m.If(self.i_cmd.valid & core.i_events.ready):
                         m.d.sync += [state.eq(_State.RUN), steps_before.eq(core.steps)]
-                with m.Case(Command.END):
+                with m.Case(LearningCommand.END):
                     m.d.comb += self.i_cmd.ready.eq(core.idle)
                     with m.If(self.i_cmd.valid & core.idle):
                         m.d.sync += [state.eq(_State.UPDATE), active.eq(0),

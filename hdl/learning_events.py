@@ -18,16 +18,16 @@ from amaranth.lib.wiring import Out
 from .events import ADDR_WIDTH
 
 __all__ = [
-    "Command",
     "CommandLayout",
     "LearnProbeLayout",
+    "LearningCommand",
     "command_signature",
     "learn_probe_signature",
     "pack_command",
 ]
 
 
-class Command(IntEnum):
+class LearningCommand(IntEnum):
     """Kind of a command word (2 bits)."""
 
     INPUT = 0
@@ -66,7 +66,7 @@ def learn_probe_signature():
 
 def pack_command(kind, addr=0):
     """The raw integer of a command word, as a testbench or host drives it."""
-    kind = Command(kind)
+    kind = LearningCommand(kind)
     if not 0 <= addr < (1 << ADDR_WIDTH):
         raise ValueError(f"addr must be in 0..{(1 << ADDR_WIDTH) - 1}, not {addr}")
     return (int(kind) << ADDR_WIDTH) | addr

@@ -7,7 +7,7 @@ one (:mod:`spikeforge.sim.learning_cocotb`).
 
 import numpy as np
 
-from ..hdl.learning_events import Command, pack_command
+from ..hdl.learning_events import LearningCommand, pack_command
 from ..link.memory_layout import check_lanes
 from ..model.learning import check_targets, run_trial
 
@@ -25,10 +25,10 @@ def trial_commands(spikes, targets, learn=True):
     """Command words of one trial: per step its inputs, targets and ``STEP``; then ``END``."""
     words = []
     for x_t, tgt_t in zip(np.asarray(spikes), np.asarray(targets), strict=True):
-        words += [pack_command(Command.INPUT, int(a)) for a in np.flatnonzero(x_t)]
-        words += [pack_command(Command.TARGET, int(a)) for a in np.flatnonzero(tgt_t)]
-        words.append(pack_command(Command.STEP))
-    words.append(pack_command(Command.END, int(bool(learn))))
+        words += [pack_command(LearningCommand.INPUT, int(a)) for a in np.flatnonzero(x_t)]
+        words += [pack_command(LearningCommand.TARGET, int(a)) for a in np.flatnonzero(tgt_t)]
+        words.append(pack_command(LearningCommand.STEP))
+    words.append(pack_command(LearningCommand.END, int(bool(learn))))
     return words
 
 

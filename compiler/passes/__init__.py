@@ -6,7 +6,7 @@
    saturation can happen;
 4. :class:`Allocate`: memories and lanes on the target; :class:`~..resources.FitError` if not
    fitting;
-5. :class:`Schedule`: cycle-exact latency per step and per inference.
+5. :class:`SchedulePass`: cycle-exact latency per step and per inference.
 
 :data:`LOWERING` (fuse, quantize) is what ``spikeforge import`` runs before writing a network
 file; ``spikeforge compile`` runs all of :data:`PASSES`.
@@ -17,12 +17,12 @@ from .base import Options, Pass
 from .fuse import Fuse
 from .quantize import Quantize, QuantizeError
 from .ranges import CheckRanges
-from .schedule import Schedule
+from .schedule import SchedulePass
 
 __all__ = ["LOWERING", "PASSES", "Allocate", "CheckRanges", "Fuse", "Options", "Pass",
            "Quantize", "QuantizeError", "Schedule", "run_passes"]
 
-PASSES = (Fuse, Quantize, CheckRanges, Allocate, Schedule)
+PASSES = (Fuse, Quantize, CheckRanges, Allocate, SchedulePass)
 LOWERING = (Fuse, Quantize)
 
 

@@ -1,4 +1,4 @@
-r"""Schedule: cycle-exact latency per step and per inference, from the HDL's schedule model
+r"""The schedule pass: cycle-exact latency per step and per inference, from the HDL's schedule model
 (:mod:`spikeforge.hdl.schedule`: a layer of :math:`N` neurons, :math:`Q = N/P` per lane, busy
 :math:`N + 10 + (E + R)\,Q` cycles for :math:`E` input and :math:`R` recurrent events; a step
 takes the slowest layer's cycles).
@@ -17,10 +17,10 @@ from ...link.memory_layout import weight_rows
 from ..ir import graph_to_network
 from .base import Pass
 
-__all__ = ["Schedule"]
+__all__ = ["SchedulePass"]
 
 
-class Schedule(Pass):
+class SchedulePass(Pass):
     """Latency bounds, and per-sample cycles for ``options.inputs``."""
 
     name = "schedule"

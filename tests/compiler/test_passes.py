@@ -22,7 +22,7 @@ from spikeforge.compiler.passes import (
     Options,
     Quantize,
     QuantizeError,
-    Schedule,
+    SchedulePass,
     run_passes,
 )
 from spikeforge.compiler.passes.ranges import state_bounds
@@ -197,7 +197,7 @@ def test_schedule_bounds_contain_every_input():
     x[0] = 0
     x[1] = 1
     graph, _ = load(network)
-    _, report = run_passes(graph, Options(lanes=2, inputs=x), (Fuse, Quantize, Schedule))
+    _, report = run_passes(graph, Options(lanes=2, inputs=x), (Fuse, Quantize, SchedulePass))
     section = report["schedule"]
     cycles = section["cycles_per_inference"]
     assert cycles[0] == section["cycles_per_inference_min"]

@@ -38,6 +38,7 @@ BENCHMARKS = {
     "boards": ([], ["--quick"]),
     "learning": ([], ["--quick"]),
     "learning_resources": ([], []),
+    "explore_scaling": ([], ["--quick"]),
 }
 
 

@@ -31,6 +31,7 @@ COMMANDS = {
     "compile": ("compile", "lower a network file to Verilog, memory images and a report"),
     "cosim": ("cosim", "co-simulate the hardware against the reference model"),
     "build": ("build", "build a bitstream for a board"),
+    "explore": ("explore", "design-space exploration: lanes × weight bits × boards × seeds"),
     "deploy": ("deploy", "load a network's weights into a running device"),
     "run": ("run_device", "run inference on a device"),
     "learn": ("learn", "on-chip learning (e-prop, SuperSpike) against the reference"),

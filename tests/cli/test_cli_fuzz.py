@@ -31,7 +31,8 @@ from spikeforge.cli.main import COMMANDS, main
 from spikeforge.model import Layer, LayerParams, Network, RateEncoding, save_network
 
 #: commands whose valid arguments start work too long for a test: fuzzed with refused values only
-LONG = frozenset({"train", "convert", "cosim", "build", "learn", "board", "bench", "demo"})
+LONG = frozenset({"train", "convert", "cosim", "build", "explore", "learn", "board", "bench",
+                  "demo"})
 
 #: hostile text for any option value (paths are relative to the fresh working folder)
 VALUES = (

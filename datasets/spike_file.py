@@ -100,13 +100,9 @@ def load_spike_file(path, *, test_fraction=0.2, time_bin=None, steps=None, seed=
         if len(y) == 0:
             raise SpikeFileError(f"{name}: the {split} split is empty; give it samples "
                                  "(or a test_fraction that leaves some on both sides)")
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
-    if "n_classes" in arrays:
-        declared = _scalar(name, "n_classes", arrays["n_classes"], 1)
-        if declared < n_classes:
-            raise SpikeFileError(f"{name}: label {n_classes - 1} is outside n_classes = "
-                                 f"{declared}; labels must be 0..{declared - 1}")
-        n_classes = declared
+    n_classes = _declared(name, arrays, "n_classes", int(max(y_train.max(), y_test.max())) + 1,
+                          lambda found, declared: f"label {found - 1} is outside n_classes = "
+                          f"{declared}; labels must be 0..{declared - 1}")
     if n_classes < 2:
         raise SpikeFileError(f"{name}: every label is 0; a classification dataset needs at "
                              "least two classes")
@@ -206,6 +202,17 @@ def _scalar(name, key, value, lo):
     return value.item()
 
 
+def _declared(name, arrays, key, found, message):
+    """The count ``key`` the file declares (at least ``found``, what its arrays use), or
+    ``found`` when it declares none; ``message(found, declared)`` says what is wrong."""
+    if key not in arrays:
+        return found
+    declared = _scalar(name, key, arrays[key], 1)
+    if declared < found:
+        raise SpikeFileError(f"{name}: {message(found, declared)}")
+    return declared
+
+
 def _bin_events(name, arrays, time_bin, steps):
     """Event lists → spikes [N, T, C] (module docstring)."""
     sample, time, channel = (arrays[k] for k in ("events_sample", "events_time",
@@ -240,13 +247,9 @@ def _bin_events(name, arrays, time_bin, steps):
     if steps > _MAX_STEPS:
         raise SpikeFileError(f"{name}: time_bin {time_bin} makes {steps} steps, more than "
                              f"{_MAX_STEPS}; use a larger time bin or --steps")
-    c = int(channel.max()) + 1 if channel.size else 1
-    if "n_channels" in arrays:
-        declared = _scalar(name, "n_channels", arrays["n_channels"], 1)
-        if declared < c:
-            raise SpikeFileError(f"{name}: events_channel holds channel {c - 1} but n_channels "
-                                 f"is {declared}")
-        c = declared
+    c = _declared(name, arrays, "n_channels", int(channel.max()) + 1 if channel.size else 1,
+                  lambda found, declared: f"events_channel holds channel {found - 1} but "
+                  f"n_channels is {declared}")
     keep = step < steps  # events after T when steps was given: outside the window
     x = np.zeros((n, steps, c), np.uint8)
     x[sample[keep].astype(np.int64), step[keep], channel[keep].astype(np.int64)] = 1

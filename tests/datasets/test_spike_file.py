@@ -130,6 +130,10 @@ BAD_FILES = {
     "event of no sample": ({"events_sample": [5], "events_time": [1], "events_channel": [0],
                             "y": [0, 1], "time_bin": 1}, "events_sample refers to sample 5 but y "
                            "has 2 labels"),
+    "channel beyond n_channels": ({"events_sample": [0], "events_time": [1],
+                                   "events_channel": [5], "y": [0, 1], "time_bin": 1,
+                                   "n_channels": 3},
+                                  "events_channel holds channel 5 but n_channels is 3"),
     "negative time": ({"events_sample": [0], "events_time": [-1], "events_channel": [0],
                        "y": [0, 1], "time_bin": 1}, "events_time holds the negative value -1"),
 }

@@ -26,6 +26,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..link.layouts import ARGUMENT_BITS
 from ..link.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
 from .crc import CRC16Byte
 
@@ -48,7 +49,8 @@ class FrameReceiver(wiring.Component):
         Frame buffer writes (payload byte ``fb_addr`` of the frame).
     rep_valid, rep_ready : Out(1), In(1)
         Verdict handshake; ``rep_status`` (:class:`~spikeforge.link.protocol.Status`),
-        ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag``, ``rep_args`` (payload bytes 0..5).
+        ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag``, ``rep_args`` (the first
+        payload bytes, as many as the longest argument layout of ``link/layouts.py``: 6).
     exec_done : In(1)
         The executor finished an ``OK`` frame and no longer reads the buffer.
     dropped : Out(1)
@@ -64,7 +66,7 @@ class FrameReceiver(wiring.Component):
             "fb_addr": Out(range(MAX_PAYLOAD)), "fb_data": Out(8), "fb_we": Out(1),
             "rep_valid": Out(1), "rep_ready": In(1), "rep_status": Out(Status),
             "rep_cmd": Out(8), "rep_seq": Out(8), "rep_len": Out(16), "rep_tag": Out(32),
-            "rep_args": Out(48),
+            "rep_args": Out(ARGUMENT_BITS),
             "exec_done": In(1), "dropped": Out(1),
         })
 
@@ -86,7 +88,7 @@ class FrameReceiver(wiring.Component):
         header = Signal(64)  # LEN(16) CMD(8) SEQ(8) TAG(32)
         length, cmd, seq, tag = header[0:16], header[16:24], header[24:32], header[32:64]
         index = Signal(16)
-        args = Signal(48)
+        args = Signal(ARGUMENT_BITS)
         crc_rx = Signal(16)
         last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
         verdict = Signal(Status)
@@ -158,7 +160,7 @@ class FrameReceiver(wiring.Component):
                 with m.If(got):
                     m.d.comb += self.fb_we.eq(1)
                     m.d.sync += [crc.eq(crc_step.crc_out), index.eq(index + 1)]
-                    for k in range(6):
+                    for k in range(ARGUMENT_BITS // 8):
                         with m.If(index == k):
                             m.d.sync += args[8 * k:8 * k + 8].eq(byte)
                     with m.If(index == last):

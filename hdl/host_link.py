@@ -47,10 +47,18 @@ Every product here is by a constant power of two or a sum of shifts (``13 k``): 
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..link.layouts import (
+    ARGUMENT_BITS,
+    READ_OUTPUT_ARGS,
+    READ_STATE_ARGS,
+    READ_WEIGHTS_ARGS,
+    STATE_RECORD,
+    WRITE_PARAM_ARGS,
+)
 from ..link.protocol import (
     COUNTER_NAMES,
     EVENT_MARKER,
@@ -174,7 +182,7 @@ class HostLink(wiring.Component):
         seq = Signal(8)
         length = Signal(16)
         tag = Signal(32)
-        args = Signal(48)
+        args = Signal(ARGUMENT_BITS)
         status = Signal(Status)
         owns_buffer = Signal()  # an OK frame: the receiver waits for exec_done
         k = Signal(16)  # item / word index
@@ -221,10 +229,16 @@ class HostLink(wiring.Component):
         ]
 
         # ---- argument fields and checks (registers only) -------------------------------------
-        a_layer, a_lane, a_addr, a_count = args[0:8], args[8:16], args[16:32], args[32:48]
-        s_layer, s_neuron, s_count = args[0:8], args[8:24], args[24:40]
-        p_index, p_value = args[0:8], args[8:40]
-        o_max = args[0:16]
+        # the argument layouts of link/layouts.py viewed over the frame's argument bytes
+        weights_args = data.View(READ_WEIGHTS_ARGS, args[:READ_WEIGHTS_ARGS.size])
+        state_args = data.View(READ_STATE_ARGS, args[:READ_STATE_ARGS.size])
+        param_args = data.View(WRITE_PARAM_ARGS, args[:WRITE_PARAM_ARGS.size])
+        output_args = data.View(READ_OUTPUT_ARGS, args[:READ_OUTPUT_ARGS.size])
+        a_layer, a_lane = weights_args.layer, weights_args.lane
+        a_addr, a_count = weights_args.addr, weights_args.count
+        s_layer, s_neuron, s_count = state_args.layer, state_args.neuron, state_args.count
+        p_index, p_value = param_args.index, param_args.value
+        o_max = output_args.max_count
         # a constant without learning units, so none of the LEARN checks is built
         is_learn = cmd_is[Command.LEARN] if self.learning else Const(0, 1)
         is_events = cmd_is[Command.RUN] | is_learn  # payloads of u16 event words
@@ -375,15 +389,16 @@ class HostLink(wiring.Component):
         rom_q = Signal.like(rom_rd.data)
         # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
         weight_q = Signal(self.r_weight.shape())
-        state_q = Signal(STATE_RECORD_BYTES * 8)
+        state_q = Signal(STATE_RECORD)
         obuf_q = Signal.like(obuf.r_data)
         m.d.sync += [rom_q.eq(rom_rd.data), weight_q.eq(self.r_weight),
-                     state_q.eq(Cat(state.i, state.u, state.b, state.s)), obuf_q.eq(obuf.r_data)]
+                     state_q.i.eq(state.i), state_q.u.eq(state.u), state_q.b.eq(state.b),
+                     state_q.s.eq(state.s), obuf_q.eq(obuf.r_data)]
         # the item of the frame's command: an AND-OR of the one-hot command flags
         sources = {
             Command.INFO: (rom_q, 1),
             Command.READ_WEIGHTS: (weight_q, wbytes),
-            Command.READ_STATE: (state_q, STATE_RECORD_BYTES),
+            Command.READ_STATE: (state_q.as_value(), STATE_RECORD_BYTES),
             Command.READ_PARAMS: (param_k, 4),
             Command.READ_COUNTERS: (counter_k, 4),
             Command.READ_OUTPUT: (obuf_q, 2),
@@ -434,7 +449,8 @@ class HostLink(wiring.Component):
                 m.d.comb += [payload.kind.eq(LearningCommand.TARGET),
                              payload.addr.eq(event_word[:15])]
             m.d.comb += self.lfsr_w_data.eq(p_value)
-        writes_lfsr = ((rx.rep_cmd == Command.WRITE_PARAM) & (rx.rep_args[0:8] == Param.LFSR)
+        incoming = data.View(WRITE_PARAM_ARGS, rx.rep_args[:WRITE_PARAM_ARGS.size])
+        writes_lfsr = ((rx.rep_cmd == Command.WRITE_PARAM) & (incoming.index == Param.LFSR)
                        if self.learning else Const(0, 1))
         with m.FSM() as fsm:
             with m.State("IDLE"), m.If(rx.rep_valid):

@@ -17,6 +17,17 @@ request, so the first ``INFO`` is retried (after stale input is discarded; waits
 import struct
 import time
 
+from ..link.layouts import (
+    READ_OUTPUT_ARGS,
+    READ_STATE_ARGS,
+    READ_WEIGHTS_ARGS,
+    RUN_REPLY,
+    STATE_RECORD,
+    WEIGHTS_ARGS,
+    WRITE_PARAM_ARGS,
+    pack,
+    unpack,
+)
 from ..link.protocol import (
     COUNTER_NAMES,
     MAX_PAYLOAD,
@@ -181,25 +192,27 @@ class Device:
 
     def write_weights(self, layer, lane, addr, values):
         b = self.info().weight_bytes
-        payload = struct.pack("<BBH", layer, lane, addr) + b"".join(
+        payload = pack(WEIGHTS_ARGS, layer=layer, lane=lane, addr=addr) + b"".join(
             int(v).to_bytes(b, "little", signed=True) for v in values)
         self.transact(Command.WRITE_WEIGHTS, payload)
 
     def read_weights(self, layer, lane, addr, count):
         b = self.info().weight_bytes
-        data = self.transact(Command.READ_WEIGHTS,
-                             struct.pack("<BBHH", layer, lane, addr, count)).payload
+        args = pack(READ_WEIGHTS_ARGS, layer=layer, lane=lane, addr=addr, count=count)
+        data = self.transact(Command.READ_WEIGHTS, args).payload
         return [int.from_bytes(data[k:k + b], "little", signed=True)
                 for k in range(0, len(data), b)]
 
     def read_state(self, layer, neuron, count):
         """``count`` records ``(i, u, b, s)`` of ``layer`` from ``neuron`` on."""
-        data = self.transact(Command.READ_STATE, struct.pack("<BHH", layer, neuron, count)).payload
-        return [struct.unpack_from("<iiIB", data, k)
+        args = pack(READ_STATE_ARGS, layer=layer, neuron=neuron, count=count)
+        data = self.transact(Command.READ_STATE, args).payload
+        return [tuple(unpack(STATE_RECORD, data, k).values())
                 for k in range(0, len(data), STATE_RECORD_BYTES)]
 
     def write_param(self, param, value):
-        self.transact(Command.WRITE_PARAM, struct.pack("<BI", int(param), value & 0xFFFFFFFF))
+        self.transact(Command.WRITE_PARAM,
+                      pack(WRITE_PARAM_ARGS, index=int(param), value=value & 0xFFFFFFFF))
 
     def read_params(self):
         """Every parameter the device has (:attr:`DesignInfo.n_params
@@ -214,7 +227,8 @@ class Device:
         if response.status not in (Status.OK, Status.BUSY):
             raise ProtocolError(f"the device rejected {command.name}: "
                                 f"{_status_name(response.status)}", response.status)
-        return struct.unpack("<HH", response.payload)
+        reply = unpack(RUN_REPLY, response.payload)
+        return reply["accepted"], reply["buffered"]
 
     def run_events(self, events):
         """Push event words (input indices, 0xFFFF ends a step); return (accepted, buffered)."""
@@ -229,7 +243,8 @@ class Device:
         return self._events(Command.LEARN, words)
 
     def read_output(self, max_count=MAX_PAYLOAD // 2):
-        data = self.transact(Command.READ_OUTPUT, struct.pack("<H", max_count)).payload
+        data = self.transact(Command.READ_OUTPUT,
+                             pack(READ_OUTPUT_ARGS, max_count=max_count)).payload
         return list(struct.unpack(f"<{len(data) // 2}H", data))
 
     def counters(self):

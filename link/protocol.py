@@ -39,6 +39,8 @@ from dataclasses import dataclass
 
 from amaranth.lib import enum
 
+from .layouts import STATE_RECORD, nbytes
+
 __all__ = [
     "COUNTER_NAMES",
     "CRC_INIT",
@@ -91,8 +93,9 @@ LEARN_TARGET = 0x8000
 #: leave the weights as they are (freeze). Either way the neuron and learning state is cleared.
 LEARN_TRIAL_LEARN = 0xFFFE
 LEARN_TRIAL_FREEZE = 0xFFFD
-#: ``READ_STATE`` bytes per neuron: ``i`` (s32), ``u`` (s32), ``b`` (u32), ``s`` (u8).
-STATE_RECORD_BYTES = 13
+#: ``READ_STATE`` bytes per neuron: ``i`` (s32), ``u`` (s32), ``b`` (u32), ``s`` (u8)
+#: (:data:`~spikeforge.link.layouts.STATE_RECORD`).
+STATE_RECORD_BYTES = nbytes(STATE_RECORD)
 
 
 class Command(enum.IntEnum, shape=8):

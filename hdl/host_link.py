@@ -56,6 +56,7 @@ from ..link.layouts import (
     READ_OUTPUT_ARGS,
     READ_STATE_ARGS,
     READ_WEIGHTS_ARGS,
+    RUN_REPLY,
     STATE_RECORD,
     WRITE_PARAM_ARGS,
 )
@@ -394,6 +395,8 @@ class HostLink(wiring.Component):
         m.d.sync += [rom_q.eq(rom_rd.data), weight_q.eq(self.r_weight),
                      state_q.i.eq(state.i), state_q.u.eq(state.u), state_q.b.eq(state.b),
                      state_q.s.eq(state.s), obuf_q.eq(obuf.r_data)]
+        run_reply = Signal(RUN_REPLY)
+        m.d.comb += [run_reply.accepted.eq(accepted), run_reply.buffered.eq(level[:16])]
         # the item of the frame's command: an AND-OR of the one-hot command flags
         sources = {
             Command.INFO: (rom_q, 1),
@@ -402,8 +405,8 @@ class HostLink(wiring.Component):
             Command.READ_PARAMS: (param_k, 4),
             Command.READ_COUNTERS: (counter_k, 4),
             Command.READ_OUTPUT: (obuf_q, 2),
-            Command.RUN: (Cat(accepted, level[:16]), 4),
-            Command.LEARN: (Cat(accepted, level[:16]), 4),
+            Command.RUN: (run_reply.as_value(), RUN_REPLY.size // 8),
+            Command.LEARN: (run_reply.as_value(), RUN_REPLY.size // 8),
         }
         word_terms = [Mux(cmd_is[c], word, 0) for c, (word, _) in sources.items()]
         byte_terms = [Mux(cmd_is[c], size, 0) for c, (_, size) in sources.items()]

@@ -28,10 +28,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..link.memory_layout import check_lanes
-from ..model import Network, run
+from ..model import Network, Trace, run
 from .neuron_update import NeuronUpdate
 
-__all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule", "step_overhead"]
+__all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule", "schedules", "step_overhead"]
 
 #: cycles of a step beyond one per neuron and one per synaptic issue: go, marker, phase change,
 #: the last accumulator read, the update pipeline's fill and drain, end marker; for a layer
@@ -103,3 +103,15 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
         synops += issue[index] * lanes
         events += ev_in + ev_rec
     return Schedule(cycles, synops, events, issue)
+
+
+def schedules(network: Network, spikes, lanes=1, trace=None) -> list:
+    """:func:`schedule` of every sample of ``spikes`` (batch, T, n_in), from one reference run
+    of the batch (``trace``, when the caller has it already)."""
+    x = np.asarray(spikes)
+    if x.ndim != 3 or x.shape[2] != network.n_in:
+        raise ValueError(f"spikes must have shape (batch, T, {network.n_in}), not {x.shape}")
+    if trace is None:
+        trace = run(network, x)
+    alone = lambda b: Trace([s[b:b + 1] for s in trace.spikes], [], [], [], [])  # noqa: E731
+    return [schedule(network, x[b], lanes, trace=alone(b)) for b in range(len(x))]

@@ -48,9 +48,9 @@ def _build(sim, sources, build_args=(), includes=()):
 
 
 def _cycle_bound(network, x, lanes):
-    from ..hdl.schedule import schedule
+    from ..hdl.schedule import schedules
 
-    return int(sum(schedule(network, sample, lanes).cycles.sum() for sample in x))
+    return int(sum(s.cycles.sum() for s in schedules(network, x, lanes)))
 
 
 def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0, sources=None,

@@ -46,8 +46,8 @@ import numpy as np
 from ..compiler.requantize import RequantizeError, network_weight_bits, requantize
 from ..compiler.resources import FitError, check_fit
 from ..compiler.targets import get_target
-from ..hdl.schedule import schedule
-from ..model import Trace, load_network, run, save_network
+from ..hdl.schedule import schedules
+from ..model import load_network, run, save_network
 from ..model.netfile import network_to_bytes
 from ..toolchain import ToolMissing, cache_dir
 from .engine import JobFailed, run_jobs
@@ -134,16 +134,6 @@ def _design_lock(network, lanes):
         yield
 
 
-def _sample(trace, b):
-    return Trace(*([a[b:b + 1] for a in part] for part in trace))
-
-
-def _mean_cycles(network, x, lanes, trace):
-    """Mean over the samples of ``x`` of the predicted cycles of a whole inference."""
-    return float(np.mean([schedule(network, x[b], lanes, _sample(trace, b)).cycles.sum()
-                          for b in range(len(x))]))
-
-
 def _build_figures(network, point, family):
     import tempfile
 
@@ -210,7 +200,8 @@ def _evaluate(point, job, common, figures):
         trace = run(network, x_test)
         figures["accuracy"] = float(np.mean(trace.predict(network.readout) == y_test))
         figures["test_samples"] = len(y_test)
-        figures["cycles_per_inference"] = _mean_cycles(network, x_test, point.lanes, trace)
+        figures["cycles_per_inference"] = float(np.mean(
+            [s.cycles.sum() for s in schedules(network, x_test, point.lanes, trace)]))
         figures["cycles_over"] = "test set"
     stimulus = common["stimulus"][:job["samples"]]
     with _design_lock(network, point.lanes):

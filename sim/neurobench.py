@@ -208,7 +208,7 @@ def synops_breakdown(network: Network, spikes, trace=None) -> dict:
     """Totals over all samples of ``spikes`` (batch, T, n_in), as integers: the RTL's ``synops``
     counter (cycle model), and its split into (event, nonzero weight) and (event, zero weight)
     pairs from the reference trace (see the module)."""
-    from ..hdl.schedule import schedule
+    from ..hdl.schedule import schedules
 
     x = _samples(network, spikes)
     trace = run(network, x) if trace is None else trace
@@ -223,14 +223,8 @@ def synops_breakdown(network: Network, spikes, trace=None) -> dict:
             zeros = (np.asarray(weight) == 0).sum(axis=0)
             zero += int(per_input @ zeros)
             nonzero += int(per_input @ (layer.params.n - zeros))
-    rtl = sum(int(schedule(network, x[b], 1, trace=_sample(trace, b)).synops.sum())
-              for b in range(len(x)))
+    rtl = sum(int(s.synops.sum()) for s in schedules(network, x, 1, trace))
     return {"rtl_synops": rtl, "effective_acs": nonzero, "zero_weight_ops": zero}
-
-
-def _sample(trace, b):
-    """The trace of sample ``b`` alone (what :func:`~spikeforge.hdl.schedule.schedule` reads)."""
-    return Trace([s[b:b + 1] for s in trace.spikes], [], [], [], [])
 
 
 def neurobench_metrics(network: Network, spikes, labels, batch_size=120) -> dict:
@@ -294,12 +288,10 @@ def hardware_figures(network: Network, spikes, lanes=1, fmax_mhz=None) -> dict:
     from ..boards import BOARDS
     from ..compiler.resources import FitError, check_fit
     from ..compiler.targets import get_target
-    from ..hdl.schedule import schedule
+    from ..hdl.schedule import schedules
 
     x = _samples(network, spikes)
-    trace = run(network, x)
-    cycles = np.array([int(schedule(network, x[b], lanes, trace=_sample(trace, b)).cycles.sum())
-                       for b in range(len(x))])
+    cycles = np.array([int(s.cycles.sum()) for s in schedules(network, x, lanes)])
     mean, worst = float(cycles.mean()), int(cycles.max())
     boards = {}
     for name, platform in BOARDS.items():

@@ -12,7 +12,7 @@ sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py`
 import numpy as np
 
 from ...hdl.neuron_update import NeuronUpdate
-from ...hdl.schedule import layer_cycles, schedule
+from ...hdl.schedule import layer_cycles, schedules
 from ...link.memory_layout import weight_rows
 from ..ir import graph_to_network
 from .base import Pass
@@ -43,7 +43,7 @@ class SchedulePass(Pass):
             if x.ndim != 3 or x.shape[2] != network.n_in:
                 raise ValueError(f"inputs must have shape (batch, T, {network.n_in}), not "
                                  f"{x.shape}")
-            per_sample = [schedule(network, sample, lanes) for sample in x.astype(np.uint8)]
+            per_sample = schedules(network, x.astype(np.uint8), lanes)
             cycles = [int(s.cycles.sum()) for s in per_sample]
             section.update(
                 samples=len(cycles), steps=int(x.shape[1]), cycles_per_inference=cycles,

@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from spikeforge.hdl.schedule import schedule
+from spikeforge.hdl.schedule import schedule, schedules
 from spikeforge.link.memory_layout import lane_weights, weight_address, weight_rows
 from spikeforge.model import Network, NeuronKind, run
 from spikeforge.sim.amaranth_sim import simulate_network
@@ -200,3 +200,15 @@ def test_input_fifo_full_of_empty_steps():
     spikes = (rng.random((120, 2)) < 0.2).astype(np.uint8)
     _, result, trace = check_equal(network, spikes, 2)
     np.testing.assert_array_equal(result.step_cycles, schedule(network, spikes, 2, trace).cycles)
+
+
+def test_schedules_of_a_batch_are_each_samples_schedule():
+    rng = np.random.default_rng(11)
+    network = random_network(rng, 2, layers=2)
+    x = np.stack([random_spikes(rng, 6, network.n_in, rate) for rate in (0.2, 0.5, 1.0)])
+    batch = schedules(network, x, lanes=2)
+    assert len(batch) == 3
+    for sample, got in zip(x, batch, strict=True):
+        alone = schedule(network, sample, 2)
+        for field in ("cycles", "synops", "events", "issue_cycles"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(alone, field))

@@ -15,6 +15,7 @@ input shift, :math:`\theta_r` the reset amount, :math:`A = 2^f\,acc + c` and :ma
               \ \text{(subtract; IF: no leak; LI: no reset)}\\
     U[n+1] &= \mathrm{sat}_U\big(D_{mem}(U - \theta_r s) + x\big)\ \text{(subtract before leak)}\\
     U[n+1] &= \mathrm{sat}_U\big(s\ ?\ x : D_{mem}(U) + x\big) \ \text{(zero)}\\
+    U[n+1] &= s\ ?\ 0 : \mathrm{sat}_U\big(D_{mem}(U) + x\big) \ \text{(clear)}\\
     b[n+1] &= \mathrm{sat}_b\big(D_{adapt}(b) + d\, s\big) \ \text{(ALIF)}\\
     s[n+1] &= U[n+1] \ge \theta + b[n+1]
 
@@ -28,9 +29,9 @@ update is the longest combinational path of a layer otherwise, and sets the cloc
    (the state and its shifted copies, shifts are wiring); the tree of :math:`I` adds
    :math:`A`'s two operands (``acc``, bias; 0 without), the tree of :math:`U` the drive and
    the reset (:math:`-\theta_r s`, a multiplexed constant; reset to zero selects the drive
-   behind the last adder), the tree of :math:`b` the jump. A tree of :math:`n` operands takes
-   :math:`\lceil \log_2 n \rceil` adder levels, one per stage; :math:`T` is the deepest
-   tree's, and a shallower tree registers its operands first;
+   behind the last adder, the clearing reset 0), the tree of :math:`b` the jump. A tree of
+   :math:`n` operands takes :math:`\lceil \log_2 n \rceil` adder levels, one per stage;
+   :math:`T` is the deepest tree's, and a shallower tree registers its operands first;
 2. saturation (compare with the format's bounds, select);
 3. the threshold compare :math:`U[n+1] \ge \theta + b[n+1]`.
 
@@ -45,12 +46,15 @@ every stage (the consumer's backpressure). ``valid`` and ``tag`` (the neuron's a
 with the operands.
 """
 
+import math
+from fractions import Fraction
+
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..model import LayerParams, NeuronKind, ResetMode
-from .arith import clamp, input_accumulator_width, recurrent_accumulator_width
+from .arith import clamp, input_accumulator_width, recurrent_accumulator_width, signed_width
 
 __all__ = ["NeuronUpdate"]
 
@@ -210,8 +214,16 @@ class NeuronUpdate(wiring.Component):
                 chain.append(stage(f"{name}_{start + len(chain)}", chain[-1]))
             return chain[level]
 
+        multi = self._multi_term()
+
         def decay(value, terms, tag):
-            return [(1, value, tag)] + [(-sign, value >> shift, tag) for sign, shift in terms]
+            """``value`` and its shifted copies. With multi-term decays a copy is taken at its
+            own width (``shift_right``) and names its base and shift: ``(value, shift)``, by
+            which the trees bound their sums."""
+            if not multi:
+                return [(1, value, tag)] + [(-sign, value >> shift, tag) for sign, shift in terms]
+            return [(1, value, tag)] + [(-sign, value.shift_right(shift), tag, (value, shift))
+                                        for sign, shift in terms]
 
         # 1..T: the adder trees, one per state. An operand is (sign, value, tag), the first
         # of each tree positive. The bias is an operand even when it is 0 (as in version 1).
@@ -255,6 +267,13 @@ class NeuronUpdate(wiring.Component):
         ]
         return m
 
+    def _multi_term(self):
+        """Whether a decay of the layer has more than one term (then its trees are sized by
+        the ranges of their sums; a one-term layer keeps the version-1 registers)."""
+        p = self.params
+        decays = [p.k_syn, p.k_mem] + ([p.k_adapt] if p.kind is NeuronKind.ALIF else [])
+        return any(not decay.single for decay in decays)
+
     def _adder_trees(self, m, stage, trees, depth, s_at, x_at, at):
         """Sum the operands of every tree of ``trees`` ({state: [(sign, value, tag)]}) in
         ``depth`` stages, level by level across the trees, pairing neighbours; return the
@@ -262,12 +281,27 @@ class NeuronUpdate(wiring.Component):
         first level keeps the version-1 register widths: ``U``'s leak one bit wider than
         ``U``, the drive two bits wider than the wider of ``I`` and ``U`` (a signed register
         is only ever widened), and a one-term ``b - (b >> k)``, which lies in ``[0, b]``,
-        ``b``'s width unsigned. Reset to zero selects the drive behind ``U``'s last adder."""
+        ``b``'s width unsigned. Reset to zero selects the drive behind ``U``'s last adder, the
+        clearing reset 0.
+
+        A layer with a multi-term decay (:meth:`_multi_term`) is not the version-1 pipeline:
+        there every register is as wide as the range of what it holds (:func:`_bounds`, the
+        shifted copies of one value bounded together), and each tree pairs its operands the
+        way that needs the fewest register and adder bits (:func:`_pairing`; the narrow
+        shifted copies then meet first). An operand may have a fourth element ``(base,
+        shift)``: it is ``base >> shift`` (else it is its own base, shift 0)."""
         p = self.params
         cw, pw, tw = (p.current_format.width, p.potential_format.width, p.trace_format.width)
         zero = p.spiking and p.reset is ResetMode.ZERO
+        clear = p.spiking and p.reset is ResetMode.CLEAR
+        multi = self._multi_term()
 
-        def shape_of(state, level, tags, value):
+        def shape_of(state, level, tags, value, bounds):
+            if multi:
+                lo, hi = bounds
+                if lo >= 0:
+                    return unsigned(max(1, hi.bit_length()))
+                return signed(signed_width(lo, hi))
             shape = value.shape()
             if level != 1:
                 return shape
@@ -282,48 +316,179 @@ class NeuronUpdate(wiring.Component):
                 return shape
             return signed(max(shape.width + (not shape.signed), floor))
 
-        def register(state, level, k, last, sign, value, tags):
+        def register(state, level, k, last, sign, value, tags, form=(), bounds=None):
             if last:
                 name = f"{state}_wide"
             else:
                 name = _FIRST_LEVEL.get((state, frozenset(tags)), f"{state}_{level}_{k}")
                 name = name if level == 1 else f"{state}_{level}_{k}"
-            return sign, stage(name, value, shape_of(state, level, tags, value)), tags
+            reg = stage(name, value, shape_of(state, level, tags, value, bounds))
+            return sign, reg, tags, form
 
-        work = {state: [(sign, value, {tag}) for sign, value, tag in operands]
-                for state, operands in trees.items()}
+        # the range of each operand's base: its shape's, or what the layer puts there; for
+        # choosing the pairing only, a bias that the layer does not have is 0
+        known = {"acc": tuple(v << p.input_shift for v in _shape_range(
+                     signed(input_accumulator_width(p)))),
+                 "reset": (0, p.reset_amount) if p.spiking else (0, 0),
+                 "jump": (0, p.adapt_jump)}
+
+        def operand(sign, value, tag, copy=None):
+            base, shift = copy if copy is not None else (value, 0)
+            full = known.get(tag) or _shape_range(base.shape())
+            hint = (0, 0) if tag == "bias" and not p.bias else full
+            return sign, value, {tag}, ((id(base), sign, shift, full, hint),)
+
+        def node_bounds(state, last, sign, form, tags, hint=False):
+            """The range of a node's value (its sign times the sum of ``form``)."""
+            lo, hi = _bounds(form, hint)
+            lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
+            if state == "u" and last and zero:  # the drive where the neuron spiked
+                dlo, dhi = _shape_range(x_at[0].shape())
+                lo, hi = min(lo, dlo), max(hi, dhi)
+            if state == "u" and last and clear:
+                lo, hi = min(lo, 0), max(hi, 0)
+            return lo, hi
+
+        work = {state: [operand(*op) for op in operands] for state, operands in trees.items()}
         pads = {state: depth - _levels(len(operands)) for state, operands in work.items()}
+        plans = {}
+        if multi:
+            for state, operands in work.items():
+                def cost(level, sign, form, parts, state=state):
+                    tags = set().union(*parts)
+                    width = _width(node_bounds(state, level == depth, sign, form, tags, True))
+                    extra = 0
+                    if (state == "u" and zero and level == depth and len(parts) == 2
+                            and {"x"} not in parts):
+                        # x not alone at the last adder: the drive is registered to it
+                        extra = (depth - 1) * _width(_shape_range(x_at[0].shape()))
+                    return width * len(parts) + extra
+                plans[state] = _pairing([(sign, tags, form) for sign, _, tags, form in operands],
+                                        pads[state] + 1, depth, cost)
         for level in range(1, depth + 1):
             for state, operands in work.items():
                 last = level == depth
                 if level <= pads[state]:
-                    work[state] = [register(state, level, k, last, *op)
+                    work[state] = [register(state, level, k, last, *op,
+                                            node_bounds(state, last, op[0], op[3], op[2]))
                                    for k, op in enumerate(operands)]
                     if level == 1 and state == "u":
                         at(s_at, "s", 1)
                     continue
+                if state in plans:
+                    operands = [operands[index] for index in plans[state][level]]
                 nodes = []
                 for k in range(0, len(operands), 2):
                     if k + 1 == len(operands):
-                        nodes.append(register(state, level, k, last, *operands[k]))
+                        op = operands[k]
+                        nodes.append(register(state, level, k, last, *op,
+                                              node_bounds(state, last, op[0], op[3], op[2])))
                         continue
-                    (sa, a, ta), (sb, b, tb) = operands[k], operands[k + 1]
+                    (sa, a, ta, fa), (sb, b, tb, fb) = operands[k], operands[k + 1]
                     if sa == sb:
                         value, sign = a + b, sa
                     else:
                         value, sign = (a - b, 1) if sa > 0 else (b - a, 1)
                     if state == "u" and zero and len(operands) == 2:
-                        alone = [node for _, node, tags in operands if tags == {"x"}]
+                        alone = [node for _, node, tags, _ in operands if tags == {"x"}]
                         drive = alone[0] if alone else at(x_at, "x", level - 1)
                         value = Mux(at(s_at, "s", level - 1), drive, value)
-                    nodes.append(register(state, level, k, last, sign, value, ta | tb))
+                    elif state == "u" and clear and len(operands) == 2:
+                        value = Mux(at(s_at, "s", level - 1), 0, value)
+                    nodes.append(register(state, level, k, last, sign, value, ta | tb, fa + fb,
+                                          node_bounds(state, last, sign, fa + fb, ta | tb)))
                 work[state] = nodes
                 if level == 1 and state == "u":
                     at(s_at, "s", 1)  # the version-1 pipeline registered s here, always
         roots = {}
         for state, operands in work.items():
-            sign, root, _ = operands[0]
+            sign, root, _, _ = operands[0]
             if len(operands) != 1 or sign != 1:
                 raise AssertionError(f"the tree of {state} did not reduce to a positive sum")
             roots[state] = root
         return roots
+
+
+def _shape_range(shape):
+    """The integers a value of ``shape`` holds: ``(lo, hi)``."""
+    if shape.signed:
+        return -(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1
+    return 0, (1 << shape.width) - 1
+
+
+def _width(bounds):
+    """Bits of a register for the range ``bounds``: unsigned when it has no negative values."""
+    lo, hi = bounds
+    return hi.bit_length() if lo >= 0 else signed_width(lo, hi)
+
+
+def _bounds(form, hint=False):
+    r"""``(lo, hi)``: a range of :math:`\sum s\,(v \gg k)` over the terms ``(id(v), s, k,
+    range, hint)`` of ``form`` (:math:`s = \pm 1`), for every :math:`v` in its ``range`` (in
+    its ``hint`` range with ``hint``).
+
+    The copies of one value are bounded together: :math:`v \gg k = v/2^k - e` with
+    :math:`0 \le e \le 1 - 2^{-k}` (a floor), so with :math:`c = \sum s\,2^{-k}` their sum
+    lies in :math:`[c\,v - E_+, c\,v + E_-]` (:math:`E_\pm` the sum of the largest errors of
+    the positive, the negative terms), and :math:`c\,v` is extreme at the ends of :math:`v`'s
+    range. Different values are bounded apart. ``x - (x >> 1)`` of a 16-bit ``x`` lies in
+    ``[-16384, 16384]`` (16 bits), where the ranges of ``x`` and ``x >> 1`` add up to 17."""
+    groups = {}
+    for key, sign, shift, full, near in form:
+        groups.setdefault(key, (near if hint else full, []))[1].append((sign, shift))
+    lo = hi = Fraction(0)
+    for (vlo, vhi), terms in groups.values():
+        c = sum((Fraction(sign, 1 << shift) for sign, shift in terms), Fraction(0))
+        error = {sign: sum((Fraction((1 << shift) - 1, 1 << shift)
+                            for s, shift in terms if s == sign), Fraction(0))
+                 for sign in (1, -1)}
+        lo += min(c * vlo, c * vhi) - error[1]
+        hi += max(c * vlo, c * vhi) + error[-1]
+    return math.ceil(lo), math.floor(hi)
+
+
+def _pairings(items):
+    """Every order of ``items`` that pairs neighbours differently (the last alone if odd)."""
+    if len(items) < 2:
+        yield list(items)
+        return
+    if len(items) % 2:
+        for k, alone in enumerate(items):
+            for order in _pairings(items[:k] + items[k + 1:]):
+                yield [*order, alone]
+        return
+    first, rest = items[0], items[1:]
+    for k, other in enumerate(rest):
+        for order in _pairings(rest[:k] + rest[k + 1:]):
+            yield [first, other, *order]
+
+
+def _pairing(operands, first, depth, cost):
+    """The cheapest way to add ``operands`` ((sign, tags, form)) in levels ``first`` ..
+    ``depth``: ``{level: order}``, each order the indices of the level's operands (neighbours
+    are added). ``cost(level, sign, form, parts)`` prices a node of the operands with tags
+    ``parts`` (its register, and its adder where two); the first cheapest in enumeration
+    order wins."""
+    def best(level, nodes):
+        if level > depth:
+            return 0, {}
+        choice = None
+        for order in _pairings(list(range(len(nodes)))):
+            total, nxt = 0, []
+            for k in range(0, len(order), 2):
+                pair = order[k:k + 2]
+                if len(pair) == 1:
+                    sign, tags, form = nodes[pair[0]]
+                else:
+                    (sa, ta, fa), (sb, tb, fb) = (nodes[j] for j in pair)
+                    sign, tags, form = (sa if sa == sb else 1), ta | tb, fa + fb
+                total += cost(level, sign, form, [nodes[j][1] for j in pair])
+                nxt.append((sign, tags, form))
+            if choice is not None and total >= choice[0]:
+                continue
+            rest, plan = best(level + 1, nxt)
+            if choice is None or total + rest < choice[0]:
+                choice = (total + rest, {level: order, **plan})
+        return choice
+
+    return best(first, list(operands))[1]

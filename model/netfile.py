@@ -16,9 +16,10 @@ The manifest::
      "metadata": {...free-form, e.g. training accuracy...}}
 
 Version 2 added multi-term decays (a decay is an int or a list of signed shifts), the reset
-amount ``theta_reset``, ``input_shift``, ``same_step_recurrence`` and the reset mode
-``subtract_before_leak``; version 1 files (one shift per decay) load unchanged, and a version 1
-manifest that uses any of these is refused. Files are written as version 2.
+amount ``theta_reset``, ``input_shift``, ``same_step_recurrence`` and the reset modes
+``subtract_before_leak`` and ``clear`` (added later: an older reader refuses it by name);
+version 1 files (one shift per decay) load unchanged, and a version 1 manifest that uses any of
+these is refused. Files are written as version 2.
 
 It is read by :func:`.archive.read_arrays` (never unpickles; entry sizes, their total, the
 entry count and every ``.npy`` header checked before anything is decompressed) and the
@@ -280,9 +281,9 @@ def _from_contents(contents: dict) -> Network:
         if version == 1 and params.version_2:
             raise NetworkFileError(
                 f"layers[{index}] uses multi-term decays, theta_reset, input_shift, "
-                "same_step_recurrence or reset 'subtract_before_leak', which a version 1 file "
-                "cannot hold: set the manifest's version to 2 (or write the file again with "
-                "this spikeforge)")
+                "same_step_recurrence or reset 'subtract_before_leak' or 'clear', which a "
+                "version 1 file cannot hold: set the manifest's version to 2 (or write the file "
+                "again with this spikeforge)")
         arrays = {}
         for name, spec in entry["arrays"].items():
             if name not in ("weight", "recurrent", "bias"):

@@ -28,6 +28,7 @@ class ResetMode(IntEnum):
     SUBTRACT = 0  #: U ← D(U) + I − θ_r     (soft reset; the subtracted amount does not decay)
     ZERO = 1  #: U ← I                      (the decayed potential is dropped)
     SUBTRACT_BEFORE_LEAK = 2  #: U ← D(U − θ_r) + I  (the reset decays with the membrane)
+    CLEAR = 3  #: U ← 0  (the step's drive is dropped too: snnTorch's Synaptic/RLeaky/RSynaptic)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class LayerParams:
         else:
             check_int("theta", self.theta, 1, self.potential_format.max)
         if self.theta_reset is not None:
-            if not self.spiking or self.reset is ResetMode.ZERO:
+            if not self.spiking or not self.subtracts:
                 raise ValueError("theta_reset applies to spiking layers with a subtract reset "
                                  f"only; this layer is {self.kind.name} with reset "
                                  f"{self.reset.name.lower()}: leave it unset")
@@ -148,6 +149,11 @@ class LayerParams:
     @property
     def spiking(self) -> bool:
         return self.kind is not NeuronKind.LI
+
+    @property
+    def subtracts(self) -> bool:
+        """Whether a spike subtracts θ_r (the two subtract resets), rather than setting U."""
+        return self.reset in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
 
     @property
     def reset_amount(self) -> int:
@@ -170,7 +176,8 @@ class LayerParams:
         """Uses a part of the contract that network file version 1 cannot hold."""
         return (any(not d.single for d in (self.k_syn, self.k_mem, self.k_adapt))
                 or self.theta_reset is not None or self.same_step_recurrence
-                or self.input_shift != 0 or self.reset is ResetMode.SUBTRACT_BEFORE_LEAK)
+                or self.input_shift != 0
+                or self.reset in (ResetMode.SUBTRACT_BEFORE_LEAK, ResetMode.CLEAR))
 
     def replace(self, **changes) -> "LayerParams":
         return replace(self, **changes)

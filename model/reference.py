@@ -23,6 +23,9 @@ the network input) and its own spikes :math:`s[n]`, every quantity an integer, :
     U[n+1] &= \mathrm{sat}_U\big(I[n]\big)\ \text{if } s[n] \text{ else }
               \mathrm{sat}_U\big(D_{mem}(U[n]) + I[n]\big)
               \quad\text{(reset to zero)}\\
+    U[n+1] &= 0\ \text{if } s[n] \text{ else }
+              \mathrm{sat}_U\big(D_{mem}(U[n]) + I[n]\big)
+              \quad\text{(clearing reset: snnTorch's Synaptic, RLeaky, RSynaptic)}\\
     s[n+1] &= U[n+1] \ge \theta
 
 With ``same_step_recurrence`` the recurrent input reaches the membrane one step earlier (as in
@@ -153,6 +156,8 @@ def neuron_step(p, a, r, state: LayerState):
         u_wide = leak(state.u) + drive - np.where(fired, p.reset_amount, 0)
     elif p.reset is ResetMode.SUBTRACT_BEFORE_LEAK:
         u_wide = leak(state.u - np.where(fired, p.reset_amount, 0)) + drive
+    elif p.reset is ResetMode.CLEAR:
+        u_wide = np.where(fired, 0, leak(state.u) + drive)
     else:
         u_wide = np.where(fired, drive, leak(state.u) + drive)
     u_next = saturate(u_wide, p.potential_format)

@@ -2,7 +2,8 @@
 
 Every layer has a multiple of the lane count neurons; ``saturating`` narrows I and U so that
 clamping happens often. Layers mix every part of contract version 2 (multi-term decays, reset
-amount, reset before the leak, input shift, same-step recurrence) with the version-1 variants."""
+amount, reset before the leak, the clearing reset, input shift, same-step recurrence) with the
+version-1 variants."""
 
 from dataclasses import replace
 
@@ -16,6 +17,8 @@ __all__ = [
     "FEATURE_LAYERS", "feature_network", "random_decay", "random_layer", "random_network",
     "random_spikes",
 ]
+
+_SUBTRACTS = (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
 
 
 def random_decay(rng, width, *, max_terms=4, max_shift=6):
@@ -73,7 +76,7 @@ def random_layer(rng, n_in, n, kind, *, saturating=False, recurrent=False, bias=
         weight_format=wf, current_format=cf, potential_format=pf, **extra,
     )
     if version == 2:
-        if spiking and reset is not ResetMode.ZERO and rng.integers(0, 2):
+        if spiking and reset in _SUBTRACTS and rng.integers(0, 2):
             params["theta_reset"] = int(rng.integers(1, min(pf.max, 2 * theta) + 1))
         params["input_shift"] = int(rng.choice([0, 0, 1, 2]))
         params["same_step_recurrence"] = params["recurrent"] and bool(rng.integers(0, 2))
@@ -88,11 +91,12 @@ def random_layer(rng, n_in, n, kind, *, saturating=False, recurrent=False, bias=
 
 def random_network(rng, lanes, *, layers=2, kinds=None, saturating=False, version=2):
     """A network whose every layer has a multiple of ``lanes`` neurons (``version``: see
-    :func:`random_layer`; version 2 draws the reset before the leak too)."""
+    :func:`random_layer`; version 2 draws the reset before the leak and the clearing reset
+    too)."""
     n_in = int(rng.integers(1, 9))
     size = n_in
     built = []
-    resets = 3 if version == 2 else 2
+    resets = len(ResetMode) if version == 2 else 2
     for index in range(layers):
         last = index == layers - 1
         kind = kinds[index] if kinds else NeuronKind(int(rng.integers(0, 4 if last else 3)))
@@ -119,14 +123,17 @@ FEATURE_LAYERS = (
                           bias=False)),
     (NeuronKind.IF, dict(k_syn=[1, -3, 4], reset=ResetMode.ZERO, recurrent=True,
                          same_step_recurrence=True, input_shift=0, bias=True)),
+    (NeuronKind.LIF, dict(k_syn=[1, -3], k_mem=2, reset=ResetMode.CLEAR, recurrent=True,
+                          same_step_recurrence=True, input_shift=1, bias=True)),
     (NeuronKind.LI, dict(k_syn=2, k_mem=[1, 2, 3, -4], input_shift=1, bias=True)),
 )
 
 
 def feature_network(rng, lanes, *, saturating=False):
-    """Four layers that together hold every version-2 feature on purpose (decays of 1 to 4
+    """Five layers that together hold every version-2 feature on purpose (decays of 1 to 4
     terms on I, U and b, a reset amount other than θ with both subtract resets, the reset
-    before the leak, input shifts, same-step recurrence with each reset mode, and recurrence
+    before the leak, the clearing reset, input shifts, same-step recurrence with three reset
+    modes, and recurrence
     without it), formats and weights drawn; every layer has ``lanes`` or ``2 lanes`` neurons."""
     size = int(rng.integers(2, 9))
     built = []
@@ -137,7 +144,7 @@ def feature_network(rng, lanes, *, saturating=False):
                              recurrent=extra.pop("recurrent", False),
                              bias=extra.pop("bias", False),
                              reset=extra.pop("reset", ResetMode.SUBTRACT), **extra)
-        if layer.params.spiking and layer.params.reset is not ResetMode.ZERO:
+        if layer.params.spiking and layer.params.subtracts:
             theta = layer.params.theta
             layer = replace(layer, params=layer.params.replace(theta_reset=theta // 2 + 1))
         built.append(layer)

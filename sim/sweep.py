@@ -42,6 +42,7 @@ FEATURES = {
     "decay_terms_4": lambda p: max(len(d.terms) for d in p.decays.values()) == 4,
     "theta_reset": lambda p: p.theta_reset is not None,
     "subtract_before_leak": lambda p: p.spiking and p.reset is ResetMode.SUBTRACT_BEFORE_LEAK,
+    "clear_reset": lambda p: p.spiking and p.reset is ResetMode.CLEAR,
     "input_shift": lambda p: p.input_shift > 0,
     "same_step_recurrence": lambda p: p.same_step_recurrence,
 }

@@ -28,7 +28,9 @@ Discretization (:mod:`spikeforge.model.discretize`, ``docs/nir.md``), with time 
 * reset (``RESETS``): NIR's rule is "set to ``v_reset``" (``reset="zero"``, which needs
   ``v_reset = 0``); snnTorch's default is a subtraction at the next update (``"subtract"``);
   within the step of the spike (snnTorch ``reset_delay=False``, Norse's ``reset_subtract``)
-  the subtraction decays with the membrane (``subtract_before_leak``). ``quirks`` (``QUIRKS``)
+  the subtraction decays with the membrane (``subtract_before_leak``); snnTorch's
+  ``Synaptic``, ``RLeaky`` and ``RSynaptic`` with ``reset_mechanism="zero"`` set the membrane
+  to 0 and drop that step's input (``clear``). ``quirks`` (``QUIRKS``)
   reproduce an exporter's own simulation or refuse what the contract cannot express;
 * timing: the contract computes :math:`U[n+1]` from :math:`I[n]`, so each layer delays its
   spikes by two steps against snnTorch's and Norse's update order; a recurrent layer has
@@ -66,7 +68,8 @@ SUPPORTED = "Input, Affine, Linear, LIF, CubaLIF, IF, LI, CubaLI, Output"
 QUIRKS = {
     None: "none: the graph follows the NIR specification",
     "snntorch": "snnTorch 0.9-1.0: as the specification, but Synaptic, RLeaky and RSynaptic "
-                "with reset_mechanism='zero' zero the membrane (refused: not expressible); "
+                "with reset_mechanism='zero' set the membrane to 0, dropping the step's input "
+                "(the clearing reset); "
                 "with --reset subtract-same-step (reset_delay=False) the import notes snnTorch's "
                 "double subtraction",
     "norse": "Norse 1.1 writes tau as dt/tau_inv (that is dt·tau): tau is divided by dt; its "
@@ -287,20 +290,15 @@ def _snap(gain):
 def _reset_mode(name, kind_name, filtered, recurrent, reset, quirks, node):
     """``(ResetMode, notes)``: what the exporter's reset means in the contract, or a refusal."""
     if reset == "zero":
-        if quirks == "snntorch" and (filtered or recurrent):
-            which = "RSynaptic" if filtered and recurrent else "Synaptic" if filtered else "RLeaky"
-            raise NIRImportError(
-                f"node {name!r}: snnTorch's {which} with reset_mechanism='zero' sets the "
-                "membrane to 0 on the step after a spike, dropping that step's input (only "
-                "Leaky keeps it); the contract's reset to zero keeps it, as NIR does. This "
-                "cannot be imported exactly: export with reset_mechanism='subtract' (then "
-                "--reset subtract), or import without --quirks snntorch to get NIR's reset "
-                "(spikes then differ from snnTorch's)")
         if getattr(node, "v_reset", None) is not None and _scalar(name, node, "v_reset") != 0:
             raise NIRImportError(
                 f"node {name!r}: v_reset = {_scalar(name, node, 'v_reset'):g}: the contract "
                 "resets to 0 (v_reset = 0); a nonzero reset potential cannot be imported. "
                 "Export with v_reset = 0 or use a subtract reset")
+        if quirks == "snntorch" and (filtered or recurrent):
+            # Synaptic, RLeaky and RSynaptic set the membrane to 0 on the step after a spike,
+            # dropping that step's input too (Leaky keeps it): exactly the clearing reset
+            return ResetMode.CLEAR, []
         return ResetMode.ZERO, []
     if reset == "subtract-same-step":
         return ResetMode.SUBTRACT_BEFORE_LEAK, []
@@ -367,7 +365,7 @@ def _neuron(name, node, n, fit, reset, last, recurrent):
             theta = _scalar(name, node, "v_threshold")
             cls = IF if kind is NeuronKind.IF else LIF
             extra = {} if kind is NeuronKind.IF else {"k_mem": k_mem}
-            subtract = reset_mode is not ResetMode.ZERO
+            subtract = reset_mode in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
             neuron = cls(n, k_syn=k_syn, theta=theta, compare=">", reset=reset_mode,
                          theta_reset=theta if subtract else None,
                          same_step_recurrence=recurrent, name=name, **extra)

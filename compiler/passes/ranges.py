@@ -28,12 +28,13 @@ decay :math:`x - (x \gg k)` is non-decreasing and is bounded exactly by its ends
 (with same-step recurrence :math:`D_{syn}(I + r) + a` and the drive :math:`I + r`), the same
 for the lower ends, where a spike (possible once :math:`U^{hi} \ge \theta`) can lower
 :math:`U` further: by subtraction :math:`D(\max(U^{lo}, \theta)) + I^{lo} - \theta_r`, before
-the leak :math:`D(\max(U^{lo}, \theta) - \theta_r) + I^{lo}`, to zero :math:`I^{lo}`. The
+the leak :math:`D(\max(U^{lo}, \theta) - \theta_r) + I^{lo}`, to zero :math:`I^{lo}`, the
+clearing reset 0. The
 reset also bounds :math:`U` from above: a neuron fires at the next update exactly when
 :math:`U \ge \theta` (not for ALIF, whose threshold adds :math:`b`), so the upper bound is the
 larger of the quiet branch, :math:`D^{hi}(\min(U^{hi}, \theta - 1)) + I^{hi}`, and the reset
 branch (:math:`D^{hi}(U^{hi}) + I^{hi} - \theta_r`, :math:`D^{hi}(U^{hi} - \theta_r) + I^{hi}`
-or :math:`I^{hi}`). ``I`` enters the ``U`` bound clamped to its format. If the bounds stay
+:math:`I^{hi}` or 0). ``I`` enters the ``U`` bound clamped to its format. If the bounds stay
 inside the formats for all ``T`` steps, no update ever saturates (proved); otherwise saturation
 is possible (the contract allows it, and counts it) and the report gives the bound.
 """
@@ -136,7 +137,8 @@ def state_bounds(layer, steps, until_stable=False):
                 reset_lo, reset_hi = leak(base - p.reset_amount, top - p.reset_amount)
             else:
                 reset_lo = reset_hi = np.zeros_like(base)
-            reset_lo, reset_hi = reset_lo + d_lo, reset_hi + d_hi
+            if p.reset is not ResetMode.CLEAR:  # the clearing reset drops the drive too
+                reset_lo, reset_hi = reset_lo + d_lo, reset_hi + d_hi
             if p.kind is NeuronKind.ALIF:  # U >= θ need not fire (θ + b): both branches
                 new_u_hi = np.where(may_spike, np.maximum(new_u_hi, reset_hi), new_u_hi)
             else:  # s[n] is exactly U[n] >= θ: a neuron below θ did not fire

@@ -91,6 +91,8 @@ def neuron_update(p: LayerParams, state, a, r, floor_shift=floor_shift_ste):
         u_wide = leak(u) + j - reset
     elif p.reset is ResetMode.SUBTRACT_BEFORE_LEAK:
         u_wide = leak(u - reset) + j
+    elif p.reset is ResetMode.CLEAR:
+        u_wide = torch.where(s_reset > 0, torch.zeros_like(u), leak(u) + j)
     else:
         u_wide = torch.where(s_reset > 0, j, leak(u) + j)
     b_next = b

@@ -13,10 +13,12 @@ derivative at :math:`x_t = (U_t - \theta - b_t)/\theta` and :math:`2^f` the inpu
     G^s_t &= \partial_{s_t} L + 2^f (G^R_t)\, V \\
     G^U_t &= \partial_{U_t} L + G^s_t\, \sigma'(x_t)/\theta + \beta_t\, m^U_{t+1} G^U_{t+1}\\
     G^a_t &= m^I_{t+1} G^I_{t+1}, \qquad
-    G^I_t = \partial_{I_t} L + \alpha\, G^a_t + m^U_{t+1} G^U_{t+1}
+    G^I_t = \partial_{I_t} L + \alpha\, G^a_t + \kappa_t\, m^U_{t+1} G^U_{t+1}
 
 where :math:`\alpha = 1 - d_{syn}`, :math:`\beta_t = 1 - d_{mem}` (1 for IF, 0 after a spike with
-reset to zero) are the decays' realized factors (a multi-term decay's straight-through gradient),
+reset to zero or the clearing reset) are the decays' realized factors (a multi-term decay's
+straight-through gradient), :math:`\kappa_t` is 0 after a spike with the clearing reset (it
+drops the drive too) and 1 otherwise,
 and :math:`G^R_t` is the gradient on the recurrent input :math:`R_t`: :math:`G^a_t` when it joins
 the synaptic current after the decay, and :math:`G^I_t` with same-step recurrence, where it joins
 the current before the decay and drives the membrane at once. The reset (subtracted after or
@@ -108,11 +110,12 @@ class _FusedLayer(torch.autograd.Function):
             # propagate through the update from time t to t+1
             gi_wide, gu_wide = gi * mi[:, t], gu * mu[:, t]
             g_drive[:, t] = gi_wide
-            if spiking and p.reset is ResetMode.ZERO and t > 0:
-                beta_t = beta * (1.0 - s[:, t - 1])
-            else:
-                beta_t = beta
-            gi_next = alpha * gi_wide + gu_wide  # on I[t] (with same-step: on I[t] + R[t])
+            # after a spike (s[t], index t - 1) the reset to zero drops the leak, the
+            # clearing reset the drive as well
+            kept = 1.0 - s[:, t - 1] if spiking and t > 0 else 1.0
+            beta_t = beta * kept if p.reset in (ResetMode.ZERO, ResetMode.CLEAR) else beta
+            to_drive = gu_wide * kept if p.reset is ResetMode.CLEAR else gu_wide
+            gi_next = alpha * gi_wide + to_drive  # on I[t] (with same-step: on I[t] + R[t])
             gr_next = gi_next if same_step else gi_wide
             if ctx.has_recurrent and t > 0:
                 g_rec += rscale * (gr_next.t() @ s[:, t - 1])

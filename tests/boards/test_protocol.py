@@ -102,7 +102,7 @@ def test_layer_description_carries_and_hashes_version_2_parameters():
     assert (hidden.k_syn, hidden.k_mem, hidden.k_adapt) == ((1, 2, -3, 4), (2, -4), (1, 2, -3))
     assert hidden.same_step_recurrence and hidden.input_shift == 1
     assert hidden.theta_reset == network.layers[0].params.reset_amount != hidden.theta
-    assert info.layers[3].k_syn == 2  # one term: an int, as in the network file
+    assert info.layers[-1].k_syn == 2  # one term: an int, as in the network file
     for change in ({"k_syn": [1, 2, -3, 5]}, {"theta_reset": 1}, {"input_shift": 0},
                    {"same_step_recurrence": False}):
         layer = network.layers[0]

@@ -83,6 +83,9 @@ SNNTORCH_CASES = {
     "Synaptic two-term beta": dict(kind="synaptic", sizes=[12, 10, 6], beta=0.8125),
     "RLeaky subtract": dict(kind="rleaky", sizes=[12, 10, 6]),
     "RSynaptic subtract": dict(kind="rsynaptic", sizes=[12, 10, 6]),
+    "Synaptic zero": dict(kind="synaptic", sizes=[12, 10, 6], reset="zero"),
+    "RLeaky zero": dict(kind="rleaky", sizes=[12, 10, 6], reset="zero"),
+    "RSynaptic zero": dict(kind="rsynaptic", sizes=[12, 10, 6], reset="zero"),
     "Leaky reset_delay=False": dict(kind="leaky", sizes=[8, 10], reset_delay=False,
                                     thresholds=(13,), weights=(0, 3),
                                     import_reset="subtract-same-step"),
@@ -190,15 +193,17 @@ def test_subtract_reset_removes_v_th_not_theta():
 
 
 @pytest.mark.peers
-@pytest.mark.parametrize("kind,message", [
-    ("synaptic", "snnTorch's Synaptic with reset_mechanism='zero' sets the membrane to 0"),
-    ("rleaky", "snnTorch's RLeaky with reset_mechanism='zero'"),
-    ("rsynaptic", "snnTorch's RSynaptic with reset_mechanism='zero'")])
-def test_snntorch_zero_reset_that_drops_input_is_refused(kind, message):
+@pytest.mark.parametrize("kind,wanted", [("leaky", ResetMode.ZERO), ("synaptic", ResetMode.CLEAR),
+                                         ("rleaky", ResetMode.CLEAR),
+                                         ("rsynaptic", ResetMode.CLEAR)])
+def test_snntorch_zero_reset_is_what_each_cell_does(kind, wanted):
+    """Leaky's zero reset keeps the step's input (U ← I), Synaptic's, RLeaky's and
+    RSynaptic's drop it (U ← 0: the clearing reset); without the quirk, NIR's own reset."""
     net = snntorch_net(np.random.default_rng(0), [4, 3], kind, reset="zero")
     graph = export_nir(net, torch.zeros(4))
-    with pytest.raises(NIRImportError, match=message):
-        import_nir(graph, reset="zero", quirks="snntorch")
+    network, report = import_nir(graph, reset="zero", quirks="snntorch")
+    assert network.layers[0].params.reset is wanted
+    assert report["layers"][0]["reset"] == wanted.name.lower()
     network, _ = import_nir(graph, reset="zero")  # NIR's own reset, without the quirk
     assert network.layers[0].params.reset is ResetMode.ZERO
 

@@ -74,9 +74,10 @@ def test_every_variant_with_every_lane_count():
 
 
 def test_every_version_2_feature_with_every_lane_count():
-    """The four layers of ``feature_network`` (each version-2 feature on purpose: decays of 1
-    to 4 terms, reset amount, reset before the leak, input shift, same-step recurrence with each
-    reset) at 1, 2 and 4 lanes, plain and saturating: every value and every step's cycles."""
+    """The five layers of ``feature_network`` (each version-2 feature on purpose: decays of 1
+    to 4 terms, reset amount, reset before the leak, the clearing reset, input shift, same-step
+    recurrence with three resets) at 1, 2 and 4 lanes, plain and saturating: every value and
+    every step's cycles."""
     rng = np.random.default_rng(2)
     fired = saturated = 0
     for lanes in (1, 2, 4):

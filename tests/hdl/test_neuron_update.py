@@ -105,6 +105,10 @@ V2_CASES = {
     "same-step recurrence, zero reset, four terms": dict(
         recurrent=True, same_step_recurrence=True, reset=ResetMode.ZERO,
         k_syn=[1, 2, -5, 7], k_mem=[2, 3, -5, 6]),
+    "same-step recurrence, clearing reset, four terms, shift": dict(
+        recurrent=True, same_step_recurrence=True, reset=ResetMode.CLEAR, input_shift=1,
+        k_syn=[1, -3, 5, -7], k_mem=[2, 3, -5, 6]),
+    "clearing reset, IF, bias": dict(kind=NeuronKind.IF, reset=ResetMode.CLEAR, bias=True),
     "same-step recurrence, reset before the leak, shift, bias": dict(
         recurrent=True, same_step_recurrence=True, reset=ResetMode.SUBTRACT_BEFORE_LEAK,
         input_shift=2, bias=True, theta_reset=20, k_syn=[0, -2]),
@@ -209,6 +213,7 @@ def test_version_2_update_matches_layer_step(name):
     ({"theta_reset": 9, "input_shift": 3}, 4),  # free: a constant and wiring
     ({"kind": NeuronKind.LI, "k_mem": [2, 4]}, 4),  # U: 4 operands (U, 2 terms, I)
     ({"kind": NeuronKind.IF, "reset": ResetMode.ZERO, "k_syn": 0}, 4),  # U: 2 operands
+    ({"reset": ResetMode.CLEAR}, 4),  # U: 3 operands, then a select of 0
     ({"k_syn": [1, -3]}, 5),  # I: 5 operands (I, 2 terms, acc, bias)
     ({"k_mem": [1, -3]}, 5),  # U: 5 operands (U, 2 terms, I, reset)
     ({"k_syn": [1, 2, -4, 6], "k_mem": [1, -3, 4, -6], "bias": True}, 5),  # 7 operands

@@ -1,6 +1,6 @@
 """Random learning setups for the differential tests: networks, configurations, stimuli.
 
-Layers mix one-shift and 1- to 4-term decays (synaptic, membrane, ALIF trace), the three reset
+Layers mix one-shift and 1- to 4-term decays (synaptic, membrane, ALIF trace), the four reset
 modes and reset amounts below the threshold."""
 
 import numpy as np
@@ -30,8 +30,8 @@ def _layer(rng, n_in, n, kind, recurrent, saturating):
                      k_adapt=_decay(rng, tw, min(4, tw - 1)),
                      adapt_jump=int(rng.integers(1, min(1 << tw, 40))))
     theta = int(rng.integers(8, min(pf.max, 4 * wf.max) + 1))
-    reset = ResetMode(int(rng.integers(0, 3)))
-    if reset is not ResetMode.ZERO and rng.integers(0, 2):
+    reset = ResetMode(int(rng.integers(0, len(ResetMode))))
+    if reset in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK) and rng.integers(0, 2):
         extra["theta_reset"] = int(rng.integers(1, theta + 1))
     params = LayerParams(
         n_in=n_in, n=n, kind=kind, k_syn=_decay(rng, cf.width, 3),

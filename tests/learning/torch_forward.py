@@ -61,6 +61,8 @@ def forward(params, config, weight, z, mode="float"):
             u_wide = leaked + i - reset
         elif params.reset is ResetMode.SUBTRACT_BEFORE_LEAK:
             u_wide = membrane_leak(u - reset) + i
+        elif params.reset is ResetMode.CLEAR:
+            u_wide = torch.where(s.detach() > 0, torch.zeros_like(u), leaked + i)
         else:
             u_wide = torch.where(s.detach() > 0, i, leaked + i)
         u_next = _clamp(u_wide, params.potential_format, mode)

@@ -46,7 +46,7 @@ def _network():
         ({"n": 0}, "n must be an integer in 1..65536, not 0"),
         ({"kind": "izhikevich"}, "kind must be one of lif, if, alif, li, not 'izhikevich'"),
         ({"reset": "hard"},
-         "reset must be one of subtract, zero, subtract_before_leak, not 'hard'"),
+         "reset must be one of subtract, zero, subtract_before_leak, clear, not 'hard'"),
         ({"kind": "if", "k_mem": 3}, "k_mem must be 0 for IF neurons"),
         ({"kind": "li", "theta": 9}, "theta must be left at 1"),
         ({"adapt_jump": 3}, "k_adapt and adapt_jump apply to ALIF layers only"),

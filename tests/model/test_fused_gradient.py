@@ -14,7 +14,7 @@ from spikeforge.sim.random_networks import random_decay
 @settings(max_examples=60, deadline=None)
 @given(
     kind=st.sampled_from(["lif", "if", "alif", "li"]),
-    reset=st.sampled_from(["subtract", "zero", "subtract_before_leak"]),
+    reset=st.sampled_from(["subtract", "zero", "subtract_before_leak", "clear"]),
     recurrent=st.booleans(),
     same_step=st.booleans(),
     input_shift=st.integers(0, 2),
@@ -46,7 +46,7 @@ def test_fused_matches_autograd(kind, reset, recurrent, same_step, input_shift, 
         k_syn=decay(fmt.width),
         k_mem=0 if kind == "if" else decay(fmt.width),
         theta=40 if spiking else 1,
-        theta_reset=theta_reset if spiking and reset != "zero" else None,
+        theta_reset=theta_reset if spiking and reset.startswith("subtract") else None,
         current_format=fmt,
         potential_format=fmt,
         k_adapt=decay(16) if kind == "alif" else 0,

@@ -164,6 +164,21 @@ def test_reset_amount_and_reset_before_the_leak():
     assert out["u"][:, 0].tolist() == [0, 12, 15, 17, 18]  # D(12-9)+12, D(15-9)+12, D(17-9)+12
 
 
+def test_the_three_resets_one_neuron_apart():
+    """θ = 10, D(U) = U − (U ≫ 2), a current of 12 from step 1 on (k_syn = 0: I[n] = A[n−1]).
+    Reset to zero keeps the drive of the step after a spike, the clearing reset drops it:
+    U[2] = 12 fires; zero: U[3] = I = 12, fires again; clear: U[3] = 0, U[4] = 12."""
+    p = LayerParams(1, 1, k_syn=0, k_mem=2, theta=10)
+    out, _ = _run_single(p.replace(reset="zero"), [[12]], [1, 1, 1, 1, 1, 0])
+    assert out["u"][:, 0].tolist() == [0, 12, 12, 12, 12, 12]
+    assert out["spikes"][:, 0].tolist() == [0, 1, 1, 1, 1, 1]
+    out, _ = _run_single(p.replace(reset="clear"), [[12]], [1, 1, 1, 1, 1, 0])
+    assert out["u"][:, 0].tolist() == [0, 12, 0, 12, 0, 12]
+    assert out["spikes"][:, 0].tolist() == [0, 1, 0, 1, 0, 1]
+    out, _ = _run_single(p.replace(reset="clear"), [[7]], [1, 1, 1, 1, 0])
+    assert out["u"][:, 0].tolist() == [0, 7, 13, 0, 7]  # 7 - 1 + 7 = 13 fires, cleared
+
+
 def test_input_shift_scales_weights_not_the_bias():
     p = LayerParams(1, 1, k_syn=1, k_mem=2, theta=10000, input_shift=3, bias=True)
     out, _ = _run_single(p, [[5]], [1, 0], bias=np.array([3]))

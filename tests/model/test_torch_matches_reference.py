@@ -28,9 +28,9 @@ def layer_params(draw, n_in):
     n = draw(st.integers(1, 12))
     spiking = kind != "li"
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    reset = draw(st.sampled_from(["subtract", "zero", "subtract_before_leak"]))
+    reset = draw(st.sampled_from(["subtract", "zero", "subtract_before_leak", "clear"]))
     recurrent = spiking and draw(st.booleans())
-    subtract = spiking and reset != "zero"
+    subtract = spiking and reset in ("subtract", "subtract_before_leak")
     return LayerParams(
         n_in,
         n,

@@ -10,6 +10,7 @@ where their builds are cached; shared by the simulators and the bitstream builds
   callers pass relative paths.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 
 __all__ = [
     "ToolMissing",
+    "build_lock",
     "cache_dir",
     "configure_verilator",
     "have_icarus",
@@ -38,6 +40,22 @@ def cache_dir() -> Path:
     root = os.environ.get("SPIKEFORGE_CACHE") or Path.home() / ".cache" / "spikeforge"
     environment = hashlib.sha256(str(Path(sys.prefix).resolve()).encode()).hexdigest()[:8]
     return Path(root) / "cosim" / f"env-{environment}"
+
+
+@contextlib.contextmanager
+def build_lock(folder: Path):
+    """Hold an exclusive lock on the cached build ``folder`` (a ``.lock`` file beside it), so
+    that processes building the same design at once (test workers, Ray workers) build it once
+    and the others wait and reuse it. Without ``fcntl`` (not POSIX) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _venv_bin() -> Path:

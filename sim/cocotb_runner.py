@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.verilog import TOP, generate_verilog
-from ..toolchain import ToolMissing, cache_dir, configure_verilator, missing_reason
+from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
 from .probe_records import assemble
 
 __all__ = ["SIMULATORS", "cache_dir", "cosimulate", "generate_verilog"]
@@ -32,18 +32,19 @@ def _build(sim, sources, build_args=(), includes=()):
     build_dir = cache_dir() / f"{sim}-{digest}"
     stamp = build_dir / "built.ok"
     runner = get_runner(sim)
-    fresh = not stamp.exists()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    paths = [build_dir / name for name in sources]
-    if fresh:
-        for path, body in zip(paths, sources.values(), strict=True):
-            path.write_text(body)
-    args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"] if sim == "verilator" else []
-    # build() also primes the runner for test(); on a cached design it finds nothing to do
-    runner.build(sources=paths, hdl_toplevel=TOP, build_dir=build_dir,
-                 build_args=[*args, *build_args], includes=list(includes), always=fresh,
-                 log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
-    stamp.write_text("ok\n")
+    with build_lock(build_dir):
+        fresh = not stamp.exists()
+        build_dir.mkdir(parents=True, exist_ok=True)
+        paths = [build_dir / name for name in sources]
+        if fresh:
+            for path, body in zip(paths, sources.values(), strict=True):
+                path.write_text(body)
+        args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"] if sim == "verilator" else []
+        # build() also primes the runner for test(); on a cached design it finds nothing to do
+        runner.build(sources=paths, hdl_toplevel=TOP, build_dir=build_dir,
+                     build_args=[*args, *build_args], includes=list(includes), always=fresh,
+                     log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
+        stamp.write_text("ok\n")
     return runner, build_dir
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..link.protocol import DEFAULT_LINK
-from ..toolchain import ToolMissing, cache_dir, configure_verilator, missing_reason
+from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
 
 __all__ = ["TOP", "CosimDevice", "cosim_verilog"]
 
@@ -72,16 +72,18 @@ class CosimDevice:
         digest = hashlib.sha256(self.rtl.encode()).hexdigest()[:16]
         build_dir = cache_dir() / f"board-verilator-{digest}"
         stamp = build_dir / "built.ok"
-        fresh = not stamp.exists()
-        build_dir.mkdir(parents=True, exist_ok=True)
-        source = build_dir / f"{TOP}.v"
-        if fresh:
-            source.write_text(self.rtl)
         runner = get_runner("verilator")
-        runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
-                     build_args=["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"], always=fresh,
-                     log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
-        stamp.write_text("ok\n")
+        with build_lock(build_dir):
+            fresh = not stamp.exists()
+            build_dir.mkdir(parents=True, exist_ok=True)
+            source = build_dir / f"{TOP}.v"
+            if fresh:
+                source.write_text(self.rtl)
+            runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
+                         build_args=["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"],
+                         always=fresh, log_file=build_dir / "build.log",
+                         timescale=("1ns", "1ps"))
+            stamp.write_text("ok\n")
         return runner, build_dir
 
     @property

@@ -49,7 +49,7 @@ from ..compiler.targets import get_target
 from ..hdl.schedule import schedules
 from ..model import load_network, run, save_network
 from ..model.netfile import network_to_bytes
-from ..toolchain import ToolMissing, cache_dir
+from ..toolchain import ToolMissing, build_lock, cache_dir
 from .engine import JobFailed, run_jobs
 
 __all__ = ["CELLS", "Point", "evaluate_point", "explore", "markdown_table", "pareto_front",
@@ -121,16 +121,8 @@ def _failed(figures, stage, reason):
 def _design_lock(network, lanes):
     """Points of one design (other boards, other seeds) co-simulate one after another, so the
     first builds the Verilator model and the others find it cached."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, at worst a model is built twice
-        yield
-        return
     digest = hashlib.sha256(network_to_bytes(network) + bytes([lanes % 256])).hexdigest()[:16]
-    folder = cache_dir() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"explore-{digest}-{lanes}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with build_lock(cache_dir() / "locks" / f"explore-{digest}-{lanes}"):
         yield
 
 

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from ..hdl.verilog import TOP, generate_verilog
-from ..toolchain import ToolMissing, cache_dir, yosys_command
+from ..toolchain import ToolMissing, build_lock, cache_dir, yosys_command
 
 __all__ = ["TARGETS", "cell_includes", "lower_processes", "netlist_build", "netlist_sources",
            "synthesize_netlist", "yosys_share"]
@@ -51,16 +51,18 @@ def _yosys(rtl, script, kind):
     digest = hashlib.sha256(f"{script}\n{rtl}".encode()).hexdigest()[:16]
     folder = cache_dir() / f"{kind}-{digest}"
     result = folder / "out.v"
-    if result.exists():
+    with build_lock(folder):
+        if result.exists():
+            return result.read_text()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "rtl.v").write_text(rtl)
+        done = subprocess.run([*yosys_command(), "-q", "-p", f"read_verilog rtl.v; {script}"],
+                              cwd=folder, capture_output=True, text=True)
+        if done.returncode or not (folder / "out_tmp.v").exists():
+            raise RuntimeError(
+                f"Yosys failed on {script!r}:\n{(done.stdout + done.stderr)[-3000:]}")
+        (folder / "out_tmp.v").replace(result)
         return result.read_text()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "rtl.v").write_text(rtl)
-    done = subprocess.run([*yosys_command(), "-q", "-p", f"read_verilog rtl.v; {script}"],
-                          cwd=folder, capture_output=True, text=True)
-    if done.returncode or not (folder / "out_tmp.v").exists():
-        raise RuntimeError(f"Yosys failed on {script!r}:\n{(done.stdout + done.stderr)[-3000:]}")
-    (folder / "out_tmp.v").replace(result)
-    return result.read_text()
 
 
 def synthesize_netlist(network, target, lanes=1) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 from ..hdl.events import MARKER, ProbeLayout
 from ..hdl.network_core import COUNTERS
 from ..hdl.verilog import TOP, generate_verilog
-from ..toolchain import ToolMissing, cache_dir, configure_verilator, missing_reason
+from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
 from .probe_records import assemble
 
 __all__ = ["fast_cosimulate"]
@@ -164,8 +164,12 @@ def _build(verilog, layers):
     digest = hashlib.sha256(f"{verilog}\n{harness}".encode()).hexdigest()[:16]
     folder = cache_dir() / f"verilator-fast-{digest}"
     executable = folder / "obj" / "harness"
-    if executable.exists():
-        return executable
+    with build_lock(folder):
+        return executable if executable.exists() else _compile(root, folder, verilog, harness)
+
+
+def _compile(root, folder, verilog, harness):
+    executable = folder / "obj" / "harness"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{TOP}.v").write_text(verilog)
     (folder / "harness.cpp").write_text(harness)

@@ -33,3 +33,36 @@ def test_yosys_cell_models_are_shipped():
     for target, (_, cells) in TARGETS.items():
         assert (yosys_share() / cells).is_file()
         assert all(folder.is_dir() for folder in cell_includes(target))
+
+
+def _build_under_lock(folder, log):
+    """What a cached build does: under the lock, build unless the result is there."""
+    import time
+
+    with toolchain.build_lock(Path(folder)):
+        with open(log, "a") as handle:
+            handle.write("enter\n")
+        result = Path(folder) / "out"
+        if not result.exists():
+            time.sleep(1.0)  # a build long enough for the other process to arrive
+            Path(folder).mkdir(exist_ok=True)
+            result.write_text("built")
+        with open(log, "a") as handle:
+            handle.write("leave\n")
+
+
+def test_concurrent_builds_of_one_design_build_it_once(tmp_path):
+    """Two processes (test workers, Ray workers) asking for one design: the second waits for
+    the first and reuses its build, never interleaving with it."""
+    import multiprocessing
+
+    folder, log = tmp_path / "design", tmp_path / "log"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_build_under_lock, args=(folder, log)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert log.read_text().split() == ["enter", "leave"] * 3  # one at a time
+    assert (folder / "out").read_text() == "built"

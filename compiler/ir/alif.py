@@ -15,7 +15,7 @@ from typing import ClassVar
 from ...model import IntFormat, NeuronKind, ResetMode
 from ...model.decay import Decay
 from .base import check_format, register_node
-from .neuron import Neuron
+from .neuron import DEFAULTS, Neuron
 
 __all__ = ["ALIF"]
 
@@ -26,17 +26,17 @@ class ALIF(Neuron):
     """``n`` adaptive LIF neurons (see the module for the threshold trace)."""
 
     n: int
-    k_syn: Decay | int | list = 0
-    k_mem: Decay | int | list = 0
-    theta: int | float = 1
-    reset: ResetMode = ResetMode.SUBTRACT
+    k_syn: Decay | int | list = DEFAULTS["k_syn"]
+    k_mem: Decay | int | list = DEFAULTS["k_mem"]
+    theta: int | float = DEFAULTS["theta"]
+    reset: ResetMode = DEFAULTS["reset"]
     compare: str = ">="
-    k_adapt: Decay | int | list = 0
-    adapt_jump: int = 0
+    k_adapt: Decay | int | list = DEFAULTS["k_adapt"]
+    adapt_jump: int = DEFAULTS["adapt_jump"]
     trace_format: IntFormat | None = None
     theta_reset: int | float | None = None
-    input_shift: int = 0
-    same_step_recurrence: bool = False
+    input_shift: int = DEFAULTS["input_shift"]
+    same_step_recurrence: bool = DEFAULTS["same_step_recurrence"]
     current_format: IntFormat | None = None
     potential_format: IntFormat | None = None
     name: str = ""

@@ -16,7 +16,7 @@ from typing import ClassVar
 from ...model import IntFormat, NeuronKind, ResetMode
 from ...model.decay import Decay
 from .base import register_node
-from .neuron import Neuron
+from .neuron import DEFAULTS, Neuron
 
 __all__ = ["LI"]
 
@@ -28,10 +28,10 @@ class LI(Neuron):
     network file maps to the IR and back unchanged."""
 
     n: int
-    k_syn: Decay | int | list = 0
-    k_mem: Decay | int | list = 0
-    reset: ResetMode = ResetMode.SUBTRACT
-    input_shift: int = 0
+    k_syn: Decay | int | list = DEFAULTS["k_syn"]
+    k_mem: Decay | int | list = DEFAULTS["k_mem"]
+    reset: ResetMode = DEFAULTS["reset"]
+    input_shift: int = DEFAULTS["input_shift"]
     current_format: IntFormat | None = None
     potential_format: IntFormat | None = None
     name: str = ""

@@ -23,7 +23,7 @@ from typing import ClassVar
 from ...model import IntFormat, NeuronKind, ResetMode
 from ...model.decay import Decay
 from .base import register_node
-from .neuron import Neuron
+from .neuron import DEFAULTS, Neuron
 
 __all__ = ["IF", "LIF"]
 
@@ -34,14 +34,14 @@ class LIF(Neuron):
     """``n`` leaky integrate-and-fire neurons (see the module for the update)."""
 
     n: int
-    k_syn: Decay | int | list = 0
-    k_mem: Decay | int | list = 0
-    theta: int | float = 1
-    reset: ResetMode = ResetMode.SUBTRACT
+    k_syn: Decay | int | list = DEFAULTS["k_syn"]
+    k_mem: Decay | int | list = DEFAULTS["k_mem"]
+    theta: int | float = DEFAULTS["theta"]
+    reset: ResetMode = DEFAULTS["reset"]
     compare: str = ">="
     theta_reset: int | float | None = None
-    input_shift: int = 0
-    same_step_recurrence: bool = False
+    input_shift: int = DEFAULTS["input_shift"]
+    same_step_recurrence: bool = DEFAULTS["same_step_recurrence"]
     current_format: IntFormat | None = None
     potential_format: IntFormat | None = None
     name: str = ""
@@ -58,13 +58,13 @@ class IF(Neuron):
     """``n`` integrate-and-fire neurons: :class:`LIF` without the membrane leak."""
 
     n: int
-    k_syn: Decay | int | list = 0
-    theta: int | float = 1
-    reset: ResetMode = ResetMode.SUBTRACT
+    k_syn: Decay | int | list = DEFAULTS["k_syn"]
+    theta: int | float = DEFAULTS["theta"]
+    reset: ResetMode = DEFAULTS["reset"]
     compare: str = ">="
     theta_reset: int | float | None = None
-    input_shift: int = 0
-    same_step_recurrence: bool = False
+    input_shift: int = DEFAULTS["input_shift"]
+    same_step_recurrence: bool = DEFAULTS["same_step_recurrence"]
     current_format: IntFormat | None = None
     potential_format: IntFormat | None = None
     name: str = ""

@@ -20,15 +20,19 @@ stands for (with placeholder formats and threshold while those are open) and kee
 normalized decays and reset mode, so every range is checked in one place.
 """
 
-from dataclasses import fields
+from dataclasses import MISSING, fields
 
 from ...model import IntFormat, LayerParams
 from ...model.numerics import check_int
 from .base import check_format, check_name, check_threshold, format_from_dict, format_to_dict
 
-__all__ = ["COMPARES", "Neuron"]
+__all__ = ["COMPARES", "DEFAULTS", "Neuron"]
 
 COMPARES = (">=", ">")
+
+#: the defaults of the neuron parameters: :class:`~spikeforge.model.LayerParams`' own, so a node
+#: and the layer it lowers to agree on what an unset parameter means
+DEFAULTS = {f.name: f.default for f in fields(LayerParams) if f.default is not MISSING}
 
 #: formats assumed while a node's formats are open (the widest the compiler chooses)
 _OPEN = IntFormat(32)

@@ -125,3 +125,20 @@ def test_li_only_last_and_without_recurrence():
         Graph((inp, fc, Recurrent(np.eye(3)), LI(3), Output(Readout.MEMBRANE_MAX)))
     with pytest.raises(ValueError, match="is 2 × 2 but its layer has 3"):
         Graph((inp, fc, Recurrent(np.eye(2)), LIF(3), Output()))
+
+
+def test_an_unset_parameter_means_what_it_means_in_layer_params():
+    """One set of defaults: a node's unset decays, threshold, reset, input shift and ALIF trace
+    are those of the LayerParams it lowers to (IF has no leak, LI no threshold: not fields)."""
+    from dataclasses import fields
+
+    from spikeforge.model import LayerParams
+
+    layer = LayerParams(1, 2)
+    shared = ("k_syn", "k_mem", "theta", "reset", "input_shift", "k_adapt", "adapt_jump",
+              "same_step_recurrence")
+    for node in (LIF(2), ALIF(2), IF(2), LI(2)):
+        names = [f.name for f in fields(node) if f.name in shared]
+        assert names, type(node).__name__
+        for name in names:
+            assert getattr(node, name) == getattr(layer, name), (type(node).__name__, name)

@@ -52,7 +52,7 @@ def test_fuse_composes_weights_and_biases_exactly():
 def float_graph(weight, theta=1.0, compare=">"):
     n, n_in = weight.shape
     return Graph((Input(n_in, SpikeEncoding(8)), Affine(weight, name="fc"),
-                  LIF(n, k_mem=2, theta=theta, compare=compare, name="lif"), Output()))
+                  LIF(n, k_syn=0, k_mem=2, theta=theta, compare=compare, name="lif"), Output()))
 
 
 def test_quantize_scales_rounds_and_reports_per_layer():

@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= reports/demo
-PYTEST_ARGS ?= -m "not slow"
+# two workers (pytest-xdist), a test module whole on one: the suite is CPU-bound on 2 cores
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?= -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: demo test test-all lint bench tools clean
 
@@ -34,7 +36,7 @@ demo: $(STAMP) tools
 test: $(STAMP) tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-all: PYTEST_ARGS =
+test-all: PYTEST_ARGS = -n $(PYTEST_WORKERS) --dist loadfile
 test-all: test
 
 lint: $(STAMP)

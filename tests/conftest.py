@@ -7,9 +7,21 @@ deselected: ``make test`` passes ``-m "not slow"``, ``make test-all`` runs every
 **The hostile-input probe** (issue 17): the cases of these tests are bad files, bad arguments,
 bad frames, interrupts and lost links, each asserting a clear error (or success) with nothing
 changed, never a traceback. They carry the ``hostile`` marker, so ``pytest -m hostile`` runs the
-probe alone and ``pytest -m hostile --collect-only -q`` counts its cases."""
+probe alone and ``pytest -m hostile --collect-only -q`` counts its cases.
+
+**Parallel workers** (``pytest -n 2 --dist loadfile``, pytest-xdist; ``make test`` uses it):
+a test module runs whole on one worker, so its module fixtures (a trained network, a Ray
+cluster) are made once; each worker runs torch on one thread, so two workers share two cores
+instead of fighting over them; simulator and Yosys builds are shared through the build cache
+under a lock per design (:func:`spikeforge.toolchain.build_lock`)."""
+
+import os
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # before torch is imported anywhere
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 #: test module → the test functions of the probe in it (``None``: every test of the module)
 PROBE = {

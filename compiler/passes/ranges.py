@@ -29,14 +29,14 @@ decay :math:`x - (x \gg k)` is non-decreasing and is bounded exactly by its ends
 for the lower ends, where a spike (possible once :math:`U^{hi} \ge \theta`) can lower
 :math:`U` further: by subtraction :math:`D(\max(U^{lo}, \theta)) + I^{lo} - \theta_r`, before
 the leak :math:`D(\max(U^{lo}, \theta) - \theta_r) + I^{lo}`, to zero :math:`I^{lo}`, the
-clearing reset 0. The
-reset also bounds :math:`U` from above: a neuron fires at the next update exactly when
-:math:`U \ge \theta` (not for ALIF, whose threshold adds :math:`b`), so the upper bound is the
-larger of the quiet branch, :math:`D^{hi}(\min(U^{hi}, \theta - 1)) + I^{hi}`, and the reset
-branch (:math:`D^{hi}(U^{hi}) + I^{hi} - \theta_r`, :math:`D^{hi}(U^{hi} - \theta_r) + I^{hi}`
-:math:`I^{hi}` or 0). ``I`` enters the ``U`` bound clamped to its format. If the bounds stay
-inside the formats for all ``T`` steps, no update ever saturates (proved); otherwise saturation
-is possible (the contract allows it, and counts it) and the report gives the bound.
+clearing reset 0. The reset also bounds :math:`U` from above: a neuron fires at the next update
+exactly when :math:`U \ge \theta` (not for ALIF, whose threshold adds :math:`b`), so the upper
+bound is the larger of the quiet branch, :math:`D^{hi}(\min(U^{hi}, \theta - 1)) + I^{hi}`, and
+the reset branch (:math:`D^{hi}(U^{hi}) + I^{hi} - \theta_r`,
+:math:`D^{hi}(U^{hi} - \theta_r) + I^{hi}`, :math:`I^{hi}` or 0). ``I`` enters the ``U``
+bound clamped to its format. If the bounds stay inside the formats for all ``T`` steps, no
+update ever saturates (proved); otherwise saturation is possible (the contract allows it, and
+counts it) and the report gives the bound.
 """
 
 import numpy as np

@@ -11,9 +11,10 @@ probe alone and ``pytest -m hostile --collect-only -q`` counts its cases.
 
 **Parallel workers** (``pytest -n 2 --dist loadfile``, pytest-xdist; ``make test`` uses it):
 a test module runs whole on one worker, so its module fixtures (a trained network, a Ray
-cluster) are made once; each worker runs torch on one thread, so two workers share two cores
-instead of fighting over them; simulator and Yosys builds are shared through the build cache
-under a lock per design (:func:`spikeforge.toolchain.build_lock`)."""
+cluster) are made once; the longest folders are collected first (``LONGEST_FIRST``); each
+worker runs torch on one thread, so two workers share two cores instead of fighting over them;
+simulator and Yosys builds are shared through the build cache under a lock per design
+(:func:`spikeforge.toolchain.build_lock`)."""
 
 import os
 
@@ -39,7 +40,19 @@ PROBE = {
 }
 
 
+#: folders whose modules run first: the longest (simulator builds, the co-simulated board), so
+#: that two workers do not end with one long module running alone
+LONGEST_FIRST = ("tests/sim/", "tests/boards/", "tests/hdl/", "tests/learning/")
+
+
+def _rank(item):
+    module = item.nodeid.partition("::")[0]
+    return next((k for k, folder in enumerate(LONGEST_FIRST) if module.startswith(folder)),
+                len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_rank)  # stable: each module stays whole and in order
     for item in items:
         module, _, name = item.nodeid.partition("::")
         if module in PROBE and (PROBE[module] is None

@@ -30,6 +30,11 @@ class ResetMode(IntEnum):
     SUBTRACT_BEFORE_LEAK = 2  #: U ← D(U − θ_r) + I  (the reset decays with the membrane)
     CLEAR = 3  #: U ← 0  (the step's drive is dropped too: snnTorch's Synaptic/RLeaky/RSynaptic)
 
+    @property
+    def subtracts(self) -> bool:
+        """Whether a spike subtracts θ_r (the two subtract resets), rather than setting U."""
+        return self in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
+
 
 @dataclass(frozen=True)
 class LayerParams:
@@ -132,7 +137,7 @@ class LayerParams:
         else:
             check_int("theta", self.theta, 1, self.potential_format.max)
         if self.theta_reset is not None:
-            if not self.spiking or not self.subtracts:
+            if not self.spiking or not self.reset.subtracts:
                 raise ValueError("theta_reset applies to spiking layers with a subtract reset "
                                  f"only; this layer is {self.kind.name} with reset "
                                  f"{self.reset.name.lower()}: leave it unset")
@@ -149,11 +154,6 @@ class LayerParams:
     @property
     def spiking(self) -> bool:
         return self.kind is not NeuronKind.LI
-
-    @property
-    def subtracts(self) -> bool:
-        """Whether a spike subtracts θ_r (the two subtract resets), rather than setting U."""
-        return self.reset in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
 
     @property
     def reset_amount(self) -> int:

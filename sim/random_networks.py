@@ -18,8 +18,6 @@ __all__ = [
     "random_spikes",
 ]
 
-_SUBTRACTS = (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
-
 
 def random_decay(rng, width, *, max_terms=4, max_shift=6):
     """A random valid decay (:class:`~spikeforge.model.decay.Decay`) of 1 to ``max_terms``
@@ -76,7 +74,7 @@ def random_layer(rng, n_in, n, kind, *, saturating=False, recurrent=False, bias=
         weight_format=wf, current_format=cf, potential_format=pf, **extra,
     )
     if version == 2:
-        if spiking and reset in _SUBTRACTS and rng.integers(0, 2):
+        if spiking and reset.subtracts and rng.integers(0, 2):
             params["theta_reset"] = int(rng.integers(1, min(pf.max, 2 * theta) + 1))
         params["input_shift"] = int(rng.choice([0, 0, 1, 2]))
         params["same_step_recurrence"] = params["recurrent"] and bool(rng.integers(0, 2))
@@ -144,7 +142,7 @@ def feature_network(rng, lanes, *, saturating=False):
                              recurrent=extra.pop("recurrent", False),
                              bias=extra.pop("bias", False),
                              reset=extra.pop("reset", ResetMode.SUBTRACT), **extra)
-        if layer.params.spiking and layer.params.subtracts:
+        if layer.params.spiking and layer.params.reset.subtracts:
             theta = layer.params.theta
             layer = replace(layer, params=layer.params.replace(theta_reset=theta // 2 + 1))
         built.append(layer)

@@ -365,9 +365,8 @@ def _neuron(name, node, n, fit, reset, last, recurrent):
             theta = _scalar(name, node, "v_threshold")
             cls = IF if kind is NeuronKind.IF else LIF
             extra = {} if kind is NeuronKind.IF else {"k_mem": k_mem}
-            subtract = reset_mode in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK)
             neuron = cls(n, k_syn=k_syn, theta=theta, compare=">", reset=reset_mode,
-                         theta_reset=theta if subtract else None,
+                         theta_reset=theta if reset_mode.subtracts else None,
                          same_step_recurrence=recurrent, name=name, **extra)
     except (TypeError, ValueError) as exc:
         raise NIRImportError(f"node {name!r}: {exc}") from None

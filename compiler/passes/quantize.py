@@ -147,7 +147,7 @@ def quantize_layer(nodes, options, steps=32):
         state = scale * 2.0**f
         theta = _threshold(neuron, state)
         reset = None
-        if neuron.spiking and neuron.reset.name in ("SUBTRACT", "SUBTRACT_BEFORE_LEAK"):
+        if neuron.spiking and neuron.reset.subtracts:
             source = neuron.theta_reset if neuron.theta_reset is not None else (
                 neuron.theta if neuron.compare == ">" else None)
             reset = None if source is None else float(source) * state

@@ -31,7 +31,7 @@ def _layer(rng, n_in, n, kind, recurrent, saturating):
                      adapt_jump=int(rng.integers(1, min(1 << tw, 40))))
     theta = int(rng.integers(8, min(pf.max, 4 * wf.max) + 1))
     reset = ResetMode(int(rng.integers(0, len(ResetMode))))
-    if reset in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK) and rng.integers(0, 2):
+    if reset.subtracts and rng.integers(0, 2):
         extra["theta_reset"] = int(rng.integers(1, theta + 1))
     params = LayerParams(
         n_in=n_in, n=n, kind=kind, k_syn=_decay(rng, cf.width, 3),

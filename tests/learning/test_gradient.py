@@ -31,7 +31,7 @@ def single_layer(rng, kind, n_in=6, n=4, steps=24, reset=ResetMode.SUBTRACT):
     extra = {}
     if kind is NeuronKind.ALIF:
         extra = dict(k_adapt=_decay(rng, 1, 5), adapt_jump=int(rng.integers(4, 40)))
-    if reset in (ResetMode.SUBTRACT, ResetMode.SUBTRACT_BEFORE_LEAK) and rng.integers(0, 2):
+    if reset.subtracts and rng.integers(0, 2):
         extra["theta_reset"] = int(rng.integers(16, 128))
     params = LayerParams(
         n_in=n_in, n=n, kind=kind, k_syn=_decay(rng, 0, 4),

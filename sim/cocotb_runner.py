@@ -23,12 +23,15 @@ __all__ = ["SIMULATORS", "cache_dir", "cosimulate", "generate_verilog"]
 SIMULATORS = ("verilator", "icarus")
 
 
-def _build(sim, sources, build_args=(), includes=()):
-    """Build ``sources`` ({file name: Verilog text}) once per design; return (runner, folder)."""
+def _build(sim, sources, build_args=(), includes=(), top=TOP):
+    """Build ``sources`` ({file name: Verilog text}, top module ``top``) once per design, under
+    a lock so that processes asking for one design at once build it once; return (runner,
+    folder)."""
     from cocotb_tools.runner import get_runner
 
     text = "\n".join(f"// {name}\n{body}" for name, body in sorted(sources.items()))
-    digest = hashlib.sha256(f"{sim}\n{build_args}\n{includes}\n{text}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        f"{sim}\n{build_args}\n{includes}\n{top}\n{text}".encode()).hexdigest()[:16]
     build_dir = cache_dir() / f"{sim}-{digest}"
     stamp = build_dir / "built.ok"
     runner = get_runner(sim)
@@ -41,7 +44,7 @@ def _build(sim, sources, build_args=(), includes=()):
                 path.write_text(body)
         args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"] if sim == "verilator" else []
         # build() also primes the runner for test(); on a cached design it finds nothing to do
-        runner.build(sources=paths, hdl_toplevel=TOP, build_dir=build_dir,
+        runner.build(sources=paths, hdl_toplevel=top, build_dir=build_dir,
                      build_args=[*args, *build_args], includes=list(includes), always=fresh,
                      log_file=build_dir / "build.log", timescale=("1ns", "1ps"))
         stamp.write_text("ok\n")

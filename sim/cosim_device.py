@@ -1,8 +1,8 @@
 """A co-simulated board the driver can open like a serial port: ``socket://127.0.0.1:PORT``.
 
 ``CosimDevice(network)`` generates the Verilog of :class:`~spikeforge.sim.cosim_top.CosimTop`,
-builds it with cocotb's runner on Verilator (once per design; cached by the hash of the Verilog
-under :func:`spikeforge.toolchain.cache_dir`), starts the simulation in a background
+builds it with cocotb's runner on Verilator (once per design, as every co-simulation:
+:func:`spikeforge.sim.cocotb_runner._build`), starts the simulation in a background
 thread with the socket bridge :mod:`spikeforge.sim.cosim_tb`, and gives the pyserial URL of the
 bridge. The design is built from ``network`` (weights are its initial memory contents); any
 network with the same design hash can then be deployed to it without a rebuild.
@@ -10,7 +10,6 @@ network with the same design hash can then be deployed to it without a rebuild.
 ``spikeforge board --sim NET.sfn [--port TCP]`` serves one until it is stopped.
 """
 
-import hashlib
 import socket
 import tempfile
 import threading
@@ -18,7 +17,8 @@ import time
 from pathlib import Path
 
 from ..link.protocol import DEFAULT_LINK
-from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
+from ..toolchain import ToolMissing, configure_verilator, missing_reason
+from .cocotb_runner import _build
 
 __all__ = ["TOP", "CosimDevice", "cosim_verilog"]
 
@@ -67,24 +67,7 @@ class CosimDevice:
         self.build_seconds = 0.0
 
     def _build(self):
-        from cocotb_tools.runner import get_runner
-
-        digest = hashlib.sha256(self.rtl.encode()).hexdigest()[:16]
-        build_dir = cache_dir() / f"board-verilator-{digest}"
-        stamp = build_dir / "built.ok"
-        runner = get_runner("verilator")
-        with build_lock(build_dir):
-            fresh = not stamp.exists()
-            build_dir.mkdir(parents=True, exist_ok=True)
-            source = build_dir / f"{TOP}.v"
-            if fresh:
-                source.write_text(self.rtl)
-            runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
-                         build_args=["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O2"],
-                         always=fresh, log_file=build_dir / "build.log",
-                         timescale=("1ns", "1ps"))
-            stamp.write_text("ok\n")
-        return runner, build_dir
+        return _build("verilator", {f"{TOP}.v": self.rtl}, top=TOP)
 
     @property
     def running(self):

@@ -11,7 +11,8 @@ bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
 * a CRC mismatch: ``BAD_CRC``; otherwise ``OK`` with ``LEN``, ``CMD``, ``SEQ``, ``TAG`` and the
   first six payload bytes (``args``) as registers.
 
-``rep_cmd``, ``rep_seq`` and ``rep_len`` are the frame's when its 8-byte header was received
+``rep_cmd``, ``rep_seq`` and ``rep_len`` are the frame's when its header
+(:data:`~spikeforge.link.layouts.REQUEST_HEAD`, 8 bytes) was received
 whole (``OK``, ``BAD_CRC``, ``OVERSIZE``, ``TRUNCATED`` after the header), else 0 (``GARBAGE``,
 ``OVERRUN``, ``TRUNCATED`` inside the header).
 
@@ -23,12 +24,11 @@ previous response is refused with a status, never dropped silently.
 """
 
 from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import crc, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..link.layouts import ARGUMENT_BITS
-from ..link.protocol import CRC_INIT, MAX_PAYLOAD, SYNC, Status
-from .crc import CRC16Byte
+from ..link.layouts import ARGUMENT_BITS, REQUEST_HEAD
+from ..link.protocol import CRC_ALGORITHM, MAX_PAYLOAD, SYNC, Status
 
 __all__ = ["FrameReceiver"]
 
@@ -73,44 +73,28 @@ class FrameReceiver(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         byte, got = self.byte, self.byte_valid
+        timed_out = self._silence(m)
 
-        quiet = Signal(range(self.timeout + 1))
-        with m.If(got):
-            m.d.sync += quiet.eq(0)
-        with m.Elif(quiet != self.timeout):
-            m.d.sync += quiet.eq(quiet + 1)
-        timed_out = ~got & (quiet == self.timeout)
+        # the CRC of the bytes after SYNC: restarted at SYNC, updated by header and payload bytes
+        crc_unit = m.submodules.crc = crc.Processor(CRC_ALGORITHM(data_width=8))
+        m.d.comb += crc_unit.data.eq(byte)
 
-        crc = Signal(16, init=CRC_INIT)
-        crc_step = m.submodules.crc_step = CRC16Byte()
-        m.d.comb += [crc_step.crc_in.eq(crc), crc_step.data.eq(byte)]
-
-        header = Signal(64)  # LEN(16) CMD(8) SEQ(8) TAG(32)
-        length, cmd, seq, tag = header[0:16], header[16:24], header[24:32], header[32:64]
+        header = Signal(REQUEST_HEAD)  # shifted in byte by byte, little-endian
         index = Signal(16)
         args = Signal(ARGUMENT_BITS)
         crc_rx = Signal(16)
         last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
         verdict = Signal(Status)
         garbage = Signal()  # a garbage run waits to be reported
-        header_ok = Signal()  # the frame's 8 header bytes were received
+        header_ok = Signal()  # the frame's header bytes were received
         overrun = Signal()  # bytes were dropped while a verdict waited for the executor
-
+        reporting = Signal()
         m.d.comb += [
-            self.rep_cmd.eq(cmd), self.rep_seq.eq(seq), self.rep_len.eq(length),
-            self.rep_tag.eq(tag), self.rep_args.eq(args),
+            self.rep_cmd.eq(header.command), self.rep_seq.eq(header.seq),
+            self.rep_len.eq(header.length), self.rep_tag.eq(header.tag), self.rep_args.eq(args),
             self.fb_addr.eq(index), self.fb_data.eq(byte),
         ]
-        reporting = Signal()
-        with m.If(garbage):
-            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(Status.GARBAGE),
-                         self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]
-            with m.If(self.rep_ready):
-                m.d.sync += garbage.eq(0)
-        with m.Elif(reporting):
-            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(verdict)]
-            with m.If(~header_ok):
-                m.d.comb += [self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]
+        self._report(m, garbage, reporting, verdict, header_ok)
 
         def after_report():
             """The verdict was taken: dropped bytes become an ``OVERRUN``, else idle."""
@@ -120,68 +104,72 @@ class FrameReceiver(wiring.Component):
             with m.Else():
                 m.next = "IDLE"
 
+        def frame_starts():
+            """``SYNC`` was received: a frame begins."""
+            m.d.comb += crc_unit.start.eq(1)
+            m.d.sync += [index.eq(0), args.eq(0), header_ok.eq(0)]
+            m.next = "HEADER"
+
+        def truncated_if_quiet():
+            with m.Elif(timed_out):
+                m.d.sync += verdict.eq(Status.TRUNCATED)
+                m.next = "REPORT"
+
         with m.FSM():
             with m.State("IDLE"), m.If(got):
                 with m.If(byte == SYNC):
-                    m.d.sync += [index.eq(0), crc.eq(CRC_INIT), args.eq(0), header_ok.eq(0)]
-                    m.next = "HEADER"
+                    frame_starts()
                 with m.Else():
                     m.next = "GARBAGE"
             with m.State("GARBAGE"):
                 with m.If(got & (byte == SYNC)):
-                    m.d.sync += [garbage.eq(1), index.eq(0), crc.eq(CRC_INIT), args.eq(0),
-                                 header_ok.eq(0)]
-                    m.next = "HEADER"
+                    m.d.sync += garbage.eq(1)
+                    frame_starts()
                 with m.Elif(timed_out):
                     m.d.sync += garbage.eq(1)
                     m.next = "IDLE"
             with m.State("HEADER"):
                 with m.If(got):
-                    m.d.sync += [header.eq(Cat(header[8:], byte)), crc.eq(crc_step.crc_out),
+                    m.d.comb += crc_unit.valid.eq(1)
+                    m.d.sync += [header.eq(Cat(header.as_value()[8:], byte)),
                                  index.eq(index + 1)]
-                    with m.If(index == 7):
+                    with m.If(index == REQUEST_HEAD.size // 8 - 1):
                         m.d.sync += [index.eq(0), header_ok.eq(1)]
                         m.next = "CHECK_LEN"
-                with m.Elif(timed_out):
-                    m.d.sync += verdict.eq(Status.TRUNCATED)
-                    m.next = "REPORT"
+                truncated_if_quiet()
             with m.State("CHECK_LEN"):
                 with m.If(got):  # no byte can arrive one cycle after another; keep it simple
                     m.d.comb += self.dropped.eq(1)
-                m.d.sync += last.eq(length - 1)
-                with m.If(length > MAX_PAYLOAD):
+                m.d.sync += last.eq(header.length - 1)
+                with m.If(header.length > MAX_PAYLOAD):
                     m.d.sync += verdict.eq(Status.OVERSIZE)
                     m.next = "DISCARD"
-                with m.Elif(length == 0):
+                with m.Elif(header.length == 0):
                     m.next = "CRC"
                 with m.Else():
                     m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 with m.If(got):
-                    m.d.comb += self.fb_we.eq(1)
-                    m.d.sync += [crc.eq(crc_step.crc_out), index.eq(index + 1)]
+                    m.d.comb += [self.fb_we.eq(1), crc_unit.valid.eq(1)]
+                    m.d.sync += index.eq(index + 1)
                     for k in range(ARGUMENT_BITS // 8):
                         with m.If(index == k):
                             m.d.sync += args[8 * k:8 * k + 8].eq(byte)
                     with m.If(index == last):
                         m.d.sync += index.eq(0)
                         m.next = "CRC"
-                with m.Elif(timed_out):
-                    m.d.sync += verdict.eq(Status.TRUNCATED)
-                    m.next = "REPORT"
+                truncated_if_quiet()
             with m.State("CRC"):
                 with m.If(got):
                     m.d.sync += [crc_rx.eq(Cat(crc_rx[8:], byte)), index.eq(index + 1)]
                     with m.If(index == 1):
                         m.next = "VERIFY"
-                with m.Elif(timed_out):
-                    m.d.sync += verdict.eq(Status.TRUNCATED)
-                    m.next = "REPORT"
+                truncated_if_quiet()
             with m.State("VERIFY"):
                 with m.If(got):
                     m.d.comb += self.dropped.eq(1)
                 m.d.sync += verdict.eq(Status.OK)
-                with m.If(crc_rx != crc):
+                with m.If(crc_rx != crc_unit.crc):
                     m.d.sync += verdict.eq(Status.BAD_CRC)
                 m.next = "REPORT"
             with m.State("DISCARD"), m.If(timed_out):
@@ -203,3 +191,25 @@ class FrameReceiver(wiring.Component):
                 with m.If(self.exec_done):
                     after_report()
         return m
+
+    def _silence(self, m):
+        """``timed_out``: no byte for ``timeout`` cycles, and none now."""
+        quiet = Signal(range(self.timeout + 1))
+        with m.If(self.byte_valid):
+            m.d.sync += quiet.eq(0)
+        with m.Elif(quiet != self.timeout):
+            m.d.sync += quiet.eq(quiet + 1)
+        return ~self.byte_valid & (quiet == self.timeout)
+
+    def _report(self, m, garbage, reporting, verdict, header_ok):
+        """The verdict port: a garbage run first, then the frame's verdict; the header fields
+        read 0 where no whole header was received."""
+        with m.If(garbage):
+            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(Status.GARBAGE),
+                         self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]
+            with m.If(self.rep_ready):
+                m.d.sync += garbage.eq(0)
+        with m.Elif(reporting):
+            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(verdict)]
+            with m.If(~header_ok):
+                m.d.comb += [self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]

@@ -4,11 +4,11 @@ Structure (one clock domain)::
 
     UART rx ─► FrameReceiver ─► frame buffer (BufferRAM, MAX_PAYLOAD bytes)
                     │ verdict            │
-                    ▼                    ▼
+                    ▼                    ▼ PayloadReader (words; LearnWordDecoder for LEARN)
                executor (this module) ──► NetworkCore host ports, events in, clear
                     │        ▲
-                    ▼        └── output buffer (BufferRAM FIFO) ◄── core o_events
-               response bytes (header, items, CRC) ─► UART tx
+                    ▼        └── OutputBuffer (a FIFO in one RAM) ◄── core o_events
+               ResponseSerializer (header, items, CRC) ─► UART tx
 
 Executor, per verdict:
 
@@ -46,6 +46,8 @@ has finished its update (``trials == trials_sent``).
 Every product here is by a constant power of two or a sum of shifts (``13 k``): no multipliers.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -56,16 +58,19 @@ from ..link.layouts import (
     READ_OUTPUT_ARGS,
     READ_STATE_ARGS,
     READ_WEIGHTS_ARGS,
+    RESPONSE_HEAD,
     RUN_REPLY,
     STATE_RECORD,
+    WEIGHTS_ARGS,
     WRITE_PARAM_ARGS,
+    nbytes,
 )
 from ..link.protocol import (
+    CORE_COUNTER_NAMES,
     COUNTER_NAMES,
     EVENT_MARKER,
-    LEARN_TRIAL_FREEZE,
-    LEARN_TRIAL_LEARN,
     MAX_PAYLOAD,
+    RESPONSE_HEADER,
     STATE_RECORD_BYTES,
     SYNC,
     Command,
@@ -75,17 +80,28 @@ from ..link.protocol import (
 )
 from ..model.fingerprint import NO_NETWORK
 from ..model.numerics import check_int
-from .crc import CRC_INIT, CRC16Byte
+from .arith import const_mul
 from .events import ProbeLayout, event_signature
-from .fifo_pointers import FifoPointers
 from .frame_rx import FrameReceiver
-from .learning_events import LearningCommand, command_signature
+from .learn_decoder import LearnWordDecoder
+from .learning_events import command_signature
 from .link_ram import BufferRAM
+from .output_buffer import OutputBuffer
+from .payload_reader import PayloadReader
+from .response_serializer import ResponseSerializer
 
 __all__ = ["CORE_COUNTERS", "HostLink"]
 
 #: Counters the core provides, in :data:`~spikeforge.link.protocol.COUNTER_NAMES` order.
-CORE_COUNTERS = COUNTER_NAMES[:9]
+CORE_COUNTERS = CORE_COUNTER_NAMES
+
+
+def _any_of(terms):
+    """The OR of ``terms`` (0 when there are none)."""
+    result = Const(0, 1)
+    for term in terms:
+        result = result | term
+    return result
 
 
 class HostLink(wiring.Component):
@@ -159,220 +175,208 @@ class HostLink(wiring.Component):
         })
 
     def elaborate(self, platform):
+        """The parts, the registers of the frame being executed, and the executor's FSM."""
         m = Module()
         info = self.info
-        layers = info.layers
-        n_layers = len(layers)
-        wbytes = info.weight_bytes
-        wshift = {1: 0, 2: 1, 4: 2}[wbytes]
-        out_depth = info.output_depth
-        n_in = layers[0].n_in
-        n_out = layers[-1].n
-
-        rx = m.submodules.rx = FrameReceiver(timeout=self.timeout)
+        f = self._frame_registers(m)
+        rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout)
         m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid)]
+        dropped = Signal()  # registered, so no 32-bit carry chain follows the receiver's FSM
+        m.d.sync += [dropped.eq(rx.dropped), f.bytes_dropped.eq(f.bytes_dropped + dropped)]
         fbuf = m.submodules.frame_buffer = BufferRAM(width=8, depth=MAX_PAYLOAD)
-        obuf = m.submodules.output_buffer = BufferRAM(width=16, depth=out_depth)
+        reader = f.reader = m.submodules.payload_reader = PayloadReader()
+        m.d.comb += [
+            fbuf.addr.eq(Mux(f.owns_buffer, reader.addr, rx.fb_addr)),
+            fbuf.w_en.eq(rx.fb_we & ~f.owns_buffer), fbuf.w_data.eq(rx.fb_data),
+            reader.r_data.eq(fbuf.r_data),
+        ]
+        obuf = f.obuf = m.submodules.output = OutputBuffer(info.output_depth)
+        wiring.connect(m, wiring.flipped(self.outputs), obuf.events)
+        m.d.comb += obuf.owned.eq(f.reading_out)
+        serializer = f.serializer = m.submodules.serializer = ResponseSerializer()
+        wiring.connect(m, serializer.tx, wiring.flipped(self.tx))
         rom_bytes = list(info.pack())
         rom = m.submodules.info_rom = Memory(shape=8, depth=len(rom_bytes), init=rom_bytes)
-        rom_rd = rom.read_port()
+        f.rom_rd, f.rom_items = rom.read_port(), len(rom_bytes)
+        if self.learning:
+            f.decoder = m.submodules.learn_decoder = LearnWordDecoder(
+                n_in=info.layers[0].n_in, n_out=info.layers[-1].n)
+            m.d.comb += [f.decoder.word.eq(f.event_word),
+                         self.commands.payload.eq(f.decoder.command),
+                         self.lfsr_w_data.eq(f.param_args.value)]
 
-        # ---- registers of the frame being executed ----------------------------------------
-        cmd = Signal(8)
-        cmd_is = {command: Signal(name=f"is_{command.name.lower()}") for command in Command}
-        seq = Signal(8)
-        length = Signal(16)
-        tag = Signal(32)
-        args = Signal(ARGUMENT_BITS)
-        status = Signal(Status)
-        owns_buffer = Signal()  # an OK frame: the receiver waits for exec_done
-        k = Signal(16)  # item / word index
-        count = Signal(16)  # items of the response
-        # k runs up to a limit (payload words, response items); ``k_left`` counts down to it and
-        # ``k_done`` (k reached the limit) is a register, so no 16-bit compare feeds the FSM
-        k_left = Signal(16)
-        k_done = Signal()
-
-        def restart(limit):
-            """Statements: k starts again from 0 towards ``limit``."""
-            return [k_left.eq(limit), k_done.eq(limit == 0)]
-
-        advance = [k_left.eq(k_left - 1), k_done.eq(k_left == 1)]  # with k.eq(k + 1)
-        accepted = Signal(16)  # RUN: events pushed
-
-        steps_sent = Signal(32)
-        frames_ok = Signal(32)
-        frames_rejected = Signal(32)
-        bytes_dropped = Signal(32)
-        weights_id = Signal(32, init=self.initial_weights_id)
-        no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
-        m.d.sync += no_network.eq(weights_id == NO_NETWORK)
-        dropped = Signal()  # registered, so no 32-bit carry chain follows the receiver's FSM
-        m.d.sync += [dropped.eq(rx.dropped), bytes_dropped.eq(bytes_dropped + dropped)]
-
-        # ---- output buffer: a FIFO in a single-port RAM --------------------------------------
-        fifo = m.submodules.output_fifo = FifoPointers(out_depth)
-        head, tail, level, full = fifo.head, fifo.tail, fifo.level, fifo.full
-        reading_out = Signal()  # the executor owns the output buffer's port (a register)
-        pop = Signal(name="obuf_pop")
-        push = Signal(name="obuf_push")
-        m.d.comb += [fifo.push.eq(push), fifo.pop.eq(pop)]
+        verdict = self._verdict(m, f)
+        self._word_checks(m, f)
+        self._items(m, f)
+        # the handshakes with the receiver are registers: its FSM and this one do not chain
+        m.d.comb += [rx.rep_ready.eq(f.waiting), rx.exec_done.eq(f.exec_done)]
+        m.d.sync += f.exec_done.eq(0)
+        with m.FSM() as fsm:
+            self._accept_states(m, f, verdict)
+            self._act_states(m, f)
+            self._respond_states(m, f)
         # CLEAR: from its QUIET wait to its response, core outputs are taken and dropped (so a
         # core stalled on a full buffer finishes its steps), then the buffer is emptied
-        flushing = Signal()
-        m.d.comb += [
-            self.outputs.ready.eq(~reading_out & (~full | flushing)),
-            push.eq(self.outputs.valid & self.outputs.ready & ~flushing),
-            obuf.addr.eq(Mux(reading_out, head, tail)),
-            obuf.w_en.eq(push),
-            obuf.w_data.eq(Mux(self.outputs.payload.marker, EVENT_MARKER,
-                               self.outputs.payload.addr)),
-        ]
+        m.d.comb += obuf.flush.eq(f.cmd_is[Command.CLEAR] & (fsm.ongoing("QUIET")
+                                                             | fsm.ongoing("CLEARING")
+                                                             | fsm.ongoing("CLEAR_WAIT")))
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | rx.rep_valid)
+        return m
 
-        # ---- argument fields and checks (registers only) -------------------------------------
-        # the argument layouts of link/layouts.py viewed over the frame's argument bytes
-        weights_args = data.View(READ_WEIGHTS_ARGS, args[:READ_WEIGHTS_ARGS.size])
-        state_args = data.View(READ_STATE_ARGS, args[:READ_STATE_ARGS.size])
-        param_args = data.View(WRITE_PARAM_ARGS, args[:WRITE_PARAM_ARGS.size])
-        output_args = data.View(READ_OUTPUT_ARGS, args[:READ_OUTPUT_ARGS.size])
-        a_layer, a_lane = weights_args.layer, weights_args.lane
-        a_addr, a_count = weights_args.addr, weights_args.count
-        s_layer, s_neuron, s_count = state_args.layer, state_args.neuron, state_args.count
-        p_index, p_value = param_args.index, param_args.value
-        o_max = output_args.max_count
+    # ---- registers ---------------------------------------------------------------------------
+
+    def _frame_registers(self, m):
+        """The executor's registers (the frame's fields, indices, link counters, parameters),
+        as one namespace that the other parts of :meth:`elaborate` share."""
+        f = SimpleNamespace()
+        f.cmd = Signal(8)
+        f.cmd_is = {command: Signal(name=f"is_{command.name.lower()}") for command in Command}
         # a constant without learning units, so none of the LEARN checks is built
-        is_learn = cmd_is[Command.LEARN] if self.learning else Const(0, 1)
-        is_events = cmd_is[Command.RUN] | is_learn  # payloads of u16 event words
-        layer_ok = a_layer < n_layers
-        sel = Mux(layer_ok, a_layer, 0)[:max(1, (n_layers - 1).bit_length())]
-        depth_of = Array(Const(ly.depth, 32) for ly in layers)
-        n_of = Array(Const(ly.n, 32) for ly in layers)
-        words = Signal(16)  # WRITE_WEIGHTS: weight words in the payload (set with the frame)
-        max_items = MAX_PAYLOAD >> wshift
-        fsm_checking = Signal()  # the executor is in CHECK_FIELDS
+        f.is_learn = f.cmd_is[Command.LEARN] if self.learning else Const(0, 1)
+        f.is_events = f.cmd_is[Command.RUN] | f.is_learn  # payloads of u16 event words
+        f.seq = Signal(8)
+        f.length = Signal(16)
+        f.tag = Signal(32)
+        f.args = Signal(ARGUMENT_BITS)
+        f.status = Signal(Status)
+        f.owns_buffer = Signal()  # an OK frame: the receiver waits for exec_done
+        f.k = Signal(16)  # item / word index
+        f.count = Signal(16)  # items of the response
+        # k runs up to a limit (payload words, response items); ``k_left`` counts down to it and
+        # ``k_done`` (k reached the limit) is a register, so no 16-bit compare feeds the FSM
+        f.k_left = Signal(16)
+        f.k_done = Signal()
+        f.restart = lambda limit: [f.k_left.eq(limit), f.k_done.eq(limit == 0)]
+        f.advance = [f.k_left.eq(f.k_left - 1), f.k_done.eq(f.k_left == 1)]  # with k + 1
+        f.accepted = Signal(16)  # RUN: events pushed
+        f.steps_sent = Signal(32)
+        f.frames_ok = Signal(32)
+        f.frames_rejected = Signal(32)
+        f.bytes_dropped = Signal(32)
+        f.weights_id = Signal(32, init=self.initial_weights_id)
+        f.no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
+        m.d.sync += f.no_network.eq(f.weights_id == NO_NETWORK)
+        f.trials_sent = Signal(32)
+        f.in_trial = Signal()  # LEARN words of a trial went out, its end word not yet
+        f.trial_blocks = Signal()  # the frame's command would change what an open trial computes
+        f.needs_quiet = Signal()
+        f.word_size = Signal(3)
+        f.payload_words = Signal(16)
+        f.words = Signal(16)  # WRITE_WEIGHTS: weight words in the payload (set with the frame)
+        f.bad_seen = Signal()  # PRESCAN: a bad word was read
+        f.most = Signal(16)  # READ_OUTPUT: the most events one response may carry
+        f.reading_out = Signal()  # the executor owns the output buffer's port (a register)
+        f.waiting = Signal(init=1)  # the executor is in IDLE
+        f.exec_done = Signal()
+        f.resp_len = Signal(16)
+        f.item_word = Signal(STATE_RECORD_BYTES * 8)
+        f.item_bytes = Signal(range(STATE_RECORD_BYTES + 1))
+        # the argument layouts of link/layouts.py viewed over the frame's argument bytes
+        f.weights_args = data.View(READ_WEIGHTS_ARGS, f.args[:READ_WEIGHTS_ARGS.size])
+        f.state_args = data.View(READ_STATE_ARGS, f.args[:READ_STATE_ARGS.size])
+        f.param_args = data.View(WRITE_PARAM_ARGS, f.args[:WRITE_PARAM_ARGS.size])
+        f.output_args = data.View(READ_OUTPUT_ARGS, f.args[:READ_OUTPUT_ARGS.size])
+        wbytes = self.info.weight_bytes
+        f.wbytes, f.wshift = wbytes, {1: 0, 2: 1, 4: 2}[wbytes]
+        f.event_word = Signal(16)
+        f.weight_word = Signal(signed(8 * wbytes))
+        return f
+
+    # ---- checks ------------------------------------------------------------------------------
+
+    def _verdict(self, m, f):
+        """The frame's status from its fields alone (registers only, nothing changes yet):
+        ``UNKNOWN_COMMAND``, ``BAD_TAG``, ``BAD_LENGTH``, ``BAD_ADDRESS`` or ``OK``. The address
+        sums are registered in ``CHECK``, every command's checks side by side in
+        ``CHECK_FIELDS``; the verdict picks the frame's with the one-hot command flags."""
+        info, layers = self.info, self.info.layers
+        n_layers, wbytes, length = len(layers), f.wbytes, f.length
+        a, s = f.weights_args, f.state_args
+        f.layer_ok = a.layer < n_layers
+        f.sel = Mux(f.layer_ok, a.layer, 0)[:max(1, (n_layers - 1).bit_length())]
+        f.depth_of = Array(Const(ly.depth, 32) for ly in layers)
+        f.n_of = Array(Const(ly.n, 32) for ly in layers)
+        f.checking = Signal(name="fsm_checking")  # the executor is in CHECK_FIELDS
         # address ends and limits, registered in CHECK; the verdict compares them in VERDICT
-        write_end, read_end, state_end = Signal(17), Signal(17), Signal(17)
-        depth_limit, n_limit = Signal(32), Signal(32)
+        f.write_end, f.read_end, f.state_end = Signal(17), Signal(17), Signal(17)
+        f.depth_limit, f.n_limit = Signal(32), Signal(32)
+        max_items = MAX_PAYLOAD >> f.wshift
         yes = Const(1, 1)
+        lane_ok = f.layer_ok & (a.lane < info.lanes)
         checks = {
             Command.INFO: (length == 0, yes),
-            Command.WRITE_WEIGHTS: (
-                (length >= 4 + wbytes) & ((length & (wbytes - 1)) == 0),
-                layer_ok & (a_lane < info.lanes) & (write_end <= depth_limit)),
-            Command.READ_WEIGHTS: (
-                length == 6,
-                layer_ok & (a_lane < info.lanes) & (a_count != 0) & (a_count <= max_items)
-                & (read_end <= depth_limit)),
-            Command.READ_STATE: (
-                length == 5,
-                (s_layer < n_layers) & (s_count != 0)
-                & (s_count <= MAX_PAYLOAD // STATE_RECORD_BYTES) & (state_end <= n_limit)),
-            Command.WRITE_PARAM: (length == 5, p_index < info.n_params),
+            Command.WRITE_WEIGHTS: ((length >= nbytes(WEIGHTS_ARGS) + wbytes)
+                                    & ((length & (wbytes - 1)) == 0),
+                                    lane_ok & (f.write_end <= f.depth_limit)),
+            Command.READ_WEIGHTS: (length == nbytes(READ_WEIGHTS_ARGS),
+                                   lane_ok & (a.count != 0) & (a.count <= max_items)
+                                   & (f.read_end <= f.depth_limit)),
+            Command.READ_STATE: (length == nbytes(READ_STATE_ARGS),
+                                 (s.layer < n_layers) & (s.count != 0)
+                                 & (s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES)
+                                 & (f.state_end <= f.n_limit)),
+            Command.WRITE_PARAM: (length == nbytes(WRITE_PARAM_ARGS),
+                                  f.param_args.index < info.n_params),
             Command.READ_PARAMS: (length == 0, yes),
             Command.RUN: ((length != 0) & ~length[0], yes),
-            Command.READ_OUTPUT: (length == 2, yes),
+            Command.READ_OUTPUT: (length == nbytes(READ_OUTPUT_ARGS), yes),
             Command.READ_COUNTERS: (length == 0, yes),
             Command.CLEAR: (length == 0, yes),
         }
         if self.learning:
             checks[Command.LEARN] = ((length != 0) & ~length[0], yes)
-        # every command's checks are registered in CHECK_FIELDS, side by side; VERDICT picks the
-        # frame's with the one-hot command flags and orders them
         tag_ok = Signal()
         length_good = {command: Signal(name=f"length_ok_{command.name.lower()}")
                        for command in checks}
         address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
                         for command in checks}
-        with m.If(fsm_checking):
-            m.d.sync += tag_ok.eq(tag == info.tag)
+        with m.If(f.checking):
+            m.d.sync += tag_ok.eq(f.tag == info.tag)
             for command, (length_ok, address_ok) in checks.items():
                 m.d.sync += [length_good[command].eq(length_ok),
                              address_good[command].eq(address_ok)]
-
-        def any_of(terms):
-            result = Const(0, 1)
-            for term in terms:
-                result = result | term
-            return result
-
-        known = any_of(cmd_is[c] for c in checks)
-        tag_needed = any_of(cmd_is[c] for c in checks if c is not Command.INFO)
-        length_pass = any_of(cmd_is[c] & length_good[c] for c in checks)
-        address_pass = any_of(cmd_is[c] & address_good[c] for c in checks)
+        cmd_is = f.cmd_is
         verdict = Signal(Status)
-        with m.If(~known):
+        with m.If(~_any_of(cmd_is[c] for c in checks)):
             m.d.comb += verdict.eq(Status.UNKNOWN_COMMAND)
-        with m.Elif(tag_needed & ~tag_ok):
+        with m.Elif(_any_of(cmd_is[c] for c in checks if c is not Command.INFO) & ~tag_ok):
             m.d.comb += verdict.eq(Status.BAD_TAG)
-        with m.Elif(~length_pass):
+        with m.Elif(~_any_of(cmd_is[c] & length_good[c] for c in checks)):
             m.d.comb += verdict.eq(Status.BAD_LENGTH)
-        with m.Elif(~address_pass):
+        with m.Elif(~_any_of(cmd_is[c] & address_good[c] for c in checks)):
             m.d.comb += verdict.eq(Status.BAD_ADDRESS)
         with m.Else():
             m.d.comb += verdict.eq(Status.OK)
+        return verdict
 
-        # ---- payload word reader: the frame buffer, one byte every two cycles -----------------
-        # Bytes are shifted in from the top, so after b bytes the little-endian word is
-        # word_acc[32 - 8 b:].
-        ptr = Signal(16)
-        word_acc = Signal(32)
-        got_bytes = Signal(3)
-        fetch = Signal()  # the executor wants the next byte
-        fetched = Signal()  # word_acc holds a new byte this cycle
-        fetch_wait = Signal()
-        m.d.comb += fbuf.addr.eq(Mux(owns_buffer, ptr, rx.fb_addr))
-        m.d.comb += [fbuf.w_en.eq(rx.fb_we & ~owns_buffer), fbuf.w_data.eq(rx.fb_data)]
-        m.d.comb += fetched.eq(fetch_wait)
-        with m.If(fetch_wait):
-            m.d.sync += [fetch_wait.eq(0), ptr.eq(ptr + 1),
-                         word_acc.eq(Cat(word_acc[8:], fbuf.r_data)), got_bytes.eq(got_bytes + 1)]
-        with m.Elif(fetch):
-            m.d.sync += fetch_wait.eq(1)
-        event_word = word_acc[16:32]
-        weight_word = word_acc[32 - 8 * wbytes:32].as_signed()
-        lo = Array(Const(-(1 << (ly.weight_width - 1)), signed(33)) for ly in layers)[sel]
-        hi = Array(Const((1 << (ly.weight_width - 1)) - 1, signed(33)) for ly in layers)[sel]
-        weight_in_range = (weight_word >= lo) & (weight_word <= hi)
-        event_in_range = (event_word < n_in) | (event_word == EVENT_MARKER)
-        trial_end = (event_word == LEARN_TRIAL_LEARN) | (event_word == LEARN_TRIAL_FREEZE)
-        learn_in_range = ((event_word < n_in) | (event_word[15] & (event_word[:15] < n_out))
-                          | trial_end | (event_word == EVENT_MARKER))
-        # decoded once per frame, so no long path starts at ``cmd``
-        is_run = cmd_is[Command.RUN]
-        word_bad = Mux(is_learn, ~learn_in_range,
-                       Mux(is_run, ~event_in_range, ~weight_in_range))
-        bad_seen = Signal()  # PRESCAN: a bad word was read
-        is_read_output = cmd_is[Command.READ_OUTPUT]
-        is_read_state = cmd_is[Command.READ_STATE]
-        most = Signal(16)  # READ_OUTPUT: the most events one response may carry
-        # min(most, level) of the previous cycle: the level only grows until this frame pops
-        available = Signal(16)
-        m.d.sync += available.eq(Mux(most < level, most, level))
-        needs_quiet = Signal()
-        word_size = Signal(3)
-        payload_words = Signal(16)
+    def _word_checks(self, m, f):
+        """The payload words as the reader assembles them, and ``word_bad``: the word does not
+        fit its layer's weight format, is not an input index or marker (``RUN``), or is no
+        ``LEARN`` word of this design."""
+        layers, word = self.info.layers, f.reader.word
+        m.d.comb += [f.event_word.eq(word[16:32]), f.weight_word.eq(word[32 - 8 * f.wbytes:32])]
+        lo = Array(Const(-(1 << (ly.weight_width - 1)), signed(33)) for ly in layers)[f.sel]
+        hi = Array(Const((1 << (ly.weight_width - 1)) - 1, signed(33)) for ly in layers)[f.sel]
+        weight_in_range = (f.weight_word >= lo) & (f.weight_word <= hi)
+        event_in_range = (f.event_word < layers[0].n_in) | (f.event_word == EVENT_MARKER)
+        learn_in_range = f.decoder.in_range if self.learning else Const(1, 1)
+        f.word_bad = Mux(f.is_learn, ~learn_in_range,
+                         Mux(f.cmd_is[Command.RUN], ~event_in_range, ~weight_in_range))
 
-        # ---- response shifter --------------------------------------------------------------
-        shift = Signal(STATE_RECORD_BYTES * 8)
-        nbytes = Signal(range(14))
-        crc = Signal(16, init=CRC_INIT)
-        crc_skip = Signal()  # the next byte is SYNC: not in the CRC
-        crc_step = m.submodules.crc_step = CRC16Byte()
-        m.d.comb += [crc_step.crc_in.eq(crc), crc_step.data.eq(shift[:8]),
-                     self.tx.payload.eq(shift[:8])]
-        sent = Signal()
-        resp_len = Signal(16)
+    # ---- response items ----------------------------------------------------------------------
 
-        # ---- item sources --------------------------------------------------------------------
-        state = self.r_state
-        item_word = Signal(STATE_RECORD_BYTES * 8)
-        item_bytes = Signal(range(14))
-        item_reg = Signal.like(item_word)
-        item_reg_bytes = Signal.like(item_bytes)
-        params = [weights_id, self.leds, *([self.lfsr] if self.learning else [])]
+    def _items(self, m, f):
+        """``item_word`` and ``item_bytes``: item ``k`` of the frame's response, and the
+        core's host-access ports that address it. Words read from memories are registered
+        before the item selection: a block RAM's clock-to-output time leaves no room for logic
+        behind it at the ECP5's clock rates."""
+        info, k, a, s = self.info, f.k, f.weights_args, f.state_args
+        is_read_state = f.cmd_is[Command.READ_STATE]
+        level = f.obuf.level
+        params = [f.weights_id, self.leds, *([self.lfsr] if self.learning else [])]
         assert len(params) == info.n_params
-        counters = [*self.counters, frames_ok, frames_rejected, bytes_dropped, steps_sent, level,
-                    self.trials]
+        counters = [*self.counters, f.frames_ok, f.frames_rejected, f.bytes_dropped,
+                    f.steps_sent, level, self.trials]
         assert len(counters) == len(COUNTER_NAMES)
         # parameter and counter k, registered (valid two cycles after k changes, well before
         # CAPTURE); the counter is picked in two 4-way steps
@@ -385,305 +389,289 @@ class HostLink(wiring.Component):
             quads.append(quad)
         m.d.sync += [param_k.eq(Array(params)[k[:(len(params) - 1).bit_length()]]),
                      counter_k.eq(Array(quads)[k[2:4]])]
-        # words read from memories are registered before the item selection: a block RAM's
-        # clock-to-output time leaves no room for logic behind it at the ECP5's clock rates
-        rom_q = Signal.like(rom_rd.data)
+        rom_q = Signal.like(f.rom_rd.data)
         # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
         weight_q = Signal(self.r_weight.shape())
         state_q = Signal(STATE_RECORD)
-        obuf_q = Signal.like(obuf.r_data)
-        m.d.sync += [rom_q.eq(rom_rd.data), weight_q.eq(self.r_weight),
+        obuf_q = Signal.like(f.obuf.data)
+        state = self.r_state
+        m.d.sync += [rom_q.eq(f.rom_rd.data), weight_q.eq(self.r_weight),
                      state_q.i.eq(state.i), state_q.u.eq(state.u), state_q.b.eq(state.b),
-                     state_q.s.eq(state.s), obuf_q.eq(obuf.r_data)]
+                     state_q.s.eq(state.s), obuf_q.eq(f.obuf.data)]
         run_reply = Signal(RUN_REPLY)
-        m.d.comb += [run_reply.accepted.eq(accepted), run_reply.buffered.eq(level[:16])]
-        # the item of the frame's command: an AND-OR of the one-hot command flags
-        sources = {
+        m.d.comb += [run_reply.accepted.eq(f.accepted), run_reply.buffered.eq(level[:16])]
+        # the item of the frame's command and its size: an AND-OR of the one-hot command flags
+        f.sources = {
             Command.INFO: (rom_q, 1),
-            Command.READ_WEIGHTS: (weight_q, wbytes),
+            Command.READ_WEIGHTS: (weight_q, f.wbytes),
             Command.READ_STATE: (state_q.as_value(), STATE_RECORD_BYTES),
             Command.READ_PARAMS: (param_k, 4),
             Command.READ_COUNTERS: (counter_k, 4),
             Command.READ_OUTPUT: (obuf_q, 2),
-            Command.RUN: (run_reply.as_value(), RUN_REPLY.size // 8),
-            Command.LEARN: (run_reply.as_value(), RUN_REPLY.size // 8),
+            Command.RUN: (run_reply.as_value(), nbytes(RUN_REPLY)),
+            Command.LEARN: (run_reply.as_value(), nbytes(RUN_REPLY)),
         }
-        word_terms = [Mux(cmd_is[c], word, 0) for c, (word, _) in sources.items()]
-        byte_terms = [Mux(cmd_is[c], size, 0) for c, (_, size) in sources.items()]
-        m.d.comb += [item_word.eq(any_of(word_terms)), item_bytes.eq(any_of(byte_terms))]
         m.d.comb += [
-            rom_rd.addr.eq(k),
-            self.w_layer.eq(a_layer), self.w_lane.eq(a_lane), self.w_addr.eq(a_addr + k),
-            self.w_data.eq(weight_word),
-            self.events.payload.addr.eq(event_word),
-            self.events.payload.marker.eq(event_word == EVENT_MARKER),
+            f.item_word.eq(_any_of(Mux(f.cmd_is[c], word, 0)
+                                   for c, (word, _) in f.sources.items())),
+            f.item_bytes.eq(_any_of(Mux(f.cmd_is[c], size, 0)
+                                    for c, (_, size) in f.sources.items())),
+            f.rom_rd.addr.eq(k),
+            self.w_layer.eq(a.layer), self.w_lane.eq(a.lane), self.w_addr.eq(a.addr + k),
+            self.w_data.eq(f.weight_word),
+            self.events.payload.addr.eq(f.event_word),
+            self.events.payload.marker.eq(f.event_word == EVENT_MARKER),
         ]
         # read addresses are registered: item k is read from LOAD on, and k has been stable for a
         # whole byte time by then
         m.d.sync += [
-            self.r_layer.eq(Mux(is_read_state, s_layer, a_layer)),
-            self.r_lane.eq(Mux(is_read_state, 0, a_lane)),
-            self.r_addr.eq(Mux(is_read_state, s_neuron, a_addr) + k),
+            self.r_layer.eq(Mux(is_read_state, s.layer, a.layer)),
+            self.r_lane.eq(Mux(is_read_state, 0, a.lane)),
+            self.r_addr.eq(Mux(is_read_state, s.neuron, a.addr) + k),
         ]
-        trials_sent = Signal(32)
-        in_trial = Signal()  # LEARN words of a trial went out, its end word not yet
-        trial_blocks = Signal()  # the frame's command would change what an open trial computes
-        quiet = Signal()  # one cycle late; nothing is pushed while the executor waits for it
-        m.d.sync += quiet.eq(self.idle & (self.counters[1] == steps_sent)
-                             & (self.trials == trials_sent))
 
-        # ---- the executor ------------------------------------------------------------------
-        # the handshakes with the receiver are registers: its FSM and this one do not chain
-        waiting = Signal(init=1)  # the executor is in IDLE
-        exec_done = Signal()
-        m.d.comb += [rx.rep_ready.eq(waiting), rx.exec_done.eq(exec_done)]
-        m.d.sync += exec_done.eq(0)
+    # ---- the executor's states -----------------------------------------------------------------
+
+    def _accept_states(self, m, f, verdict):
+        """``IDLE`` takes a verdict from the receiver; ``CHECK``, ``CHECK_FIELDS`` and
+        ``VERDICT`` check the frame; ``DISPATCH`` refuses it (``IN_TRIAL``, ``NO_NETWORK``) or
+        sends it on: to the pre-scan, to the quiet wait, or straight to the response."""
+        rx, cmd_is, a, s = f.rx, f.cmd_is, f.weights_args, f.state_args
+        writes_lfsr = Const(0, 1)
         if self.learning:
-            # the learn word as a learning-core command
-            payload = self.commands.payload
-            with m.If(~event_word[15]):
-                m.d.comb += [payload.kind.eq(LearningCommand.INPUT), payload.addr.eq(event_word)]
-            with m.Elif(event_word == EVENT_MARKER):
-                m.d.comb += payload.kind.eq(LearningCommand.STEP)
-            with m.Elif(trial_end):
-                m.d.comb += [payload.kind.eq(LearningCommand.END),
-                             payload.addr.eq(event_word == LEARN_TRIAL_LEARN)]
+            incoming = data.View(WRITE_PARAM_ARGS, rx.rep_args[:WRITE_PARAM_ARGS.size])
+            writes_lfsr = (rx.rep_cmd == Command.WRITE_PARAM) & (incoming.index == Param.LFSR)
+        # where the words of a payload start: after WRITE_WEIGHTS' arguments
+        f.payload_start = payload_start = Mux(f.is_events, 0, nbytes(WEIGHTS_ARGS))
+        with m.State("IDLE"), m.If(rx.rep_valid):
+            m.d.comb += [f.reader.restart.eq(1), f.reader.start.eq(0)]
+            m.d.sync += [
+                f.waiting.eq(0),
+                f.cmd.eq(rx.rep_cmd), f.seq.eq(rx.rep_seq), f.length.eq(rx.rep_len),
+                f.tag.eq(rx.rep_tag), f.args.eq(rx.rep_args), f.status.eq(rx.rep_status),
+                f.owns_buffer.eq(rx.rep_status == Status.OK),
+                f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
+                f.words.eq((rx.rep_len - nbytes(WEIGHTS_ARGS)) >> f.wshift),
+                *(flag.eq(rx.rep_cmd == command) for command, flag in cmd_is.items()),
+                f.needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
+                                 | (rx.rep_cmd == Command.READ_WEIGHTS)
+                                 | (rx.rep_cmd == Command.READ_STATE)
+                                 | (rx.rep_cmd == Command.CLEAR) | writes_lfsr
+                                 | (rx.rep_cmd == Command.LEARN)),
+                f.trial_blocks.eq((rx.rep_cmd == Command.RUN)
+                                  | (rx.rep_cmd == Command.WRITE_WEIGHTS)
+                                  | (rx.rep_cmd == Command.CLEAR) | writes_lfsr),
+            ]
+            with m.If(rx.rep_status == Status.OK):
+                m.next = "CHECK"
             with m.Else():
-                m.d.comb += [payload.kind.eq(LearningCommand.TARGET),
-                             payload.addr.eq(event_word[:15])]
-            m.d.comb += self.lfsr_w_data.eq(p_value)
-        incoming = data.View(WRITE_PARAM_ARGS, rx.rep_args[:WRITE_PARAM_ARGS.size])
-        writes_lfsr = ((rx.rep_cmd == Command.WRITE_PARAM) & (incoming.index == Param.LFSR)
-                       if self.learning else Const(0, 1))
-        with m.FSM() as fsm:
-            with m.State("IDLE"), m.If(rx.rep_valid):
-                m.d.sync += waiting.eq(0)
-                m.d.sync += [
-                    cmd.eq(rx.rep_cmd), seq.eq(rx.rep_seq), length.eq(rx.rep_len),
-                    tag.eq(rx.rep_tag), args.eq(rx.rep_args), status.eq(rx.rep_status),
-                    owns_buffer.eq(rx.rep_status == Status.OK),
-                    k.eq(0), count.eq(0), accepted.eq(0), ptr.eq(0), got_bytes.eq(0),
-                    bad_seen.eq(0),
-                    words.eq((rx.rep_len - 4) >> wshift),
-                    *(flag.eq(rx.rep_cmd == command) for command, flag in cmd_is.items()),
-                    needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
-                                   | (rx.rep_cmd == Command.READ_WEIGHTS)
-                                   | (rx.rep_cmd == Command.READ_STATE)
-                                   | (rx.rep_cmd == Command.CLEAR) | writes_lfsr
-                                   | (rx.rep_cmd == Command.LEARN)),
-                    trial_blocks.eq((rx.rep_cmd == Command.RUN)
-                                    | (rx.rep_cmd == Command.WRITE_WEIGHTS)
-                                    | (rx.rep_cmd == Command.CLEAR) | writes_lfsr),
-                ]
-                with m.If(rx.rep_status == Status.OK):
-                    m.next = "CHECK"
-                with m.Else():
-                    m.next = "RESPOND"
-            with m.State("CHECK"):
-                m.d.sync += [
-                    write_end.eq(a_addr + words), read_end.eq(a_addr + a_count),
-                    state_end.eq(s_neuron + s_count), depth_limit.eq(depth_of[sel]),
-                    n_limit.eq(n_of[Mux(s_layer < n_layers, s_layer, 0)[:len(sel)]]),
-                ]
-                m.next = "CHECK_FIELDS"
-            with m.State("CHECK_FIELDS"):
-                m.d.comb += fsm_checking.eq(1)
-                m.next = "VERDICT"
-            with m.State("VERDICT"):
-                m.d.sync += [most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))]
-                frame_words = Mux(is_events, length >> 1, words)
-                m.d.sync += [status.eq(verdict), word_size.eq(Mux(is_events, 2, wbytes)),
-                             payload_words.eq(frame_words), *restart(frame_words)]
-                m.next = "DISPATCH"
-            with m.State("DISPATCH"):
-                with m.If(status != Status.OK):
-                    m.next = "RESPOND"
-                with m.Elif(in_trial & trial_blocks):
-                    m.d.sync += status.eq(Status.IN_TRIAL)
-                    m.next = "RESPOND"
-                with m.Elif(is_events & no_network):
-                    m.d.sync += status.eq(Status.NO_NETWORK)
-                    m.next = "RESPOND"
-                with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | is_events):
-                    m.d.sync += ptr.eq(Mux(is_events, 0, 4))
-                    m.next = "PRESCAN"
-                with m.Else():
-                    m.next = "QUIET"
-            with m.State("PRESCAN"):
-                # a bad word is remembered in a register and acted on once the scan is done, so
-                # the word compares feed one flip-flop, not the status and state registers
-                with m.If(k_done & bad_seen):
-                    m.d.sync += status.eq(Status.BAD_VALUE)
-                    m.next = "RESPOND"
-                with m.Elif(k_done):
-                    m.d.sync += [k.eq(0), ptr.eq(Mux(is_events, 0, 4)), got_bytes.eq(0)]
-                    m.d.sync += restart(payload_words)
-                    m.next = "QUIET"
-                with m.Elif(got_bytes == word_size):
-                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance,
-                                 bad_seen.eq(bad_seen | word_bad)]
-                with m.Else():
-                    m.d.comb += fetch.eq(~fetched)
-            with m.State("QUIET"):
-                with m.If(~needs_quiet | quiet):
-                    # one state per command that acts: no command decoding in their paths
-                    with m.If(cmd_is[Command.WRITE_WEIGHTS]):
-                        m.next = "WRITE_WEIGHTS"
-                    with m.Elif(is_run):
-                        m.next = "RUN"
-                    if self.learning:
-                        with m.Elif(is_learn):
-                            m.next = "LEARN"
-                    with m.Elif(cmd_is[Command.WRITE_PARAM]):
-                        m.next = "WRITE_PARAM"
-                    with m.Elif(cmd_is[Command.CLEAR]):
-                        m.d.sync += self.clear.eq(1)  # during CLEARING
-                        m.next = "CLEARING"
-                    with m.Else():
-                        m.next = "RESPOND"
-                with m.Elif(full & ~cmd_is[Command.CLEAR]):  # CLEAR drops outputs: never BUSY
-                    m.d.sync += status.eq(Status.BUSY)
-                    m.next = "RESPOND"
-            with m.State("WRITE_WEIGHTS"):
-                with m.If(k_done):
-                    m.next = "RESPOND"
-                with m.Elif(got_bytes == wbytes):
-                    m.d.comb += self.w_en.eq(1)
-                    m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance]
-                with m.Else():
-                    m.d.comb += fetch.eq(~fetched)
-            def push_words(sink, on_push=lambda: None):
-                """The body of RUN and LEARN: each u16 word of the payload into ``sink``."""
-                with m.If(k_done):
-                    m.next = "RESPOND"
-                with m.Elif(got_bytes == 2):
-                    m.d.comb += sink.valid.eq(1)
-                    with m.If(sink.ready):
-                        m.d.sync += [got_bytes.eq(0), k.eq(k + 1), *advance,
-                                     accepted.eq(accepted + 1)]
-                        with m.If(event_word == EVENT_MARKER):
-                            m.d.sync += steps_sent.eq(steps_sent + 1)
-                        on_push()
-                    with m.Elif(full):
-                        m.d.sync += status.eq(Status.BUSY)
-                        m.next = "RESPOND"
-                with m.Else():
-                    m.d.comb += fetch.eq(~fetched)
+                m.next = "RESPOND"
+        with m.State("CHECK"):
+            n_layers = len(self.info.layers)
+            m.d.sync += [
+                f.write_end.eq(a.addr + f.words), f.read_end.eq(a.addr + a.count),
+                f.state_end.eq(s.neuron + s.count), f.depth_limit.eq(f.depth_of[f.sel]),
+                f.n_limit.eq(f.n_of[Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]]),
+            ]
+            m.next = "CHECK_FIELDS"
+        with m.State("CHECK_FIELDS"):
+            m.d.comb += f.checking.eq(1)
+            m.next = "VERDICT"
+        with m.State("VERDICT"):
+            o_max = f.output_args.max_count
+            m.d.sync += f.most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))
+            frame_words = Mux(f.is_events, f.length >> 1, f.words)
+            m.d.sync += [f.status.eq(verdict), f.word_size.eq(Mux(f.is_events, 2, f.wbytes)),
+                         f.payload_words.eq(frame_words), *f.restart(frame_words)]
+            m.next = "DISPATCH"
+        with m.State("DISPATCH"):
+            with m.If(f.status != Status.OK):
+                m.next = "RESPOND"
+            with m.Elif(f.in_trial & f.trial_blocks):
+                m.d.sync += f.status.eq(Status.IN_TRIAL)
+                m.next = "RESPOND"
+            with m.Elif(f.is_events & f.no_network):
+                m.d.sync += f.status.eq(Status.NO_NETWORK)
+                m.next = "RESPOND"
+            with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | f.is_events):
+                m.d.comb += [f.reader.restart.eq(1), f.reader.start.eq(payload_start)]
+                m.next = "PRESCAN"
+            with m.Else():
+                m.next = "QUIET"
 
-            def trial_bookkeeping():
-                with m.If(trial_end):
-                    m.d.sync += [in_trial.eq(0), trials_sent.eq(trials_sent + 1)]
-                with m.Else():
-                    m.d.sync += in_trial.eq(1)
-
-            with m.State("RUN"):
-                push_words(self.events)
-            if self.learning:
-                with m.State("LEARN"):
-                    push_words(self.commands, trial_bookkeeping)
-            with m.State("WRITE_PARAM"):
-                with m.If(p_index == Param.WEIGHTS_ID):
-                    m.d.sync += weights_id.eq(p_value)
-                with m.Elif(p_index == Param.LEDS):
-                    m.d.sync += self.leds.eq(p_value)
+    def _act_states(self, m, f):
+        """``PRESCAN`` reads every payload word and remembers a bad one; ``QUIET`` waits for
+        the core (and the learning units) to finish what was sent; then one state per command
+        that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``."""
+        cmd_is, reader, full = f.cmd_is, f.reader, f.obuf.full
+        quiet = Signal()  # one cycle late; nothing is pushed while the executor waits for it
+        steps = self.counters[CORE_COUNTERS.index("steps")]
+        m.d.sync += quiet.eq(self.idle & (steps == f.steps_sent)
+                             & (self.trials == f.trials_sent))
+        next_word = [reader.take.eq(1)]  # with the statements that move k on
+        with m.State("PRESCAN"):
+            # a bad word is remembered in a register and acted on once the scan is done, so
+            # the word compares feed one flip-flop, not the status and state registers
+            with m.If(f.k_done & f.bad_seen):
+                m.d.sync += f.status.eq(Status.BAD_VALUE)
+                m.next = "RESPOND"
+            with m.Elif(f.k_done):
+                m.d.comb += [reader.restart.eq(1), reader.start.eq(f.payload_start)]
+                m.d.sync += [f.k.eq(0), *f.restart(f.payload_words)]
+                m.next = "QUIET"
+            with m.Elif(reader.count == f.word_size):
+                m.d.comb += next_word
+                m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.bad_seen.eq(f.bad_seen | f.word_bad)]
+            with m.Else():
+                m.d.comb += reader.want.eq(1)
+        with m.State("QUIET"):
+            with m.If(~f.needs_quiet | quiet):
+                # one state per command that acts: no command decoding in their paths
+                with m.If(cmd_is[Command.WRITE_WEIGHTS]):
+                    m.next = "WRITE_WEIGHTS"
+                with m.Elif(cmd_is[Command.RUN]):
+                    m.next = "RUN"
                 if self.learning:
-                    with m.Elif(p_index == Param.LFSR):
-                        m.d.comb += self.lfsr_w_en.eq(1)
+                    with m.Elif(f.is_learn):
+                        m.next = "LEARN"
+                with m.Elif(cmd_is[Command.WRITE_PARAM]):
+                    m.next = "WRITE_PARAM"
+                with m.Elif(cmd_is[Command.CLEAR]):
+                    m.d.sync += self.clear.eq(1)  # during CLEARING
+                    m.next = "CLEARING"
+                with m.Else():
+                    m.next = "RESPOND"
+            with m.Elif(full & ~cmd_is[Command.CLEAR]):  # CLEAR drops outputs: never BUSY
+                m.d.sync += f.status.eq(Status.BUSY)
                 m.next = "RESPOND"
-            with m.State("CLEARING"):
-                m.d.sync += self.clear.eq(0)
-                m.next = "CLEAR_WAIT"
-            with m.State("CLEAR_WAIT"), m.If(self.idle):
-                m.d.comb += fifo.clear.eq(1)  # the output buffer is emptied
+        with m.State("WRITE_WEIGHTS"):
+            with m.If(f.k_done):
                 m.next = "RESPOND"
-            with m.State("RESPOND"):
-                items = Signal(16)
-                with m.If(status == Status.OK), m.Switch(cmd):
-                    with m.Case(Command.INFO):
-                        m.d.comb += items.eq(len(rom_bytes))
-                    with m.Case(Command.READ_WEIGHTS):
-                        m.d.comb += items.eq(a_count)
-                    with m.Case(Command.READ_STATE):
-                        m.d.comb += items.eq(s_count)
-                    with m.Case(Command.READ_PARAMS):
-                        m.d.comb += items.eq(info.n_params)
-                    with m.Case(Command.READ_COUNTERS):
-                        m.d.comb += items.eq(len(COUNTER_NAMES))
-                    with m.Case(Command.READ_OUTPUT):
-                        m.d.comb += items.eq(available)
-                    with m.Case(Command.RUN, Command.LEARN):
-                        m.d.comb += items.eq(1)
-                with m.Elif((status == Status.BUSY) & is_events):
-                    m.d.comb += items.eq(1)
-                with m.If(status == Status.OK):
-                    m.d.sync += frames_ok.eq(frames_ok + 1)
-                with m.Else():
-                    m.d.sync += frames_rejected.eq(frames_rejected + 1)
-                m.d.sync += [count.eq(items), k.eq(0)]
-                m.next = "LENGTH"
-            with m.State("LENGTH"):  # the payload length, registered before HEADER uses it
-                items = count
-                with m.Switch(cmd):
-                    with m.Case(Command.INFO):
-                        m.d.sync += resp_len.eq(items)
-                    with m.Case(Command.READ_WEIGHTS):
-                        m.d.sync += resp_len.eq(items << wshift)
-                    with m.Case(Command.READ_STATE):
-                        m.d.sync += resp_len.eq((items << 3) + (items << 2) + items)
-                    with m.Case(Command.READ_OUTPUT):
-                        m.d.sync += resp_len.eq(items << 1)
-                    with m.Default():
-                        m.d.sync += resp_len.eq(items << 2)
-                m.next = "HEADER"
-            with m.State("HEADER"):
-                m.d.sync += [
-                    shift.eq(Cat(Const(SYNC, 8), resp_len, cmd, seq, status)),
-                    nbytes.eq(6), crc.eq(CRC_INIT), crc_skip.eq(1),
-                ]
-                m.d.sync += restart(count)
-                m.next = "SEND"
-            with m.State("SEND"):
-                with m.If(nbytes == 0):
-                    with m.If(k_done):
-                        m.next = "CRC"
-                    with m.Else():
-                        m.d.sync += reading_out.eq(is_read_output)
-                        m.next = "LOAD"
-                with m.Else():
-                    m.d.comb += self.tx.valid.eq(1)
-                    with m.If(self.tx.ready):
-                        m.d.comb += sent.eq(1)
-                        m.d.sync += [shift.eq(shift >> 8), nbytes.eq(nbytes - 1),
-                                     crc_skip.eq(0)]
-                        with m.If(~crc_skip):
-                            m.d.sync += crc.eq(crc_step.crc_out)
-            with m.State("LOAD"):  # addresses of item k are driven from here on
-                m.next = "LOAD_WAIT"
-            with m.State("LOAD_WAIT"):  # the memories' read data
-                m.next = "LOAD_REG"
-            with m.State("LOAD_REG"):  # ... and its register
-                m.next = "CAPTURE"
-            with m.State("CAPTURE"):  # the item selection is registered: a long mux otherwise
-                m.d.sync += [item_reg.eq(item_word), item_reg_bytes.eq(item_bytes),
-                             reading_out.eq(0)]
-                m.next = "LATCH"
-            with m.State("LATCH"):
-                m.d.comb += pop.eq(is_read_output)
-                m.d.sync += [shift.eq(item_reg), nbytes.eq(item_reg_bytes), k.eq(k + 1), *advance]
-                m.next = "SEND"
-            with m.State("CRC"):
-                m.d.sync += [shift.eq(crc), nbytes.eq(2), crc_skip.eq(1)]
-                m.next = "CRC_SEND"
-            with m.State("CRC_SEND"):
-                with m.If(nbytes == 0):
-                    m.d.sync += [exec_done.eq(owns_buffer), owns_buffer.eq(0), waiting.eq(1)]
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.comb += self.tx.valid.eq(1)
-                    with m.If(self.tx.ready):
-                        m.d.sync += [shift.eq(shift >> 8), nbytes.eq(nbytes - 1)]
-        m.d.comb += flushing.eq(cmd_is[Command.CLEAR] & (fsm.ongoing("QUIET")
-                                                         | fsm.ongoing("CLEARING")
-                                                         | fsm.ongoing("CLEAR_WAIT")))
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | rx.rep_valid)
-        return m
+            with m.Elif(reader.count == f.wbytes):
+                m.d.comb += [self.w_en.eq(1), *next_word]
+                m.d.sync += [f.k.eq(f.k + 1), *f.advance]
+            with m.Else():
+                m.d.comb += reader.want.eq(1)
+
+        def push_words(sink, on_push=lambda: None):
+            """The body of RUN and LEARN: each u16 word of the payload into ``sink``."""
+            with m.If(f.k_done):
+                m.next = "RESPOND"
+            with m.Elif(reader.count == 2):
+                m.d.comb += sink.valid.eq(1)
+                with m.If(sink.ready):
+                    m.d.comb += next_word
+                    m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.accepted.eq(f.accepted + 1)]
+                    with m.If(f.event_word == EVENT_MARKER):
+                        m.d.sync += f.steps_sent.eq(f.steps_sent + 1)
+                    on_push()
+                with m.Elif(full):
+                    m.d.sync += f.status.eq(Status.BUSY)
+                    m.next = "RESPOND"
+            with m.Else():
+                m.d.comb += reader.want.eq(1)
+
+        def trial_bookkeeping():
+            with m.If(f.decoder.trial_end):
+                m.d.sync += [f.in_trial.eq(0), f.trials_sent.eq(f.trials_sent + 1)]
+            with m.Else():
+                m.d.sync += f.in_trial.eq(1)
+
+        with m.State("RUN"):
+            push_words(self.events)
+        if self.learning:
+            with m.State("LEARN"):
+                push_words(self.commands, trial_bookkeeping)
+        with m.State("WRITE_PARAM"):
+            p = f.param_args
+            with m.If(p.index == Param.WEIGHTS_ID):
+                m.d.sync += f.weights_id.eq(p.value)
+            with m.Elif(p.index == Param.LEDS):
+                m.d.sync += self.leds.eq(p.value)
+            if self.learning:
+                with m.Elif(p.index == Param.LFSR):
+                    m.d.comb += self.lfsr_w_en.eq(1)
+            m.next = "RESPOND"
+        with m.State("CLEARING"):
+            m.d.sync += self.clear.eq(0)
+            m.next = "CLEAR_WAIT"
+        with m.State("CLEAR_WAIT"), m.If(self.idle):
+            m.d.comb += f.obuf.clear.eq(1)  # the output buffer is emptied
+            m.next = "RESPOND"
+
+    def _respond_states(self, m, f):
+        """``RESPOND`` counts the frame and sizes the response; ``LENGTH`` registers its
+        payload bytes; ``HEADER`` loads the header into the serializer; then, item by item,
+        ``LOAD`` … ``LATCH`` read item ``k`` while ``SEND`` waits for the serializer; ``CRC`` and
+        ``CRC_SEND`` end the frame."""
+        cmd, count, serializer = f.cmd, f.count, f.serializer
+        is_read_output = f.cmd_is[Command.READ_OUTPUT]
+        # min(most, level) of the previous cycle: the level only grows until this frame pops
+        available = Signal(16)
+        m.d.sync += available.eq(Mux(f.most < f.obuf.level, f.most, f.obuf.level))
+        items = Signal(16)
+        item_counts = {
+            Command.INFO: f.rom_items, Command.READ_WEIGHTS: f.weights_args.count,
+            Command.READ_STATE: f.state_args.count, Command.READ_PARAMS: self.info.n_params,
+            Command.READ_COUNTERS: len(COUNTER_NAMES), Command.READ_OUTPUT: available,
+            Command.RUN: 1, Command.LEARN: 1,
+        }
+        with m.State("RESPOND"):
+            with m.If(f.status == Status.OK), m.Switch(cmd):
+                for command, value in item_counts.items():
+                    with m.Case(command):
+                        m.d.comb += items.eq(value)
+            with m.Elif((f.status == Status.BUSY) & f.is_events):
+                m.d.comb += items.eq(1)  # the RUN reply: how many events were accepted
+            with m.If(f.status == Status.OK):
+                m.d.sync += f.frames_ok.eq(f.frames_ok + 1)
+            with m.Else():
+                m.d.sync += f.frames_rejected.eq(f.frames_rejected + 1)
+            m.d.sync += [count.eq(items), f.k.eq(0)]
+            m.next = "LENGTH"
+        with m.State("LENGTH"):  # the payload length, registered before HEADER uses it
+            with m.Switch(cmd):
+                for command, (_, size) in f.sources.items():
+                    with m.Case(command):
+                        m.d.sync += f.resp_len.eq(const_mul(count, size))
+                with m.Default():
+                    m.d.sync += f.resp_len.eq(0)
+            m.next = "HEADER"
+        head = Signal(RESPONSE_HEAD)
+        m.d.comb += [head.length.eq(f.resp_len), head.command.eq(cmd), head.seq.eq(f.seq),
+                     head.status.eq(f.status)]
+        with m.State("HEADER"):
+            m.d.comb += [serializer.load.eq(1), serializer.begin.eq(1),
+                         serializer.data.eq(Cat(Const(SYNC, 8), head)),
+                         serializer.size.eq(RESPONSE_HEADER)]
+            m.d.sync += f.restart(count)
+            m.next = "SEND"
+        with m.State("SEND"), m.If(serializer.empty):
+            with m.If(f.k_done):
+                m.next = "CRC"
+            with m.Else():
+                m.d.sync += f.reading_out.eq(is_read_output)
+                m.next = "LOAD"
+        with m.State("LOAD"):  # addresses of item k are driven from here on
+            m.next = "LOAD_WAIT"
+        with m.State("LOAD_WAIT"):  # the memories' read data
+            m.next = "LOAD_REG"
+        with m.State("LOAD_REG"):  # ... and its register
+            m.next = "CAPTURE"
+        item_reg = Signal.like(f.item_word)
+        item_reg_bytes = Signal.like(f.item_bytes)
+        with m.State("CAPTURE"):  # the item selection is registered: a long mux otherwise
+            m.d.sync += [item_reg.eq(f.item_word), item_reg_bytes.eq(f.item_bytes),
+                         f.reading_out.eq(0)]
+            m.next = "LATCH"
+        with m.State("LATCH"):
+            m.d.comb += [f.obuf.pop.eq(is_read_output), serializer.load.eq(1),
+                         serializer.data.eq(item_reg), serializer.size.eq(item_reg_bytes)]
+            m.d.sync += [f.k.eq(f.k + 1), *f.advance]
+            m.next = "SEND"
+        with m.State("CRC"):
+            m.d.comb += serializer.finish.eq(1)
+            m.next = "CRC_SEND"
+        with m.State("CRC_SEND"), m.If(serializer.empty):
+            m.d.sync += [f.exec_done.eq(f.owns_buffer), f.owns_buffer.eq(0), f.waiting.eq(1)]
+            m.next = "IDLE"

@@ -79,6 +79,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from ..link.memory_layout import check_lanes
+from ..link.protocol import CORE_COUNTER_NAMES
 from ..model import Network
 from .arith import const_mul
 from .events import EventLayout, ProbeLayout, event_signature, probe_signature
@@ -87,11 +88,9 @@ from .skid_buffer import SkidBuffer
 
 __all__ = ["COUNTERS", "NetworkCore"]
 
-#: Names of the 32-bit counter outputs, in the order a host reads them.
-COUNTERS = (
-    "cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
-    "in_events", "out_events",
-)
+#: Names of the 32-bit counter outputs, in the order a host reads them (declared with the wire
+#: contract, :data:`spikeforge.link.protocol.CORE_COUNTER_NAMES`).
+COUNTERS = CORE_COUNTER_NAMES
 
 
 class _FIFO(wiring.Component):

@@ -21,6 +21,7 @@ from ..link.layouts import (
     READ_OUTPUT_ARGS,
     READ_STATE_ARGS,
     READ_WEIGHTS_ARGS,
+    RESPONSE_HEAD,
     RUN_REPLY,
     STATE_RECORD,
     WEIGHTS_ARGS,
@@ -130,7 +131,7 @@ class Device:
         while self._read_exact(1, deadline, timeout)[0] != SYNC:
             pass
         head = self._read_exact(RESPONSE_HEADER - 1, deadline, timeout)
-        (length,) = struct.unpack_from("<H", head)
+        length = unpack(RESPONSE_HEAD, head)["length"]
         rest = self._read_exact(length + 2, deadline, timeout)
         return decode_response(bytes([SYNC]) + head + rest)
 

@@ -18,6 +18,8 @@ __all__ = [
     "READ_OUTPUT_ARGS",
     "READ_STATE_ARGS",
     "READ_WEIGHTS_ARGS",
+    "REQUEST_HEAD",
+    "RESPONSE_HEAD",
     "RUN_REPLY",
     "STATE_RECORD",
     "WEIGHTS_ARGS",
@@ -26,6 +28,15 @@ __all__ = [
     "pack",
     "unpack",
 ]
+
+#: a request frame's header, after its ``SYNC`` byte: payload bytes, command, sequence number,
+#: and the tag of the design the host means (:attr:`~spikeforge.link.protocol.DesignInfo.tag`)
+REQUEST_HEAD = data.StructLayout({"length": unsigned(16), "command": unsigned(8),
+                                  "seq": unsigned(8), "tag": unsigned(32)})
+#: a response frame's header, after its ``SYNC`` byte: the request's command and sequence
+#: number, and a :class:`~spikeforge.link.protocol.Status`
+RESPONSE_HEAD = data.StructLayout({"length": unsigned(16), "command": unsigned(8),
+                                   "seq": unsigned(8), "status": unsigned(8)})
 
 #: ``WRITE_WEIGHTS``: where the weight words that follow go
 WEIGHTS_ARGS = data.StructLayout({"layer": unsigned(8), "lane": unsigned(8),

@@ -38,11 +38,14 @@ import struct
 from dataclasses import dataclass
 
 from amaranth.lib import enum
+from amaranth.lib.crc import catalog
 
-from .layouts import STATE_RECORD, nbytes
+from .layouts import REQUEST_HEAD, RESPONSE_HEAD, STATE_RECORD, nbytes, pack, unpack
 
 __all__ = [
+    "CORE_COUNTER_NAMES",
     "COUNTER_NAMES",
+    "CRC_ALGORITHM",
     "CRC_INIT",
     "CRC_POLY",
     "DEFAULT_LINK",
@@ -80,11 +83,16 @@ PROTOCOL_VERSION = 4
 SYNC = 0xA5
 #: Largest payload of a request or a response, in bytes.
 MAX_PAYLOAD = 512
-#: Bytes before the payload: SYNC, LEN, CMD, SEQ, TAG (request) / STATUS (response).
-REQUEST_HEADER = 9
-RESPONSE_HEADER = 6
-CRC_POLY = 0x1021
-CRC_INIT = 0xFFFF
+#: Bytes before the payload: ``SYNC``, then :data:`~spikeforge.link.layouts.REQUEST_HEAD`
+#: (LEN, CMD, SEQ, TAG) or :data:`~spikeforge.link.layouts.RESPONSE_HEAD` (LEN, CMD, SEQ, STATUS).
+REQUEST_HEADER = 1 + nbytes(REQUEST_HEAD)
+RESPONSE_HEADER = 1 + nbytes(RESPONSE_HEAD)
+#: The frames' CRC: CRC-16/CCITT-FALSE (polynomial 0x1021, initial value 0xFFFF, no reflection,
+#: no final XOR) over every byte after ``SYNC``; the gateware computes it with Amaranth's
+#: :class:`amaranth.lib.crc.Processor` of these parameters, the host with :func:`crc16`.
+CRC_ALGORITHM = catalog.CRC16_CCITT_FALSE
+CRC_POLY = CRC_ALGORITHM.polynomial
+CRC_INIT = CRC_ALGORITHM.initial_crc
 #: ``RUN`` event word that ends a time step; any other value is an input index.
 EVENT_MARKER = 0xFFFF
 #: ``LEARN`` word flag: ``LEARN_TARGET | k`` is a target spike of output neuron ``k``.
@@ -183,7 +191,7 @@ class Param(enum.IntEnum, shape=8):
     LFSR = 2
 
 
-#: Counters in ``READ_COUNTERS`` order: the core's (:data:`spikeforge.hdl.COUNTERS`), the
+#: Counters in ``READ_COUNTERS`` order: the core's (:data:`CORE_COUNTER_NAMES`), the
 #: link's, then the learning trials completed (always 0 without learning units).
 COUNTER_NAMES = (
     "cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
@@ -191,6 +199,9 @@ COUNTER_NAMES = (
     "frames_ok", "frames_rejected", "bytes_dropped", "steps_sent", "output_level",
     "trials",
 )
+#: The network core's own counters (its 32-bit counter outputs, in this order): the first
+#: nine of :data:`COUNTER_NAMES`.
+CORE_COUNTER_NAMES = COUNTER_NAMES[:COUNTER_NAMES.index("out_events") + 1]
 
 
 class ProtocolError(RuntimeError):
@@ -227,14 +238,15 @@ def encode_request(command, seq, tag, payload=b""):
     payload = bytes(payload)
     if len(payload) > 0xFFFF:
         raise ValueError(f"payload must be at most 65535 bytes, not {len(payload)}")
-    body = struct.pack("<HBBI", len(payload), int(command), seq & 0xFF, tag & 0xFFFFFFFF)
-    body += payload
+    body = pack(REQUEST_HEAD, length=len(payload), command=int(command), seq=seq & 0xFF,
+                tag=tag & 0xFFFFFFFF) + payload
     return bytes([SYNC]) + body + struct.pack("<H", crc16(body))
 
 
 def encode_response(command, seq, status, payload=b""):
     """The bytes of a response frame, as the device sends it (used by tests and docs)."""
-    body = struct.pack("<HBBB", len(payload), int(command), seq & 0xFF, int(status)) + payload
+    body = pack(RESPONSE_HEAD, length=len(payload), command=int(command), seq=seq & 0xFF,
+                status=int(status)) + payload
     return bytes([SYNC]) + body + struct.pack("<H", crc16(body))
 
 
@@ -255,7 +267,8 @@ def decode_response(frame):
     frame = bytes(frame)
     if len(frame) < RESPONSE_HEADER + 2 or frame[0] != SYNC:
         raise ProtocolError(f"not a response frame: {frame[:16].hex()}")
-    length, command, seq, status = struct.unpack_from("<HBBB", frame, 1)
+    head = unpack(RESPONSE_HEAD, frame, 1)
+    length, command, seq, status = head["length"], head["command"], head["seq"], head["status"]
     if len(frame) != RESPONSE_HEADER + length + 2:
         raise ProtocolError(f"response of {len(frame)} bytes, but LEN says {length} payload bytes")
     (crc,) = struct.unpack_from("<H", frame, RESPONSE_HEADER + length)

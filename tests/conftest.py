@@ -35,14 +35,14 @@ PROBE = {
                                           "test_unreadable_file_is_refused"),
     "tests/boards/test_bad_frames.py": None,
     "tests/boards/test_frame_fuzz.py": None,
-    "tests/boards/test_link_faults.py": None,
+    "tests/host/test_link_faults.py": None,
     "tests/boards/test_protocol_contract.py": None,
 }
 
 
 #: folders whose modules run first: the longest (simulator builds, the co-simulated board), so
 #: that two workers do not end with one long module running alone
-LONGEST_FIRST = ("tests/sim/", "tests/boards/", "tests/hdl/", "tests/learning/")
+LONGEST_FIRST = ("tests/sim/", "tests/boards/", "tests/host/", "tests/hdl/", "tests/learning/")
 
 
 def _rank(item):

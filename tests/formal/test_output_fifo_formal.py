@@ -12,8 +12,9 @@ words held are the ones between the pointers). The solver drives ``push``, ``pop
 ``min(most, level)``). Depths 4 (a power of two) and 5 (the pointers wrap before their range
 ends) are proved.
 
-The first rule is proved of the whole :class:`~spikeforge.hdl.host_link.HostLink` too, every
-input free (``obuf_push`` is gated by ``outputs.ready``, which needs ``~full``). The second
+The first rule is proved of the :class:`~spikeforge.hdl.output_buffer.OutputBuffer` that
+holds the pointers in the host link, every input free (``obuf_push`` is gated by
+``events.ready``, which needs ``~full`` unless the events are flushed, not pushed). The second
 rests on READ_OUTPUT popping ``min(most, level)`` words while nothing else pops; an induction
 proof of it over the whole link needs invariants of the executor's counters and is not done.
 """
@@ -23,10 +24,8 @@ from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert, Assume, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib.wiring import Flow
 from spikeforge.hdl.fifo_pointers import FifoPointers
-from spikeforge.hdl.host_link import HostLink
-from spikeforge.link.protocol import design_info
+from spikeforge.hdl.output_buffer import OutputBuffer
 
-from ..boards.networks import small_network
 from .sby import elaborated, internal, prove
 
 pytestmark = pytest.mark.formal
@@ -81,11 +80,11 @@ def test_the_proof_fails_on_a_fifo_whose_full_flag_lags(tmp_path, monkeypatch):
         prove(harness(4, mutant.FifoPointers), "output_fifo_mutant", tmp_path, depth=2)
 
 
-def link_harness(component=HostLink):
-    """The whole host link with every input free: it never pushes into a full output buffer
-    (the first rule the proof above assumes)."""
+def buffer_harness(component=OutputBuffer):
+    """The output buffer with every input free: it never pushes into a full FIFO (the first
+    rule the proof above assumes)."""
     m = Module()
-    dut = component(design_info(small_network(1), 1), timeout=50)
+    dut = component(5)
     frag = elaborated(dut)
     m.submodules.dut = frag
     m.d.comb += Assume(~ResetSignal())
@@ -100,18 +99,18 @@ def link_harness(component=HostLink):
     return m
 
 
-def test_the_host_link_never_pushes_into_a_full_buffer(tmp_path):
-    assert prove(link_harness(), "host_link_push", tmp_path, depth=1) < 120
+def test_the_output_buffer_never_pushes_into_a_full_fifo(tmp_path):
+    assert prove(buffer_harness(), "output_buffer_push", tmp_path, depth=1) < 120
 
 
-def test_the_link_proof_fails_on_a_link_that_ignores_full(tmp_path):
-    """Not vacuous: a link whose output stream is always ready is refuted."""
+def test_the_buffer_proof_fails_on_a_buffer_that_ignores_full(tmp_path):
+    """Not vacuous: a buffer whose event stream is always ready is refuted."""
 
-    class Careless(HostLink):
+    class Careless(OutputBuffer):
         def elaborate(self, platform):
             m = super().elaborate(platform)
-            m.d.comb += self.outputs.ready.eq(1)
+            m.d.comb += self.events.ready.eq(~self.owned)
             return m
 
     with pytest.raises(pytest.fail.Exception, match="not proved"):
-        prove(link_harness(Careless), "host_link_push_mutant", tmp_path, depth=1)
+        prove(buffer_harness(Careless), "output_buffer_push_mutant", tmp_path, depth=1)

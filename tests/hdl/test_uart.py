@@ -1,11 +1,9 @@
 """The UART in Amaranth's simulator: transmitter into receiver, every byte value, and a framing
-error for a stop bit held low."""
+error for a stop bit held low (the link's CRC: ``tests/link/test_crc.py``)."""
 
 from amaranth.hdl import Module
 from amaranth.sim import Simulator
-from spikeforge.hdl.crc import CRC16Byte
 from spikeforge.hdl.uart import UARTReceiver, UARTTransmitter
-from spikeforge.link.protocol import crc16_update
 
 DIVISOR = 4
 
@@ -57,17 +55,3 @@ def test_low_stop_bit_is_a_framing_error():
     sim.run()
     assert sum(errors) == 1 and sum(bytes_) == 0
 
-
-def test_crc_hardware_equals_protocol_crc():
-    dut = CRC16Byte()
-    cases = [(0xFFFF, 0x31), (0x1234, 0x00), (0x0000, 0xFF), (0xBEEF, 0xA5)]
-
-    async def bench(ctx):
-        for crc, byte in cases:
-            ctx.set(dut.crc_in, crc)
-            ctx.set(dut.data, byte)
-            assert ctx.get(dut.crc_out) == crc16_update(crc, byte)
-
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()

@@ -12,7 +12,7 @@ from spikeforge.link.protocol import Param
 from spikeforge.model import run
 from spikeforge.model.network import final_states
 
-from .networks import small_network
+from ..boards.networks import small_network
 
 pytestmark = pytest.mark.sim
 

@@ -19,7 +19,7 @@ from spikeforge.link.protocol import (
     parse_info,
 )
 
-from .networks import small_network
+from ..boards.networks import small_network
 
 
 def test_crc_is_ccitt_false():

@@ -28,7 +28,7 @@ from spikeforge.link.protocol import (
 )
 from spikeforge.model import run, save_network
 
-from .networks import small_network
+from ..boards.networks import small_network
 
 
 class _Interrupted(Exception):
@@ -84,7 +84,7 @@ def test_a_bitstream_powers_up_holding_its_own_network():
     from spikeforge.link.protocol import design_info
     from spikeforge.sim.cosim_device import CosimDevice
 
-    from .conftest import TIMEOUT
+    from ..boards.conftest import TIMEOUT
 
     network = small_network(1)
     with CosimDevice(network, divisor=4, timeout=TIMEOUT) as fresh, \

@@ -1,0 +1,55 @@
+r"""The host link's payload reader: the words of a request's payload, from the frame buffer.
+
+The frame buffer is a single-port RAM with one cycle of read latency, so a byte takes two
+cycles: ``want`` addresses byte ``addr``, and in the next cycle its data is shifted into the top
+of ``word`` and ``addr`` moves on. After :math:`b` bytes the little-endian word is
+``word[32 − 8b:]``, so a word of any size 1, 2 or 4 ends at the top of ``word``; ``count`` says
+how many bytes arrived since the last ``take`` (the executor compares it with its word size).
+
+``restart`` (with ``start``) points the reader at a payload byte and forgets the bytes read;
+``take`` consumes the word (``count`` ← 0). Both win over a byte arriving in the same cycle.
+"""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["PayloadReader"]
+
+
+class PayloadReader(wiring.Component):
+    """Bytes of the frame buffer into little-endian words.
+
+    Ports
+    -----
+    want : In(1)
+        Read the next byte (ignored while one is on its way).
+    r_data : In(8)
+        The frame buffer's read data; ``addr`` : Out(16) its address.
+    restart : In(1); start : In(16)
+        Read from payload byte ``start`` on, with no bytes kept.
+    take : In(1)
+        The word was used: count again from 0.
+    word : Out(32); count : Out(3)
+        The last four bytes read, the newest at the top, and how many since ``take``.
+    """
+
+    def __init__(self):
+        super().__init__({"want": In(1), "r_data": In(8), "addr": Out(16),
+                          "restart": In(1), "start": In(16), "take": In(1),
+                          "word": Out(32), "count": Out(3)})
+
+    def elaborate(self, platform):
+        m = Module()
+        fetch_wait = Signal()  # the byte at ``addr`` arrives this cycle
+        with m.If(fetch_wait):
+            m.d.sync += [fetch_wait.eq(0), self.addr.eq(self.addr + 1),
+                         self.word.eq(Cat(self.word[8:], self.r_data)),
+                         self.count.eq(self.count + 1)]
+        with m.Elif(self.want):
+            m.d.sync += fetch_wait.eq(1)
+        with m.If(self.take | self.restart):
+            m.d.sync += self.count.eq(0)
+        with m.If(self.restart):
+            m.d.sync += self.addr.eq(self.start)
+        return m

@@ -47,6 +47,7 @@ errors, and latches the trial's output counts. The learning cost per step is abo
 """
 
 import enum
+from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
@@ -109,16 +110,36 @@ class LearningCore(wiring.Component):
         super().__init__(members)
 
     def elaborate(self, platform):
+        """The network core, the units, and the sequencer that runs steps and trials."""
         m = Module()
-        net, cfg, core = self.network, self.config, self.core
+        core = self.core
         m.submodules.core = core
         for unit in self.units:
             m.submodules[f"learn_{unit.index}"] = unit
-        n_out = net.n_out
-        last = len(net.layers) - 1
 
         state = Signal(_State)
         feeding = state == _State.FEED
+        # the registers and values the parts below share, added in the order they are made.
+        # Each part is built once and in this order: the netlist (and the Verilog) follows the
+        # order of signals and statements, and Amaranth shares the decoding of two ``If``s of
+        # one value at one source line.
+        hw = SimpleNamespace(state=state, feeding=feeding)
+        self._network_ports(m, hw)
+        self._trial_registers(m, hw)
+        self._unit_ports(m, hw)
+        self._host_port(m, hw)
+        self._sequencer(m, hw)
+        if self.link:  # no command waiting between trials: the host's events go straight in
+            with m.If(feeding & ~self.i_cmd.valid):
+                m.d.comb += [core.i_events.valid.eq(self.i_events.valid),
+                             core.i_events.payload.eq(self.i_events.payload),
+                             self.i_events.ready.eq(core.i_events.ready)]
+        return m
+
+    def _network_ports(self, m, hw):
+        """The network's step count, output events, and (``link``) the host's clear and
+        weight writes between trials; ``idle``."""
+        core, feeding = self.core, hw.feeding
         m.d.comb += self.steps.eq(core.steps)
         if self.link:
             wiring.connect(m, core.o_events, wiring.flipped(self.o_events))
@@ -130,9 +151,13 @@ class LearningCore(wiring.Component):
             m.d.comb += core.w_en.eq(self.w_en & feeding)
         else:
             m.d.comb += core.o_events.ready.eq(1)
-        m.d.comb += self.idle.eq((state == _State.FEED) & core.idle)
+        m.d.comb += self.idle.eq((hw.state == _State.FEED) & core.idle)
 
-        # ---- spikes of every layer: after the last step (cur) and the one before (prev) -----
+    def _trial_registers(self, m, hw):
+        """Spikes of every layer after the last step (``cur``) and the one before (``prev``),
+        the step's input and target bits, the errors, counts and the rounding LFSR."""
+        net, cfg, core = self.network, self.config, self.core
+        n_out = net.n_out
         cur = [Signal(ly.params.n, name=f"s_cur{k}") for k, ly in enumerate(net.layers)]
         prev = [Signal(ly.params.n, name=f"s_prev{k}") for k, ly in enumerate(net.layers)]
         for k, ly in enumerate(net.layers):
@@ -151,20 +176,26 @@ class LearningCore(wiring.Component):
         err = Signal(data.ArrayLayout(signed(ef.width), n_out))
         counts = Signal(data.ArrayLayout(unsigned(16), n_out))
         lfsr = Signal(32, init=cfg.lfsr_seed)
+        vars(hw).update(cur=cur, prev=prev, x_bits=x_bits, tgt_bits=tgt_bits, err=err,
+                        counts=counts, lfsr=lfsr)
 
-        # ---- units --------------------------------------------------------------------------
+    def _unit_ports(self, m, hw):
+        """Every unit's inputs (its presynaptic spikes, errors, captures) and probe; the LFSR,
+        stepped by the updating unit (or, ``link``, loaded by the host between trials)."""
+        net, cfg, core = self.network, self.config, self.core
+        prev, lfsr = hw.prev, hw.lfsr
         start = Signal()
         update = Signal(len(self.units))
         apply = Signal()
         lfsr_step = Signal()
         for k, unit in enumerate(self.units):
             index = unit.index
-            z = x_bits if index == 0 else prev[index - 1]
+            z = hw.x_bits if index == 0 else prev[index - 1]
             if rows_of(net.layers[index], cfg) > net.layers[index].params.n_in:
                 z = Cat(z, prev[index])
             m.d.comb += [
                 unit.start.eq(start), unit.update.eq(update[k]), unit.apply.eq(apply),
-                unit.z.eq(z), unit.err.eq(err), unit.lfsr.eq(lfsr),
+                unit.z.eq(z), unit.err.eq(hw.err), unit.lfsr.eq(lfsr),
                 unit.capture.valid.eq(core.probe[index].valid),
                 unit.capture.payload.eq(core.probe[index].payload),
             ]
@@ -177,17 +208,21 @@ class LearningCore(wiring.Component):
             m.d.sync += lfsr.eq((lfsr >> 1) ^ (lfsr[0].replicate(32) & LFSR_MASK))
         m.d.comb += self.lfsr.eq(lfsr)
         if self.link:
-            with m.If(self.lfsr_w_en & feeding):
+            with m.If(self.lfsr_w_en & hw.feeding):
                 m.d.sync += lfsr.eq(self.lfsr_w_data)
         all_done = Signal()
         m.d.comb += all_done.eq(Cat(u.done for u in self.units).all())
+        vars(hw).update(start=start, update=update, apply=apply, all_done=all_done)
 
-        # ---- host port: the updating unit, else the outside (reads while idle) ---------------
+    def _host_port(self, m, hw):
+        """The network's host port: the updating unit's in ``UPDATE``, else the outside's
+        (reads while idle)."""
+        core = self.core
         active = Signal(range(len(self.units) + 1))
         m.d.comb += [core.r_layer.eq(self.r_layer), core.r_lane.eq(self.r_lane),
                      core.r_addr.eq(self.r_addr), self.r_weight.eq(core.r_weight),
                      self.r_state.eq(core.r_state)]
-        with m.If(state == _State.UPDATE):
+        with m.If(hw.state == _State.UPDATE):
             for k, unit in enumerate(self.units):
                 with m.If(active == k):
                     m.d.comb += [
@@ -198,51 +233,25 @@ class LearningCore(wiring.Component):
                         core.w_data.eq(unit.w_data),
                     ]
                 m.d.comb += unit.r_weight.eq(core.r_weight)
+        hw.active = active
 
-        # ---- command handling and sequencing -------------------------------------------------
+    def _sequencer(self, m, hw):
+        """Command handling and the sequence of a step (``RUN``, ``ERROR``, ``LEARN``) and of
+        the end of a trial (``UPDATE``, ``CLEAR``, ``SETTLE``)."""
+        core, state, active, update = self.core, hw.state, hw.active, hw.update
+        all_done, prev, cur = hw.all_done, hw.prev, hw.cur
         steps_before = Signal(32)
-        cmd = self.i_cmd.payload
         with m.Switch(state):
-            with m.Case(_State.FEED), m.Switch(cmd.kind):
-                with m.Case(LearningCommand.INPUT):
-                    m.d.comb += [
-                        core.i_events.valid.eq(self.i_cmd.valid),
-                        core.i_events.payload.addr.eq(cmd.addr),
-                        self.i_cmd.ready.eq(core.i_events.ready),
-                    ]
-                    with m.If(self.i_cmd.valid & core.i_events.ready):
-                        m.d.sync += x_bits.bit_select(cmd.addr, 1).eq(1)
-                with m.Case(LearningCommand.TARGET):
-                    m.d.comb += self.i_cmd.ready.eq(1)
-                    with m.If(self.i_cmd.valid):
-                        m.d.sync += tgt_bits.bit_select(cmd.addr, 1).eq(1)
-                with m.Case(LearningCommand.STEP):
-                    m.d.comb += [
-                        core.i_events.valid.eq(self.i_cmd.valid),
-                        core.i_events.payload.marker.eq(1),
-                        self.i_cmd.ready.eq(core.i_events.ready),
-                    ]
-                    with m.If(self.i_cmd.valid & core.i_events.ready):
-                        m.d.sync += [state.eq(_State.RUN), steps_before.eq(core.steps)]
-                with m.Case(LearningCommand.END):
-                    m.d.comb += self.i_cmd.ready.eq(core.idle)
-                    with m.If(self.i_cmd.valid & core.idle):
-                        m.d.sync += [state.eq(_State.UPDATE), active.eq(0),
-                                     apply.eq(cmd.addr[0]), self.counts.eq(counts)]
-                        m.d.comb += update[0].eq(1)
+            with m.Case(_State.FEED):
+                self._commands(m, hw, steps_before)
             with m.Case(_State.RUN), m.If((core.steps != steps_before) & core.idle):
                 m.d.sync += state.eq(_State.ERROR)
             with m.Case(_State.ERROR):
-                for k in range(n_out):
-                    diff = Signal(signed(2), name=f"diff{k}")
-                    m.d.comb += diff.eq(tgt_bits[k].as_unsigned() - cur[last][k].as_unsigned())
-                    wide = decay(err[k], cfg.k_err) + (diff << cfg.error_shift)
-                    value, _ = clamp(wide, ef.min, ef.max)
-                    m.d.sync += [err[k].eq(value), counts[k].eq(counts[k] + cur[last][k])]
+                self._error_update(m, hw)
                 m.d.sync += state.eq(_State.LEARN)
-                m.d.comb += start.eq(1)
+                m.d.comb += hw.start.eq(1)
             with m.Case(_State.LEARN), m.If(all_done):
-                m.d.sync += [state.eq(_State.FEED), x_bits.eq(0), tgt_bits.eq(0)]
+                m.d.sync += [state.eq(_State.FEED), hw.x_bits.eq(0), hw.tgt_bits.eq(0)]
                 m.d.sync += [p.eq(c) for p, c in zip(prev, cur, strict=True)]
             with m.Case(_State.UPDATE), m.If(all_done):
                 with m.If(active == len(self.units) - 1):
@@ -254,14 +263,52 @@ class LearningCore(wiring.Component):
                             m.d.comb += update[k].eq(1)
             with m.Case(_State.CLEAR):
                 m.d.comb += core.clear.eq(1)
-                m.d.sync += [state.eq(_State.SETTLE), err.eq(0), counts.eq(0),
+                m.d.sync += [state.eq(_State.SETTLE), hw.err.eq(0), hw.counts.eq(0),
                              self.trials.eq(self.trials + 1)]
                 m.d.sync += [p.eq(0) for p in prev]
             with m.Case(_State.SETTLE), m.If(core.idle):
                 m.d.sync += state.eq(_State.FEED)
-        if self.link:  # no command waiting between trials: the host's events go straight in
-            with m.If(feeding & ~self.i_cmd.valid):
-                m.d.comb += [core.i_events.valid.eq(self.i_events.valid),
-                             core.i_events.payload.eq(self.i_events.payload),
-                             self.i_events.ready.eq(core.i_events.ready)]
-        return m
+
+    def _commands(self, m, hw, steps_before):
+        """``FEED``: take ``INPUT``, ``TARGET``, ``STEP`` and ``END`` commands."""
+        core, state = self.core, hw.state
+        cmd = self.i_cmd.payload
+        with m.Switch(cmd.kind):
+            with m.Case(LearningCommand.INPUT):
+                m.d.comb += [
+                    core.i_events.valid.eq(self.i_cmd.valid),
+                    core.i_events.payload.addr.eq(cmd.addr),
+                    self.i_cmd.ready.eq(core.i_events.ready),
+                ]
+                with m.If(self.i_cmd.valid & core.i_events.ready):
+                    m.d.sync += hw.x_bits.bit_select(cmd.addr, 1).eq(1)
+            with m.Case(LearningCommand.TARGET):
+                m.d.comb += self.i_cmd.ready.eq(1)
+                with m.If(self.i_cmd.valid):
+                    m.d.sync += hw.tgt_bits.bit_select(cmd.addr, 1).eq(1)
+            with m.Case(LearningCommand.STEP):
+                m.d.comb += [
+                    core.i_events.valid.eq(self.i_cmd.valid),
+                    core.i_events.payload.marker.eq(1),
+                    self.i_cmd.ready.eq(core.i_events.ready),
+                ]
+                with m.If(self.i_cmd.valid & core.i_events.ready):
+                    m.d.sync += [state.eq(_State.RUN), steps_before.eq(core.steps)]
+            with m.Case(LearningCommand.END):
+                m.d.comb += self.i_cmd.ready.eq(core.idle)
+                with m.If(self.i_cmd.valid & core.idle):
+                    m.d.sync += [state.eq(_State.UPDATE), hw.active.eq(0),
+                                 hw.apply.eq(cmd.addr[0]), self.counts.eq(hw.counts)]
+                    m.d.comb += hw.update[0].eq(1)
+
+    def _error_update(self, m, hw):
+        """``ERROR``: decay every output error, add the step's target minus output spike, and
+        count the output spikes."""
+        cfg, ef = self.config, self.config.error_format
+        err, counts, out = hw.err, hw.counts, hw.cur[len(self.network.layers) - 1]
+        for k in range(self.network.n_out):
+            diff = Signal(signed(2), name=f"diff{k}")
+            m.d.comb += diff.eq(hw.tgt_bits[k].as_unsigned() - out[k].as_unsigned())
+            wide = decay(err[k], cfg.k_err) + (diff << cfg.error_shift)
+            value, _ = clamp(wide, ef.min, ef.max)
+            m.d.sync += [err[k].eq(value), counts[k].eq(counts[k] + out[k])]

@@ -23,6 +23,7 @@ multiplier.
 """
 
 import enum
+from types import SimpleNamespace
 
 from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
@@ -139,18 +140,52 @@ class LearningUnit(wiring.Component):
         super().__init__(members)
 
     def elaborate(self, platform):
+        """Capture, memories, the per-neuron factors, the two sweeps' datapaths and the phase
+        sequencer (see the module docstring)."""
         m = Module()
-        cfg, layer = self.config, self.layer
-        p = layer.params
-        n, rows, lanes, q_max = p.n, self.rows, self.lanes, self.q_per_lane
-        n_out = self.network.n_out
-        tf, ef, gf, wf = cfg.trace_format, cfg.elig_format, cfg.grad_format, p.weight_format
-        alif = p.kind is NeuronKind.ALIF and cfg.rule is LearningRule.EPROP
-
         phase = Signal(_Phase)
         m.d.comb += self.done.eq(phase == _Phase.IDLE)
+        # the registers, ports and datapath values the parts below share, added in the order
+        # they are made. Each part is built once and in this order: the netlist (and the
+        # Verilog) follows the order of signals and statements, and Amaranth shares the
+        # decoding of two ``If``s of one value at one source line.
+        hw = SimpleNamespace(phase=phase)
+        self._captured_state(m, hw)
+        self._memories(m, hw)
+        self._neuron_factors(m, hw)
+        self._counters(m, hw)
+        self._step_datapath(m, hw)
+        self._update_datapath(m, hw)
+        with m.Switch(phase):
+            with m.Case(_Phase.IDLE):
+                self._idle_phase(m, hw)
+            with m.Case(_Phase.NEURON):
+                self._neuron_phase(m, hw)
+            with m.Case(_Phase.ROWS):
+                self._rows_phase(m, hw)
+            with m.Case(_Phase.SYN):
+                self._synapse_phase(m, hw)
+            with m.Case(_Phase.UPDATE):
+                self._update_phase(m, hw)
+            with m.Case(_Phase.CLEAR):
+                pq_wr, r_ctr = hw.pq_wr, hw.r_ctr
+                m.d.comb += [pq_wr.addr.eq(r_ctr), pq_wr.en.eq(1), pq_wr.data.eq(0)]
+                with m.If(r_ctr == self.rows - 1):
+                    m.d.sync += phase.eq(_Phase.IDLE)
+                with m.Else():
+                    m.d.sync += r_ctr.eq(r_ctr + 1)
+        return m
 
-        # ---- captured neuron state --------------------------------------------------------
+    @property
+    def _alif(self):
+        """Whether the eligibility has the ALIF component ``a`` (an ALIF layer under e-prop)."""
+        return (self.layer.params.kind is NeuronKind.ALIF
+                and self.config.rule is LearningRule.EPROP)
+
+    def _captured_state(self, m, hw):
+        """Registers of every neuron's ``U`` and ``b``, loaded from the capture port."""
+        p = self.layer.params
+        n = p.n
         pw = p.potential_format.width
         u_regs = [Signal(signed(pw), name=f"u{i}") for i in range(n)]
         b_regs = [Signal(unsigned(p.trace_format.width), name=f"b{i}") for i in range(n)]
@@ -160,18 +195,28 @@ class LearningUnit(wiring.Component):
                     m.d.sync += u_regs[i].eq(self.capture.payload.u)
                     if p.kind is NeuronKind.ALIF:
                         m.d.sync += b_regs[i].eq(self.capture.payload.b)
+        hw.u_regs, hw.b_regs = u_regs, b_regs
 
-        # ---- memories -----------------------------------------------------------------------
+    def _memories(self, m, hw):
+        """The traces ``p, q`` per row and ``ē, a, G`` per synapse, with their ports."""
+        cfg, p = self.config, self.layer.params
+        tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
         pq_layout = data.StructLayout({"p": unsigned(tf.width), "q": unsigned(tf.width)})
         syn_layout = data.StructLayout({
-            "ebar": signed(ef.width), "a": signed(ef.width if alif else 1),
+            "ebar": signed(ef.width), "a": signed(ef.width if self._alif else 1),
             "g": signed(gf.width)})
-        pq = m.submodules.pq = Memory(shape=pq_layout, depth=rows, init=[])
-        syn = m.submodules.syn = Memory(shape=syn_layout, depth=rows * n, init=[])
+        pq = m.submodules.pq = Memory(shape=pq_layout, depth=self.rows, init=[])
+        syn = m.submodules.syn = Memory(shape=syn_layout, depth=self.rows * p.n, init=[])
         pq_rd, pq_wr = pq.read_port(), pq.write_port()
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
+        vars(hw).update(pq_rd=pq_rd, pq_wr=pq_wr, syn_rd=syn_rd, syn_wr=syn_wr)
 
-        # ---- per-neuron learning factors ------------------------------------------------------
+    def _neuron_factors(self, m, hw):
+        """Per-neuron registers of the surrogate exponent and the quantized learning signal,
+        the surrogate's leading-one detector and (hidden layer) the feedback ROM."""
+        cfg, p = self.config, self.layer.params
+        n, n_out = p.n, self.network.n_out
+        pw = p.potential_format.width
         exp_w = max(1, (cfg.sg_slope * (pw + 2)).bit_length())
         m_regs = Array(Signal(exp_w, name=f"m{i}") for i in range(n))
         act_regs = Array(Signal(name=f"act{i}") for i in range(n))
@@ -183,25 +228,16 @@ class LearningUnit(wiring.Component):
         i_ctr = Signal(range(n + 1))
         k_ctr = Signal(range(n_out + 1))
         acc = Signal(signed(sig_w))
-        u_sel = Array(u_regs)[i_ctr]
-        b_sel = Array(b_regs)[i_ctr]
+        u_sel = Array(hw.u_regs)[i_ctr]
+        b_sel = Array(hw.b_regs)[i_ctr]
         v = Signal(signed(pw + p.trace_format.width + 2))
         m.d.comb += v.eq(u_sel - p.theta - b_sel)
         dist = Signal(unsigned(v.shape().width))
         m.d.comb += dist.eq(Mux(v < 0, -v, v) >> cfg.sg_shift)
         ell = bit_length(dist, dist.shape().width)
-        err = self.err
-
-        def store_signal(i, value):
-            mag = Signal(unsigned(sig_w), name="sig_mag")
-            m.d.comb += mag.eq(Mux(value < 0, -value, value))
-            m.d.sync += [
-                m_regs[i].eq(const_mul(ell, cfg.sg_slope)),
-                act_regs[i].eq(ell <= cfg.sg_cut),
-                lz_regs[i].eq(value == 0),
-                ls_regs[i].eq(value < 0),
-                le_regs[i].eq(bit_length(mag, sig_w) - 1),
-            ]
+        vars(hw).update(m_regs=m_regs, act_regs=act_regs, lz_regs=lz_regs, ls_regs=ls_regs,
+                        le_regs=le_regs, sig_w=sig_w, i_ctr=i_ctr, k_ctr=k_ctr, acc=acc,
+                        ell=ell)
 
         if not self.is_output:
             fb = cfg.feedback[self.index]
@@ -211,14 +247,31 @@ class LearningUnit(wiring.Component):
             fb_rd = rom.read_port(domain="comb")
             fb_addr = Signal(range(n * n_out + 1))
             m.d.comb += fb_rd.addr.eq(fb_addr)
-            err_k = Array(err[k] for k in range(n_out))[k_ctr]
+            err_k = Array(self.err[k] for k in range(n_out))[k_ctr]
+            vars(hw).update(fb_rd=fb_rd, fb_addr=fb_addr, err_k=err_k)
 
-        # ---- row / synapse counters ---------------------------------------------------------
+    def _store_signal(self, m, hw, i, value):
+        """Store neuron ``i``'s surrogate factors and its learning signal ``value`` quantized to
+        a sign and a leading-one position."""
+        cfg, sig_w, ell = self.config, hw.sig_w, hw.ell
+        mag = Signal(unsigned(sig_w), name="sig_mag")
+        m.d.comb += mag.eq(Mux(value < 0, -value, value))
+        m.d.sync += [
+            hw.m_regs[i].eq(const_mul(ell, cfg.sg_slope)),
+            hw.act_regs[i].eq(ell <= cfg.sg_cut),
+            hw.lz_regs[i].eq(value == 0),
+            hw.ls_regs[i].eq(value < 0),
+            hw.le_regs[i].eq(bit_length(mag, sig_w) - 1),
+        ]
+
+    def _counters(self, m, hw):
+        """Row and synapse counters of the sweeps and their stage-1 copies."""
+        rows, lanes, q_max = self.rows, self.lanes, self.q_per_lane
         r_ctr = Signal(range(rows + 1))
-        a_ctr = Signal(range(rows * n + 1))
+        a_ctr = Signal(range(rows * self.layer.params.n + 1))
         valid1 = Signal()
         r1 = Signal.like(r_ctr)
-        i1 = Signal.like(i_ctr)
+        i1 = Signal.like(hw.i_ctr)
         a1 = Signal.like(a_ctr)
         # update sweep: neuron i = qq * lanes + lane, weight address = r * Q + qq
         lane_ctr = Signal(range(lanes + 1))
@@ -228,139 +281,166 @@ class LearningUnit(wiring.Component):
         waddr1 = Signal.like(waddr)
         upd_valid1 = Signal()
         m.d.sync += [valid1.eq(0), upd_valid1.eq(0)]
+        vars(hw).update(r_ctr=r_ctr, a_ctr=a_ctr, valid1=valid1, r1=r1, i1=i1, a1=a1,
+                        lane_ctr=lane_ctr, qq_ctr=qq_ctr, waddr=waddr, lane1=lane1,
+                        waddr1=waddr1, upd_valid1=upd_valid1)
 
-        # stage-1 datapath of the step sweep
-        q_val = pq_rd.data.q
-        e_old = syn_rd.data
+    def _step_datapath(self, m, hw):
+        """Stage 1 of the step sweep: λ, the filtered eligibility ē, the ALIF component a and
+        the accumulator G of the synapse read in stage 0."""
+        cfg, p = self.config, self.layer.params
+        tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
+        alif, i1 = self._alif, hw.i1
+        q_val = hw.pq_rd.data.q
+        e_old = hw.syn_rd.data
         h = Signal(signed(max(tf.width, ef.width) + 2))
         m.d.comb += h.eq(q_val - (e_old.a if alif else 0))
         lam = Signal(signed(h.shape().width))
-        m.d.comb += lam.eq(Mux(act_regs[i1], h >> m_regs[i1], 0))
+        m.d.comb += lam.eq(Mux(hw.act_regs[i1], h >> hw.m_regs[i1], 0))
         ebar_next, _ = clamp(decay(e_old.ebar, cfg.k_err) + lam, ef.min, ef.max)
         ebar_n = Signal(signed(ef.width))
         m.d.comb += ebar_n.eq(ebar_next)
-        shifted = Signal(signed(ef.width + sig_w))
-        m.d.comb += shifted.eq(ebar_n << le_regs[i1])
-        prod = Mux(lz_regs[i1], 0, Mux(ls_regs[i1], -shifted, shifted))
+        shifted = Signal(signed(ef.width + hw.sig_w))
+        m.d.comb += shifted.eq(ebar_n << hw.le_regs[i1])
+        prod = Mux(hw.lz_regs[i1], 0, Mux(hw.ls_regs[i1], -shifted, shifted))
         g_next, _ = clamp(e_old.g + prod, gf.min, gf.max)
         if alif:
             a_next, _ = clamp(decay(e_old.a, p.k_adapt)
                               + (const_mul(lam, p.adapt_jump) >> cfg.psi_shift), ef.min, ef.max)
         else:
             a_next = 0
+        vars(hw).update(q_val=q_val, e_old=e_old, ebar_n=ebar_n, g_next=g_next, a_next=a_next)
 
-        # stage-1 datapath of the update sweep
+    def _update_datapath(self, m, hw):
+        """Stage 1 of the update sweep: the new weight sat_W(W + (G + r) >> k_η)."""
+        cfg, wf = self.config, self.layer.params.weight_format
         k = cfg.lr_shift
         if cfg.rounding == "stochastic":
             rnd = self.lfsr & ((1 << k) - 1)
         else:
             rnd = (1 << k) >> 1
-        delta = (e_old.g + rnd) >> k
-        w_new, _ = clamp(self.r_weight + delta, wf.min, wf.max)
+        delta = (hw.e_old.g + rnd) >> k
+        hw.w_new, _ = clamp(self.r_weight + delta, wf.min, wf.max)
 
-        with m.Switch(phase):
-            with m.Case(_Phase.IDLE):
-                with m.If(self.start):
-                    m.d.sync += [phase.eq(_Phase.NEURON), i_ctr.eq(0), k_ctr.eq(0),
-                                 acc.eq(0)]
-                    if not self.is_output:
-                        m.d.sync += fb_addr.eq(0)
-                with m.Elif(self.update):
-                    m.d.sync += [phase.eq(_Phase.UPDATE), r_ctr.eq(0), a_ctr.eq(0),
-                                 lane_ctr.eq(0), qq_ctr.eq(0), waddr.eq(0)]
-            with m.Case(_Phase.NEURON):
-                last_neuron = i_ctr == n - 1
-                if self.is_output:
-                    store_signal(i_ctr, Array(err[k] for k in range(n_out))[i_ctr])
-                    with m.If(last_neuron):
-                        m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
-                    with m.Else():
-                        m.d.sync += i_ctr.eq(i_ctr + 1)
-                else:
-                    with m.If(k_ctr == n_out):
-                        store_signal(i_ctr, acc)
-                        m.d.sync += [k_ctr.eq(0), acc.eq(0)]
-                        with m.If(last_neuron):
-                            m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
-                        with m.Else():
-                            m.d.sync += i_ctr.eq(i_ctr + 1)
-                    with m.Else():
-                        term = Mux(fb_rd.data == 0, 0, Mux(fb_rd.data < 0, -err_k, err_k))
-                        m.d.sync += [acc.eq(acc + term), k_ctr.eq(k_ctr + 1),
-                                     fb_addr.eq(fb_addr + 1)]
-            with m.Case(_Phase.ROWS):
-                # stage 0 reads row r_ctr; stage 1 writes row r1
-                m.d.comb += pq_rd.addr.eq(r_ctr)
-                with m.If(r_ctr < rows):
-                    m.d.sync += [r_ctr.eq(r_ctr + 1), r1.eq(r_ctr), valid1.eq(1)]
-                with m.If(valid1):
-                    old = pq_rd.data
-                    z_bit = self.z.bit_select(r1, 1)
-                    p_next, _ = clamp(decay(old.p, p.k_syn)
-                                      + Mux(z_bit, 1 << cfg.trace_shift, 0), tf.min, tf.max)
-                    leaked = old.q if p.kind is NeuronKind.IF else decay(old.q, p.k_mem)
-                    q_next, _ = clamp(leaked + old.p, tf.min, tf.max)
-                    m.d.comb += [pq_wr.addr.eq(r1), pq_wr.en.eq(1),
-                                 pq_wr.data.p.eq(p_next), pq_wr.data.q.eq(q_next)]
-                with m.If((r_ctr == rows) & ~valid1):
-                    m.d.sync += [phase.eq(_Phase.SYN), r_ctr.eq(0), i_ctr.eq(0), a_ctr.eq(0)]
-            with m.Case(_Phase.SYN):
-                m.d.comb += [pq_rd.addr.eq(r_ctr), syn_rd.addr.eq(a_ctr)]
-                with m.If(r_ctr < rows):
-                    m.d.sync += [r1.eq(r_ctr), i1.eq(i_ctr), a1.eq(a_ctr), valid1.eq(1),
-                                 a_ctr.eq(a_ctr + 1)]
-                    with m.If(i_ctr == n - 1):
-                        m.d.sync += [i_ctr.eq(0), r_ctr.eq(r_ctr + 1)]
-                    with m.Else():
-                        m.d.sync += i_ctr.eq(i_ctr + 1)
-                with m.If(valid1):
-                    m.d.comb += [syn_wr.addr.eq(a1), syn_wr.en.eq(1),
-                                 syn_wr.data.ebar.eq(ebar_n), syn_wr.data.g.eq(g_next)]
-                    if alif:
-                        m.d.comb += syn_wr.data.a.eq(a_next)
-                    if self.is_probed:
-                        m.d.comb += [
-                            self.lprobe.valid.eq(1),
-                            self.lprobe.payload.layer.eq(self.index),
-                            self.lprobe.payload.row.eq(r1),
-                            self.lprobe.payload.neuron.eq(i1),
-                            self.lprobe.payload.p.eq(pq_rd.data.p),
-                            self.lprobe.payload.q.eq(q_val),
-                            self.lprobe.payload.ebar.eq(ebar_n),
-                            self.lprobe.payload.a.eq(a_next),
-                            self.lprobe.payload.g.eq(g_next),
-                        ]
-                with m.If((r_ctr == rows) & ~valid1):
-                    m.d.sync += phase.eq(_Phase.IDLE)
-            with m.Case(_Phase.UPDATE):
-                m.d.comb += [syn_rd.addr.eq(a_ctr), self.r_lane.eq(lane_ctr),
-                             self.r_addr.eq(waddr)]
-                with m.If(r_ctr < rows):
-                    m.d.sync += [a1.eq(a_ctr), lane1.eq(lane_ctr), waddr1.eq(waddr),
-                                 upd_valid1.eq(1), a_ctr.eq(a_ctr + 1)]
-                    with m.If(lane_ctr == lanes - 1):
-                        m.d.sync += lane_ctr.eq(0)
-                        with m.If(qq_ctr == q_max - 1):
-                            m.d.sync += [qq_ctr.eq(0), r_ctr.eq(r_ctr + 1),
-                                         waddr.eq(waddr + 1)]
-                        with m.Else():
-                            m.d.sync += [qq_ctr.eq(qq_ctr + 1), waddr.eq(waddr + 1)]
-                    with m.Else():
-                        m.d.sync += lane_ctr.eq(lane_ctr + 1)
-                with m.If(upd_valid1):
-                    m.d.comb += [syn_wr.addr.eq(a1), syn_wr.en.eq(1), syn_wr.data.eq(0),
-                                 self.w_en.eq(self.apply), self.w_lane.eq(lane1),
-                                 self.w_addr.eq(waddr1), self.w_data.eq(w_new),
-                                 self.lfsr_step.eq(self.apply)]
-                with m.If((r_ctr == rows) & ~upd_valid1):
-                    m.d.sync += [phase.eq(_Phase.CLEAR), r_ctr.eq(0)]
-            with m.Case(_Phase.CLEAR):
-                m.d.comb += [pq_wr.addr.eq(r_ctr), pq_wr.en.eq(1), pq_wr.data.eq(0)]
-                with m.If(r_ctr == rows - 1):
-                    m.d.sync += phase.eq(_Phase.IDLE)
+    def _idle_phase(self, m, hw):
+        """``IDLE``: start the step's sweeps, or the end-of-trial update."""
+        phase = hw.phase
+        with m.If(self.start):
+            m.d.sync += [phase.eq(_Phase.NEURON), hw.i_ctr.eq(0), hw.k_ctr.eq(0),
+                         hw.acc.eq(0)]
+            if not self.is_output:
+                m.d.sync += hw.fb_addr.eq(0)
+        with m.Elif(self.update):
+            m.d.sync += [phase.eq(_Phase.UPDATE), hw.r_ctr.eq(0), hw.a_ctr.eq(0),
+                         hw.lane_ctr.eq(0), hw.qq_ctr.eq(0), hw.waddr.eq(0)]
+
+    def _neuron_phase(self, m, hw):
+        """``NEURON``: each neuron's learning signal (its error, or the feedback sum), stored
+        with its surrogate factors."""
+        n, n_out = self.layer.params.n, self.network.n_out
+        phase, i_ctr, k_ctr, acc, r_ctr = hw.phase, hw.i_ctr, hw.k_ctr, hw.acc, hw.r_ctr
+        err = self.err
+        last_neuron = i_ctr == n - 1
+        if self.is_output:
+            self._store_signal(m, hw, i_ctr, Array(err[k] for k in range(n_out))[i_ctr])
+            with m.If(last_neuron):
+                m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
+            with m.Else():
+                m.d.sync += i_ctr.eq(i_ctr + 1)
+        else:
+            with m.If(k_ctr == n_out):
+                self._store_signal(m, hw, i_ctr, acc)
+                m.d.sync += [k_ctr.eq(0), acc.eq(0)]
+                with m.If(last_neuron):
+                    m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
                 with m.Else():
-                    m.d.sync += r_ctr.eq(r_ctr + 1)
-        return m
+                    m.d.sync += i_ctr.eq(i_ctr + 1)
+            with m.Else():
+                fb_rd, err_k = hw.fb_rd, hw.err_k
+                term = Mux(fb_rd.data == 0, 0, Mux(fb_rd.data < 0, -err_k, err_k))
+                m.d.sync += [acc.eq(acc + term), k_ctr.eq(k_ctr + 1),
+                             hw.fb_addr.eq(hw.fb_addr + 1)]
+
+    def _rows_phase(self, m, hw):
+        """``ROWS``: the presynaptic traces ``p, q`` of every row."""
+        cfg, p = self.config, self.layer.params
+        tf, rows = cfg.trace_format, self.rows
+        pq_rd, pq_wr, r_ctr, r1, valid1 = hw.pq_rd, hw.pq_wr, hw.r_ctr, hw.r1, hw.valid1
+        # stage 0 reads row r_ctr; stage 1 writes row r1
+        m.d.comb += pq_rd.addr.eq(r_ctr)
+        with m.If(r_ctr < rows):
+            m.d.sync += [r_ctr.eq(r_ctr + 1), r1.eq(r_ctr), valid1.eq(1)]
+        with m.If(valid1):
+            old = pq_rd.data
+            z_bit = self.z.bit_select(r1, 1)
+            p_next, _ = clamp(decay(old.p, p.k_syn)
+                              + Mux(z_bit, 1 << cfg.trace_shift, 0), tf.min, tf.max)
+            leaked = old.q if p.kind is NeuronKind.IF else decay(old.q, p.k_mem)
+            q_next, _ = clamp(leaked + old.p, tf.min, tf.max)
+            m.d.comb += [pq_wr.addr.eq(r1), pq_wr.en.eq(1),
+                         pq_wr.data.p.eq(p_next), pq_wr.data.q.eq(q_next)]
+        with m.If((r_ctr == rows) & ~valid1):
+            m.d.sync += [hw.phase.eq(_Phase.SYN), r_ctr.eq(0), hw.i_ctr.eq(0), hw.a_ctr.eq(0)]
+
+    def _synapse_phase(self, m, hw):
+        """``SYN``: every synapse's eligibility and accumulator, pipelined; probed."""
+        n, rows = self.layer.params.n, self.rows
+        r_ctr, i_ctr, a_ctr, valid1 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1
+        syn_wr, a_next, g_next, ebar_n = hw.syn_wr, hw.a_next, hw.g_next, hw.ebar_n
+        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr)]
+        with m.If(r_ctr < rows):
+            m.d.sync += [hw.r1.eq(r_ctr), hw.i1.eq(i_ctr), hw.a1.eq(a_ctr), valid1.eq(1),
+                         a_ctr.eq(a_ctr + 1)]
+            with m.If(i_ctr == n - 1):
+                m.d.sync += [i_ctr.eq(0), r_ctr.eq(r_ctr + 1)]
+            with m.Else():
+                m.d.sync += i_ctr.eq(i_ctr + 1)
+        with m.If(valid1):
+            m.d.comb += [syn_wr.addr.eq(hw.a1), syn_wr.en.eq(1),
+                         syn_wr.data.ebar.eq(ebar_n), syn_wr.data.g.eq(g_next)]
+            if self._alif:
+                m.d.comb += syn_wr.data.a.eq(a_next)
+            if self.is_probed:
+                m.d.comb += [
+                    self.lprobe.valid.eq(1),
+                    self.lprobe.payload.layer.eq(self.index),
+                    self.lprobe.payload.row.eq(hw.r1),
+                    self.lprobe.payload.neuron.eq(hw.i1),
+                    self.lprobe.payload.p.eq(hw.pq_rd.data.p),
+                    self.lprobe.payload.q.eq(hw.q_val),
+                    self.lprobe.payload.ebar.eq(ebar_n),
+                    self.lprobe.payload.a.eq(a_next),
+                    self.lprobe.payload.g.eq(g_next),
+                ]
+        with m.If((r_ctr == rows) & ~valid1):
+            m.d.sync += hw.phase.eq(_Phase.IDLE)
+
+    def _update_phase(self, m, hw):
+        """``UPDATE``: write every updated weight through the host port and clear ē, a, G."""
+        lanes, q_max, rows = self.lanes, self.q_per_lane, self.rows
+        r_ctr, a_ctr, lane_ctr, qq_ctr, waddr = hw.r_ctr, hw.a_ctr, hw.lane_ctr, hw.qq_ctr, hw.waddr
+        syn_wr, upd_valid1 = hw.syn_wr, hw.upd_valid1
+        m.d.comb += [hw.syn_rd.addr.eq(a_ctr), self.r_lane.eq(lane_ctr),
+                     self.r_addr.eq(waddr)]
+        with m.If(r_ctr < rows):
+            m.d.sync += [hw.a1.eq(a_ctr), hw.lane1.eq(lane_ctr), hw.waddr1.eq(waddr),
+                         upd_valid1.eq(1), a_ctr.eq(a_ctr + 1)]
+            with m.If(lane_ctr == lanes - 1):
+                m.d.sync += lane_ctr.eq(0)
+                with m.If(qq_ctr == q_max - 1):
+                    m.d.sync += [qq_ctr.eq(0), r_ctr.eq(r_ctr + 1),
+                                 waddr.eq(waddr + 1)]
+                with m.Else():
+                    m.d.sync += [qq_ctr.eq(qq_ctr + 1), waddr.eq(waddr + 1)]
+            with m.Else():
+                m.d.sync += lane_ctr.eq(lane_ctr + 1)
+        with m.If(upd_valid1):
+            m.d.comb += [syn_wr.addr.eq(hw.a1), syn_wr.en.eq(1), syn_wr.data.eq(0),
+                         self.w_en.eq(self.apply), self.w_lane.eq(hw.lane1),
+                         self.w_addr.eq(hw.waddr1), self.w_data.eq(hw.w_new),
+                         self.lfsr_step.eq(self.apply)]
+        with m.If((r_ctr == rows) & ~upd_valid1):
+            m.d.sync += [hw.phase.eq(_Phase.CLEAR), r_ctr.eq(0)]
 
     @property
     def is_probed(self):

@@ -32,6 +32,7 @@ busy for :math:`N + 6 + L + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedul
 """
 
 import enum
+from types import SimpleNamespace
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
@@ -171,15 +172,32 @@ class LIFLayer(wiring.Component):
         super().__init__(members)
 
     def elaborate(self, platform):
+        """The layer's memories, synaptic engine, update pipeline and phase control."""
         m = Module()
+        phase = Signal(Phase, init=Phase.PRIME if self.prime else Phase.IDLE)
+        m.d.comb += self.idle.eq(phase == Phase.IDLE)
+        # the memories, ports and registers the parts below share, added in the order they are
+        # made. Each part is built once and in this order: the netlist (and the Verilog) follows
+        # the order of signals and statements, and Amaranth shares the decoding of two ``If``s
+        # of one value at one source line, which a helper called twice would create.
+        hw = SimpleNamespace(phase=phase)
+        self._memories(m, hw)
+        if self.host_access:
+            self._host_write_registers(m, hw)
+        self._synaptic_engine(m, hw)
+        self._update_pipeline(m, hw)
+        self._phase_control(m, hw)
+        self._accumulator_ports(m, hw)
+        if self.host_access:
+            self._host_read_port(m, hw)
+        return m
+
+    def _memories(self, m, hw):
+        """Weights, accumulators (and same-step recurrent ones), state, bias and spike buffer,
+        with their ports; adds them to ``hw``."""
         layer, p = self.layer, self.layer.params
         lanes, q_max = self.lanes, self.q_per_lane
         n = p.n
-
-        phase = Signal(Phase, init=Phase.PRIME if self.prime else Phase.IDLE)
-        m.d.comb += self.idle.eq(phase == Phase.IDLE)
-
-        # ---- memories ---------------------------------------------------------------------
         wshape = signed(p.weight_format.width)
         depth = self.rows * q_max
         # Weights, state and spike buffer are never read and written at one address in one
@@ -200,6 +218,7 @@ class LIFLayer(wiring.Component):
         # same-step recurrence: the recurrent sum V s has accumulators of its own, read by the
         # update beside the feed-forward ones (the update decays I + R, not I + A + R)
         same_step = p.same_step_recurrence
+        r_wr = r_rd = c_rd = k_wr = k_rd = None
         if same_step:
             rec_accs = [Memory(shape=signed(recurrent_accumulator_width(p)), depth=q_max,
                                init=[]) for _ in range(lanes)]
@@ -224,27 +243,39 @@ class LIFLayer(wiring.Component):
             m.submodules.spike_buffer = spikes
             k_wr = spikes.write_port()
             k_rd = spikes.read_port()
-        if self.host_access:
-            # host writes land one cycle late, from registers: the link's address arithmetic
-            # and command decoding stay off the memories' write ports
-            h_lane = Signal.like(self.w_lane)
-            h_addr = Signal.like(self.w_addr)
-            h_data = Signal.like(self.w_data)
-            h_en = Signal()
-            m.d.sync += [h_en.eq(self.w_en), h_lane.eq(self.w_lane), h_addr.eq(self.w_addr),
-                         h_data.eq(self.w_data)]
-            for lane, mem in enumerate(weights):
-                host = mem.write_port()
-                m.d.comb += [
-                    host.en.eq(h_en & (h_lane == lane)),
-                    host.addr.eq(h_addr),
-                    host.data.eq(h_data),
-                ]
+        vars(hw).update(wshape=wshape, depth=depth, weights=weights, same_step=same_step,
+                        w_rd=w_rd, a_wr=a_wr, a_rd=a_rd, r_wr=r_wr, r_rd=r_rd, s_wr=s_wr,
+                        s_rd=s_rd, c_rd=c_rd, k_wr=k_wr, k_rd=k_rd)
 
-        # ---- synaptic engine: take an event, issue Q operations per lane ----------------------
+    def _host_write_registers(self, m, hw):
+        """The host's weight write port: one write port per weight memory, fed by registers."""
+        # host writes land one cycle late, from registers: the link's address arithmetic
+        # and command decoding stay off the memories' write ports
+        h_lane = Signal.like(self.w_lane)
+        h_addr = Signal.like(self.w_addr)
+        h_data = Signal.like(self.w_data)
+        h_en = Signal()
+        m.d.sync += [h_en.eq(self.w_en), h_lane.eq(self.w_lane), h_addr.eq(self.w_addr),
+                     h_data.eq(self.w_data)]
+        for lane, mem in enumerate(hw.weights):
+            host = mem.write_port()
+            m.d.comb += [
+                host.en.eq(h_en & (h_lane == lane)),
+                host.addr.eq(h_addr),
+                host.data.eq(h_data),
+            ]
+
+    def _synaptic_engine(self, m, hw):
+        """Take an event, issue Q operations per lane through the three-stage accumulator
+        read-modify-write; adds the engine's handshake and counters to ``hw``."""
+        p = self.layer.params
+        lanes, q_max = self.lanes, self.q_per_lane
+        n = p.n
+        same_step = hw.same_step
+        w_rd, a_wr, a_rd, r_wr, r_rd = hw.w_rd, hw.a_wr, hw.a_rd, hw.r_wr, hw.r_rd
         busy = Signal()
         q = Signal(range(q_max))
-        row_base = Signal(range(depth))
+        row_base = Signal(range(hw.depth))
         q_last = Signal()  # q == q_max - 1, kept as a register (it gates the event handshake)
         last_op = busy & q_last
         can_take = ~busy | last_op
@@ -274,7 +305,7 @@ class LIFLayer(wiring.Component):
                 m.d.sync += op_rec.eq(take_rec)
             m.d.sync += [s1_rec.eq(op_rec), s2_rec.eq(s1_rec)]
         for lane in range(lanes):
-            w_reg = Signal(wshape, name=f"weight_{lane}")
+            w_reg = Signal(hw.wshape, name=f"weight_{lane}")
             m.d.sync += w_reg.eq(w_rd[lane].data)
             m.d.comb += [
                 w_rd[lane].addr.eq(row_base + q),
@@ -291,11 +322,19 @@ class LIFLayer(wiring.Component):
 
         # recurrent events come from the spike buffer; its read data is always spikes[rec_ptr]
         if p.spiking:
-            m.d.comb += k_rd.addr.eq(rec_ptr + take_rec)
+            m.d.comb += hw.k_rd.addr.eq(rec_ptr + take_rec)
             m.d.sync += rec_ptr.eq(rec_ptr + take_rec)
+        vars(hw).update(can_take=can_take, take=take, new_base=new_base, rec_count=rec_count,
+                        rec_ptr=rec_ptr, s1_valid=s1_valid, s1_q=s1_q, take_rec=take_rec)
 
-        # ---- update pipeline: stage A reads neuron upd_i, stage B presents its operands to the
-        # NeuronUpdate pipeline, whose output stage writes the next state and emits the spike
+    def _update_pipeline(self, m, hw):
+        """Stage A reads neuron ``upd_i``, stage B presents its operands to the
+        :class:`NeuronUpdate` pipeline, whose output stage writes the next state and emits the
+        spike; adds the update's counters and outputs to ``hw``."""
+        p = self.layer.params
+        lanes, q_max = self.lanes, self.q_per_lane
+        n = p.n
+        s_rd = hw.s_rd
         upd_start = Signal()
         upd_active = Signal()
         upd_i = Signal(range(n))
@@ -311,7 +350,7 @@ class LIFLayer(wiring.Component):
         # a register at the pipeline's output, not a compare behind it
         i_width = upd_i.shape().width
         update = m.submodules.update = NeuronUpdate(p, tag_width=i_width + 1)
-        acc_sel = Array(rd.data for rd in a_rd)[b_lane]
+        acc_sel = Array(rd.data for rd in hw.a_rd)[b_lane]
         m.d.comb += [
             update.en.eq(~stall),
             update.valid.eq(b_valid),
@@ -320,7 +359,8 @@ class LIFLayer(wiring.Component):
             update.u.eq(s_rd.data.u),
             update.s.eq(s_rd.data.s),
             update.acc.eq(acc_sel),
-            *([update.rec.eq(Array(rd.data for rd in r_rd)[b_lane])] if same_step else []),
+            *([update.rec.eq(Array(rd.data for rd in hw.r_rd)[b_lane])] if hw.same_step
+              else []),
             # the state is read for the update while upd_active, for the host otherwise (it
             # reads while idle): a register picks the address, not the phase decoding
             s_rd.addr.eq(Mux(upd_active, upd_i, self.r_addr) if self.host_access else upd_i),
@@ -329,6 +369,7 @@ class LIFLayer(wiring.Component):
         if p.kind is NeuronKind.ALIF:
             m.d.comb += update.b.eq(s_rd.data.b)
         if p.bias:
+            c_rd = hw.c_rd
             m.d.comb += [update.bias.eq(c_rd.data), c_rd.addr.eq(upd_i), c_rd.en.eq(~stall)]
         # every term of stall is a register (or the consumer FIFO's level flag)
         out_i = update.tag_out[:i_width]
@@ -337,6 +378,17 @@ class LIFLayer(wiring.Component):
         m.d.comb += stall.eq(spike_out & ~self.o_events.ready)
         m.d.comb += self.stall.eq(stall)
         write = update.valid_out & ~stall
+        vars(hw).update(upd_start=upd_start, upd_active=upd_active, upd_i=upd_i,
+                        upd_lane=upd_lane, upd_a=upd_a, b_valid=b_valid, b_i=b_i,
+                        b_lane=b_lane, b_a=b_a, stall=stall, out_i=out_i, out_last=out_last,
+                        spike_out=spike_out, write=write)
+        self._write_back(m, hw, update)
+
+    def _write_back(self, m, hw, update):
+        """The update's output stage: write the next state, count saturations, probe, and
+        record the spike in the spike buffer."""
+        p = self.layer.params
+        s_wr, out_i, write = hw.s_wr, hw.out_i, hw.write
         m.d.comb += [
             s_wr.addr.eq(out_i),
             s_wr.data.i.eq(update.i_next),
@@ -358,18 +410,21 @@ class LIFLayer(wiring.Component):
                 self.probe.payload.s.eq(update.s_next),
             ]
         if p.spiking:
+            k_wr = hw.k_wr
             m.d.comb += [
-                k_wr.addr.eq(rec_count),
+                k_wr.addr.eq(hw.rec_count),
                 k_wr.data.eq(out_i),
                 k_wr.en.eq(write & update.s_next),
             ]
             with m.If(write & update.s_next):
-                m.d.sync += rec_count.eq(rec_count + 1)
+                m.d.sync += hw.rec_count.eq(hw.rec_count + 1)
 
-        # ---- phase control ------------------------------------------------------------------
-        clr_i = Signal(range(n))
+    def _phase_control(self, m, hw):
+        """The phase register's transitions and what each phase drives."""
+        clr_i = Signal(range(self.layer.params.n))
         clr_state_done = Signal()
         clr_input_done = Signal()
+        phase = hw.phase
         with m.Switch(phase):
             with m.Case(Phase.PRIME):
                 m.d.comb += [self.o_events.valid.eq(1), self.o_events.payload.marker.eq(1)]
@@ -384,109 +439,140 @@ class LIFLayer(wiring.Component):
                         clr_input_done.eq(not self.flush_on_clear),
                     ]
             with m.Case(Phase.CLEAR):
-                m.d.comb += [
-                    s_wr.addr.eq(clr_i), s_wr.data.eq(0), s_wr.en.eq(~clr_state_done),
-                    self.i_events.ready.eq(~clr_input_done),
-                ]
-                with m.If(~clr_state_done):
-                    with m.If(clr_i == n - 1):
-                        m.d.sync += clr_state_done.eq(1)
-                    with m.Else():
-                        m.d.sync += clr_i.eq(clr_i + 1)
-                with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):
-                    m.d.sync += clr_input_done.eq(1)
-                with m.If(clr_state_done & clr_input_done):
-                    m.d.sync += [
-                        rec_count.eq(0),
-                        phase.eq(Phase.PRIME if self.prime else Phase.IDLE),
-                    ]
+                self._clear_phase(m, hw, clr_i, clr_state_done, clr_input_done)
             with m.Case(Phase.SYN_IN):
-                event = self.i_events.payload
-                m.d.comb += [
-                    self.i_events.ready.eq(can_take),
-                    new_base.eq(const_mul(event.addr, q_max)),
-                ]
-                with m.If(self.i_events.valid & can_take):
-                    with m.If(event.marker):
-                        m.d.sync += phase.eq(Phase.SYN_REC)
-                    with m.Else():
-                        m.d.comb += take.eq(1)
+                self._input_phase(m, hw)
             with m.Case(Phase.SYN_REC):
-                with m.If(can_take):
-                    if p.recurrent:
-                        m.d.comb += new_base.eq(p.n_in * q_max + const_mul(k_rd.data, q_max))
-                        with m.If(rec_ptr != rec_count):
-                            m.d.comb += [take.eq(1), take_rec.eq(1)]
-                        with m.Else():
-                            m.d.sync += phase.eq(Phase.UPDATE)
-                    else:
-                        m.d.sync += phase.eq(Phase.UPDATE)
-                with m.If(can_take & ~take_rec):
-                    m.d.sync += [
-                        upd_start.eq(1), upd_i.eq(0), upd_lane.eq(0), upd_a.eq(0),
-                        rec_count.eq(0), rec_ptr.eq(0),
-                    ]
+                self._recurrent_phase(m, hw)
             with m.Case(Phase.UPDATE):
-                m.d.comb += [
-                    self.o_events.valid.eq(spike_out),
-                    self.o_events.payload.addr.eq(out_i),
-                ]
-                with m.If(upd_start):  # one cycle for the last synaptic read of the accumulators
-                    m.d.sync += [upd_start.eq(0), upd_active.eq(1)]
-                with m.If(~stall):
-                    m.d.sync += [
-                        b_valid.eq(upd_active), b_i.eq(upd_i), b_lane.eq(upd_lane), b_a.eq(upd_a),
-                    ]
-                    with m.If(upd_active):
-                        with m.If(upd_i == n - 1):
-                            m.d.sync += upd_active.eq(0)
-                        with m.Else():
-                            m.d.sync += upd_i.eq(upd_i + 1)
-                        with m.If(upd_lane == lanes - 1):
-                            m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
-                        with m.Else():
-                            m.d.sync += upd_lane.eq(upd_lane + 1)
-                with m.If(write & out_last):
-                    m.d.sync += phase.eq(Phase.MARK)
+                self._update_phase(m, hw)
             with m.Case(Phase.MARK):
-                m.d.sync += b_valid.eq(0)
+                m.d.sync += hw.b_valid.eq(0)
                 m.d.comb += [self.o_events.valid.eq(1), self.o_events.payload.marker.eq(1)]
                 with m.If(self.o_events.ready):
                     m.d.sync += phase.eq(Phase.IDLE)
 
+    def _clear_phase(self, m, hw, clr_i, clr_state_done, clr_input_done):
+        """``CLEAR``: zero every neuron's state and (with ``flush_on_clear``) drop the pending
+        input group."""
+        n = self.layer.params.n
+        s_wr = hw.s_wr
+        m.d.comb += [
+            s_wr.addr.eq(clr_i), s_wr.data.eq(0), s_wr.en.eq(~clr_state_done),
+            self.i_events.ready.eq(~clr_input_done),
+        ]
+        with m.If(~clr_state_done):
+            with m.If(clr_i == n - 1):
+                m.d.sync += clr_state_done.eq(1)
+            with m.Else():
+                m.d.sync += clr_i.eq(clr_i + 1)
+        with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):
+            m.d.sync += clr_input_done.eq(1)
+        with m.If(clr_state_done & clr_input_done):
+            m.d.sync += [
+                hw.rec_count.eq(0),
+                hw.phase.eq(Phase.PRIME if self.prime else Phase.IDLE),
+            ]
+
+    def _input_phase(self, m, hw):
+        """``SYN_IN``: take input events until the marker."""
+        event = self.i_events.payload
+        m.d.comb += [
+            self.i_events.ready.eq(hw.can_take),
+            hw.new_base.eq(const_mul(event.addr, self.q_per_lane)),
+        ]
+        with m.If(self.i_events.valid & hw.can_take):
+            with m.If(event.marker):
+                m.d.sync += hw.phase.eq(Phase.SYN_REC)
+            with m.Else():
+                m.d.comb += hw.take.eq(1)
+
+    def _recurrent_phase(self, m, hw):
+        """``SYN_REC``: take the recurrent events from the spike buffer, then start the
+        update."""
+        p = self.layer.params
+        q_max = self.q_per_lane
+        phase, take_rec = hw.phase, hw.take_rec
+        with m.If(hw.can_take):
+            if p.recurrent:
+                m.d.comb += hw.new_base.eq(p.n_in * q_max + const_mul(hw.k_rd.data, q_max))
+                with m.If(hw.rec_ptr != hw.rec_count):
+                    m.d.comb += [hw.take.eq(1), take_rec.eq(1)]
+                with m.Else():
+                    m.d.sync += phase.eq(Phase.UPDATE)
+            else:
+                m.d.sync += phase.eq(Phase.UPDATE)
+        with m.If(hw.can_take & ~take_rec):
+            m.d.sync += [
+                hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0), hw.upd_a.eq(0),
+                hw.rec_count.eq(0), hw.rec_ptr.eq(0),
+            ]
+
+    def _update_phase(self, m, hw):
+        """``UPDATE``: step through the neurons, emit the spikes, then go to ``MARK``."""
+        n, lanes = self.layer.params.n, self.lanes
+        upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
+        m.d.comb += [
+            self.o_events.valid.eq(hw.spike_out),
+            self.o_events.payload.addr.eq(hw.out_i),
+        ]
+        with m.If(hw.upd_start):  # one cycle for the last synaptic read of the accumulators
+            m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1)]
+        with m.If(~hw.stall):
+            m.d.sync += [
+                hw.b_valid.eq(upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(upd_lane),
+                hw.b_a.eq(upd_a),
+            ]
+            with m.If(upd_active):
+                with m.If(upd_i == n - 1):
+                    m.d.sync += upd_active.eq(0)
+                with m.Else():
+                    m.d.sync += upd_i.eq(upd_i + 1)
+                with m.If(upd_lane == lanes - 1):
+                    m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
+                with m.Else():
+                    m.d.sync += upd_lane.eq(upd_lane + 1)
+        with m.If(hw.write & hw.out_last):
+            m.d.sync += hw.phase.eq(Phase.MARK)
+
+    def _accumulator_ports(self, m, hw):
+        """The accumulators' read addresses, and their clearing behind the update."""
         # the accumulators are read at s1_q for a synaptic operation and at upd_a otherwise: in
         # UPDATE (after the last synaptic read, in the first cycle) for the neuron update, in
         # the other phases for nothing, so the read address depends on no phase decoding. In
         # UPDATE they are cleared behind the update.
-        acc_ports = [(a_rd, a_wr)] + ([(r_rd, r_wr)] if same_step else [])
+        lanes, stall = self.lanes, hw.stall
+        acc_ports = [(hw.a_rd, hw.a_wr)] + ([(hw.r_rd, hw.r_wr)] if hw.same_step else [])
         for rd, _ in acc_ports:
             for lane in range(lanes):
-                m.d.comb += rd[lane].addr.eq(Mux(s1_valid, s1_q, upd_a))
-        with m.If(phase == Phase.UPDATE):
+                m.d.comb += rd[lane].addr.eq(Mux(hw.s1_valid, hw.s1_q, hw.upd_a))
+        with m.If(hw.phase == Phase.UPDATE):
             for rd, wr in acc_ports:
                 for lane in range(lanes):
                     m.d.comb += rd[lane].en.eq(~stall)
-                    with m.If(b_valid & (b_lane == lane)):
-                        m.d.comb += [wr[lane].addr.eq(b_a), wr[lane].data.eq(0),
+                    with m.If(hw.b_valid & (hw.b_lane == lane)):
+                        m.d.comb += [wr[lane].addr.eq(hw.b_a), wr[lane].data.eq(0),
                                      wr[lane].en.eq(~stall)]
 
-        if self.host_access:  # reads while idle, where no phase uses these read ports
-            r_lane = Signal.like(self.r_lane)
-            r_addr = Signal.like(self.r_addr)
-            m.d.sync += [r_lane.eq(self.r_lane), r_addr.eq(self.r_addr)]
-            with m.If(phase == Phase.IDLE):
-                for lane in range(lanes):
-                    m.d.comb += w_rd[lane].addr.eq(self.r_addr)
-            m.d.comb += [
-                self.r_weight.eq(Array(rd.data for rd in w_rd)[r_lane]),
-                self.r_state.layer.eq(self.index),
-                self.r_state.neuron.eq(r_addr),
-                self.r_state.i.eq(s_rd.data.i),
-                self.r_state.u.eq(s_rd.data.u),
-                self.r_state.b.eq(s_rd.data.b),
-                self.r_state.s.eq(s_rd.data.s),
-            ]
-        return m
+    def _host_read_port(self, m, hw):
+        """The host's read port: a weight and a neuron's state, one cycle after the address."""
+        # reads while idle, where no phase uses these read ports
+        w_rd, s_rd = hw.w_rd, hw.s_rd
+        r_lane = Signal.like(self.r_lane)
+        r_addr = Signal.like(self.r_addr)
+        m.d.sync += [r_lane.eq(self.r_lane), r_addr.eq(self.r_addr)]
+        with m.If(hw.phase == Phase.IDLE):
+            for lane in range(self.lanes):
+                m.d.comb += w_rd[lane].addr.eq(self.r_addr)
+        m.d.comb += [
+            self.r_weight.eq(Array(rd.data for rd in w_rd)[r_lane]),
+            self.r_state.layer.eq(self.index),
+            self.r_state.neuron.eq(r_addr),
+            self.r_state.i.eq(s_rd.data.i),
+            self.r_state.u.eq(s_rd.data.u),
+            self.r_state.b.eq(s_rd.data.b),
+            self.r_state.s.eq(s_rd.data.s),
+        ]
 
     @property
     def is_probed(self):

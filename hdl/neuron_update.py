@@ -290,114 +290,22 @@ class NeuronUpdate(wiring.Component):
         way that needs the fewest register and adder bits (:func:`_pairing`; the narrow
         shifted copies then meet first). An operand may have a fourth element ``(base,
         shift)``: it is ``base >> shift`` (else it is its own base, shift 0)."""
-        p = self.params
-        cw, pw, tw = (p.current_format.width, p.potential_format.width, p.trace_format.width)
-        zero = p.spiking and p.reset is ResetMode.ZERO
-        clear = p.spiking and p.reset is ResetMode.CLEAR
-        multi = self._multi_term()
-
-        def shape_of(state, level, tags, value, bounds):
-            if multi:
-                lo, hi = bounds
-                if lo >= 0:
-                    return unsigned(max(1, hi.bit_length()))
-                return signed(signed_width(lo, hi))
-            shape = value.shape()
-            if level != 1:
-                return shape
-            if state == "b" and tags == {"b"} and p.k_adapt.single:
-                return unsigned(tw)
-            floor = None
-            if state == "u" and tags <= {"u"}:
-                floor = pw + 1
-            elif state == "u" and tags <= {"x", "reset"}:
-                floor = max(cw, pw) + 2
-            if floor is None:
-                return shape
-            return signed(max(shape.width + (not shape.signed), floor))
-
-        def register(state, level, k, last, sign, value, tags, form=(), bounds=None):
-            if last:
-                name = f"{state}_wide"
-            else:
-                name = _FIRST_LEVEL.get((state, frozenset(tags)), f"{state}_{level}_{k}")
-                name = name if level == 1 else f"{state}_{level}_{k}"
-            reg = stage(name, value, shape_of(state, level, tags, value, bounds))
-            return sign, reg, tags, form
-
-        # the range of each operand's base: its shape's, or what the layer puts there; for
-        # choosing the pairing only, a bias that the layer does not have is 0
-        known = {"acc": tuple(v << p.input_shift for v in _shape_range(
-                     signed(input_accumulator_width(p)))),
-                 "reset": (0, p.reset_amount) if p.spiking else (0, 0),
-                 "jump": (0, p.adapt_jump)}
-
-        def operand(sign, value, tag, copy=None):
-            base, shift = copy if copy is not None else (value, 0)
-            full = known.get(tag) or _shape_range(base.shape())
-            hint = (0, 0) if tag == "bias" and not p.bias else full
-            return sign, value, {tag}, ((id(base), sign, shift, full, hint),)
-
-        def node_bounds(state, last, sign, form, tags, hint=False):
-            """The range of a node's value (its sign times the sum of ``form``)."""
-            lo, hi = _bounds(form, hint)
-            lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
-            if state == "u" and last and zero:  # the drive where the neuron spiked
-                dlo, dhi = _shape_range(x_at[0].shape())
-                lo, hi = min(lo, dlo), max(hi, dhi)
-            if state == "u" and last and clear:
-                lo, hi = min(lo, 0), max(hi, 0)
-            return lo, hi
-
-        work = {state: [operand(*op) for op in operands] for state, operands in trees.items()}
+        builder = _AdderTrees(self.params, self._multi_term(), stage, depth, x_at)
+        work = {state: [builder.operand(*op) for op in operands]
+                for state, operands in trees.items()}
         pads = {state: depth - _levels(len(operands)) for state, operands in work.items()}
         plans = {}
-        if multi:
-            for state, operands in work.items():
-                def cost(level, sign, form, parts, state=state):
-                    tags = set().union(*parts)
-                    width = _width(node_bounds(state, level == depth, sign, form, tags, True))
-                    extra = 0
-                    if (state == "u" and zero and level == depth and len(parts) == 2
-                            and {"x"} not in parts):
-                        # x not alone at the last adder: the drive is registered to it
-                        extra = (depth - 1) * _width(_shape_range(x_at[0].shape()))
-                    return width * len(parts) + extra
-                plans[state] = _pairing([(sign, tags, form) for sign, _, tags, form in operands],
-                                        pads[state] + 1, depth, cost)
+        if builder.multi:
+            plans = {state: builder.plan(state, operands, pads[state])
+                     for state, operands in work.items()}
         for level in range(1, depth + 1):
             for state, operands in work.items():
-                last = level == depth
                 if level <= pads[state]:
-                    work[state] = [register(state, level, k, last, *op,
-                                            node_bounds(state, last, op[0], op[3], op[2]))
-                                   for k, op in enumerate(operands)]
-                    if level == 1 and state == "u":
-                        at(s_at, "s", 1)
-                    continue
-                if state in plans:
-                    operands = [operands[index] for index in plans[state][level]]
-                nodes = []
-                for k in range(0, len(operands), 2):
-                    if k + 1 == len(operands):
-                        op = operands[k]
-                        nodes.append(register(state, level, k, last, *op,
-                                              node_bounds(state, last, op[0], op[3], op[2])))
-                        continue
-                    (sa, a, ta, fa), (sb, b, tb, fb) = operands[k], operands[k + 1]
-                    if sa == sb:
-                        value, sign = a + b, sa
-                    else:
-                        value, sign = (a - b, 1) if sa > 0 else (b - a, 1)
-                    if state == "u" and zero and len(operands) == 2:
-                        alone = [node for _, node, tags, _ in operands if tags == {"x"}]
-                        drive = alone[0] if alone else at(x_at, "x", level - 1)
-                        value = Mux(at(s_at, "s", level - 1), drive, value)
-                    elif state == "u" and clear and len(operands) == 2:
-                        value = Mux(at(s_at, "s", level - 1), 0, value)
-                    nodes.append(register(state, level, k, last, sign, value, ta | tb, fa + fb,
-                                          node_bounds(state, last, sign, fa + fb, ta | tb)))
-                work[state] = nodes
+                    work[state] = builder.register_all(state, level, operands)
+                else:
+                    if state in plans:
+                        operands = [operands[index] for index in plans[state][level]]
+                    work[state] = builder.add_pairs(state, level, operands, s_at, at)
                 if level == 1 and state == "u":
                     at(s_at, "s", 1)  # the version-1 pipeline registered s here, always
         roots = {}
@@ -407,6 +315,132 @@ class NeuronUpdate(wiring.Component):
                 raise AssertionError(f"the tree of {state} did not reduce to a positive sum")
             roots[state] = root
         return roots
+
+
+class _AdderTrees:
+    """The nodes of :meth:`NeuronUpdate._adder_trees`: operands ``(sign, value, tags, form)``
+    (``form`` the terms :func:`_bounds` bounds), their ranges, registers and pairings.
+
+    ``stage`` makes a pipeline register, ``depth`` is the trees' number of levels and
+    ``x_at`` the drive registered to each stage (its first element the drive itself)."""
+
+    def __init__(self, params, multi, stage, depth, x_at):
+        p = self.params = params
+        self.multi, self.stage, self.depth, self.x_at = multi, stage, depth, x_at
+        self.zero = p.spiking and p.reset is ResetMode.ZERO
+        self.clear = p.spiking and p.reset is ResetMode.CLEAR
+        # the range of each operand's base: its shape's, or what the layer puts there; for
+        # choosing the pairing only, a bias that the layer does not have is 0
+        self.known = {"acc": tuple(v << p.input_shift for v in _shape_range(
+                          signed(input_accumulator_width(p)))),
+                      "reset": (0, p.reset_amount) if p.spiking else (0, 0),
+                      "jump": (0, p.adapt_jump)}
+
+    def shape_of(self, state, level, tags, value, bounds):
+        """The shape of a node's register: its range's (multi-term), else its value's, widened
+        at the first level to the version-1 widths."""
+        p = self.params
+        if self.multi:
+            lo, hi = bounds
+            if lo >= 0:
+                return unsigned(max(1, hi.bit_length()))
+            return signed(signed_width(lo, hi))
+        shape = value.shape()
+        if level != 1:
+            return shape
+        if state == "b" and tags == {"b"} and p.k_adapt.single:
+            return unsigned(p.trace_format.width)
+        floor = None
+        if state == "u" and tags <= {"u"}:
+            floor = p.potential_format.width + 1
+        elif state == "u" and tags <= {"x", "reset"}:
+            floor = max(p.current_format.width, p.potential_format.width) + 2
+        if floor is None:
+            return shape
+        return signed(max(shape.width + (not shape.signed), floor))
+
+    def register(self, state, level, k, last, sign, value, tags, form=(), bounds=None):
+        """Register a node of ``level`` (``k`` its first operand's index); the root is
+        ``<state>_wide``, the first level keeps the version-1 names."""
+        if last:
+            name = f"{state}_wide"
+        else:
+            name = _FIRST_LEVEL.get((state, frozenset(tags)), f"{state}_{level}_{k}")
+            name = name if level == 1 else f"{state}_{level}_{k}"
+        reg = self.stage(name, value, self.shape_of(state, level, tags, value, bounds))
+        return sign, reg, tags, form
+
+    def operand(self, sign, value, tag, copy=None):
+        """An operand of a tree as a node: ``(sign, value, {tag}, form)``."""
+        p = self.params
+        base, shift = copy if copy is not None else (value, 0)
+        full = self.known.get(tag) or _shape_range(base.shape())
+        hint = (0, 0) if tag == "bias" and not p.bias else full
+        return sign, value, {tag}, ((id(base), sign, shift, full, hint),)
+
+    def node_bounds(self, state, last, sign, form, tags, hint=False):
+        """The range of a node's value (its sign times the sum of ``form``)."""
+        lo, hi = _bounds(form, hint)
+        lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
+        if state == "u" and last and self.zero:  # the drive where the neuron spiked
+            dlo, dhi = _shape_range(self.x_at[0].shape())
+            lo, hi = min(lo, dlo), max(hi, dhi)
+        if state == "u" and last and self.clear:
+            lo, hi = min(lo, 0), max(hi, 0)
+        return lo, hi
+
+    def cost(self, state, level, sign, form, parts):
+        """The bits of a node of the operands with tags ``parts``: its register (and adder),
+        plus the drive's registers where reset to zero must carry it to the last adder."""
+        depth = self.depth
+        tags = set().union(*parts)
+        width = _width(self.node_bounds(state, level == depth, sign, form, tags, True))
+        extra = 0
+        if (state == "u" and self.zero and level == depth and len(parts) == 2
+                and {"x"} not in parts):
+            # x not alone at the last adder: the drive is registered to it
+            extra = (depth - 1) * _width(_shape_range(self.x_at[0].shape()))
+        return width * len(parts) + extra
+
+    def plan(self, state, operands, pad):
+        """The cheapest pairing of a tree's ``operands`` after ``pad`` register-only levels."""
+        def cost(level, sign, form, parts):
+            return self.cost(state, level, sign, form, parts)
+        return _pairing([(sign, tags, form) for sign, _, tags, form in operands],
+                        pad + 1, self.depth, cost)
+
+    def register_all(self, state, level, operands):
+        """A padding level: register every operand as it is."""
+        last = level == self.depth
+        return [self.register(state, level, k, last, *op,
+                              self.node_bounds(state, last, op[0], op[3], op[2]))
+                for k, op in enumerate(operands)]
+
+    def add_pairs(self, state, level, operands, s_at, at):
+        """An adder level: add neighbouring operands (the last alone if odd) and register the
+        sums; at ``U``'s last adder, reset to zero selects the drive, the clearing reset 0."""
+        last = level == self.depth
+        nodes = []
+        for k in range(0, len(operands), 2):
+            if k + 1 == len(operands):
+                op = operands[k]
+                nodes.append(self.register(state, level, k, last, *op,
+                                           self.node_bounds(state, last, op[0], op[3], op[2])))
+                continue
+            (sa, a, ta, fa), (sb, b, tb, fb) = operands[k], operands[k + 1]
+            if sa == sb:
+                value, sign = a + b, sa
+            else:
+                value, sign = (a - b, 1) if sa > 0 else (b - a, 1)
+            if state == "u" and self.zero and len(operands) == 2:
+                alone = [node for _, node, tags, _ in operands if tags == {"x"}]
+                drive = alone[0] if alone else at(self.x_at, "x", level - 1)
+                value = Mux(at(s_at, "s", level - 1), drive, value)
+            elif state == "u" and self.clear and len(operands) == 2:
+                value = Mux(at(s_at, "s", level - 1), 0, value)
+            nodes.append(self.register(state, level, k, last, sign, value, ta | tb, fa + fb,
+                                       self.node_bounds(state, last, sign, fa + fb, ta | tb)))
+        return nodes
 
 
 def _shape_range(shape):

@@ -57,6 +57,29 @@ def simulate_network(network, spikes, lanes=1, *, consumer_gap=0, input_gap=0, o
     vcd : str or None
         Write a waveform file.
     """
+    x, shape = _flatten_samples(network, spikes)
+    writes = list(weight_writes)
+    dut = NetworkCore(network, lanes=lanes, probe=True, output_depth=output_depth,
+                      host_access=bool(writes) or read_back)
+    bench = _Bench(network, dut, x, shape[-1], lanes=lanes, writes=writes, read_back=read_back,
+                   consumer_gap=consumer_gap, input_gap=input_gap)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench.drive)
+    sim.add_testbench(bench.consume, background=True)
+    sim.add_testbench(bench.monitor, background=True)
+    sim.add_testbench(bench.watchdog, background=True)
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
+    return bench.result(shape)
+
+
+def _flatten_samples(network, spikes):
+    """``(x, shape)``: the input as one (steps, n_in) run of all samples back to back, and the
+    leading shape of the per-step results, ``(T,)`` or ``(batch, T)``."""
     x = np.asarray(spikes)
     batched = x.ndim == 3
     if x.ndim not in (2, 3) or x.shape[-1] != network.n_in:
@@ -65,60 +88,81 @@ def simulate_network(network, spikes, lanes=1, *, consumer_gap=0, input_gap=0, o
             f"not {x.shape}"
         )
     batch, per_sample = (x.shape[0], x.shape[1]) if batched else (1, x.shape[0])
-    x = x.reshape(batch * per_sample, network.n_in)
-    steps = x.shape[0]
-    writes = list(weight_writes)
-    dut = NetworkCore(network, lanes=lanes, probe=True, output_depth=output_depth,
-                      host_access=bool(writes) or read_back)
-    readback = [] if read_back else None
-    layers = network.layers
-    records = [[] for _ in layers]
-    output = np.zeros((steps, network.n_out), np.int64)
-    cycles = []
-    counters = {}
+    shape = (batch, per_sample) if batched else (per_sample,)
+    return x.reshape(batch * per_sample, network.n_in), shape
 
-    async def drive(ctx):
-        for layer, lane, addr, value in writes:
-            for port, v in ((dut.w_layer, layer), (dut.w_lane, lane), (dut.w_addr, addr),
-                            (dut.w_data, value), (dut.w_en, 1)):
-                ctx.set(port, int(v))
-            await ctx.tick()
-        if writes:
-            ctx.set(dut.w_en, 0)
+
+class _Bench:
+    """The testbenches of one simulation (input driver, output consumer, monitor, watchdog) and
+    what they record."""
+
+    def __init__(self, network, dut, x, per_sample, *, lanes, writes, read_back, consumer_gap,
+                 input_gap):
+        self.network, self.dut, self.x, self.per_sample = network, dut, x, per_sample
+        self.lanes, self.writes, self.read_back = lanes, writes, read_back
+        self.consumer_gap, self.input_gap = consumer_gap, input_gap
+        self.steps = x.shape[0]
+        self.readback = [] if read_back else None
+        self.records = [[] for _ in network.layers]
+        self.output = np.zeros((self.steps, network.n_out), np.int64)
+        self.cycles = []
+        self.counters = {}
+        self.markers = []
+        # a core that stops (a deadlock) must fail, not hang: a generous bound on the cycles
+        per_step = sum(ly.params.n + 16 + lane_depth(ly, lanes) for ly in network.layers)
+        self.limit = 10_000 + len(writes) + self.steps * per_step * (2 + consumer_gap + input_gap)
+
+    async def drive(self, ctx):
+        dut, steps = self.dut, self.steps
+        await self._write_weights(ctx)
         for t in range(steps):
-            if t and t % per_sample == 0:  # next sample: wait for the last step, then clear
+            if t and t % self.per_sample == 0:  # next sample: wait for the last step, then clear
                 ctx.set(dut.i_events.valid, 0)
                 await ctx.tick().until((dut.steps == t) & dut.idle)
                 ctx.set(dut.clear, 1)
                 await ctx.tick()
                 ctx.set(dut.clear, 0)
-            for addr in np.flatnonzero(x[t]):
-                ctx.set(dut.i_events.payload, {"addr": int(addr), "marker": 0})
-                ctx.set(dut.i_events.valid, 1)
-                await ctx.tick().until(dut.i_events.ready)
-                if input_gap:
-                    ctx.set(dut.i_events.valid, 0)
-                    for _ in range(input_gap):
-                        await ctx.tick()
-            ctx.set(dut.i_events.payload, {"addr": 0, "marker": 1})
-            ctx.set(dut.i_events.valid, 1)
-            await ctx.tick().until(dut.i_events.ready)
+            await self._send_step(ctx, self.x[t])
         ctx.set(dut.i_events.valid, 0)
         await ctx.tick().until(dut.steps == steps)
         received = 0
         while received < steps:  # let the consumer drain the output
             await ctx.tick()
-            received = len(markers)
+            received = len(self.markers)
         for name in COUNTERS:
-            counters[name] = ctx.get(getattr(dut, name))
-        if read_back:
+            self.counters[name] = ctx.get(getattr(dut, name))
+        if self.read_back:
             await ctx.tick().until(dut.idle)
-            for index, layer in enumerate(layers):
-                readback.append(await _read_layer(ctx, dut, index, layer, lanes))
+            for index, layer in enumerate(self.network.layers):
+                self.readback.append(await _read_layer(ctx, dut, index, layer, self.lanes))
 
-    markers = []
+    async def _write_weights(self, ctx):
+        dut = self.dut
+        for layer, lane, addr, value in self.writes:
+            for port, v in ((dut.w_layer, layer), (dut.w_lane, lane), (dut.w_addr, addr),
+                            (dut.w_data, value), (dut.w_en, 1)):
+                ctx.set(port, int(v))
+            await ctx.tick()
+        if self.writes:
+            ctx.set(dut.w_en, 0)
 
-    async def consume(ctx):
+    async def _send_step(self, ctx, spikes):
+        """The events of one step's input ``spikes`` (n_in,), then its marker."""
+        dut = self.dut
+        for addr in np.flatnonzero(spikes):
+            ctx.set(dut.i_events.payload, {"addr": int(addr), "marker": 0})
+            ctx.set(dut.i_events.valid, 1)
+            await ctx.tick().until(dut.i_events.ready)
+            if self.input_gap:
+                ctx.set(dut.i_events.valid, 0)
+                for _ in range(self.input_gap):
+                    await ctx.tick()
+        ctx.set(dut.i_events.payload, {"addr": 0, "marker": 1})
+        ctx.set(dut.i_events.valid, 1)
+        await ctx.tick().until(dut.i_events.ready)
+
+    async def consume(self, ctx):
+        dut = self.dut
         step = 0
         ctx.set(dut.o_events.ready, 1)
         while True:
@@ -127,71 +171,59 @@ def simulate_network(network, spikes, lanes=1, *, consumer_gap=0, input_gap=0, o
             if not valid:
                 continue
             if payload.marker:
-                markers.append(step)
+                self.markers.append(step)
                 step += 1
-            elif step < steps:
-                output[step, payload.addr] = 1
-            if consumer_gap:
+            elif step < self.steps:
+                self.output[step, payload.addr] = 1
+            if self.consumer_gap:
                 ctx.set(dut.o_events.ready, 0)
-                for _ in range(consumer_gap):
+                for _ in range(self.consumer_gap):
                     await ctx.tick()
                 ctx.set(dut.o_events.ready, 1)
 
-    signals = []
-    for index in range(len(layers)):
-        signals += [dut.probe[index].valid, dut.probe[index].payload]
-
-    async def monitor(ctx):
+    async def monitor(self, ctx):
+        dut = self.dut
+        signals = []
+        for index in range(len(self.records)):
+            signals += [dut.probe[index].valid, dut.probe[index].payload]
         last_steps = 0
         async for _, _, done, step_cycles, *values in ctx.tick().sample(
                 dut.steps, dut.step_cycles, *signals):
             if done != last_steps:
-                cycles.append(step_cycles)
+                self.cycles.append(step_cycles)
                 last_steps = done
-            for index in range(len(layers)):
+            for index, records in enumerate(self.records):
                 if values[2 * index]:
                     rec = values[2 * index + 1]
-                    records[index].append((rec.neuron, rec.i, rec.u, rec.b, rec.s))
+                    records.append((rec.neuron, rec.i, rec.u, rec.b, rec.s))
 
-    # a core that stops (a deadlock) must fail, not hang: a generous bound on the cycles
-    per_step = sum(ly.params.n + 16 + lane_depth(ly, lanes) for ly in layers)
-    limit = 10_000 + len(writes) + steps * per_step * (2 + consumer_gap + input_gap)
+    async def watchdog(self, ctx):
+        await ctx.delay(self.limit * 1e-8)
+        raise RuntimeError(f"the network core made no progress within {self.limit} cycles "
+                           f"({len(self.markers)} of {self.steps} steps out)")
 
-    async def watchdog(ctx):
-        await ctx.delay(limit * 1e-8)
-        raise RuntimeError(f"the network core made no progress within {limit} cycles "
-                           f"({len(markers)} of {steps} steps out)")
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(drive)
-    sim.add_testbench(consume, background=True)
-    sim.add_testbench(monitor, background=True)
-    sim.add_testbench(watchdog, background=True)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
-
-    shape = (batch, per_sample) if batched else (per_sample,)
-    per_layer = {key: [] for key in "siub"}
-    order_ok = True
-    for layer, recs in zip(layers, records, strict=True):
-        n = layer.params.n
-        arr = np.zeros((steps, n, 5), np.int64)
-        got = np.asarray(recs[: steps * n], np.int64).reshape(-1, 5)
-        if got.shape[0] != steps * n:
-            order_ok = False
-        arr.reshape(-1, 5)[: got.shape[0]] = got
-        order_ok &= bool(np.array_equal(arr[:, :, 0], np.broadcast_to(np.arange(n), (steps, n))))
-        for key, column in (("i", 1), ("u", 2), ("b", 3), ("s", 4)):
-            per_layer[key].append(arr[:, :, column].reshape(*shape, n))
-    # the monitor sees the counter one cycle after it changes: the last value comes from `counters`
-    step_cycles = np.asarray([*cycles, counters["step_cycles"]], np.int64)[:steps]
-    return SimResult(output.reshape(*shape, network.n_out), per_layer["s"], per_layer["i"],
-                     per_layer["u"], per_layer["b"], step_cycles.reshape(shape), counters,
-                     order_ok, readback)
+    def result(self, shape):
+        """The :class:`SimResult`, per-step arrays with leading ``shape``."""
+        steps = self.steps
+        per_layer = {key: [] for key in "siub"}
+        order_ok = True
+        for layer, recs in zip(self.network.layers, self.records, strict=True):
+            n = layer.params.n
+            arr = np.zeros((steps, n, 5), np.int64)
+            got = np.asarray(recs[: steps * n], np.int64).reshape(-1, 5)
+            if got.shape[0] != steps * n:
+                order_ok = False
+            arr.reshape(-1, 5)[: got.shape[0]] = got
+            order_ok &= bool(np.array_equal(arr[:, :, 0],
+                                            np.broadcast_to(np.arange(n), (steps, n))))
+            for key, column in (("i", 1), ("u", 2), ("b", 3), ("s", 4)):
+                per_layer[key].append(arr[:, :, column].reshape(*shape, n))
+        # the monitor sees the counter one cycle after it changes: the last value comes from
+        # `counters`
+        step_cycles = np.asarray([*self.cycles, self.counters["step_cycles"]], np.int64)[:steps]
+        return SimResult(self.output.reshape(*shape, self.network.n_out), per_layer["s"],
+                         per_layer["i"], per_layer["u"], per_layer["b"],
+                         step_cycles.reshape(shape), self.counters, order_ok, self.readback)
 
 
 async def _read_layer(ctx, dut, index, layer, lanes):

@@ -18,14 +18,11 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 
-MARKER = 1 << 16
-PERIOD_NS = 10
-SETTLE_NS = 1
-COUNTERS = ("cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
-            "in_events", "out_events")
+from ..hdl.events import MARKER, ProbeLayout
+from ..link.protocol import CORE_COUNTER_NAMES as COUNTERS
+from .cocotb_clock import SETTLE_NS, start
 
 
 def _u(handle):
@@ -38,9 +35,10 @@ def _u_named(dut, name):
     return value.to_unsigned() if value.is_resolvable else -1
 
 
-def _signed(value, lo, width):
-    field = (value >> lo) & ((1 << width) - 1)
-    return field - (1 << width) if field >> (width - 1) else field
+def _record(payload):
+    """``(neuron, i, u, b, s)`` of a raw :data:`~spikeforge.hdl.events.ProbeLayout` payload."""
+    r = ProbeLayout.from_bits(payload)
+    return r.neuron, r.i, r.u, r.b, r.s
 
 
 class NetworkTB:
@@ -52,18 +50,8 @@ class NetworkTB:
                        for k in range(n_layers)]
 
     async def reset(self):
-        dut = self.dut
-        # every input is driven before the first clock edge
-        dut.rst.value = 1
-        dut.clear.value = 0
-        dut.i_events__valid.value = 0
-        dut.i_events__payload.value = 0
-        dut.o_events__ready.value = 0
-        await Timer(1, unit="ns")
-        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-        for _ in range(3):
-            await FallingEdge(dut.clk)
-        dut.rst.value = 0
+        await start(self.dut, {"clear": 0, "i_events__valid": 0, "i_events__payload": 0,
+                               "o_events__ready": 0})
 
     async def run(self, x, consumer_gap=0, max_cycles=10_000_000):
         """Drive ``x`` (batch, T, n_in); return records, outputs, step cycles and counters."""
@@ -88,9 +76,7 @@ class NetworkTB:
             await FallingEdge(dut.clk)
             for (pv, pp), recs in zip(self.probes, records, strict=True):
                 if pv.value:
-                    p = _u(pp)
-                    recs.append(((p >> 8) & 0xFFFF, _signed(p, 24, 32), _signed(p, 56, 32),
-                                 (p >> 88) & 0xFFFFFFFF, (p >> 120) & 1))
+                    recs.append(_record(_u(pp)))
             done = _u(dut.steps)
             if done != last_steps:
                 step_cycles.append(_u(dut.step_cycles))

@@ -18,10 +18,10 @@ import socket
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 
-PERIOD_NS = 10
+from .cocotb_clock import PERIOD_NS, start
+
 CHUNK = 1024
 
 
@@ -49,15 +49,7 @@ async def _drain(dut):
 @cocotb.test()
 async def bridge(dut):
     folder = Path(os.environ["SPIKEFORGE_BRIDGE_DIR"])
-    dut.rst.value = 1
-    dut.h_tx__valid.value = 0
-    dut.h_tx__payload.value = 0
-    dut.h_rx__ready.value = 0
-    await Timer(1, unit="ns")
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-    for _ in range(4):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start(dut, {"h_tx__valid": 0, "h_tx__payload": 0, "h_rx__ready": 0}, reset_cycles=4)
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", int(os.environ.get("SPIKEFORGE_BRIDGE_PORT") or 0)))

@@ -15,16 +15,17 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
-PERIOD_NS = 10
-SETTLE_NS = 1
+from ..hdl.learning_events import LearnProbeLayout
+from .cocotb_clock import SETTLE_NS, start
 
 
-def _signed(value, lo, width):
-    field = (value >> lo) & ((1 << width) - 1)
-    return field - (1 << width) if field >> (width - 1) else field
+def _record(payload):
+    """``(row, neuron, p, q, ebar, a, g)`` of a raw
+    :data:`~spikeforge.hdl.learning_events.LearnProbeLayout` payload."""
+    r = LearnProbeLayout.from_bits(payload)
+    return r.row, r.neuron, r.p, r.q, r.ebar, r.a, r.g
 
 
 class LearningTB:
@@ -36,26 +37,13 @@ class LearningTB:
         self.records = [[] for _ in range(units)]
 
     async def reset(self):
-        dut = self.dut
-        dut.rst.value = 1
-        dut.i_cmd__valid.value = 0
-        dut.i_cmd__payload.value = 0
-        dut.r_layer.value = 0
-        dut.r_lane.value = 0
-        dut.r_addr.value = 0
-        await Timer(1, unit="ns")
-        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-        for _ in range(3):
-            await FallingEdge(dut.clk)
-        dut.rst.value = 0
+        await start(self.dut, {"i_cmd__valid": 0, "i_cmd__payload": 0, "r_layer": 0, "r_lane": 0,
+                               "r_addr": 0})
 
     def sample(self):
         for (valid, payload), recs in zip(self.probes, self.records, strict=False):
             if valid.value:
-                p = payload.value.to_unsigned()
-                recs.append(((p >> 8) & 0xFFFF, (p >> 24) & 0xFFFF, (p >> 40) & 0xFFFFFFFF,
-                             (p >> 72) & 0xFFFFFFFF, _signed(p, 104, 32), _signed(p, 136, 32),
-                             _signed(p, 168, 32)))
+                recs.append(_record(payload.value.to_unsigned()))
 
     async def cycle(self):
         await FallingEdge(self.dut.clk)

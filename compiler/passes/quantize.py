@@ -121,65 +121,71 @@ def _bounds_width(params, weight, recurrent, bias, steps):
     return max(_width(max(-i_lo, i_hi), 2), _width(max(-u_lo, u_hi), 2))
 
 
-def quantize_layer(nodes, options, steps=32):
-    """``(nodes, row)``: the layer's nodes in integers, and its report row."""
-    weight_bits, state_bits = options.weight_bits, options.state_bits
-    affine, recurrent, neuron = nodes.affines[0], nodes.recurrent, nodes.neuron
-    label = affine.name or nodes.name or "?"
-    both = affine.weight if recurrent is None else np.hstack([affine.weight, recurrent.weight])
+def _weight_scale(label, both, weight_bits):
+    """The layer's weight scale :math:`s` (see the module)."""
+    if weight_bits is None:
+        return _exact_scale(label, both)
     largest = float(np.abs(both).max())
-    if weight_bits is not None:
-        if largest == 0:
-            raise QuantizeError(f"every weight of {label!r} is zero: nothing to quantize")
-        scale = IntFormat(weight_bits).max / largest
-    else:
-        scale = _exact_scale(label, both)
-    scaled = both * scale
-    rounded = np.rint(scaled)
-    error = np.abs(scaled - rounded)
-    keep_format = affine.weight_format is not None and scale == 1.0
-    w_width = affine.weight_format.width if keep_format else _width(
-        np.abs(rounded).max(), 2 if weight_bits is None else weight_bits)
-    n_in = affine.n_in
-    w_int, v_int = rounded[:, :n_in], None if recurrent is None else rounded[:, n_in:]
+    if largest == 0:
+        raise QuantizeError(f"every weight of {label!r} is zero: nothing to quantize")
+    return IntFormat(weight_bits).max / largest
 
-    def integers(f):
-        state = scale * 2.0**f
+
+class _ScaledLayer:
+    """A layer at weight scale ``scale``: its integer weights, and its threshold, reset amount,
+    bias, parameters and state bits needed at ``f`` fraction bits."""
+
+    def __init__(self, nodes, scale, rounded, w_width, steps):
+        self.affine, self.recurrent, self.neuron = nodes.affines[0], nodes.recurrent, nodes.neuron
+        self.scale, self.w_width, self.steps = scale, w_width, steps
+        n_in = self.affine.n_in
+        self.w_int = rounded[:, :n_in]
+        self.v_int = None if self.recurrent is None else rounded[:, n_in:]
+        self._needed = {}
+
+    def integers(self, f):
+        """``(theta, reset, bias)`` at the state scale, before rounding (the threshold is
+        already an integer)."""
+        neuron = self.neuron
+        state = self.scale * 2.0**f
         theta = _threshold(neuron, state)
         reset = None
         if neuron.spiking and neuron.reset.subtracts:
             source = neuron.theta_reset if neuron.theta_reset is not None else (
                 neuron.theta if neuron.compare == ">" else None)
             reset = None if source is None else float(source) * state
-        bias = None if affine.bias is None else affine.bias * state
+        bias = None if self.affine.bias is None else self.affine.bias * state
         return theta, reset, bias
 
-    def params_at(f, width):
-        theta, reset, bias = integers(f)
+    def params_at(self, f, width):
+        """``(params, bias)``: the layer's parameters and rounded bias in a ``width``-bit
+        state."""
+        neuron = self.neuron
+        theta, reset, bias = self.integers(f)
         fmt = IntFormat(width)
         return LayerParams(
-            n_in=n_in, n=neuron.n, kind=neuron.kind, k_syn=neuron.k_syn,
+            n_in=self.affine.n_in, n=neuron.n, kind=neuron.kind, k_syn=neuron.k_syn,
             k_mem=neuron.k_mem if neuron.kind is not NeuronKind.IF else 0,
             theta=max(1, min(theta, fmt.max)) if neuron.spiking else 1, reset=neuron.reset,
             theta_reset=None if reset is None else max(1, min(round(reset), fmt.max)),
-            recurrent=recurrent is not None, bias=bias is not None,
-            weight_format=IntFormat(w_width), current_format=fmt, potential_format=fmt,
+            recurrent=self.recurrent is not None, bias=bias is not None,
+            weight_format=IntFormat(self.w_width), current_format=fmt, potential_format=fmt,
             input_shift=f, same_step_recurrence=getattr(neuron, "same_step_recurrence", False),
             **neuron.extra_params()), (None if bias is None else np.rint(bias))
 
-    cache = {}
+    def needed(self, f):
+        """State bits the bounds and the threshold need at ``f`` fraction bits (cached)."""
+        if f not in self._needed:
+            params, bias = self.params_at(f, 32)
+            bits = _bounds_width(params, self.w_int, self.v_int, bias, max(self.steps, 1))
+            theta = self.integers(f)[0]
+            self._needed[f] = max(bits, int(theta).bit_length() + 2 if self.neuron.spiking else 2)
+        return self._needed[f]
 
-    def needed(f):
-        if f not in cache:
-            cache[f] = bits_at(f)
-        return cache[f]
 
-    def bits_at(f):
-        params, bias = params_at(f, 32)
-        bits = _bounds_width(params, w_int, v_int, bias, max(steps, 1))
-        theta = integers(f)[0]
-        return max(bits, int(theta).bit_length() + 2 if neuron.spiking else 2)
-
+def _state_format(layer, options, label):
+    """``(f, width)``: the fraction bits and the state width (see the module)."""
+    neuron = layer.neuron
     fixed_width = (neuron.current_format or neuron.potential_format) is not None
     if options.fraction_bits is not None:
         f = options.fraction_bits
@@ -187,46 +193,76 @@ def quantize_layer(nodes, options, steps=32):
         f = neuron.input_shift
     else:
         f = None
-    bits0 = needed(f or 0)
+    bits0 = layer.needed(f or 0)
     if fixed_width:
         width = (neuron.potential_format or neuron.current_format).width
-    elif state_bits is not None:
-        width = state_bits
+    elif options.state_bits is not None:
+        width = options.state_bits
     else:
         width = min(32, max(16, bits0 + (TARGET_FRACTION_BITS if f is None else 0)))
         shifts = [k for d in (neuron.k_syn, neuron.k_mem) for _, k in d.terms]
         width = max(width, max(shifts) + 1)  # every decay shift below the state width
     if f is None:
         f = max(0, min(MAX_FRACTION_BITS, width - 1, width - bits0))
-        while f > 0 and needed(f) > width:
+        while f > 0 and layer.needed(f) > width:
             f -= 1
     if not 0 <= f < width:
         raise QuantizeError(f"layer {label!r}: fraction bits {f} must be in 0..{width - 1} "
                             f"for a {width}-bit state")
-    saturation = needed(f) > width
-    theta, reset, bias = integers(f)
+    return f, width
+
+
+def _check_threshold(neuron, theta, width, state_scale):
+    fmt = IntFormat(width)
     if neuron.spiking and theta < 1:
         raise QuantizeError(f"node {neuron.name!r}: threshold {neuron.theta:g} gives an integer "
                             f"threshold {theta} < 1; thresholds must be positive")
-    fmt = IntFormat(width)
     if neuron.spiking and theta > fmt.max:
-        raise QuantizeError(f"node {neuron.name!r}: threshold {theta} at scale {scale * 2**f:g} "
+        raise QuantizeError(f"node {neuron.name!r}: threshold {theta} at scale {state_scale:g} "
                             f"does not fit a {width}-bit state (max {fmt.max}); widen the state "
                             "(state_bits) or lower the fraction bits")
+
+
+def _theta_reset(neuron, theta, reset, width, approximations):
+    """The integer reset amount (None: reset by the threshold), noting a rounding in
+    ``approximations``."""
+    if reset is None:
+        return None
+    theta_reset = round(reset)
+    if theta_reset != reset:
+        approximations.append(f"reset amount {reset:.6g} rounded to {theta_reset}")
+    if not 1 <= theta_reset <= IntFormat(width).max:
+        raise QuantizeError(f"node {neuron.name!r}: reset amount {theta_reset} does not fit "
+                            f"a {width}-bit state")
+    if theta_reset == theta and neuron.theta_reset is None and neuron.compare == ">=":
+        return None
+    return theta_reset
+
+
+def quantize_layer(nodes, options, steps=32):
+    """``(nodes, row)``: the layer's nodes in integers, and its report row."""
+    weight_bits = options.weight_bits
+    affine, recurrent, neuron = nodes.affines[0], nodes.recurrent, nodes.neuron
+    label = affine.name or nodes.name or "?"
+    both = affine.weight if recurrent is None else np.hstack([affine.weight, recurrent.weight])
+    largest = float(np.abs(both).max())
+    scale = _weight_scale(label, both, weight_bits)
+    scaled = both * scale
+    rounded = np.rint(scaled)
+    error = np.abs(scaled - rounded)
+    keep_format = affine.weight_format is not None and scale == 1.0
+    w_width = affine.weight_format.width if keep_format else _width(
+        np.abs(rounded).max(), 2 if weight_bits is None else weight_bits)
+    layer = _ScaledLayer(nodes, scale, rounded, w_width, steps)
+    f, width = _state_format(layer, options, label)
+    saturation = layer.needed(f) > width
+    theta, reset, bias = layer.integers(f)
+    _check_threshold(neuron, theta, width, scale * 2**f)
     approximations = []
     if weight_bits is not None and float(error.max()) > 0:
         approximations.append(f"weights rounded to {weight_bits} bits (up to "
                               f"{float(error.max()):.3g} of an integer unit)")
-    theta_reset = None
-    if reset is not None:
-        theta_reset = round(reset)
-        if theta_reset != reset:
-            approximations.append(f"reset amount {reset:.6g} rounded to {theta_reset}")
-        if not 1 <= theta_reset <= fmt.max:
-            raise QuantizeError(f"node {neuron.name!r}: reset amount {theta_reset} does not fit "
-                                f"a {width}-bit state")
-        if theta_reset == theta and neuron.theta_reset is None and neuron.compare == ">=":
-            theta_reset = None
+    theta_reset = _theta_reset(neuron, theta, reset, width, approximations)
     c_int = None
     if bias is not None:
         c_int = np.rint(bias)
@@ -234,14 +270,15 @@ def quantize_layer(nodes, options, steps=32):
             approximations.append(f"bias rounded (up to {float(np.abs(c_int - bias).max()):.3g}"
                                   " of a state unit)")
     if saturation:
-        approximations.append(f"the state may saturate: its bound needs {needed(f)} bits, the "
-                              f"state has {width}")
+        approximations.append(f"the state may saturate: its bound needs {layer.needed(f)} bits, "
+                              f"the state has {width}")
+    fmt = IntFormat(width)
     changes = {"current_format": fmt, "potential_format": fmt, "input_shift": f}
     if neuron.spiking:
         changes.update(theta=int(theta), compare=">=", theta_reset=theta_reset)
     new_neuron = dataclasses.replace(neuron, **changes)
-    new_affine = Affine(w_int, c_int, IntFormat(w_width), name=affine.name)
-    new_rec = None if recurrent is None else Recurrent(v_int, name=recurrent.name)
+    new_affine = Affine(layer.w_int, c_int, IntFormat(w_width), name=affine.name)
+    new_rec = None if recurrent is None else Recurrent(layer.v_int, name=recurrent.name)
     row = {"layer": nodes.name, "nodes": [affine.name, neuron.name],
            "exact": not approximations, "approximations": approximations,
            "scale": scale, "input_shift": f, "state_scale": scale * 2.0**f,
@@ -252,7 +289,7 @@ def quantize_layer(nodes, options, steps=32):
            "theta": int(theta) if neuron.spiking else None, "theta_reset": theta_reset,
            "threshold_float": float(neuron.theta) if neuron.spiking else None,
            "weight_format": f"s{w_width}", "state_format": f"s{width}",
-           "state_bits_needed": needed(f), "saturation_possible": saturation}
+           "state_bits_needed": layer.needed(f), "saturation_possible": saturation}
     return nodes._replace(affines=(new_affine,), recurrent=new_rec, neuron=new_neuron), row
 
 

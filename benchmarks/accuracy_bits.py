@@ -8,9 +8,10 @@ baseline on the same split (96.7 ± 0.8 %), which the 8-bit network must reach.
 """
 
 import argparse
-import json
 import sys
 import time
+
+from common import add_output_arguments, write_result
 
 BASELINE = 0.967  # snnTorch Synaptic 64-128-10, T=32, float (shared/TOOLCHAIN.md)
 
@@ -79,17 +80,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 4])
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None)
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     result = measure(args.bits, args.epochs)
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1)
-        print()
-    else:
+    write_result(result, args.out, args.json)
+    if not args.json:
         print(table(result))
     return 0
 

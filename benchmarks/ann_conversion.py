@@ -9,9 +9,10 @@ peer is the ANN itself; the bar is an accuracy drop of at most 2 pp at some T.
 """
 
 import argparse
-import json
 import sys
 import time
+
+from common import add_output_arguments, write_result
 
 BAR_PP = 2.0
 
@@ -78,8 +79,7 @@ def table(result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    add_output_arguments(parser)
     parser.add_argument("--plot", default=None, help="write the accuracy-vs-T plot (PNG)")
     parser.add_argument("--quick", action="store_true", help="T = 16, 32 and 10 ANN epochs")
     args = parser.parse_args(argv)
@@ -88,13 +88,8 @@ def main(argv=None):
     if args.plot:
         plot(result, args.plot)
         result["plot"] = args.plot
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1)
-        print()
-    else:
+    write_result(result, args.out, args.json)
+    if not args.json:
         print(table(result))
     return 0
 

@@ -19,13 +19,13 @@ same run; the limits are +5 % logic and no Fmax loss beyond the 1-term build's s
 """
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from common import add_output_arguments, write_result
 
 BARS = {"icebreaker": 40.0, "ulx3s-85f": 120.0}
 LUTS = {"icebreaker": "ICESTORM_LC", "ulx3s-85f": "TRELLIS_COMB"}
@@ -115,8 +115,7 @@ def _decay_cost_rows(board, one, many, terms):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--out", help="also write the JSON object to this file")
+    add_output_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="a small network (smoke test)")
     parser.add_argument("--netfile", help="build this network file instead")
     parser.add_argument("--boards", default="icebreaker,ulx3s-85f")
@@ -166,13 +165,8 @@ def main(argv=None):
                 result["boards"][f"{board} 4-term"] = reports[4]
                 result["summary"] += _rows(board, reports[4], " 4-term")
                 result["summary"] += _decay_cost_rows(board, reports[1], reports[4], 4)
-    text = json.dumps(result, indent=1, sort_keys=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
-    if args.json:
-        print(text)
-    else:
+    write_result(result, args.out, args.json, sort_keys=True)
+    if not args.json:
         for row in result["summary"]:
             ratio = "" if row["ratio"] is None else f"{row['ratio']:.3f}"
             print(f"{row['metric']:<36} {row['value']:>10} {row['unit']:<14} "

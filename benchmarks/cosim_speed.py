@@ -17,7 +17,6 @@ goal of 60 s.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import add_output_arguments, write_result
+
 from boards import digits_sized  # the boards benchmark's network
 
 GOAL_CYCLES_PER_SECOND = 1_000_000
@@ -47,8 +48,7 @@ def timed_report(network, x, harness):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--out", help="also write the JSON object to this file")
+    add_output_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="20 test samples, not all 360")
     parser.add_argument("--netfile", help="a trained digits network instead of random weights")
     parser.add_argument("--cocotb-samples", type=int, default=2,
@@ -82,13 +82,8 @@ def main(argv=None):
     result = {"benchmark": "cosim_speed", "network": network.name, "samples": count,
               "cycles": fast["cycles_measured"], "cocotb_samples": args.cocotb_samples,
               "cocotb_cycles": slow["cycles_measured"], "summary": summary}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
-    if args.json:
-        print(text)
-    else:
+    write_result(result, args.out, args.json)
+    if not args.json:
         for row in summary:
             ratio = "" if row["ratio"] is None else f"{row['ratio']:.1f}x"
             print(f"{row['metric']:<58} {row['value']:>12} {row['unit']:<9} "

@@ -14,7 +14,6 @@ parallel run more than the serial one.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import add_output_arguments, write_result
 
 GOAL = 1.7
 
@@ -56,8 +56,7 @@ def one_run(netfile, workers, engine, build, lanes, bits, root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--out", help="also write the JSON object to this file")
+    add_output_arguments(parser)
     parser.add_argument("--build", action="store_true", help="build every bitstream too")
     parser.add_argument("--quick", action="store_true", help="4 points instead of 12")
     parser.add_argument("--workers", default="1,2", help="worker counts to compare (1,2)")
@@ -111,13 +110,8 @@ def main(argv=None):
     result = {"network": str(args.netfile or "scaling-64-32-12"), "build": args.build,
               "lanes": lanes, "weight_bits": bits, "runs": runs, "same_figures": same,
               "goal": GOAL, "summary": summary}
-    text = json.dumps(result, indent=1, sort_keys=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
-    if args.json:
-        print(text)
-    else:
+    write_result(result, args.out, args.json, sort_keys=True)
+    if not args.json:
         print(f"{'workers':>7} {'engine':>6} {'points':>6} {'failed':>6} {'seconds':>8} "
               f"{'speedup':>7} {'load before':>11}")
         for run in runs:

@@ -18,13 +18,13 @@ is reported with the build's own error. ``--synth-only`` (or ``--quick``) skips 
 """
 
 import argparse
-import json
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from common import add_output_arguments, write_result
 from spikeforge.boards.yosys import SYNTH_NOABC
 
 FAMILIES = {
@@ -138,18 +138,14 @@ def measure(place=True):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    add_output_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="synthesis only (spikeforge bench)")
     parser.add_argument("--synth-only", action="store_true",
                         help="skip the placed and routed board builds")
     args = parser.parse_args(argv)
     result = measure(place=not (args.quick or args.synth_only))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
+    write_result(result, args.out, args.json)
+    if not args.json:
         print(f"{'family':<20} {'core':<10} {'LUTs':>7} {'RAMs':>5} {'DSPs':>5}")
         for r in result["rows"]:
             for label in ("inference", "learning"):

@@ -11,11 +11,11 @@ most 1 pp.
 """
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
+from common import add_output_arguments, write_result
 
 GOAL_PP = 1.0
 
@@ -26,7 +26,6 @@ def train_snntorch(data, epochs, seed=0):
     from snntorch import surrogate
 
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
     grad = surrogate.fast_sigmoid(slope=25)
     vec = lambda n, v: torch.full((n,), v)  # noqa: E731  (the exporter wants vectors)
     net = torch.nn.Sequential(
@@ -61,24 +60,32 @@ def train_snntorch(data, epochs, seed=0):
     return net, accuracy
 
 
-def measure(epochs):
-    import torch
-    from snntorch.export_nir import export_to_nir
+def import_int8(graph, data):
+    """Import the NIR ``graph`` at 8 bits with subtract reset and run it on the integer reference
+    over the test samples, padded by the contract's delay: ``(network, report, accuracy)``."""
     from spikeforge.compiler.nir_frontend import import_nir
-    from spikeforge.datasets import load_digits
     from spikeforge.model import run
 
-    data = load_digits()
-    start = time.perf_counter()
-    net, peer_accuracy = train_snntorch(data, epochs)
-    trained = time.perf_counter() - start
-    graph = export_to_nir(net, torch.zeros(data.n_in))
     delay = 4  # two steps per layer
     network, report = import_nir(graph, weight_bits=8, reset="subtract",
                                  steps=data.encoding.steps + delay)
     x = data.spikes("test")
     x = np.concatenate([x, np.zeros((len(x), delay, x.shape[2]), x.dtype)], axis=1)
     accuracy = float((run(network, x).predict(network.readout) == data.labels("test")).mean())
+    return network, report, accuracy
+
+
+def measure(epochs):
+    import torch
+    from snntorch.export_nir import export_to_nir
+    from spikeforge.datasets import load_digits
+
+    torch.set_num_threads(2)
+    data = load_digits()
+    start = time.perf_counter()
+    net, peer_accuracy = train_snntorch(data, epochs)
+    trained = time.perf_counter() - start
+    _, report, accuracy = import_int8(export_to_nir(net, torch.zeros(data.n_in)), data)
     drop = 100 * (peer_accuracy - accuracy)
     return {
         "benchmark": "nir_digits", "network": "snnTorch Synaptic 64-128-10, T=32",
@@ -96,19 +103,13 @@ def measure(epochs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    add_output_arguments(parser)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--quick", action="store_true", help="3 epochs (smoke test)")
     args = parser.parse_args(argv)
     result = measure(3 if args.quick else args.epochs)
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1, default=float)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1, default=float)
-        print()
-    else:
+    write_result(result, args.out, args.json, default=float)
+    if not args.json:
         print(f"snnTorch float {result['snntorch_float_accuracy']:.2%} → NIR → spikeforge int8 "
               f"{result['spikeforge_int8_accuracy']:.2%}: drop {result['drop_pp']:+.2f} pp "
               f"(goal ≤ {GOAL_PP} pp)")

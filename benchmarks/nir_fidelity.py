@@ -61,11 +61,11 @@ model/reset/layers. Goal ≥ 99.5 %.
 
 import argparse
 import inspect
-import json
 import sys
 import time
 
 import numpy as np
+from common import add_output_arguments, write_result
 
 GOAL_WITHIN_ONE = 0.95
 GOAL_COUNTS = 0.95
@@ -638,8 +638,7 @@ def table(random, peers):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    add_output_arguments(parser)
     parser.add_argument("--graphs", type=int, default=60, help="random NIR graphs")
     parser.add_argument("--steps", type=int, default=1000, help="time steps per input (≥ 1000)")
     parser.add_argument("--seed", type=int, default=0)
@@ -661,13 +660,8 @@ def main(argv=None):
     result = {"benchmark": "nir_fidelity", "steps": args.steps, "seed": args.seed,
               "dt": DT, "seconds": round(time.perf_counter() - start, 1),
               "random": random, "peers": peers, "summary": summary(random, peers)}
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1, default=float)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1, default=float)
-        print()
-    else:
+    write_result(result, args.out, args.json, default=float)
+    if not args.json:
         print(table(random, peers))
     return 0
 

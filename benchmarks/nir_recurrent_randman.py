@@ -19,7 +19,6 @@ tie, the same rule on both sides) equals snnTorch's own float prediction; the go
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nir_fidelity as fid
+from common import add_output_arguments, write_result
 
 GOAL = 0.95
 ALPHA, BETA = 0.8, 0.9
@@ -165,8 +165,7 @@ def summary(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    add_output_arguments(parser)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
@@ -186,13 +185,8 @@ def main(argv=None):
               "epochs": args.epochs, "seed": args.seed, "test_samples": len(data.labels("test")),
               "importer": fid.importer_options(), "seconds": round(time.perf_counter() - start, 1),
               "resets": results, "summary": summary(results)}
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1, default=float)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1, default=float)
-        print()
-    else:
+    write_result(result, args.out, args.json, default=float)
+    if not args.json:
         print(f"{result['network']}, {result['test_samples']} test inputs")
         for reset, row in results.items():
             for name, r in row.items():

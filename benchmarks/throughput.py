@@ -20,10 +20,10 @@ step is compared with the reference model, the
 """
 
 import argparse
-import json
 import sys
 
 import numpy as np
+from common import add_output_arguments, write_result
 
 GOAL, LIMIT = 0.95, 1.0
 LANES = (1, 2, 4)
@@ -86,8 +86,7 @@ def table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--out", help="also write the JSON result to this file")
+    add_output_arguments(parser)
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus", "amaranth"])
     parser.add_argument("--shapes", default="128x32,64x128",
                         help="comma-separated INPUTSxNEURONS layers (default: %(default)s)")
@@ -133,13 +132,8 @@ def main(argv=None):
              "meets": all(r["cycle_mismatches"] == 0 for r in rows)},
         ],
     }
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
+    write_result(result, args.out, args.json)
+    if not args.json:
         print(table(rows))
         print(f"min SOP/lane/cycle {worst:.4f} (goal {GOAL}, limit {LIMIT}); "
               f"predicted = measured: {result['cycles_equal']}")

@@ -9,12 +9,12 @@ spikeforge's forward pass is the exact integer semantics (8-bit weights); snnTor
 """
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
 import torch
+from common import add_output_arguments, write_result
 
 GOAL, STRETCH = 1.0, 2.0
 
@@ -140,17 +140,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     result = measure(args.epochs, args.threads)
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1)
-        print()
-    else:
+    write_result(result, args.out, args.json)
+    if not args.json:
         print(table(result))
     return 0
 

@@ -38,7 +38,9 @@ class CommandError(Exception):
 
 def emit_json(obj) -> None:
     """Print ``obj`` as the one JSON object on stdout."""
-    json.dump(obj, sys.stdout, indent=1, sort_keys=True, default=_default, ensure_ascii=False)
+    from ..compiler.emit import json_value
+
+    json.dump(obj, sys.stdout, indent=1, sort_keys=True, default=json_value, ensure_ascii=False)
     sys.stdout.write("\n")
 
 
@@ -211,13 +213,3 @@ def spikes_file(text):
     return text
 
 
-def _default(value):
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)

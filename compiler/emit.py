@@ -32,7 +32,8 @@ from ..link.memory_layout import lane_weights
 from ..model import save_network
 from ..model.netfile import _alive
 
-__all__ = ["LINT_WAIVERS", "STAGING", "TOP", "emit_design", "memory_images", "remove_orphans"]
+__all__ = ["LINT_WAIVERS", "STAGING", "TOP", "emit_design", "json_value", "memory_images",
+           "remove_orphans"]
 
 
 #: suffix of the temporary folder a design is written into before it is renamed to ``out``
@@ -108,7 +109,7 @@ def emit_design(network, report, out, lanes):
         files = [f"{TOP}.v", f"{TOP}.vlt", *images, "network.sfn", "report.json"]
         report.update(files=files, memory_images=[{"file": p, **d} for p, (_, d) in images.items()],
                       lint_waivers=LINT_WAIVERS, top=TOP)
-        (staging / "report.json").write_text(json.dumps(report, indent=1, default=_json))
+        (staging / "report.json").write_text(json.dumps(report, indent=1, default=json_value))
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -130,7 +131,9 @@ def remove_orphans(out) -> list[Path]:
     return removed
 
 
-def _json(value):
+def json_value(value):
+    """``value`` as JSON can hold it (``json.dumps(default=json_value)``): numpy scalars and
+    arrays as numbers and lists, anything else as its text."""
     import numpy as np
 
     if isinstance(value, np.integer):

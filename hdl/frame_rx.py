@@ -23,7 +23,7 @@ until the line goes quiet and reported as one ``OVERRUN`` verdict, so a frame se
 previous response is refused with a status, never dropped silently.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import crc, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -89,12 +89,18 @@ class FrameReceiver(wiring.Component):
         header_ok = Signal()  # the frame's header bytes were received
         overrun = Signal()  # bytes were dropped while a verdict waited for the executor
         reporting = Signal()
+        # the header's fields, or 0 where no whole header was received (a garbage run, a frame
+        # cut short); a mask of two registers, so no path runs from the FSM state into the
+        # executor's decoding of the command
+        whole = header_ok & ~garbage
         m.d.comb += [
-            self.rep_cmd.eq(header.command), self.rep_seq.eq(header.seq),
-            self.rep_len.eq(header.length), self.rep_tag.eq(header.tag), self.rep_args.eq(args),
+            self.rep_cmd.eq(Mux(whole, header.command, 0)),
+            self.rep_seq.eq(Mux(whole, header.seq, 0)),
+            self.rep_len.eq(Mux(whole, header.length, 0)),
+            self.rep_tag.eq(header.tag), self.rep_args.eq(args),
             self.fb_addr.eq(index), self.fb_data.eq(byte),
         ]
-        self._report(m, garbage, reporting, verdict, header_ok)
+        self._report(m, garbage, reporting, verdict)
 
         def after_report():
             """The verdict was taken: dropped bytes become an ``OVERRUN``, else idle."""
@@ -201,15 +207,11 @@ class FrameReceiver(wiring.Component):
             m.d.sync += quiet.eq(quiet + 1)
         return ~self.byte_valid & (quiet == self.timeout)
 
-    def _report(self, m, garbage, reporting, verdict, header_ok):
-        """The verdict port: a garbage run first, then the frame's verdict; the header fields
-        read 0 where no whole header was received."""
+    def _report(self, m, garbage, reporting, verdict):
+        """The verdict port: a garbage run first, then the frame's verdict."""
         with m.If(garbage):
-            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(Status.GARBAGE),
-                         self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]
+            m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(Status.GARBAGE)]
             with m.If(self.rep_ready):
                 m.d.sync += garbage.eq(0)
         with m.Elif(reporting):
             m.d.comb += [self.rep_valid.eq(1), self.rep_status.eq(verdict)]
-            with m.If(~header_ok):
-                m.d.comb += [self.rep_cmd.eq(0), self.rep_seq.eq(0), self.rep_len.eq(0)]

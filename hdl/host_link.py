@@ -433,36 +433,41 @@ class HostLink(wiring.Component):
     # ---- the executor's states -----------------------------------------------------------------
 
     def _accept_states(self, m, f, verdict):
-        """``IDLE`` takes a verdict from the receiver; ``CHECK``, ``CHECK_FIELDS`` and
+        """``IDLE`` takes a verdict from the receiver and ``DECODE`` decodes its command;
+        ``CHECK``, ``CHECK_FIELDS`` and
         ``VERDICT`` check the frame; ``DISPATCH`` refuses it (``IN_TRIAL``, ``NO_NETWORK``) or
         sends it on: to the pre-scan, to the quiet wait, or straight to the response."""
-        rx, cmd_is, a, s = f.rx, f.cmd_is, f.weights_args, f.state_args
+        rx, cmd_is, a, s, cmd = f.rx, f.cmd_is, f.weights_args, f.state_args, f.cmd
         writes_lfsr = Const(0, 1)
         if self.learning:
-            incoming = data.View(WRITE_PARAM_ARGS, rx.rep_args[:WRITE_PARAM_ARGS.size])
-            writes_lfsr = (rx.rep_cmd == Command.WRITE_PARAM) & (incoming.index == Param.LFSR)
+            writes_lfsr = (cmd == Command.WRITE_PARAM) & (f.param_args.index == Param.LFSR)
         # where the words of a payload start: after WRITE_WEIGHTS' arguments
-        f.payload_start = payload_start = Mux(f.is_events, 0, nbytes(WEIGHTS_ARGS))
+        f.payload_start = Mux(f.is_events, 0, nbytes(WEIGHTS_ARGS))
         with m.State("IDLE"), m.If(rx.rep_valid):
-            m.d.comb += [f.reader.restart.eq(1), f.reader.start.eq(0)]
+            # the verdict's fields are only registered here; DECODE decodes the registers, so no
+            # path runs from the receiver's state into the executor's decoding
             m.d.sync += [
                 f.waiting.eq(0),
-                f.cmd.eq(rx.rep_cmd), f.seq.eq(rx.rep_seq), f.length.eq(rx.rep_len),
+                cmd.eq(rx.rep_cmd), f.seq.eq(rx.rep_seq), f.length.eq(rx.rep_len),
                 f.tag.eq(rx.rep_tag), f.args.eq(rx.rep_args), f.status.eq(rx.rep_status),
                 f.owns_buffer.eq(rx.rep_status == Status.OK),
                 f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
-                f.words.eq((rx.rep_len - nbytes(WEIGHTS_ARGS)) >> f.wshift),
-                *(flag.eq(rx.rep_cmd == command) for command, flag in cmd_is.items()),
-                f.needs_quiet.eq((rx.rep_cmd == Command.WRITE_WEIGHTS)
-                                 | (rx.rep_cmd == Command.READ_WEIGHTS)
-                                 | (rx.rep_cmd == Command.READ_STATE)
-                                 | (rx.rep_cmd == Command.CLEAR) | writes_lfsr
-                                 | (rx.rep_cmd == Command.LEARN)),
-                f.trial_blocks.eq((rx.rep_cmd == Command.RUN)
-                                  | (rx.rep_cmd == Command.WRITE_WEIGHTS)
-                                  | (rx.rep_cmd == Command.CLEAR) | writes_lfsr),
             ]
-            with m.If(rx.rep_status == Status.OK):
+            m.next = "DECODE"
+        with m.State("DECODE"):
+            m.d.comb += [f.reader.restart.eq(1),
+                         f.reader.start.eq(Mux(cmd == Command.WRITE_WEIGHTS,
+                                               nbytes(WEIGHTS_ARGS), 0))]
+            m.d.sync += [
+                f.words.eq((f.length - nbytes(WEIGHTS_ARGS)) >> f.wshift),
+                *(flag.eq(cmd == command) for command, flag in cmd_is.items()),
+                f.needs_quiet.eq((cmd == Command.WRITE_WEIGHTS) | (cmd == Command.READ_WEIGHTS)
+                                 | (cmd == Command.READ_STATE) | (cmd == Command.CLEAR)
+                                 | writes_lfsr | (cmd == Command.LEARN)),
+                f.trial_blocks.eq((cmd == Command.RUN) | (cmd == Command.WRITE_WEIGHTS)
+                                  | (cmd == Command.CLEAR) | writes_lfsr),
+            ]
+            with m.If(f.status == Status.OK):
                 m.next = "CHECK"
             with m.Else():
                 m.next = "RESPOND"
@@ -494,7 +499,6 @@ class HostLink(wiring.Component):
                 m.d.sync += f.status.eq(Status.NO_NETWORK)
                 m.next = "RESPOND"
             with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | f.is_events):
-                m.d.comb += [f.reader.restart.eq(1), f.reader.start.eq(payload_start)]
                 m.next = "PRESCAN"
             with m.Else():
                 m.next = "QUIET"

@@ -43,7 +43,8 @@ the first word of a trial and its end word) and refuses, while one is, every com
 change what the trial computes (``IN_TRIAL``). "Quiet" then also waits until every trial sent
 has finished its update (``trials == trials_sent``).
 
-Every product here is by a constant power of two or a sum of shifts (``13 k``): no multipliers.
+Every product here is by a constant, as a sum of shifts (:func:`~spikeforge.hdl.arith.const_mul`):
+no multipliers.
 """
 
 from types import SimpleNamespace

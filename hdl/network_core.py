@@ -146,6 +146,8 @@ class NetworkCore(wiring.Component):
                  host_access=False):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a spikeforge.model.Network, not {network!r}")
+        # this core is dense: a convolution runs unrolled, connection for connection the same
+        network = network.dense()
         if len(network.layers) > 256:
             raise ValueError(f"at most 256 layers are supported, not {len(network.layers)}")
         for layer in network.layers:  # refuse before any core exists

@@ -52,8 +52,12 @@ def weight_address(layer: Layer, lanes, neuron, row):
 
 
 def lane_weights(layer: Layer, lanes):
-    """Initial contents of every lane's weight memory: a list of ``lanes`` integer lists."""
+    """Initial contents of every lane's weight memory: a list of ``lanes`` integer lists.
+
+    A convolutional or pooled layer is stored unrolled (:meth:`.Layer.dense`): the dense core
+    holds one word per connection."""
     q_per_lane = check_lanes(layer, lanes)
+    layer = layer.dense()
     rows = layer.weight.astype(np.int64).T  # (n_in, n): row r holds W[:, r]
     if layer.recurrent is not None:
         rows = np.concatenate([rows, layer.recurrent.astype(np.int64).T])

@@ -3,6 +3,7 @@
 Importing this package never imports torch.
 """
 
+from .connectivity import Connectivity, Conv2d
 from .encoding import RateEncoding, SpikeEncoding, encoding_from_dict
 from .layer import Layer
 from .netfile import NetworkFileError, load_network, save_network
@@ -12,6 +13,8 @@ from .params import LayerParams, NeuronKind, ResetMode
 from .reference import LayerState, initial_state, layer_step, synaptic_input
 
 __all__ = [
+    "Connectivity",
+    "Conv2d",
     "IntFormat",
     "Layer",
     "LayerParams",

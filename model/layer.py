@@ -1,9 +1,10 @@
-"""A layer: its parameters and its integer weight arrays, validated together."""
+"""A layer: its parameters, its connectivity and its integer weight arrays, validated together."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from .connectivity import Connectivity
 from .params import LayerParams
 
 __all__ = ["Layer"]
@@ -16,13 +17,19 @@ class Layer:
     Parameters
     ----------
     params : LayerParams
-    weight : int array, shape (n, n_in)
-        Feed-forward weights W[i, j] from input j to neuron i, in ``params.weight_format``.
+    weight : int array, shape (n, n_in), or as ``connectivity`` says
+        Feed-forward weights W[i, j] from input j to neuron i, in ``params.weight_format``;
+        with a connectivity, its stored weight (a kernel ``(C_out, C_in, K, K)`` for a
+        convolution, ``(n, pooled inputs)`` for a pooled dense layer).
     recurrent : int array, shape (n, n), or None
         Recurrent weights V[i, k] from the layer's own neuron k; required iff ``params.recurrent``.
     bias : int array, shape (n,), or None
         Constant current c[i] in ``params.current_format``; required iff ``params.bias``.
+        Per output channel ``(C_out,)`` for a convolution.
     name : str
+    connectivity : Connectivity or None
+        How the inputs reach the neurons (:mod:`spikeforge.model.connectivity`): None is dense
+        over a flat input vector.
     """
 
     params: LayerParams
@@ -30,13 +37,19 @@ class Layer:
     recurrent: np.ndarray | None = None
     bias: np.ndarray | None = None
     name: str = ""
+    connectivity: Connectivity | None = None
 
     def __post_init__(self):
         p = self.params
         if not isinstance(p, LayerParams):
             raise TypeError(f"params must be LayerParams, not {p!r}")
         label = self.name or "layer"
-        weight = _int_array(f"{label}.weight", self.weight, (p.n, p.n_in))
+        conn = self.connectivity
+        weight_shape, bias_shape = (p.n, p.n_in), (p.n,)
+        if conn is not None:
+            _check_connectivity(label, p, conn)
+            weight_shape, bias_shape = conn.weight_shape(p.n), conn.bias_shape(p.n)
+        weight = _int_array(f"{label}.weight", self.weight, weight_shape)
         p.weight_format.check_array(f"{label}.weight", weight)
         object.__setattr__(self, "weight", weight.astype(p.weight_format.storage_dtype))
         if p.recurrent:
@@ -50,7 +63,7 @@ class Layer:
         if p.bias:
             if self.bias is None:
                 raise ValueError(f"{label} has bias=True but no bias array was given")
-            bias = _int_array(f"{label}.bias", self.bias, (p.n,))
+            bias = _int_array(f"{label}.bias", self.bias, bias_shape)
             p.current_format.check_array(f"{label}.bias", bias)
             object.__setattr__(self, "bias", bias.astype(np.int32))
         elif self.bias is not None:
@@ -66,11 +79,52 @@ class Layer:
             out["bias"] = self.bias
         return out
 
+    @property
+    def output_shape(self) -> tuple | None:
+        """``(C, H, W)`` of the spike map a convolutional layer produces; None otherwise."""
+        return None if self.connectivity is None else self.connectivity.output_shape
+
+    def synaptic_sum(self, spikes) -> np.ndarray:
+        r""":math:`\sum_j W_{ij} s_j` (batch, n) in int64 for input spikes (batch, n_in)."""
+        if self.connectivity is None:
+            return np.asarray(spikes, dtype=np.int64) @ self.weight.astype(np.int64).T
+        return self.connectivity.synaptic_sum(self.weight, spikes)
+
+    def dense(self) -> "Layer":
+        """The same layer with dense weights (n × n_in) over a flat input: a convolution or
+        pooling unrolled (:meth:`.Connectivity.unrolled`); computes exactly the same."""
+        if self.connectivity is None:
+            return self
+        if "_dense" not in self.__dict__:  # unrolled once per layer (the layer is immutable)
+            conn = self.connectivity
+            bias = None if self.bias is None else conn.expand_bias(self.bias)
+            object.__setattr__(self, "_dense", Layer(
+                self.params, conn.unrolled(self.weight, self.params.n),
+                recurrent=self.recurrent, bias=bias, name=self.name))
+        return self.__dict__["_dense"]
+
     def with_weights(self, **arrays) -> "Layer":
         """A copy with some arrays replaced (validated again)."""
         current = {"weight": self.weight, "recurrent": self.recurrent, "bias": self.bias}
         current.update(arrays)
-        return Layer(self.params, name=self.name, **current)
+        return Layer(self.params, name=self.name, connectivity=self.connectivity, **current)
+
+
+def _check_connectivity(label, p, conn):
+    if not isinstance(conn, Connectivity):
+        raise TypeError(f"{label}.connectivity must be a Connectivity, not {conn!r}")
+    if conn.n_in != p.n_in:
+        c, h, w = conn.input_shape
+        raise ValueError(f"{label} reads a {c}×{h}×{w} input map ({conn.n_in} inputs) but its "
+                         f"params say n_in = {p.n_in}")
+    if conn.conv is not None:
+        if conn.neurons() != p.n:
+            c, h, w = conn.output_shape
+            raise ValueError(f"{label}'s convolution produces a {c}×{h}×{w} map ({c * h * w} "
+                             f"neurons) but its params say n = {p.n}")
+        if p.recurrent:
+            raise ValueError(f"{label} is convolutional and recurrent: a convolutional layer "
+                             "cannot have recurrent weights")
 
 
 def _int_array(name, values, shape):

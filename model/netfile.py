@@ -15,11 +15,17 @@ The manifest::
                                        "shape": [128, 64]}}}, ...],
      "metadata": {...free-form, e.g. training accuracy...}}
 
+Version 3 added a layer's ``connectivity`` (:mod:`.connectivity`: an input spike map, sum
+pooling and convolution), ``{"input_shape": [C, H, W], "pool": p, "conv": {"out_channels": ..,
+"kernel": .., "stride": .., "padding": ..}}``, with the weight stored as the kernel
+``(C_out, C_in, K, K)`` and the bias per output channel. A network without one is written as
+version 2, which older readers take; a version 1 or 2 manifest with a connectivity is refused.
+
 Version 2 added multi-term decays (a decay is an int or a list of signed shifts), the reset
 amount ``theta_reset``, ``input_shift``, ``same_step_recurrence`` and the reset modes
 ``subtract_before_leak`` and ``clear`` (added later: an older reader refuses it by name);
 version 1 files (one shift per decay) load unchanged, and a version 1 manifest that uses any of
-these is refused. Files are written as version 2.
+these is refused.
 
 It is read by :func:`.archive.read_arrays` (never unpickles; entry sizes, their total, the
 entry count and every ``.npy`` header checked before anything is decompressed) and the
@@ -42,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from .archive import ArchiveError, Limits, read_arrays
+from .connectivity import Connectivity
 from .encoding import encoding_from_dict
 from .layer import Layer
 from .network import Network, Readout
@@ -59,9 +66,9 @@ __all__ = [
 ]
 
 FORMAT = "spikeforge-network"
-VERSION = 2
+VERSION = 3
 #: versions this spikeforge reads
-READS = (1, 2)
+READS = (1, 2, 3)
 #: the deepest nesting of objects and lists a manifest may have (a real one has 5)
 MAX_DEPTH = 32
 #: the largest manifest read (bytes of JSON; a real one is a few kB)
@@ -80,10 +87,13 @@ def _manifest(network: Network) -> dict:
             name: {"key": f"layer{index}.{name}", "dtype": str(arr.dtype), "shape": list(arr.shape)}
             for name, arr in layer.arrays.items()
         }
-        layers.append({"name": layer.name, "params": layer.params.to_dict(), "arrays": arrays})
+        entry = {"name": layer.name, "params": layer.params.to_dict(), "arrays": arrays}
+        if layer.connectivity is not None:
+            entry["connectivity"] = layer.connectivity.to_dict()
+        layers.append(entry)
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": VERSION if network.convolutional else 2,
         "name": network.name,
         "encoding": network.encoding.to_dict(),
         "readout": network.readout.value,
@@ -284,6 +294,17 @@ def _from_contents(contents: dict) -> Network:
                 "same_step_recurrence or reset 'subtract_before_leak' or 'clear', which a "
                 "version 1 file cannot hold: set the manifest's version to 2 (or write the file "
                 "again with this spikeforge)")
+        connectivity = None
+        if "connectivity" in entry:
+            if version < 3:
+                raise NetworkFileError(
+                    f"layers[{index}] has a connectivity (pooling or convolution), which a "
+                    f"version {version} file cannot hold: set the manifest's version to 3 (or "
+                    "write the file again with this spikeforge)")
+            try:
+                connectivity = Connectivity.from_dict(entry["connectivity"])
+            except (TypeError, ValueError, KeyError, OverflowError) as exc:
+                raise NetworkFileError(f"layers[{index}].connectivity: {exc}") from None
         arrays = {}
         for name, spec in entry["arrays"].items():
             if name not in ("weight", "recurrent", "bias"):
@@ -313,7 +334,8 @@ def _from_contents(contents: dict) -> Network:
             used.add(key)
         if "weight" not in arrays:
             raise NetworkFileError(f"layers[{index}] has no 'weight' array")
-        layers.append(Layer(params, name=entry.get("name", f"layer{index}"), **arrays))
+        layers.append(Layer(params, name=entry.get("name", f"layer{index}"),
+                            connectivity=connectivity, **arrays))
     extra = sorted(set(contents) - used)
     if extra:
         raise NetworkFileError(f"the archive holds arrays the manifest does not name: {extra}")

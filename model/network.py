@@ -51,6 +51,7 @@ class Network:
                     f"{index - 1} ({layers[index - 1].name}) has "
                     f"{layers[index - 1].params.n} neurons"
                 )
+            _check_input_map(index, layer, layers[index - 1] if index else None)
             if index < len(layers) - 1 and not layer.params.spiking:
                 raise ValueError(
                     f"layer {index} ({layer.name}) is a non-spiking LI readout: it can only be last"
@@ -73,10 +74,35 @@ class Network:
     def steps(self) -> int:
         return self.encoding.steps
 
+    @property
+    def convolutional(self) -> bool:
+        """Whether any layer has a connectivity (a convolution or pooling)."""
+        return any(layer.connectivity is not None for layer in self.layers)
+
+    def dense(self) -> "Network":
+        """The same network with every layer dense (:meth:`.Layer.dense`): what today's
+        hardware core runs; spike for spike the same as this network."""
+        if not self.convolutional:
+            return self
+        return Network(tuple(layer.dense() for layer in self.layers), self.encoding,
+                       self.readout, self.name, dict(self.metadata))
+
     def replace_layer(self, index, layer) -> "Network":
         layers = list(self.layers)
         layers[index] = layer
         return Network(tuple(layers), self.encoding, self.readout, self.name, dict(self.metadata))
+
+
+def _check_input_map(index, layer, previous):
+    """A layer that reads its input as a map must read the map the layer before produced."""
+    conn = layer.connectivity
+    produced = None if previous is None else previous.output_shape
+    if conn is None or produced is None or tuple(conn.input_shape) == produced:
+        return
+    shape = lambda s: "×".join(map(str, s))  # noqa: E731
+    raise ValueError(f"layer {index} ({layer.name}) reads a {shape(conn.input_shape)} input map, "
+                     f"but layer {index - 1} ({previous.name}) produces {shape(produced)} "
+                     "(channels×height×width): make the input shape the previous output shape")
 
 
 class Trace(NamedTuple):

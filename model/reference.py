@@ -94,9 +94,11 @@ def synaptic_inputs(layer: Layer, s_in, s_own):
     """``(A[n], R[n])``, exact in int64: the feed-forward input with the bias, and the
     recurrent input (zeros for a layer without recurrence), both already shifted by ``2^f``."""
     f = layer.params.input_shift
-    a = np.left_shift(np.asarray(s_in, dtype=np.int64) @ layer.weight.astype(np.int64).T, f)
+    a = np.left_shift(layer.synaptic_sum(s_in), f)
     if layer.bias is not None:
-        a += layer.bias.astype(np.int64)
+        bias = layer.bias if layer.connectivity is None else layer.connectivity.expand_bias(
+            layer.bias)
+        a += bias.astype(np.int64)
     if layer.recurrent is not None:
         r = np.asarray(s_own, dtype=np.int64) @ layer.recurrent.astype(np.int64).T
         r = np.left_shift(r, f)

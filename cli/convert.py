@@ -1,4 +1,5 @@
-"""``spikeforge convert``: a ReLU MLP to an integrate-and-fire SNN with Spike-Norm thresholds."""
+"""``spikeforge convert``: a ReLU MLP or VGG-style CNN to an integrate-and-fire SNN with
+Spike-Norm thresholds."""
 
 from .common import CommandError, emit_json, existing_file, integer, log, new_file
 
@@ -11,9 +12,17 @@ def add_arguments(parser):
     parser.add_argument("--dataset", choices=DATASETS, default="digits",
                         help="dataset (calibration and test)")
     parser.add_argument("--model", default=None, type=existing_file("torch model file"),
-                        help="a torch.save'd torch.nn.Sequential of bias-free Linear and ReLU "
-                             "layers, loaded with weights_only=True: a file that would run "
+                        help="a torch.save'd torch.nn.Sequential of bias-free Linear, Conv2d, "
+                             "ReLU, AvgPool2d and Flatten layers, loaded with weights_only=True: a file that would run "
                              "code is refused (default: train one on the dataset)")
+    parser.add_argument("--ann", choices=("mlp", "cnn"), default="mlp",
+                        help="the ANN trained when no --model is given: a 64-128-10 MLP, or a "
+                             "VGG-style CNN (3×3 conv 16, avg-pool 2, 3×3 conv 32, avg-pool 2, "
+                             "linear)")
+    parser.add_argument("--input-shape", type=integer(1, 4096), nargs=3, default=None,
+                        metavar=("C", "H", "W"),
+                        help="the input map a convolutional --model reads (default: the "
+                             "dataset's, digits 1 8 8)")
     parser.add_argument("--steps", type=integer(1), default=32,
                         help="time steps T of the rate code")
     parser.add_argument("--calibration", type=integer(1), default=200,
@@ -27,7 +36,12 @@ def add_arguments(parser):
 def run(args):
     import numpy as np
     import torch
-    from spikeforge.compiler.frontends.ann import ConversionError, convert_mlp, train_relu_mlp
+    from spikeforge.compiler.frontends.ann import (
+        ConversionError,
+        convert_mlp,
+        train_relu_cnn,
+        train_relu_mlp,
+    )
     from spikeforge.compiler.frontends.torch_file import TorchFileError, load_torch_mlp
     from spikeforge.datasets import load_dataset
     from spikeforge.model import run as run_reference
@@ -36,22 +50,38 @@ def run(args):
     data = load_dataset(args.dataset, steps=args.steps)
     if not hasattr(data.encoding, "levels"):
         raise CommandError(f"dataset {args.dataset!r} is not rate-coded; conversion needs rates")
+    shape = tuple(args.input_shape) if args.input_shape else data.input_shape
     if args.model:
         try:
             model = load_torch_mlp(args.model)  # weights_only: never unpickles code
         except TorchFileError as exc:
             raise CommandError(str(exc)) from None
+        convolutional = any(isinstance(m, torch.nn.Conv2d) for m in model)
+        if convolutional and shape is None:
+            raise CommandError(f"{args.model} is convolutional and {args.dataset} has no input "
+                               "map shape: give --input-shape C H W")
         levels = data.encoding.levels
-        with torch.no_grad():
-            logits = model(torch.tensor(data.x_test / levels, dtype=torch.float32))
+        x_test = torch.tensor(data.x_test / levels, dtype=torch.float32)
+        if convolutional:
+            x_test = x_test.reshape(len(x_test), *shape)
+        try:
+            with torch.no_grad():
+                logits = model(x_test)
+        except RuntimeError as exc:
+            raise CommandError(f"{args.model} cannot run on {args.dataset}'s samples: "
+                               f"{str(exc).splitlines()[0]}") from None
         ann_accuracy = float((logits.argmax(1).numpy() == data.y_test).mean())
     else:
-        log(args, f"training a ReLU MLP on {args.dataset} ({args.epochs} epochs)")
-        model, ann_accuracy = train_relu_mlp(data, epochs=args.epochs)
+        log(args, f"training a ReLU {args.ann.upper()} on {args.dataset} ({args.epochs} epochs)")
+        try:
+            model, ann_accuracy = (train_relu_cnn(data, epochs=args.epochs) if args.ann == "cnn"
+                                   else train_relu_mlp(data, epochs=args.epochs))
+        except ConversionError as exc:
+            raise CommandError(str(exc)) from None
     try:
         network, thresholds = convert_mlp(model, data.encoding,
                                           data.x_train[:args.calibration],
-                                          weight_bits=args.weight_bits)
+                                          weight_bits=args.weight_bits, input_shape=shape)
     except ConversionError as exc:
         raise CommandError(str(exc)) from None
     trace = run_reference(network, data.spikes("test"))

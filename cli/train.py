@@ -17,7 +17,14 @@ def add_arguments(parser):
                         help="time steps T (dataset default; of --data event lists: default the "
                              "last event's step + 1)")
     parser.add_argument("--hidden", type=integer(1, 65536), nargs="+", default=[128],
-                        help="hidden layer sizes")
+                        help="hidden layer sizes (dense layers)")
+    parser.add_argument("--arch", default=None,
+                        help="layer spec, replacing --hidden: c<C>k<K>[s<S>][p<P>] convolution, "
+                             "p<N> sum pooling, d<N> dense, joined by '-', ending with "
+                             "d<classes> (e.g. c8k3-p2-c16k3-p2-d10 on digits)")
+    parser.add_argument("--input-shape", type=integer(1, 4096), nargs=3, default=None,
+                        metavar=("C", "H", "W"),
+                        help="the input channels as a C×H×W map for --arch (digits: 1 8 8)")
     parser.add_argument("--weight-bits", type=integer(2, 16), default=8)
     parser.add_argument(
         "--k-syn", type=int, nargs="+", default=None,
@@ -70,7 +77,7 @@ def run(args):
     import torch
     from spikeforge.model import run as run_reference
     from spikeforge.model import save_network
-    from spikeforge.model.training.trainer import TrainConfig, fit_decays, train
+    from spikeforge.model.training.trainer import TrainConfig, fit_decays, layer_plans, train
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -82,6 +89,8 @@ def run(args):
     dataset, data_meta = _dataset(args)
     config = TrainConfig(
         hidden=tuple(args.hidden),
+        arch=args.arch,
+        input_shape=tuple(args.input_shape) if args.input_shape else None,
         weight_bits=args.weight_bits,
         **decays,
         theta=args.theta,
@@ -94,8 +103,11 @@ def run(args):
         seed=args.seed,
         device=args.device,
     )
+    if config.arch is not None and config.input_shape is None:
+        config.input_shape = dataset.input_shape
     try:
         _, _, decay_report = fit_decays(config)
+        layer_plans(dataset.n_in, dataset.n_classes, config)  # a bad --arch fails before training
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     bar = Progress(args, args.epochs, f"train {dataset.name}", "epoch")
@@ -136,9 +148,9 @@ def run(args):
         "torch_test_accuracy": history[-1]["test_accuracy"],
         "int_test_accuracy": int_accuracy,
         "weight_bits": config.weight_bits,
-        "layers": [
-            f"{ly.params.kind.name} {ly.params.n_in}→{ly.params.n}" for ly in network.layers
-        ],
+        "layers": [_layer_line(ly) for ly in network.layers],
+        "weight_words": sum(ly.weight.size for ly in network.layers),
+        "weight_words_unrolled": sum(ly.dense().weight.size for ly in network.layers),
         "decays": [{"layer": ly.name, **decay_report} for ly in network.layers],
     }
     if args.json:
@@ -153,6 +165,22 @@ def run(args):
             f"torch: {history[-1]['test_accuracy']:.2%}"
         )
     return 0
+
+
+def _layer_line(layer):
+    """``LIF 64→512 (conv 8×3×3 on 1×8×8 → 8×8×8)``: kind, sizes and connectivity."""
+    p, conn = layer.params, layer.connectivity
+    line = f"{p.kind.name} {p.n_in}→{p.n}"
+    if conn is None:
+        return line
+    shape = lambda s: "×".join(map(str, s))  # noqa: E731
+    pool = f"sum-pool {conn.pool}, " if conn.pool != 1 else ""
+    if conn.conv is None:
+        return f"{line} ({pool}dense on {shape(conn.input_shape)})"
+    k = conn.conv.kernel
+    return (f"{line} ({pool}conv {conn.conv.out_channels}×{k}×{k} stride {conn.conv.stride} "
+            f"padding {conn.conv.padding} on {shape(conn.input_shape)} → "
+            f"{shape(conn.output_shape)})")
 
 
 def _dataset(args):

@@ -23,6 +23,8 @@ class Dataset:
     y_test: np.ndarray
     encoding: RateEncoding | SpikeEncoding
     n_classes: int
+    #: (C, H, W) when the channels are a map (torch Flatten order), for convolutional networks
+    input_shape: tuple | None = None
 
     def __post_init__(self):
         for split in ("train", "test"):

@@ -19,4 +19,5 @@ def load_digits(steps: int = 32, test_size: int = 360, seed: int = 42) -> Datase
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=test_size, random_state=seed, stratify=y
     )
-    return Dataset("digits", x_train, y_train, x_test, y_test, RateEncoding(steps, 16), 10)
+    return Dataset("digits", x_train, y_train, x_test, y_test, RateEncoding(steps, 16), 10,
+                   input_shape=(1, 8, 8))

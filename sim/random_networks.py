@@ -8,14 +8,23 @@ version-1 variants."""
 from dataclasses import replace
 
 import numpy as np
-from spikeforge.model import IntFormat, Layer, LayerParams, Network, NeuronKind, ResetMode
+from spikeforge.model import (
+    Connectivity,
+    Conv2d,
+    IntFormat,
+    Layer,
+    LayerParams,
+    Network,
+    NeuronKind,
+    ResetMode,
+)
 from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding
 from spikeforge.model.network import Readout
 
 __all__ = [
-    "FEATURE_LAYERS", "feature_network", "random_decay", "random_layer", "random_network",
-    "random_spikes",
+    "FEATURE_LAYERS", "feature_network", "random_conv_network", "random_decay", "random_layer",
+    "random_network", "random_spikes",
 ]
 
 
@@ -105,6 +114,46 @@ def random_network(rng, lanes, *, layers=2, kinds=None, saturating=False, versio
             version=version,
         ))
         size = n
+    readout = Readout.SPIKE_COUNT if built[-1].params.spiking else Readout.MEMBRANE_MAX
+    return Network(tuple(built), SpikeEncoding(8), readout=readout)
+
+
+def random_conv_network(rng, lanes, *, convs=None, saturating=False, dense_out=None):
+    """A random convolutional network: 1 or 2 convolutional layers (random input map, sum
+    pooling, kernel, stride, padding; ``C_out`` a multiple of ``lanes``), then, in
+    ``dense_out`` (default: half the nets), a dense layer over the (possibly pooled) last map.
+    Neurons, decays, resets, biases and formats are drawn as in :func:`random_layer`."""
+    convs = int(rng.integers(1, 3)) if convs is None else convs
+    dense_out = bool(rng.integers(0, 2)) if dense_out is None else dense_out
+    shape = (int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7)))
+    resets = len(ResetMode)
+    built = []
+    for index in range(convs + dense_out):
+        last = index == convs + dense_out - 1
+        pool = int(rng.integers(1, 3)) if min(shape[1:]) >= 4 else 1
+        pooled = (shape[0], shape[1] // pool, shape[2] // pool)
+        kind = NeuronKind(int(rng.integers(0, 4 if last else 3)))
+        if index < convs:
+            kernel = int(rng.integers(1, min(3, min(pooled[1:])) + 1))
+            conv = Conv2d(lanes * int(rng.integers(1, 3)), kernel, int(rng.integers(1, 3)),
+                          int(rng.integers(0, kernel)))
+            conn = Connectivity(shape, pool, conv)
+            n = conn.neurons()
+        else:
+            conn = Connectivity(shape, pool) if pool > 1 else None
+            n = lanes * int(rng.integers(1, 4))
+        n_in = int(np.prod(shape))
+        bias = bool(rng.integers(0, 2))
+        drawn = random_layer(rng, n_in, n, kind, saturating=saturating, bias=bias,
+                             reset=ResetMode(int(rng.integers(0, resets))))
+        if conn is None:
+            built.append(drawn)
+            continue
+        wf, cf = drawn.params.weight_format, drawn.params.current_format
+        weight = rng.integers(wf.min // 2, wf.max + 1, conn.weight_shape(n))
+        c = rng.integers(cf.min // 4, cf.max // 4 + 1, conn.bias_shape(n)) if bias else None
+        built.append(Layer(drawn.params, weight, bias=c, name=f"l{index}", connectivity=conn))
+        shape = conn.output_shape
     readout = Readout.SPIKE_COUNT if built[-1].params.spiking else Readout.MEMBRANE_MAX
     return Network(tuple(built), SpikeEncoding(8), readout=readout)
 

@@ -1,5 +1,5 @@
-r"""ANN→SNN conversion of a ReLU MLP with Spike-Norm (Sengupta et al., *Going Deeper in Spiking
-Neural Networks: VGG and Residual Architectures*, Front. Neurosci. 2019).
+r"""ANN→SNN conversion of a ReLU MLP or VGG-style CNN with Spike-Norm (Sengupta et al., *Going
+Deeper in Spiking Neural Networks: VGG and Residual Architectures*, Front. Neurosci. 2019).
 
 A ReLU unit's activation :math:`a = \max(0, W x)` is approximated by the firing rate of an
 integrate-and-fire neuron with reset by subtraction: over ``T`` steps with input rates
@@ -18,6 +18,13 @@ integers. The output layer is a non-spiking ``LI`` with ``k_mem = 0`` read out b
 ``membrane_sum``: :math:`\sum_n U[n] = W \sum_n s[n]`, the ANN's logits evaluated on the spike
 counts, so no threshold is needed at the output. Biases are not supported (train the MLP with
 ``bias=False``).
+
+Convolutions (:func:`sequential_layers`): a ``Conv2d`` becomes a layer with a convolutional
+:class:`~spikeforge.model.Connectivity` (its kernel quantized like a matrix, Spike-Norm measured
+on the convolution's drive), and an ``AvgPool2d`` of window :math:`k` on a layer's spikes
+becomes a sum pool of the next layer's input with :math:`1/k^2` folded into that layer's float
+weights before quantization — the paper's treatment of average pooling. Residual blocks are
+not converted yet (the contract has no residual join); max pooling is refused.
 """
 
 import itertools
@@ -25,11 +32,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ...model import IntFormat, Layer, LayerParams, Network, NeuronKind, Readout, ResetMode, run
+from ...model import (
+    Connectivity,
+    Conv2d,
+    IntFormat,
+    Layer,
+    LayerParams,
+    Network,
+    NeuronKind,
+    Readout,
+    ResetMode,
+    run,
+)
 from ..ir import graph_from_network
 from .registry import register
 
-__all__ = ["ConversionError", "ann_to_graph", "convert_mlp", "mlp_weights", "train_relu_mlp"]
+__all__ = ["ConversionError", "ann_to_graph", "convert_mlp", "mlp_weights", "sequential_layers",
+           "train_relu_cnn", "train_relu_mlp"]
 
 
 class ConversionError(ValueError):
@@ -38,37 +57,141 @@ class ConversionError(ValueError):
 
 def mlp_weights(model):
     """The weight matrices of ``Linear → ReLU → … → Linear`` (a ``torch.nn.Sequential``)."""
+    layers = sequential_layers(model)
+    if any(conn is not None for _, conn in layers):
+        raise ConversionError("the model convolves or pools: use sequential_layers with its "
+                              "input_shape")
+    return [weight for weight, _ in layers]
+
+
+def sequential_layers(model, input_shape=None):
+    """``[(weight, connectivity)]`` of a bias-free ReLU ``torch.nn.Sequential`` of ``Conv2d``,
+    ``AvgPool2d``, ``Flatten`` and ``Linear`` layers (float64 weights; connectivity None for a
+    dense layer over a flat input).
+
+    An ``AvgPool2d`` of window ``k`` on the spikes of a layer is a sum pool of the next layer's
+    input with :math:`1/k^2` folded into that layer's weights (before they are quantized), as
+    Sengupta et al. treat average pooling. ``input_shape`` ``(C, H, W)`` is the input map a first
+    ``Conv2d`` reads."""
     import torch
 
     if not isinstance(model, torch.nn.Sequential):
-        raise ConversionError(f"expected a torch.nn.Sequential of Linear and ReLU, not "
-                              f"{type(model).__name__}")
-    weights, expect_linear = [], True
+        raise ConversionError(f"expected a torch.nn.Sequential of Conv2d, AvgPool2d, Linear and "
+                              f"ReLU, not {type(model).__name__}")
+    walk = _Walk(input_shape)
     for index, module in enumerate(model):
-        if isinstance(module, torch.nn.Linear):
-            if not expect_linear:
-                raise ConversionError(f"module {index}: two Linear layers need a ReLU between")
+        walk.module(index, module)
+    if walk.pool != 1:
+        raise ConversionError("the model ends with a pooling layer; end it with a Linear layer")
+    if not walk.layers or walk.expect_weight:
+        raise ConversionError("the model must start and end with a Linear or Conv2d layer")
+    return walk.layers
+
+
+class _Walk:
+    """The state of :func:`sequential_layers` between modules: the map the next weight layer
+    reads (None: a flat vector), its pending pool window, and the layers so far."""
+
+    def __init__(self, input_shape):
+        self.shape = None if input_shape is None else tuple(int(v) for v in input_shape)
+        self.flat = input_shape is None
+        self.pool = 1
+        self.expect_weight = True
+        self.layers = []
+        self.n = None if input_shape is None else int(np.prod(self.shape))
+
+    def module(self, index, module):
+        import torch
+
+        where = f"module {index} ({type(module).__name__})"
+        if isinstance(module, torch.nn.Conv2d | torch.nn.Linear):
+            if not self.expect_weight:
+                raise ConversionError(f"{where}: two weight layers need a ReLU between")
             if module.bias is not None and bool(module.bias.detach().abs().max() > 0):
-                raise ConversionError(f"module {index}: Linear has a bias; convert a bias-free "
-                                      "MLP (torch.nn.Linear(..., bias=False))")
-            weights.append(module.weight.detach().double().numpy())
-            expect_linear = False
+                raise ConversionError(f"{where} has a bias; convert a bias-free model "
+                                      f"(bias=False)")
+            weight = module.weight.detach().double().numpy() / self.pool ** 2
+            conv = (self._conv(where, module) if isinstance(module, torch.nn.Conv2d)
+                    else self._linear(where, module))
+            self.layers.append((weight, conv))
+            self.pool, self.expect_weight = 1, False
         elif isinstance(module, torch.nn.ReLU):
-            if expect_linear:
-                raise ConversionError(f"module {index}: ReLU must follow a Linear layer")
-            expect_linear = True
-        elif isinstance(module, torch.nn.Flatten | torch.nn.Identity | torch.nn.Dropout):
-            continue
+            if self.expect_weight:
+                raise ConversionError(f"{where}: ReLU must follow a Linear or Conv2d layer")
+            self.expect_weight = True
+        elif isinstance(module, torch.nn.AvgPool2d):
+            self._avg_pool(where, module)
+        elif isinstance(module, torch.nn.Flatten):
+            self.flat = True
+        elif isinstance(module, torch.nn.Identity | torch.nn.Dropout):
+            return
+        elif isinstance(module, torch.nn.MaxPool2d):
+            raise ConversionError(f"{where}: max pooling has no rate-coded spiking equivalent "
+                                  "here; train with AvgPool2d (Sengupta et al. do too)")
         else:
-            raise ConversionError(f"module {index} is a {type(module).__name__}; supported: "
-                                  "Linear (bias-free), ReLU, Flatten, Dropout")
-    if not weights or expect_linear:
-        raise ConversionError("the MLP must start and end with a Linear layer")
-    for a, b in itertools.pairwise(weights):
-        if b.shape[1] != a.shape[0]:
-            raise ConversionError(f"Linear layers do not chain: {a.shape[0]} outputs feed "
-                                  f"{b.shape[1]} inputs")
-    return weights
+            raise ConversionError(f"{where} is not supported; supported: Conv2d and Linear "
+                                  "(bias-free), ReLU, AvgPool2d, Flatten, Dropout")
+
+    def _conv(self, where, module):
+        if self.shape is None or self.flat:
+            raise ConversionError(f"{where} reads a flat vector: give the input map's shape "
+                                  "(input_shape C, H, W) and put Conv2d layers before Flatten")
+        for field in ("kernel_size", "stride", "dilation"):
+            value = getattr(module, field)
+            if value[0] != value[1]:
+                raise ConversionError(f"{where}: {field} {value} is not square; the contract's "
+                                      "convolution is K×K with one stride")
+        padding = module.padding
+        if isinstance(padding, str):
+            padding = (module.kernel_size[0] // 2,) * 2 if padding == "same" else (0, 0)
+        if padding[0] != padding[1] or module.padding_mode != "zeros":
+            raise ConversionError(f"{where}: padding {module.padding} ({module.padding_mode}) "
+                                  "must be the same zero padding on every side")
+        if module.dilation[0] != 1 or module.groups != 1:
+            raise ConversionError(f"{where}: dilation {module.dilation[0]} and groups "
+                                  f"{module.groups} must both be 1")
+        if module.in_channels != self.shape[0]:
+            raise ConversionError(f"{where} takes {module.in_channels} channels but its input "
+                                  f"map has {self.shape[0]}")
+        try:
+            conn = Connectivity(self.shape, self.pool, Conv2d(
+                module.out_channels, module.kernel_size[0], module.stride[0], padding[0]))
+        except ValueError as exc:
+            raise ConversionError(f"{where}: {exc}") from None
+        self.shape = conn.output_shape
+        self.n = conn.neurons()
+        return conn
+
+    def _linear(self, where, module):
+        if self.shape is not None and not self.flat and self.layers:
+            raise ConversionError(f"{where} follows a Conv2d: put a Flatten between them")
+        conn = None
+        if self.shape is not None and self.pool != 1:
+            conn = Connectivity(self.shape, self.pool)
+        reads = int(np.prod(conn.pooled_shape)) if conn is not None else self.n
+        if reads is not None and module.in_features != reads:
+            raise ConversionError(f"{where} takes {module.in_features} inputs but the layer "
+                                  f"before gives {reads}")
+        self.shape, self.n = None, module.out_features
+        return conn
+
+    def _avg_pool(self, where, module):
+        k, stride, padding = module.kernel_size, module.stride, module.padding
+        k = k if isinstance(k, int) else (k[0] if k[0] == k[1] else None)
+        stride = stride if isinstance(stride, int) else (stride[0] if stride[0] == stride[1]
+                                                         else None)
+        if k is None or stride != k or padding not in (0, (0, 0)) or module.ceil_mode:
+            raise ConversionError(f"{where}: only square windows with stride = window, no "
+                                  "padding and ceil_mode=False are supported")
+        if self.shape is None or self.flat or self.expect_weight is False:
+            raise ConversionError(f"{where} must follow a Conv2d's ReLU (it pools spikes)")
+        if self.pool != 1:
+            raise ConversionError(f"{where}: two pooling layers in a row; use one window")
+        try:
+            Connectivity(self.shape, k)
+        except ValueError as exc:
+            raise ConversionError(f"{where}: {exc}") from None
+        self.pool = k
 
 
 def _quantize(weight, bits):
@@ -77,17 +200,20 @@ def _quantize(weight, bits):
     return np.clip(np.rint(weight * scale), fmt.min, fmt.max).astype(np.int64)
 
 
-def convert_mlp(model, encoding, calibration, *, weight_bits=8, state_bits=24, name="ann2snn"):
+def convert_mlp(model, encoding, calibration, *, weight_bits=8, state_bits=24, name="ann2snn",
+                input_shape=None):
     """Convert ``model`` with Spike-Norm thresholds measured on ``calibration`` samples
-    (intensities the ``encoding`` takes); returns ``(network, thresholds)``."""
-    weights = mlp_weights(model)
+    (intensities the ``encoding`` takes); returns ``(network, thresholds)``. A convolutional
+    model (:func:`sequential_layers`) needs the ``input_shape`` ``(C, H, W)`` of its input."""
     x = encoding.encode(calibration)
     state = IntFormat(state_bits)
     layers, thresholds = [], []
-    for index, weight in enumerate(weights):
+    planned = sequential_layers(model, input_shape)
+    for index, (weight, conn) in enumerate(planned):
         w = _quantize(weight, weight_bits)
-        n, n_in = w.shape
-        last = index == len(weights) - 1
+        n_in = w.shape[1] if conn is None else conn.n_in
+        n = w.shape[0] if conn is None else conn.neurons(w.shape[0])
+        last = index == len(planned) - 1
         common = dict(n_in=n_in, n=n, k_syn=0, k_mem=0, weight_format=IntFormat(weight_bits),
                       current_format=state, potential_format=state)
         if last:
@@ -95,12 +221,15 @@ def convert_mlp(model, encoding, calibration, *, weight_bits=8, state_bits=24, n
         else:
             # Spike-Norm: the largest weighted input of this layer on the converted network
             spikes_in = x if not layers else run(Network(tuple(layers), encoding), x).spikes[-1]
-            drive = int(np.einsum("btj,ij->bti", spikes_in.astype(np.int64), w).max())
+            probe = Layer(LayerParams(n_in, n, weight_format=IntFormat(weight_bits)), w,
+                          connectivity=conn)
+            drive = int(probe.synaptic_sum(spikes_in.reshape(-1, n_in)).max())
             theta = min(max(1, drive), state.max)
             thresholds.append(theta)
             params = LayerParams(kind=NeuronKind.IF, theta=theta, reset=ResetMode.SUBTRACT,
                                  **common)
-        layers.append(Layer(params, w, name=f"fc{index}"))
+        kind = "fc" if conn is None or conn.conv is None else "conv"
+        layers.append(Layer(params, w, name=f"{kind}{index}", connectivity=conn))
     network = Network(tuple(layers), encoding, Readout.MEMBRANE_SUM, name=name,
                       metadata={"source": "ann_conversion", "spike_norm_thresholds": thresholds})
     return network, thresholds
@@ -118,9 +247,35 @@ def train_relu_mlp(dataset, hidden=(128,), epochs=60, seed=0):
         modules.append(torch.nn.Linear(sizes[i], sizes[i + 1], bias=False))
         if i < len(sizes) - 2:
             modules.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*modules)
+    return _fit(torch.nn.Sequential(*modules), dataset, None, epochs, seed)
+
+
+def train_relu_cnn(dataset, channels=(16, 32), epochs=30, seed=0):
+    """A bias-free VGG-style ReLU CNN on ``dataset``'s input map: per entry of ``channels``, a
+    3×3 convolution (zero padding 1), ReLU and 2×2 average pooling; then Flatten and a Linear
+    classifier. Returns ``(model, test_accuracy)``."""
+    import torch
+
+    if dataset.input_shape is None:
+        raise ConversionError(f"{dataset.name} has no input map shape: a CNN needs one")
+    torch.manual_seed(seed)
+    c, h, w = dataset.input_shape
+    modules = []
+    for out in channels:
+        modules += [torch.nn.Conv2d(c, out, 3, padding=1, bias=False), torch.nn.ReLU(),
+                    torch.nn.AvgPool2d(2)]
+        c, h, w = out, h // 2, w // 2
+    modules += [torch.nn.Flatten(), torch.nn.Linear(c * h * w, dataset.n_classes, bias=False)]
+    return _fit(torch.nn.Sequential(*modules), dataset, dataset.input_shape, epochs, seed)
+
+
+def _fit(model, dataset, shape, epochs, seed):
+    """Adam on cross-entropy over intensities scaled to 0..1; ``(model, test_accuracy)``."""
+    import torch
+
     levels = dataset.encoding.levels
-    xt = torch.tensor(dataset.x_train / levels, dtype=torch.float32)
+    view = (lambda x: x) if shape is None else (lambda x: x.reshape(len(x), *shape))  # noqa: E731
+    xt = view(torch.tensor(dataset.x_train / levels, dtype=torch.float32))
     yt = torch.tensor(dataset.y_train, dtype=torch.long)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     gen = torch.Generator().manual_seed(seed)
@@ -130,7 +285,7 @@ def train_relu_mlp(dataset, hidden=(128,), epochs=60, seed=0):
             torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
             opt.step()
     with torch.no_grad():
-        logits = model(torch.tensor(dataset.x_test / levels, dtype=torch.float32))
+        logits = model(view(torch.tensor(dataset.x_test / levels, dtype=torch.float32)))
     accuracy = float((logits.argmax(1).numpy() == dataset.y_test).mean())
     return model, accuracy
 

@@ -14,7 +14,8 @@ from pathlib import Path
 __all__ = ["MLP_MODULES", "TorchFileError", "load_torch_mlp"]
 
 #: the ``torch.nn`` module classes a ``.pt`` file may hold (names in ``torch.nn``)
-MLP_MODULES = ("Sequential", "Linear", "ReLU", "Flatten", "Identity", "Dropout")
+MLP_MODULES = ("Sequential", "Linear", "Conv2d", "AvgPool2d", "ReLU", "Flatten", "Identity",
+               "Dropout")
 
 
 class TorchFileError(ValueError):
@@ -47,7 +48,7 @@ def load_torch_mlp(path):
         raise TorchFileError(
             f"{cannot} refused to load: the file asks for something other than tensors and the "
             f"modules {', '.join(MLP_MODULES)} ({detail}); spikeforge never unpickles code. "
-            "Save a torch.nn.Sequential of bias-free Linear and ReLU layers with "
+            "Save a torch.nn.Sequential of bias-free Linear/Conv2d, ReLU and AvgPool2d layers with "
             "torch.save(model, path)") from None
     except Exception as exc:  # any failure of the restricted unpickler: nothing from the file ran
         raise TorchFileError(f"{cannot} not a torch checkpoint ({exc})") from None

@@ -3,12 +3,16 @@
 A :class:`SpikingLayer` keeps float latent weights ``w`` and uses the integers
 ``W = clamp(round(w · scale), W_min, W_max)`` (straight-through round) in an exact forward pass
 (:func:`.functional.layer_sequence`). ``scale`` defaults to ``2^(width−1)``, so latent weights
-live in about [−1, 1] whatever the width. :class:`SpikingNetwork` chains layers with the
-contract's one-step delay between layers and converts to and from :class:`spikeforge.model.Network`.
+live in about [−1, 1] whatever the width. A layer with a
+:class:`~spikeforge.model.Connectivity` sum-pools its input map and convolves it with
+``torch.nn.functional.conv2d``: integer operands, exact sums (the dtype is chosen by
+:func:`.functional.exact_dtype`). :class:`SpikingNetwork` chains layers with the contract's
+one-step delay between layers and converts to and from :class:`spikeforge.model.Network`.
 """
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..layer import Layer
@@ -25,20 +29,32 @@ __all__ = ["SpikingLayer", "SpikingNetwork"]
 class SpikingLayer(nn.Module):
     """One layer: :class:`~spikeforge.model.LayerParams` plus trainable latent weights."""
 
-    def __init__(self, params: LayerParams, *, name="", scale=None, generator=None):
+    def __init__(self, params: LayerParams, *, name="", scale=None, generator=None,
+                 connectivity=None):
         super().__init__()
         if not isinstance(params, LayerParams):
             raise TypeError(f"params must be LayerParams, not {params!r}")
         self.params = params
         self.name = name
+        self.connectivity = connectivity
         self.fused = True  # hand-written BPTT (fast); False: plain autograd of the same graph
         self.surrogate = ("fast_sigmoid", 25.0)  # set by SpikingNetwork
         self.scale = float(scale if scale is not None else 1 << (params.weight_format.width - 1))
-        bound = 1.0 / np.sqrt(params.n_in)
+        shape, bias_shape = (params.n, params.n_in), (params.n,)
+        if connectivity is not None:
+            # validated as the Layer it becomes (shapes that do not chain, a recurrent conv)
+            Layer(params, np.zeros(connectivity.weight_shape(params.n), np.int64),
+                  bias=np.zeros(connectivity.bias_shape(params.n), np.int64)
+                  if params.bias else None,
+                  recurrent=np.zeros((params.n, params.n), np.int64) if params.recurrent
+                  else None, name=name, connectivity=connectivity)
+            shape, bias_shape = connectivity.weight_shape(params.n), connectivity.bias_shape(
+                params.n)
+        bound = 1.0 / np.sqrt(np.prod(shape[1:]))  # 1/sqrt(fan-in of one kernel or row)
         init = lambda *shape: (torch.rand(*shape, generator=generator) * 2 - 1) * bound  # noqa: E731
-        self.weight = nn.Parameter(init(params.n, params.n_in))
+        self.weight = nn.Parameter(init(*shape))
         self.recurrent = nn.Parameter(init(params.n, params.n) * 0.5) if params.recurrent else None
-        self.bias = nn.Parameter(torch.zeros(params.n)) if params.bias else None
+        self.bias = nn.Parameter(torch.zeros(bias_shape)) if params.bias else None
 
     def int_weights(self):
         """The integer-valued weights (and recurrent weights, bias) the forward pass uses."""
@@ -56,26 +72,48 @@ class SpikingLayer(nn.Module):
         """``s_in`` (batch, T, n_in) of 0/1 → dict of (batch, T, n) tensors s, i, u, b."""
         w, v, c = self.int_weights()
         dtype = s_in.dtype
-        drive = s_in @ w.to(dtype).t()
+        drive = self.synaptic_sum(s_in, w.to(dtype))
         if self.params.input_shift:
             drive = drive * float(1 << self.params.input_shift)  # A = 2^f W s + c
         if c is not None:
+            if self.connectivity is not None and self.connectivity.conv is not None:
+                c = c.repeat_interleave(self.params.n // c.numel())  # per channel → per neuron
             drive = drive + c.to(dtype)
         v = None if v is None else v.to(dtype)
         if state is None and self.fused:
             return fused_layer_sequence(self.params, drive, *self.surrogate, recurrent=v)
         return layer_sequence(self.params, drive, spike_fn, v, state)
 
+    def synaptic_sum(self, s_in, w):
+        r""":math:`\sum_j W_{ij} s_j` (batch, T, n) of spikes ``s_in`` (batch, T, n_in): a matrix
+        product, or sum pooling and a convolution (:mod:`spikeforge.model.connectivity`)."""
+        conn = self.connectivity
+        if conn is None:
+            return s_in @ w.t()
+        batch, steps, _ = s_in.shape
+        c, h, wd = conn.input_shape
+        _, hp, wp = conn.pooled_shape
+        p = conn.pool
+        x = s_in.reshape(batch * steps, c, h, wd)
+        if p > 1:  # sum pooling: whole windows only, as the contract (and torch) drop the rest
+            x = x[:, :, : hp * p, : wp * p].reshape(-1, c, hp, p, wp, p).sum(dim=(3, 5))
+        if conn.conv is None:
+            return x.reshape(batch, steps, -1) @ w.t()
+        out = F.conv2d(x, w, stride=conn.conv.stride, padding=conn.conv.padding)
+        return out.reshape(batch, steps, -1)
+
     def to_layer(self) -> Layer:
         w, v, c = (
             None if t is None else t.detach().cpu().numpy().astype(np.int64)
             for t in self.int_weights()
         )
-        return Layer(self.params, w, recurrent=v, bias=c, name=self.name)
+        return Layer(self.params, w, recurrent=v, bias=c, name=self.name,
+                     connectivity=self.connectivity)
 
     @classmethod
     def from_layer(cls, layer: Layer, scale=None):
-        module = cls(layer.params, name=layer.name, scale=scale)
+        module = cls(layer.params, name=layer.name, scale=scale,
+                     connectivity=layer.connectivity)
         with torch.no_grad():
             module.weight.copy_(torch.as_tensor(layer.weight, dtype=torch.float32) / module.scale)
             if layer.recurrent is not None:

@@ -23,9 +23,10 @@ from ..decay import MAX_TERMS, Decay
 from ..network import Readout
 from ..numerics import IntFormat
 from ..params import LayerParams, NeuronKind
+from .architecture import ArchitectureError, LayerPlan, plan_architecture
 from .modules import SpikingLayer, SpikingNetwork
 
-__all__ = ["TrainConfig", "build_network", "fit_decays", "predict", "train", "train_epoch"]
+__all__ = ["TrainConfig", "build_network", "layer_plans", "fit_decays", "predict", "train", "train_epoch"]
 
 
 @dataclass
@@ -33,6 +34,8 @@ class TrainConfig:
     """Hyper-parameters of :func:`train` (and of the network :func:`build_network` makes)."""
 
     hidden: tuple = (128,)
+    arch: str | None = None  #: layer spec (:mod:`.architecture`); replaces ``hidden``
+    input_shape: tuple | None = None  #: (C, H, W) of the input map, for ``arch``
     weight_bits: int = 8
     k_syn: int | list | Decay = 1  #: shift(s) of the synaptic decay (ignored if tau_syn is set)
     k_mem: int | list | Decay = 3  #: shift(s) of the membrane decay (ignored if tau_mem is set)
@@ -54,6 +57,8 @@ class TrainConfig:
     def to_dict(self):
         data = asdict(self)
         data["hidden"] = list(self.hidden)
+        if self.input_shape is not None:
+            data["input_shape"] = list(self.input_shape)
         for name in ("k_syn", "k_mem"):
             data[name] = Decay.of(getattr(self, name), name).to_json()
         return data
@@ -100,22 +105,41 @@ def fit_decays(config: TrainConfig, width=STATE_WIDTH):
     return decays["syn"], decays["mem"], report
 
 
+def layer_plans(n_in, n_out, config: TrainConfig) -> list:
+    """The layers ``config`` asks for: its ``arch`` spec on ``input_shape``, else dense
+    ``n_in → hidden… → n_out``."""
+    if config.arch is None:
+        sizes = [n_in, *config.hidden, n_out]
+        return [LayerPlan(a, b, None) for a, b in itertools.pairwise(sizes)]
+    shape = config.input_shape
+    if shape is None:
+        if any(t.startswith(("c", "p")) for t in config.arch.split("-")):
+            raise ArchitectureError(
+                f"--arch {config.arch!r} convolves or pools a map, but the data's input map "
+                "shape is not known: give --input-shape CHANNELS HEIGHT WIDTH")
+        shape = (n_in, 1, 1)
+    if int(np.prod(shape)) != n_in:
+        raise ArchitectureError(f"--input-shape {'×'.join(map(str, shape))} has "
+                                f"{int(np.prod(shape))} inputs but the data has {n_in} channels")
+    return plan_architecture(config.arch, shape, n_out)
+
+
 def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") -> SpikingNetwork:
-    """A feed-forward LIF network ``n_in → hidden… → n_out`` with the config's formats."""
+    """A feed-forward LIF network of :func:`layer_plans` with the config's formats."""
     generator = torch.Generator().manual_seed(config.seed)
     fmt = IntFormat(config.weight_bits)
     scale = 1 << (config.weight_bits - 1)
     theta = max(1, round(config.theta * scale))
     readout = Readout(config.readout)
     k_syn, k_mem, _ = fit_decays(config)
-    sizes = [n_in, *config.hidden, n_out]
+    plans = layer_plans(n_in, n_out, config)
     layers = []
-    for index, (a, b) in enumerate(itertools.pairwise(sizes)):
-        last = index == len(sizes) - 2
+    for index, plan in enumerate(plans):
+        last = index == len(plans) - 1
         kind = NeuronKind.LI if last and readout is not Readout.SPIKE_COUNT else NeuronKind.LIF
         params = LayerParams(
-            a,
-            b,
+            plan.n_in,
+            plan.n,
             kind=kind,
             k_syn=k_syn,
             k_mem=k_mem,
@@ -123,7 +147,8 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
             weight_format=fmt,
         )
         layers.append(
-            SpikingLayer(params, name="output" if last else f"hidden{index}", generator=generator)
+            SpikingLayer(params, name="output" if last else f"hidden{index}", generator=generator,
+                         connectivity=plan.connectivity)
         )
     return SpikingNetwork(
         layers, encoding, readout, surrogate=config.surrogate, slope=config.slope, name=name
@@ -164,6 +189,8 @@ def train(dataset, config: TrainConfig, progress=None):
     ``progress`` is an optional callable ``(epoch, metrics)`` called after every epoch.
     """
     torch.manual_seed(config.seed)
+    if config.arch is not None and config.input_shape is None:
+        config.input_shape = getattr(dataset, "input_shape", None)
     net = build_network(dataset.n_in, dataset.n_classes, dataset.encoding, config, dataset.name)
     device = torch.device(config.device)
     net.to(device)

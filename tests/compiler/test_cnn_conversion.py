@@ -1,0 +1,100 @@
+"""ANN→SNN conversion of VGG-style CNNs (Sengupta et al. 2019): layer mapping with the average
+pool folded into the next weights, Spike-Norm's invariant, accuracy against the ANN at T = 32,
+and every unsupported module refused by name."""
+
+import numpy as np
+import pytest
+from spikeforge.compiler.frontends.ann import (
+    ConversionError,
+    convert_mlp,
+    sequential_layers,
+    train_relu_cnn,
+)
+from spikeforge.datasets import load_dataset
+from spikeforge.model import Connectivity, Conv2d, run
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+def _vgg():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.ReLU(), nn.AvgPool2d(2),
+                         nn.Conv2d(4, 6, 3, padding="same", bias=False), nn.ReLU(),
+                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(24, 10, bias=False))
+
+
+def test_layers_and_the_folded_average_pool():
+    model = _vgg()
+    layers = sequential_layers(model, (1, 8, 8))
+    conns = [conn for _, conn in layers]
+    assert conns == [Connectivity((1, 8, 8), 1, Conv2d(4, 3, 1, 1)),
+                     Connectivity((4, 8, 8), 2, Conv2d(6, 3, 1, 1)),
+                     Connectivity((6, 4, 4), 2, None)]
+    # 1/k² of the average pool is in the next layer's weights
+    assert np.array_equal(layers[1][0], model[3].weight.detach().double().numpy() / 4)
+    assert np.array_equal(layers[2][0], model[7].weight.detach().double().numpy() / 4)
+    # the pooled sum with folded weights is the ANN's average pool followed by the layer
+    x = torch.rand(3, 4, 8, 8, dtype=torch.float64)
+    ann = nn.functional.conv2d(nn.functional.avg_pool2d(x, 2),
+                               model[3].weight.detach().double(), padding=1)
+    pooled = x.reshape(3, 4, 4, 2, 4, 2).sum(dim=(3, 5))
+    folded = nn.functional.conv2d(pooled, torch.tensor(layers[1][0]), padding=1)
+    assert torch.allclose(ann, folded)  # float ANN arithmetic, not an integer path
+
+
+def test_spike_norm_bounds_every_drive_by_its_threshold():
+    data = load_dataset("digits", steps=16)
+    network, thresholds = convert_mlp(_vgg(), data.encoding, data.x_train[:40],
+                                      input_shape=(1, 8, 8))
+    assert [ly.name for ly in network.layers] == ["conv0", "conv1", "fc2"]
+    x = data.spikes("train", np.arange(40))
+    trace = run(network, x)
+    inputs = [x, *trace.spikes[:-1]]
+    for index, theta in enumerate(thresholds):
+        layer = network.layers[index]
+        s_in = inputs[index].reshape(-1, layer.params.n_in)
+        drive = layer.synaptic_sum(s_in)
+        assert drive.max() == theta  # Spike-Norm: θ is the largest drive on calibration data
+
+
+def test_vgg_digits_within_one_point_of_the_ann_at_t32():
+    data = load_dataset("digits", steps=32)
+    model, ann_accuracy = train_relu_cnn(data, epochs=30)
+    network, _ = convert_mlp(model, data.encoding, data.x_train[:200], input_shape=(1, 8, 8))
+    snn = run(network, data.spikes("test")).predict(network.readout)
+    snn_accuracy = float((snn == data.labels("test")).mean())
+    assert ann_accuracy >= 0.93
+    assert ann_accuracy - snn_accuracy <= 0.01
+
+
+@pytest.mark.parametrize(("modules", "message"), [
+    (lambda: [nn.Conv2d(1, 4, 3, bias=True), nn.ReLU(), nn.Flatten(), nn.Linear(144, 10)],
+     "module 0 \\(Conv2d\\) has a bias"),
+    (lambda: [nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+              nn.Linear(36, 10, bias=False)], "module 2 \\(MaxPool2d\\): max pooling"),
+    (lambda: [nn.Conv2d(1, 4, 3, dilation=2, bias=False)], "dilation 2 and groups 1"),
+    (lambda: [nn.Conv2d(1, 4, (3, 1), bias=False)], "kernel_size \\(3, 1\\) is not square"),
+    (lambda: [nn.Conv2d(1, 4, 3, padding=1, padding_mode="reflect", bias=False)],
+     "zero padding"),
+    (lambda: [nn.Conv2d(2, 4, 3, bias=False)], "takes 2 channels but its input map has 1"),
+    (lambda: [nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.Linear(144, 10, bias=False)],
+     "put a Flatten between"),
+    (lambda: [nn.Conv2d(1, 4, 3, bias=False), nn.AvgPool2d(2), nn.ReLU()],
+     "must follow a Conv2d's ReLU"),
+    (lambda: [nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.AvgPool2d(2, stride=1)],
+     "stride = window"),
+    (lambda: [nn.Conv2d(1, 4, 9, bias=False)], "9×9 kernel is larger than the 8×8"),
+    (lambda: [nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.Flatten(),
+              nn.Linear(100, 10, bias=False)], "takes 100 inputs but the layer before gives 144"),
+    (lambda: [nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.AvgPool2d(2)],
+     "ends with a pooling layer"),
+])
+def test_unsupported_models_are_refused_by_module(modules, message):
+    with pytest.raises(ConversionError, match=message):
+        sequential_layers(nn.Sequential(*modules()), (1, 8, 8))
+
+
+def test_a_conv_model_needs_the_input_shape():
+    with pytest.raises(ConversionError, match="give the input map's shape"):
+        sequential_layers(_vgg())

@@ -29,6 +29,7 @@ __all__ = ["BENCHMARKS", "add_arguments", "benchmarks_folder", "run"]
 BENCHMARKS = {
     "train_throughput": ([], ["--epochs", "1"]),
     "accuracy_bits": ([], ["--epochs", "3"]),
+    "cnn_digits": ([], ["--quick"]),
     "throughput": ([], ["--steps", "2"]),
     "cosim_speed": ([], ["--quick", "--cocotb-samples", "1"]),
     "ann_conversion": ([], ["--quick"]),

@@ -13,8 +13,9 @@ def add_arguments(parser):
                         help="dataset (calibration and test)")
     parser.add_argument("--model", default=None, type=existing_file("torch model file"),
                         help="a torch.save'd torch.nn.Sequential of bias-free Linear, Conv2d, "
-                             "ReLU, AvgPool2d and Flatten layers, loaded with weights_only=True: a file that would run "
-                             "code is refused (default: train one on the dataset)")
+                             "ReLU, AvgPool2d and Flatten layers, loaded with weights_only=True: "
+                             "a file that would run code is refused (default: train one on the "
+                             "dataset)")
     parser.add_argument("--ann", choices=("mlp", "cnn"), default="mlp",
                         help="the ANN trained when no --model is given: a 64-128-10 MLP, or a "
                              "VGG-style CNN (3×3 conv 16, avg-pool 2, 3×3 conv 32, avg-pool 2, "

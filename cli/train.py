@@ -54,8 +54,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--theta",
         type=number(above=0),
-        default=4.0,
-        help="threshold in units of the weight scale 2^(bits-1) (default 4.0)",
+        default=None,
+        help="threshold in units of the weight scale 2^(bits-1) (default 4.0; 2.0 for an "
+             "--arch with convolutions)",
     )
     parser.add_argument(
         "--readout", choices=["spike_count", "membrane_max", "membrane_sum"], default="spike_count"

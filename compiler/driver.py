@@ -15,16 +15,34 @@ from .emit import emit_design
 from .frontends import load
 from .ir import graph_to_network
 from .passes import PASSES, Options, run_passes
-from .resources import FitError
+from .resources import FitError, weight_words
 
-__all__ = ["FitError", "compile_network", "compile_source", "formats"]
+__all__ = ["FitError", "compile_network", "compile_source", "connectivity_row", "formats"]
+
+
+def connectivity_row(layer) -> dict | None:
+    """How ``layer``'s inputs reach its neurons, for the report: the input map ``(C, H, W)``,
+    the pooling window, the pooled map, the convolution (``out_channels``, ``kernel``,
+    ``stride``, ``padding``; None for dense weights over the map) and the output map (None
+    when dense). None for a layer without a connectivity (dense over a flat input)."""
+    conn = layer.connectivity
+    if conn is None:
+        return None
+    return {"input_shape": list(conn.input_shape), "pool": conn.pool,
+            "pooled_shape": list(conn.pooled_shape),
+            "conv": None if conn.conv is None else conn.conv.to_dict(),
+            "output_shape": None if conn.output_shape is None else list(conn.output_shape)}
 
 
 def formats(network):
-    """Per layer: kind, sizes and the integer formats of W, I, U (and b)."""
+    """Per layer: kind, sizes, the integer formats of W, I, U (and b), the connectivity
+    (:func:`connectivity_row`) and the weight words, ``weight_words_stored`` (a kernel as a
+    kernel) and ``weight_words_unrolled`` (what today's dense core holds,
+    :func:`~.resources.weight_words`)."""
     rows = []
     for index, layer in enumerate(network.layers):
         p = layer.params
+        words = weight_words(layer)
         row = {"layer": layer.name or f"layer{index}", "kind": p.kind.name.lower(),
                "n_in": p.n_in, "n": p.n, "recurrent": p.recurrent, "bias": p.bias,
                "k_syn": p.k_syn.to_json(), "k_mem": p.k_mem.to_json(), "theta": p.theta,
@@ -34,6 +52,8 @@ def formats(network):
                "current": f"s{p.current_format.width}", "potential": f"s{p.potential_format.width}"}
         if p.kind.name == "ALIF":
             row["trace"] = f"u{p.trace_format.width}"
+        row.update(connectivity=connectivity_row(layer), weight_words_stored=words["stored"],
+                   weight_words_unrolled=words["unrolled"])
         rows.append(row)
     return rows
 
@@ -54,7 +74,9 @@ def compile_source(source, options=None, out=None, frontend=None, **frontend_opt
         resources={"bram_blocks": report["allocation"]["bram_blocks"],
                    "bram_blocks_available": report["allocation"]["bram_blocks_available"],
                    "luts_estimate": report["allocation"]["luts_estimate"],
-                   "luts_available": report["allocation"]["luts_available"], "dsps": 0},
+                   "luts_available": report["allocation"]["luts_available"], "dsps": 0,
+                   "weight_words_stored": report["allocation"]["weight_words_stored"],
+                   "weight_words_unrolled": report["allocation"]["weight_words_unrolled"]},
         cycles_per_inference=schedule.get("cycles_per_inference"),
         cycles_per_inference_bounds=[schedule["cycles_per_inference_min"],
                                      schedule["cycles_per_inference_max_bound"]])

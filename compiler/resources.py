@@ -4,10 +4,12 @@ Memories (:mod:`spikeforge.hdl.lif_layer`, :mod:`spikeforge.hdl.network_core`). 
 :math:`N` neurons, :math:`P` lanes, :math:`Q = N/P`, :math:`R` synaptic rows (:math:`N_{in}`,
 plus :math:`N` if recurrent):
 
-* per lane: ``weights`` :math:`R\,Q \times w_W` and ``accumulators`` :math:`Q \times w_a`; a
-  layer with same-step recurrence keeps the recurrent sum apart: its ``accumulators`` hold the
-  feed-forward sum (:math:`N_{in}` rows) and ``recurrent accumulators`` :math:`Q \times w_r` the
-  recurrent one (:math:`N` rows);
+* per lane: ``weights`` :math:`R\,Q \times w_W` (:math:`N\,R` words over the lanes: a
+  convolutional or pooled layer is stored *unrolled*, one word per connection of its dense
+  equivalent, since today's core is dense; :func:`weight_words` gives both counts) and
+  ``accumulators`` :math:`Q \times w_a`; a layer with same-step recurrence keeps the
+  recurrent sum apart: its ``accumulators`` hold the feed-forward sum (:math:`N_{in}` rows)
+  and ``recurrent accumulators`` :math:`Q \times w_r` the recurrent one (:math:`N` rows);
 * per layer: ``state`` :math:`N \times (w_I + w_U\ [+ w_b])`, ``bias`` :math:`N \times w_I` (if
   any), ``spike buffer`` :math:`N \times \lceil\log_2 N\rceil` (spiking layers);
 * event FIFOs: the input FIFO (:math:`2(N_{in}+1)` entries of 17 bits), one between layers
@@ -50,7 +52,7 @@ from ..link.memory_layout import check_lanes, weight_rows
 from ..model import NeuronKind
 from .targets import TARGETS
 
-__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts"]
+__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", "weight_words"]
 
 EVENT_BITS = 17  #: address (16) and marker (1) of an event (``hdl.events``)
 LOGIC_BITS = 128  #: an output FIFO this small is left to flip-flops by the bitstream flow
@@ -67,6 +69,33 @@ def bram_blocks(depth, width, shapes):
 
 def _bits(n):
     return max(1, (n - 1).bit_length())
+
+
+def weight_words(layer) -> dict:
+    r"""Weight words of ``layer``: ``stored``, what its network file holds (a kernel
+    :math:`C_{out} C_{in} K^2` for a convolution, :math:`N\,C H_p W_p` for a pooled dense
+    layer), and ``unrolled``, what today's dense core holds, :math:`N\,N_{in}`; both plus
+    :math:`N^2` recurrent words for a recurrent layer."""
+    p = layer.params
+    recurrent = p.n * p.n if p.recurrent else 0
+    return {"stored": int(layer.weight.size) + recurrent,
+            "unrolled": p.n * p.n_in + recurrent}
+
+
+def _unrolled_note(network):
+    """A sentence on the unrolled convolutions of ``network`` (empty for a dense network)."""
+    rows = []
+    for index, layer in enumerate(network.layers):
+        if layer.connectivity is None:
+            continue
+        words = weight_words(layer)
+        rows.append(f"{layer.name or f'layer{index}'!r} {words['stored']} stored as "
+                    f"{words['unrolled']} unrolled")
+    if not rows:
+        return ""
+    return ("Convolutional and pooled layers are held unrolled, one weight word per connection, "
+            f"by today's dense core (weight words: {'; '.join(rows)}): fewer channels, a smaller "
+            "input map or more pooling shrink them. ")
 
 
 def _memory(target, layer, kind, lane, depth, width, logic_bits=0):
@@ -151,7 +180,12 @@ def check_fit(network, lanes, target):
     blocks = sum(m["blocks"] for m in memories)
     bits = sum(m["bits"] for m in memories)
     luts = estimate_luts(network, lanes)
+    words = [{"layer": layer.name or f"layer{index}", **weight_words(layer)}
+             for index, layer in enumerate(network.layers)]
     summary = {"memories": memories, "bram_blocks": blocks, "bram_bits": bits,
+               "weight_words": words,
+               "weight_words_stored": sum(w["stored"] for w in words),
+               "weight_words_unrolled": sum(w["unrolled"] for w in words),
                "bram_blocks_available": target.bram_blocks,
                "bram_bits_available": None if target.bram_blocks is None
                else target.bram_blocks * target.bram_block_bits,
@@ -166,7 +200,8 @@ def check_fit(network, lanes, target):
             f"{target.bram_block_bits} bits ({target.bram_blocks * target.bram_block_bits} bits). "
             f"Largest memory: {largest['memory']} of layer {largest['layer']!r}{lane}, "
             f"{largest['depth']} × {largest['width']} bits = {largest['bits']} bits in "
-            f"{largest['blocks']} blocks. {_fewer_lanes(network, lanes, target)}{_advice(target)}")
+            f"{largest['blocks']} blocks. {_unrolled_note(network)}"
+            f"{_fewer_lanes(network, lanes, target)}{_advice(target)}")
     if target.luts is not None and luts > target.luts:
         raise FitError(
             f"the network does not fit {target.name} ({target.device}): its logic needs about "

@@ -27,7 +27,6 @@ weights before quantization — the paper's treatment of average pooling. Residu
 not converted yet (the contract has no residual join); max pooling is refused.
 """
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -274,7 +273,7 @@ def _fit(model, dataset, shape, epochs, seed):
     import torch
 
     levels = dataset.encoding.levels
-    view = (lambda x: x) if shape is None else (lambda x: x.reshape(len(x), *shape))  # noqa: E731
+    view = (lambda x: x) if shape is None else (lambda x: x.reshape(len(x), *shape))
     xt = view(torch.tensor(dataset.x_train / levels, dtype=torch.float32))
     yt = torch.tensor(dataset.y_train, dtype=torch.long)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -295,9 +294,10 @@ def _accepts(source):
 
 
 @register("ann", suffixes=(".pt", ".pth"), accepts=_accepts,
-          options=("encoding", "calibration", "weight_bits", "state_bits", "name"),
+          options=("encoding", "calibration", "weight_bits", "state_bits", "name", "input_shape"),
           describes="a bias-free ReLU torch.nn.Sequential (or a torch.save'd one, .pt)")
-def ann_to_graph(model, *, encoding, calibration, weight_bits=8, state_bits=24, name="ann2snn"):
+def ann_to_graph(model, *, encoding, calibration, weight_bits=8, state_bits=24, name="ann2snn",
+                 input_shape=None):
     """``(ir_graph, report)`` of ``model`` converted with Spike-Norm (:func:`convert_mlp`);
     a path is loaded with :func:`.torch_file.load_torch_mlp` (never unpickles code)."""
     if isinstance(model, str | Path):
@@ -308,6 +308,6 @@ def ann_to_graph(model, *, encoding, calibration, weight_bits=8, state_bits=24, 
         except TorchFileError as exc:
             raise ConversionError(str(exc)) from None
     network, thresholds = convert_mlp(model, encoding, calibration, weight_bits=weight_bits,
-                                      state_bits=state_bits, name=name)
+                                      state_bits=state_bits, name=name, input_shape=input_shape)
     return graph_from_network(network), {"spike_norm_thresholds": thresholds,
                                          "weight_bits": weight_bits}

@@ -2,7 +2,8 @@
 :class:`~spikeforge.model.Network`, or a trained
 :class:`~spikeforge.model.training.SpikingNetwork` (through its ``to_network``). The result is
 already fused and quantized; the IR is the network file's one-to-one image
-(:mod:`spikeforge.compiler.ir.network_map`)."""
+(:mod:`spikeforge.compiler.ir.network_map`), a convolutional or pooled layer's connectivity
+included."""
 
 from pathlib import Path
 
@@ -27,4 +28,5 @@ def load_spikeforge(source):
         network, origin = source, "Network"
     else:
         network, origin = source.to_network(), type(source).__name__
-    return graph_from_network(network), {"source": origin, "layers": len(network.layers)}
+    return graph_from_network(network), {"source": origin, "layers": len(network.layers),
+                                         "convolutional": network.convolutional}

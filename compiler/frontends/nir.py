@@ -4,9 +4,13 @@ Supported: a chain ``Input → (Affine | Linear)+ → neuron → … → Output`
 ``LIF``, ``CubaLIF``, ``IF``, ``LI`` or ``CubaLI`` (``LI``/``CubaLI`` only last); a spiking
 neuron may have recurrent weights (``neuron → Affine/Linear → the same neuron``, as snnTorch's
 ``RSynaptic``/``RLeaky`` export), which become a :class:`~spikeforge.compiler.ir.Recurrent`
-node. Every other node, a branch, another cycle, a shape that does not chain or a parameter the
-contract cannot express is refused with a :class:`NIRImportError` naming the node and what is
-supported.
+node. Convolutional networks (:class:`_Maps`): ``Conv2d`` weight nodes, ``SumPool2d`` and
+``AvgPool2d`` between a neuron (or the Input) and the next weight node, and ``Flatten`` before
+an ``Affine``/``Linear``, as in ``Input → Conv2d → LIF → SumPool2d → Conv2d → LIF → AvgPool2d →
+Flatten → Linear → LIF → Output``; each layer gets a :class:`~spikeforge.model.Connectivity`.
+Every other node, a branch or residual join, another cycle, a shape that does not chain or a
+parameter the contract cannot express is refused with a :class:`NIRImportError` naming the node
+and what is supported.
 
 Discretization (:mod:`spikeforge.model.discretize`, ``docs/nir.md``), with time step ``dt``:
 
@@ -47,7 +51,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...model import NeuronKind, Readout, ResetMode
+from ...model import Connectivity, NeuronKind, Readout, ResetMode
+from ...model import Conv2d as ConvSpec
 from ...model.decay import MAX_TERMS, Decay
 from ...model.discretize import DEFAULT_TOLERANCE, METHODS, DecayFitError, discretize
 from ...model.encoding import SpikeEncoding
@@ -62,7 +67,11 @@ NEURONS = {"LIF": (NeuronKind.LIF, False), "CubaLIF": (NeuronKind.LIF, True),
            "IF": (NeuronKind.IF, False), "LI": (NeuronKind.LI, False),
            "CubaLI": (NeuronKind.LI, True)}
 WEIGHTS = ("Affine", "Linear")
-SUPPORTED = "Input, Affine, Linear, LIF, CubaLIF, IF, LI, CubaLI, Output"
+CONVOLUTIONS = ("Conv2d",)
+POOLS = ("SumPool2d", "AvgPool2d")
+SHAPES = ("Flatten",)
+SUPPORTED = ("Input, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, LIF, CubaLIF, IF, "
+             "LI, CubaLI, Output")
 
 #: exporters whose NIR (or whose simulation) differs from the NIR specification
 QUIRKS = {
@@ -130,7 +139,8 @@ def _chain(graph):
                 raise NIRImportError(f"edge ({src!r}, {dst!r}) names a node {name!r} that the "
                                      "graph does not have")
     for name, node in nodes.items():
-        if _kind(node) not in ("Input", "Output", *WEIGHTS, *NEURONS):
+        if _kind(node) not in ("Input", "Output", *WEIGHTS, *CONVOLUTIONS, *POOLS, *SHAPES,
+                               *NEURONS):
             raise NIRImportError(f"node {name!r} is a {_kind(node)}, which spikeforge does not "
                                  f"support (supported: {SUPPORTED})")
     inputs = [n for n, node in nodes.items() if _kind(node) == "Input"]
@@ -146,7 +156,8 @@ def _chain(graph):
         if current in seen:
             raise NIRImportError(f"node {current!r} is reached twice: a cycle that is not a "
                                  "neuron's own recurrent weights (neuron → Affine/Linear → the "
-                                 "same neuron) is not supported")
+                                 "same neuron) is not supported, and neither is a residual join "
+                                 "(a skip path added back) yet")
         seen.add(current)
         order.append(current)
         nxt = succ.get(current, [])
@@ -162,7 +173,9 @@ def _chain(graph):
                 nxt = [n for n in nxt if n != loops[0]]
         if len(nxt) > 1:
             raise NIRImportError(f"node {current!r} feeds {len(nxt)} nodes ({', '.join(nxt)}); "
-                                 "only chains are supported")
+                                 "only chains are supported: branches and residual joins (a "
+                                 "skip path added back, as in a ResNet block) are not yet "
+                                 "supported")
         if not nxt:
             break
         current = nxt[0]
@@ -233,6 +246,277 @@ def _weights(name, node):
             bias = None
     return weight, bias
 
+
+def _shape_text(shape):
+    return "×".join(map(str, shape))
+
+
+def _square(name, node, field, value, default=None):
+    """An integer from a NIR size field (an int, or a (height, width) pair that must agree)."""
+    if value is None:
+        if default is None:
+            raise NIRImportError(f"node {name!r} ({_kind(node)}) has no {field}")
+        return default
+    values = np.asarray(value).ravel()
+    if values.size not in (1, 2) or not np.issubdtype(values.dtype, np.number) \
+            or not np.all(values == np.rint(values)):
+        raise NIRImportError(f"node {name!r} ({_kind(node)}): {field} {value!r} must be an "
+                             "integer or a (height, width) pair of integers")
+    if values.size == 2 and values[0] != values[1]:
+        raise NIRImportError(
+            f"node {name!r} ({_kind(node)}): {field} {tuple(int(v) for v in values)} is not "
+            f"square: spikeforge supports only the same {field} in height and width")
+    return int(values[0])
+
+
+def _input_map(name, node):
+    """The ``(C, H, W)`` spike map a NIR Input declares, or None for any other shape."""
+    shape = (getattr(node, "input_type", None) or {}).get("input")
+    if shape is None:
+        return None
+    shape = np.asarray(shape).ravel()
+    return tuple(int(v) for v in shape) if shape.size == 3 else None
+
+
+def _pool_window(name, node):
+    """``(window, gain)`` of a ``SumPool2d`` (gain 1) or ``AvgPool2d`` (gain 1/window²)."""
+    kind = _kind(node)
+    window = _square(name, node, "kernel_size", node.kernel_size)
+    stride = _square(name, node, "stride", node.stride, default=window)
+    padding = _square(name, node, "padding", node.padding, default=0)
+    if window < 1:
+        raise NIRImportError(f"node {name!r} ({kind}): kernel_size {window} must be positive")
+    if stride != window:
+        raise NIRImportError(
+            f"node {name!r} ({kind}): stride {stride} differs from kernel_size {window}: only "
+            "non-overlapping pooling (stride = kernel_size) is supported, which is an address "
+            "map in the hardware; export the pool with stride = kernel_size")
+    if padding != 0:
+        raise NIRImportError(
+            f"node {name!r} ({kind}): padding {padding} is not supported (padding 0 only: the "
+            "map's last partial window is dropped, as torch does without padding)")
+    if kind == "SumPool2d":
+        return window, 1.0
+    area = window * window
+    if area & (area - 1):
+        raise NIRImportError(
+            f"node {name!r} (AvgPool2d): kernel_size {window} averages {area} cells, not a "
+            f"power of two, so its 1/{area} is not exact in binary fixed point; use a window of "
+            "1, 2, 4, 8, … or a SumPool2d with the 1/window² folded into the next weights")
+    return window, 1.0 / area
+
+
+def _conv_fields(name, node, shape):
+    """``(weight, bias, Conv2d spec)`` of a NIR ``Conv2d`` reading the (pooled) ``shape``."""
+    try:
+        weight = np.asarray(node.weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NIRImportError(f"node {name!r} (Conv2d): weight is not numeric") from None
+    if weight.ndim != 4:
+        raise NIRImportError(f"node {name!r} (Conv2d): weight must be (out channels, in "
+                             f"channels, kernel height, kernel width), not shape {weight.shape}")
+    if not np.all(np.isfinite(weight)):
+        raise NIRImportError(f"node {name!r} (Conv2d): weight holds NaN or infinite values")
+    c_out, c_in, kh, kw = weight.shape
+    if kh != kw:
+        raise NIRImportError(f"node {name!r} (Conv2d): weight has a {kh}×{kw} kernel, which is "
+                             "not square: spikeforge supports K×K kernels only")
+    stride = _square(name, node, "stride", node.stride, default=1)
+    dilation = _square(name, node, "dilation", getattr(node, "dilation", 1), default=1)
+    if dilation != 1:
+        raise NIRImportError(f"node {name!r} (Conv2d): dilation {dilation} is not supported "
+                             "(dilation 1 only)")
+    groups = getattr(node, "groups", 1)
+    if groups is not None and int(np.asarray(groups).ravel()[0]) != 1:
+        raise NIRImportError(f"node {name!r} (Conv2d): groups {int(np.asarray(groups).ravel()[0])}"
+                             " is not supported (groups 1 only: every output channel reads every "
+                             "input channel)")
+    padding = node.padding
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same" and stride == 1 and kh % 2 == 1:
+            padding = (kh - 1) // 2
+        else:
+            raise NIRImportError(
+                f"node {name!r} (Conv2d): padding {padding!r} with a {kh}×{kh} kernel and "
+                f"stride {stride} cannot be mapped: spikeforge pads every side equally; "
+                "'valid' and 'same' (stride 1, odd kernel) are mapped, otherwise give the "
+                "padding as a number")
+    padding = _square(name, node, "padding", padding, default=0)
+    if c_in != shape[0]:
+        raise NIRImportError(
+            f"node {name!r} (Conv2d): weight reads {c_in} input channels but its input map "
+            f"{_shape_text(shape)} has {shape[0]}: the shapes do not chain")
+    declared = getattr(node, "input_shape", None)
+    if declared is not None:
+        declared = np.asarray(declared).ravel()
+        if declared.size != 2 or tuple(int(v) for v in declared) != tuple(shape[1:]):
+            raise NIRImportError(
+                f"node {name!r} (Conv2d): input_shape {tuple(int(v) for v in declared)} but "
+                f"its input map is {_shape_text(shape)} (channels×height×width, after any "
+                "pooling): the shapes do not chain")
+    bias = getattr(node, "bias", None)
+    if bias is not None:
+        bias = np.asarray(bias, dtype=np.float64).ravel()
+        if bias.size not in (1, c_out) or not np.all(np.isfinite(bias)):
+            raise NIRImportError(f"node {name!r} (Conv2d): bias must be {c_out} finite numbers "
+                                 f"(one per output channel), not {bias.size}")
+        bias = np.broadcast_to(bias, (c_out,)).copy()
+        if not np.any(bias):
+            bias = None
+    try:
+        spec = ConvSpec(int(c_out), int(kh), stride, padding)
+    except (TypeError, ValueError) as exc:
+        raise NIRImportError(f"node {name!r} (Conv2d): {exc}") from None
+    return weight, bias, spec
+
+
+class _Maps:
+    r"""The spike map between layers while a NIR chain is read: the ``(C, H, W)`` map the last
+    neuron (or the Input) produced, the pooling since (windows multiply: two sum pools of
+    :math:`p_1` and :math:`p_2` are one of :math:`p_1 p_2`, since
+    :math:`\lfloor\lfloor H/p_1\rfloor/p_2\rfloor = \lfloor H/(p_1 p_2)\rfloor`; average gains
+    multiply too) and whether a ``Flatten`` came. The next weight node consumes them into its
+    :class:`~spikeforge.model.Connectivity`."""
+
+    def __init__(self, name, node, n_in):
+        self.shape, self.size, self.source = _input_map(name, node), n_in, name
+        self.flat, self.pooled, self.consumed = self.shape is None, None, None
+
+    def _where(self):
+        return f"the {_shape_text(self.shape)} map of {self.source!r}"
+
+    @property
+    def current(self):
+        """The map's shape after the pooling so far."""
+        p = self.pooled["window"] if self.pooled else 1
+        return self.shape[0], self.shape[1] // p, self.shape[2] // p
+
+    def pool(self, name, node):
+        kind = _kind(node)
+        if self.shape is None:
+            raise NIRImportError(
+                f"node {name!r} ({kind}) pools a (channels, height, width) spike map but its "
+                f"input from {self.source!r} is a flat vector: pooling needs a Conv2d layer's "
+                "neurons or an Input with a 3-d shape")
+        if self.flat:
+            raise NIRImportError(f"node {name!r} ({kind}) comes after a Flatten: pool "
+                                 f"{self._where()} before flattening it")
+        window, gain = _pool_window(name, node)
+        before = self.pooled or {"nodes": [], "kinds": [], "window": 1, "gain": 1.0}
+        pooled = {"nodes": [*before["nodes"], name], "kinds": [*before["kinds"], kind],
+                  "window": before["window"] * window, "gain": before["gain"] * gain}
+        try:
+            Connectivity(self.shape, pooled["window"])
+        except ValueError as exc:
+            raise NIRImportError(f"node {name!r} ({kind}) on {self._where()}: {exc}") from None
+        self.pooled = pooled
+
+    def flatten(self, name, node):
+        if self.flat:
+            raise NIRImportError(
+                f"node {name!r} is a Flatten, which spikeforge does not support here: its input "
+                f"from {self.source!r} is already a flat vector; a Flatten must flatten a "
+                "(channels, height, width) map (a Conv2d layer's neurons, a pool or a 3-d Input) "
+                "before an Affine/Linear")
+        declared = (getattr(node, "input_type", None) or {}).get("input")
+        current = list(self.current)
+        shape = current if declared is None else [int(v) for v in np.asarray(declared).ravel()]
+        if int(np.prod(shape)) != int(np.prod(current)):
+            pooled = f" pooled to {_shape_text(current)}" if self.pooled else ""
+            raise NIRImportError(f"node {name!r} (Flatten): input_type {shape} but its input is "
+                                 f"{self._where()}{pooled}: the shapes do not chain")
+        rank = len(shape)
+        start, end = int(node.start_dim), int(node.end_dim)
+        start, end = start + rank if start < 0 else start, end + rank if end < 0 else end
+        out = [*shape[:start], int(np.prod(shape[start:end + 1])), *shape[end + 1:]]
+        if sum(1 for v in out if v > 1) > 1:
+            raise NIRImportError(
+                f"node {name!r} (Flatten): start_dim {node.start_dim}, end_dim {node.end_dim} "
+                f"turn {shape} into {out}, not a flat vector: spikeforge needs the whole map "
+                "flattened (start_dim 0, end_dim -1 without the batch dimension, as snnTorch's "
+                "export with ignore_dims=[0] writes)")
+        self.flat = True
+
+    def _consume(self, conn):
+        self.consumed = None if self.pooled is None else dict(self.pooled)
+        self.shape, self.flat, self.pooled = None, True, None
+        return conn
+
+    def convolution(self, name, node, first):
+        """``(Connectivity, weight × pool gain, bias)`` of a ``Conv2d`` node."""
+        shape = self.shape
+        if shape is not None and self.flat:
+            raise NIRImportError(f"node {name!r} (Conv2d) comes after a Flatten: a "
+                                 f"convolution reads {self._where()}, so remove the Flatten")
+        if shape is None:
+            declared = getattr(node, "input_shape", None)
+            if not first or declared is None:
+                raise NIRImportError(
+                    f"node {name!r} (Conv2d) reads a (channels, height, width) map but "
+                    f"{self.source!r} gives a flat vector"
+                    + (": a convolution can follow a Conv2d layer, a pool or the Input"
+                       if not first else " and the Conv2d has no input_shape: declare the "
+                       "Input's shape as (channels, height, width)"))
+            c_in = int(np.asarray(node.weight).shape[1])
+            shape = (c_in, *(int(v) for v in np.asarray(declared).ravel()))
+            if len(shape) != 3 or (self.size is not None and int(np.prod(shape)) != self.size):
+                raise NIRImportError(
+                    f"node {name!r} (Conv2d) reads a {_shape_text(shape)} map but the Input "
+                    f"declares {self.size} values: the shapes do not chain")
+            self.shape = shape
+        pool = self.pooled["window"] if self.pooled else 1
+        gain = self.pooled["gain"] if self.pooled else 1.0
+        weight, bias, spec = _conv_fields(name, node, self.current)
+        try:
+            conn = Connectivity(shape, pool, spec)
+        except ValueError as exc:
+            raise NIRImportError(f"node {name!r} (Conv2d) on {self._where()}: {exc}") from None
+        return self._consume(conn), weight * gain, bias
+
+    def dense(self, name, weight):
+        """``(Connectivity or None, weight × pool gain, inputs expected or None)`` of an
+        ``Affine``/``Linear`` node."""
+        if self.shape is not None and not self.flat:
+            raise NIRImportError(
+                f"{'the pooled' if self.pooled else 'the'} {_shape_text(self.current)} map of "
+                f"{self.source!r} reaches the weight node {name!r} without a Flatten: add a "
+                "Flatten (torch.nn.Flatten) before it")
+        if self.pooled is None:
+            expected = self.size if self.shape is None else int(np.prod(self.shape))
+            self._consume(None)
+            return None, weight, expected
+        conn = Connectivity(self.shape, self.pooled["window"])
+        if weight.shape[1] != conn.weight_shape(weight.shape[0])[1]:
+            raise NIRImportError(
+                f"node {name!r} takes {weight.shape[1]} inputs but {self._where()} pooled by "
+                f"{conn.pool} ({_shape_text(conn.pooled_shape)}) has "
+                f"{int(np.prod(conn.pooled_shape))}: the shapes do not chain")
+        gain = self.pooled["gain"]
+        return self._consume(conn), weight * gain, None
+
+    def check_no_pool(self, name, node):
+        if self.pooled is not None:
+            raise NIRImportError(
+                f"pooling {', '.join(map(repr, self.pooled['nodes']))} must be followed by a "
+                f"weight node (Conv2d, Affine, Linear), not {name!r} ({_kind(node)})")
+
+    def layer_row(self, conn):
+        """The report's ``connectivity`` and ``pool`` of the layer that consumed the map."""
+        if conn is None:
+            return {"connectivity": None, "pool": self.consumed}
+        row = conn.to_dict()
+        row.update(input_shape=list(conn.input_shape), pool=conn.pool,
+                   pooled_shape=list(conn.pooled_shape),
+                   output_shape=None if conn.output_shape is None else list(conn.output_shape))
+        return {"connectivity": row, "pool": self.consumed}
+
+    def neuron(self, name, n, conn):
+        """The map a layer of ``n`` neurons named ``name`` produces (a convolution's output)."""
+        self.shape = None if conn is None else conn.output_shape
+        self.flat, self.size, self.source = self.shape is None, n, name
+        self.pooled = self.consumed = None
 
 class _Fit(NamedTuple):
     """The discretization options every layer shares."""
@@ -323,7 +607,7 @@ def _neuron(name, node, n, fit, reset, last, recurrent):
                   "v_reset"):
         shape = np.asarray(getattr(node, field, 0) if getattr(node, field, None) is not None
                            else 0).shape
-        if shape not in ((), (1,), (n,)):
+        if shape not in ((), (1,), (n,)) and int(np.prod(shape)) != n:
             raise NIRImportError(f"node {name!r}: {field} has shape {shape} but the weights "
                                  f"before it have {n} outputs")
     decays, k_syn, k_mem, notes = {}, 0, 0, []
@@ -440,34 +724,65 @@ def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, s
     ir_nodes, rows, group, size = [], [], [], None
     n_in = _size(order[0], nodes[order[0]], "input")
     neurons = [n for n in body if _kind(nodes[n]) in NEURONS]
+    maps = _Maps(order[0], nodes[order[0]], n_in)
     for name in body:
         node = nodes[name]
+        if _kind(node) in (*POOLS, *SHAPES, *CONVOLUTIONS):
+            if group:
+                raise NIRImportError(
+                    f"node {name!r} ({_kind(node)}) follows the weight node {group[-1][0]!r} "
+                    "without a neuron between them: a Conv2d needs its own neuron node after "
+                    "it, and a pool or Flatten goes between a neuron (or the Input) and the next "
+                    "weight node")
+            if _kind(node) in POOLS:
+                maps.pool(name, node)
+                continue
+            if _kind(node) in SHAPES:
+                maps.flatten(name, node)
+                continue
+            conn, weight, bias = maps.convolution(name, node, first=not rows)
+            group.append((name, weight, bias, conn))
+            size = conn.neurons()
+            continue
         if _kind(node) in WEIGHTS:
             weight, bias = _weights(name, node)
-            expected = size if size is not None else n_in
+            conn, weight, expected = maps.dense(name, weight)
+            if group and (conn is not None or group[-1][3] is not None):
+                raise NIRImportError(
+                    f"node {name!r} follows the weight node {group[-1][0]!r} and one of them "
+                    "reads a pooled or convolved map: composing them is not a convolution, so "
+                    "it is not supported; put a neuron node between them")
+            expected = size if group else expected
             if expected is not None and weight.shape[1] != expected:
                 before = "the Input declares" if size is None else "the node before has"
                 raise NIRImportError(f"node {name!r} takes {weight.shape[1]} inputs but {before} "
                                      f"{expected}")
-            group.append((name, weight, bias))
+            group.append((name, weight, bias, conn))
             size = weight.shape[0]
             continue
+        maps.check_no_pool(name, node)
         if not group:
             raise NIRImportError(f"node {name!r} ({_kind(node)}) must follow an Affine or Linear "
                                  "node: spikeforge layers are weights then neurons")
         if name in loops and NEURONS[_kind(node)][0] is NeuronKind.LI:
             raise NIRImportError(f"node {name!r} is a non-spiking readout: it cannot have "
                                  "recurrent weights")
+        conn = group[-1][3]
+        if name in loops and conn is not None and conn.conv is not None:
+            raise NIRImportError(f"node {name!r} has recurrent weights {loops[name]!r} but its "
+                                 f"input is the convolution {group[-1][0]!r}: a convolutional "
+                                 "layer cannot have recurrent weights")
         neuron, gain, drive, row = _neuron(name, node, size, fit, reset,
                                            last=name == neurons[-1], recurrent=name in loops)
-        for index, (wname, weight, bias) in enumerate(group):
+        for index, (wname, weight, bias, wconn) in enumerate(group):
             last = index == len(group) - 1
             scale = gain if last else 1.0  # the gain folds into the last
             if last and drive:
-                bias = (0 if bias is None else bias * gain) + np.full(size, drive)
+                channels = size if wconn is None else wconn.bias_shape(size)[0]
+                bias = (0 if bias is None else bias * gain) + np.full(channels, drive)
             elif bias is not None:
                 bias = bias * scale
-            ir_nodes.append(Affine(weight * scale, bias, name=wname))
+            ir_nodes.append(Affine(weight * scale, bias, name=wname, connectivity=wconn))
         if name in loops:
             rname = loops[name]
             rec, rbias = _weights(rname, nodes[rname])
@@ -477,18 +792,21 @@ def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, s
             if rbias is not None:  # a constant current, like the input bias
                 last = ir_nodes[-1]
                 bias = rbias * gain if last.bias is None else last.bias + rbias * gain
-                ir_nodes[-1] = Affine(last.weight, bias, name=last.name)
+                ir_nodes[-1] = Affine(last.weight, bias, name=last.name,
+                                      connectivity=last.connectivity)
             ir_nodes.append(Recurrent(rec * gain, name=rname))
         if quirks == "snntorch" and row["reset"] == "subtract_before_leak":
             layer_nodes = ir_nodes[-len(group) - (name in loops):]
             row["notes"].extend(_double_reset(layer_nodes, row, neuron))
         ir_nodes.append(neuron)
         rows.append({"nodes": [g[0] for g in group] + [name], "recurrent": loops.get(name),
-                     **row})
+                     **row, **maps.layer_row(conn)})
+        maps.neuron(name, size, conn)
         group = []
     if group:
         raise NIRImportError(f"weights {group[-1][0]!r} must be followed by a neuron node "
                              f"({', '.join(NEURONS)})")
+    maps.check_no_pool(order[-1], nodes[order[-1]])
     if not rows:
         raise NIRImportError("the graph has no layer (Affine/Linear followed by a neuron)")
     n_out = _size(order[-1], nodes[order[-1]], "output")
@@ -514,8 +832,8 @@ def _double_reset(ir_nodes, row, neuron):
     ``CubaLIF`` its steady state :math:`x_{max}/d_{syn}`) is at most :math:`(1 + d_{mem})\,v_{th}`:
     then :math:`m_{t-1} \le v_{th}` after every reset. Returns the note when that is not proved."""
     layer = [n for n in ir_nodes if isinstance(n, Affine)]
-    weight, bias = layer[-1].weight, layer[-1].bias
-    for affine in reversed(layer[:-1]):
+    weight, bias = layer[-1].dense_weight, layer[-1].dense_bias
+    for affine in reversed(layer[:-1]):  # plain Affines only: a connectivity is never composed
         bias = None if affine.bias is None else weight @ affine.bias + (
             0 if bias is None else bias)
         weight = weight @ affine.weight
@@ -623,6 +941,8 @@ def import_nir(graph, *, dt=None, method="euler", weight_bits=None, reset="zero"
                    nodes=quantized["nodes"])
         weights = [layer.weight] + ([] if layer.recurrent is None else [layer.recurrent])
         row["max_abs_weight"] = max(float(np.abs(w).max()) for w in weights) / row["scale"]
+        if row.get("pool") is not None:  # an average's 1/window² is exact iff nothing rounded
+            row["pool"]["exact"] = row["weight_rounding_max_error"] == 0
     lines, floor_lines = _warnings(report, weight_bits, steps)
     report.update(warnings=lines, floor_warnings=floor_lines, latency=[2] * len(report["layers"]),
                   parameters_exact=not lines, exact=not lines and not floor_lines,

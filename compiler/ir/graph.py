@@ -9,7 +9,8 @@ A *layer* is one or more :class:`~.affine.Affine` nodes (one after the fuse pass
 :class:`~.recurrent.Recurrent` node and a neuron node; only the last layer may be a non-spiking
 :class:`~.li.LI`. Sizes chain (each ``Affine`` takes as many inputs as the node before it has
 outputs), ``Recurrent`` is ``n × n`` of its neuron, and the readout matches the last neuron
-(``spike_count`` needs a spiking one, ``membrane_*`` an ``LI``). Every violation is a
+(``spike_count`` needs a spiking one, ``membrane_*`` an ``LI``), and an ``Affine`` with a
+connectivity reads the ``(C, H, W)`` map the convolution before it produced. Every violation is a
 ``ValueError`` or ``TypeError`` naming the node by position and name.
 
 A fused, quantized graph is exactly a :class:`~spikeforge.model.Network` (the network file's
@@ -56,6 +57,18 @@ def _label(index, node):
     return f"node {index} ({type(node).__name__}{f' {name!r}' if name else ''})"
 
 
+def _check_map(index, affine, produced):
+    """An Affine that reads its input as a map must read the map the convolution before it
+    produced (the same rule as :class:`~spikeforge.model.Network`'s)."""
+    conn = affine.connectivity
+    if conn is None or produced is None or tuple(conn.input_shape) == tuple(produced):
+        return
+    shape = lambda s: "×".join(map(str, s))  # noqa: E731
+    raise ValueError(f"{_label(index, affine)} reads a {shape(conn.input_shape)} input map but "
+                     f"the convolution before it produces {shape(produced)} (channels×height×"
+                     "width): make the input shape the previous output shape")
+
+
 def _layers(nodes):
     """Group ``nodes`` into layers, validating order and sizes."""
     if len(nodes) < 2 or not isinstance(nodes[0], Input) or not isinstance(nodes[-1], Output):
@@ -68,6 +81,7 @@ def _layers(nodes):
         if isinstance(node, Input | Output) and 0 < index < len(nodes) - 1:
             raise ValueError(f"{_label(index, node)}: Input and Output only at the ends")
     layers, size, index, last = [], nodes[0].n, 1, len(nodes) - 1
+    produced = None  # the (C, H, W) map the last convolution produced
     while index < last:
         affines = []
         while index < last and isinstance(nodes[index], Affine):
@@ -75,8 +89,9 @@ def _layers(nodes):
             if affine.n_in != size:
                 raise ValueError(f"{_label(index, affine)} takes {affine.n_in} inputs but the node "
                                  f"before it has {size} outputs")
+            _check_map(index, affine, produced)
             affines.append(affine)
-            size, index = affine.n, index + 1
+            size, index, produced = affine.n, index + 1, affine.output_shape
         if not affines:
             raise ValueError(f"{_label(index, nodes[index])} must follow an Affine node: a layer "
                              "is Affine → (Recurrent) → neuron")

@@ -7,6 +7,8 @@ IR                                     network file
 ``Input(n, encoding)``                 ``encoding``; ``n`` = first layer's ``n_in``
 ``Affine(W, c, weight_format)``        ``layer<k>.weight``, ``layer<k>.bias``,
                                        ``params.weight_format``, ``params.bias``
+``Affine.connectivity``                the layer's ``connectivity`` (then ``W`` is a
+                                       kernel and ``c`` per channel for a convolution)
 ``Recurrent(V)``                       ``layer<k>.recurrent``, ``params.recurrent``
 neuron (``LIF``/``IF``/``ALIF``/``LI``)  ``params.kind`` and the other ``params``;
                                        the layer's ``name`` is the neuron's
@@ -55,7 +57,7 @@ def graph_from_network(network: Network) -> Graph:
         nodes.append(Affine(layer.weight.astype(np.int64),
                             None if layer.bias is None else layer.bias.astype(np.int64),
                             layer.params.weight_format, name=f"{layer.name}.weight"
-                            if layer.name else ""))
+                            if layer.name else "", connectivity=layer.connectivity))
         if layer.recurrent is not None:
             nodes.append(Recurrent(layer.recurrent.astype(np.int64),
                                    name=f"{layer.name}.recurrent" if layer.name else ""))
@@ -84,6 +86,6 @@ def graph_to_network(graph: Graph) -> Network:
             params, affine.weight.astype(np.int64),
             recurrent=None if nodes.recurrent is None else nodes.recurrent.weight.astype(np.int64),
             bias=None if affine.bias is None else affine.bias.astype(np.int64),
-            name=nodes.neuron.name))
+            name=nodes.neuron.name, connectivity=affine.connectivity))
     return Network(tuple(layers), graph.input.encoding, graph.output.readout, graph.name,
                    dict(graph.metadata))

@@ -14,12 +14,12 @@ file; ``spikeforge compile`` runs all of :data:`PASSES`.
 
 from .allocate import Allocate
 from .base import Options, Pass
-from .fuse import Fuse
+from .fuse import Fuse, FuseError
 from .quantize import Quantize, QuantizeError
 from .ranges import CheckRanges
 from .schedule import SchedulePass
 
-__all__ = ["LOWERING", "PASSES", "Allocate", "CheckRanges", "Fuse", "Options", "Pass",
+__all__ = ["LOWERING", "PASSES", "Allocate", "CheckRanges", "Fuse", "FuseError", "Options", "Pass",
            "Quantize", "QuantizeError", "Schedule", "run_passes"]
 
 PASSES = (Fuse, Quantize, CheckRanges, Allocate, SchedulePass)

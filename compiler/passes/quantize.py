@@ -33,6 +33,12 @@ At the state scale :math:`S`:
   :math:`\theta`), exact when :math:`S\,v_r` is an integer;
 * bias: :math:`c = \mathrm{round}(S\,b)` (the contract does not shift the bias).
 
+A convolutional or pooled layer (an ``Affine`` with a connectivity) is scaled the same way: the
+stored weight (a kernel ``(C_out, C_in, K, K)`` or the pooled dense matrix) is the tensor, one
+scale for all of it (every unrolled entry is a kernel weight or 0, so the unrolled matrix gets
+the same integers); the bias is per output channel; the state bounds are those of the unrolled
+layer, which computes the same.
+
 Reported per layer: the scale, :math:`f`, the largest and RMS rounding error of the weights in
 integer units, the largest relative to the largest weight, which values were rounded
 (``approximations``), whether saturation is possible in the steady state and the chosen formats.
@@ -109,14 +115,15 @@ def _exact_scale(label, both):
         "to quantize them")
 
 
-def _bounds_width(params, weight, recurrent, bias, steps):
+def _bounds_width(params, weight, recurrent, bias, steps, connectivity=None):
     """Signed width that holds the state bounds of a layer (to their fixed point)."""
     from .ranges import state_bounds
 
     fmt = params.current_format
     layer = Layer(params, weight.astype(np.int64),
                   recurrent=None if recurrent is None else recurrent.astype(np.int64),
-                  bias=None if bias is None else np.clip(bias, fmt.min, fmt.max).astype(np.int64))
+                  bias=None if bias is None else np.clip(bias, fmt.min, fmt.max).astype(np.int64),
+                  connectivity=connectivity)
     (i_lo, i_hi), (u_lo, u_hi) = state_bounds(layer, steps, until_stable=True)
     return max(_width(max(-i_lo, i_hi), 2), _width(max(-u_lo, u_hi), 2))
 
@@ -138,9 +145,10 @@ class _ScaledLayer:
     def __init__(self, nodes, scale, rounded, w_width, steps):
         self.affine, self.recurrent, self.neuron = nodes.affines[0], nodes.recurrent, nodes.neuron
         self.scale, self.w_width, self.steps = scale, w_width, steps
-        n_in = self.affine.n_in
-        self.w_int = rounded[:, :n_in]
-        self.v_int = None if self.recurrent is None else rounded[:, n_in:]
+        shape = self.affine.weight.shape  # a kernel (C_out, C_in, K, K) is scaled as rows
+        columns = int(np.prod(shape[1:]))
+        self.w_int = rounded[:, :columns].reshape(shape)
+        self.v_int = None if self.recurrent is None else rounded[:, columns:]
         self._needed = {}
 
     def integers(self, f):
@@ -177,7 +185,8 @@ class _ScaledLayer:
         """State bits the bounds and the threshold need at ``f`` fraction bits (cached)."""
         if f not in self._needed:
             params, bias = self.params_at(f, 32)
-            bits = _bounds_width(params, self.w_int, self.v_int, bias, max(self.steps, 1))
+            bits = _bounds_width(params, self.w_int, self.v_int, bias, max(self.steps, 1),
+                                 self.affine.connectivity)
             theta = self.integers(f)[0]
             self._needed[f] = max(bits, int(theta).bit_length() + 2 if self.neuron.spiking else 2)
         return self._needed[f]
@@ -244,7 +253,8 @@ def quantize_layer(nodes, options, steps=32):
     weight_bits = options.weight_bits
     affine, recurrent, neuron = nodes.affines[0], nodes.recurrent, nodes.neuron
     label = affine.name or nodes.name or "?"
-    both = affine.weight if recurrent is None else np.hstack([affine.weight, recurrent.weight])
+    rows = affine.weight.reshape(len(affine.weight), -1)  # a kernel: one row per out channel
+    both = rows if recurrent is None else np.hstack([rows, recurrent.weight])
     largest = float(np.abs(both).max())
     scale = _weight_scale(label, both, weight_bits)
     scaled = both * scale
@@ -277,7 +287,8 @@ def quantize_layer(nodes, options, steps=32):
     if neuron.spiking:
         changes.update(theta=int(theta), compare=">=", theta_reset=theta_reset)
     new_neuron = dataclasses.replace(neuron, **changes)
-    new_affine = Affine(layer.w_int, c_int, IntFormat(w_width), name=affine.name)
+    new_affine = Affine(layer.w_int, c_int, IntFormat(w_width), name=affine.name,
+                        connectivity=affine.connectivity)
     new_rec = None if recurrent is None else Recurrent(layer.v_int, name=recurrent.name)
     row = {"layer": nodes.name, "nodes": [affine.name, neuron.name],
            "exact": not approximations, "approximations": approximations,

@@ -69,15 +69,27 @@ def decay_bounds(decay, lo, hi):
     return low, high
 
 
+def _row_sums(layer, weight):
+    r""":math:`\sum_j U(W)_{ij}` per neuron: the sums of the rows of the unrolled weight, computed
+    as the synaptic sum of every input spiking once (a convolution is not unrolled)."""
+    conn = layer.connectivity
+    if conn is None:
+        return weight.sum(1)
+    return conn.synaptic_sum(weight, np.ones((1, conn.n_in), np.int64))[0]
+
+
 def _input_ranges(layer):
     """Per neuron: ``(a_lo, a_hi)`` the feed-forward input with bias, ``(r_lo, r_hi)`` the
-    recurrent input, both shifted by ``2^f``."""
+    recurrent input, both shifted by ``2^f``. A convolutional or pooled layer's are those of its
+    unrolled weights (per neuron, each connection once) and its bias expanded per neuron."""
     f = layer.params.input_shift
     w = layer.weight.astype(np.int64)
-    a_lo = np.left_shift(np.minimum(w, 0).sum(1), f)
-    a_hi = np.left_shift(np.maximum(w, 0).sum(1), f)
+    a_lo = np.left_shift(_row_sums(layer, np.minimum(w, 0)), f)
+    a_hi = np.left_shift(_row_sums(layer, np.maximum(w, 0)), f)
     if layer.bias is not None:
-        a_lo, a_hi = a_lo + layer.bias, a_hi + layer.bias
+        bias = layer.bias if layer.connectivity is None else \
+            layer.connectivity.expand_bias(layer.bias)
+        a_lo, a_hi = a_lo + bias, a_hi + bias
     if layer.recurrent is None:
         zero = np.zeros_like(a_lo)
         return (a_lo, a_hi), (zero, zero)

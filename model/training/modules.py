@@ -175,7 +175,8 @@ class SpikingNetwork(nn.Module):
 
     def scores(self, traces):
         """Differentiable per-class scores (batch, n_out) in float units for the loss."""
-        last, scale = traces[-1], self.layers[-1].scale
+        last = traces[-1]
+        scale = self.layers[-1].scale * (1 << self.layers[-1].params.input_shift)
         if self.readout is Readout.SPIKE_COUNT:
             return last["s"].sum(dim=1)
         if self.readout is Readout.MEMBRANE_MAX:

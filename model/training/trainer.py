@@ -26,7 +26,8 @@ from ..params import LayerParams, NeuronKind
 from .architecture import ArchitectureError, LayerPlan, plan_architecture
 from .modules import SpikingLayer, SpikingNetwork
 
-__all__ = ["TrainConfig", "build_network", "layer_plans", "fit_decays", "predict", "train", "train_epoch"]
+__all__ = ["TrainConfig", "build_network", "fit_decays", "layer_plans", "predict", "train",
+           "train_epoch"]
 
 
 @dataclass
@@ -41,9 +42,14 @@ class TrainConfig:
     k_mem: int | list | Decay = 3  #: shift(s) of the membrane decay (ignored if tau_mem is set)
     tau_syn: float | None = None  #: synaptic time constant in steps, fitted to a decay
     tau_mem: float | None = None  #: membrane time constant in steps, fitted to a decay
+    #: fractional state bits f (A = 2^f W s): lets a decay's floor act on states far below one
+    #: weight unit, which low weight widths need; θ scales with 2^f
+    input_shift: int = 0
     decay_tolerance: float = 0.01  #: relative tolerance on d = 1/τ of a fitted decay
     max_decay_terms: int = MAX_TERMS  #: most terms of a fitted decay
-    theta: float = 4.0  #: threshold in latent-weight units; integer θ = round(theta · 2^(bits−1))
+    #: threshold in latent-weight units, integer θ = round(theta · 2^(bits−1)); None: 4.0, or
+    #: 2.0 for an ``arch`` that convolves (a 3×3 kernel's fan-in is far below a dense layer's)
+    theta: float | None = None
     readout: str = "spike_count"
     surrogate: str = "fast_sigmoid"
     slope: float = 25.0
@@ -53,6 +59,12 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.theta is None:
+            convolves = self.arch is not None and any(
+                token.startswith("c") for token in self.arch.split("-"))
+            self.theta = 2.0 if convolves else 4.0
 
     def to_dict(self):
         data = asdict(self)
@@ -129,7 +141,7 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
     generator = torch.Generator().manual_seed(config.seed)
     fmt = IntFormat(config.weight_bits)
     scale = 1 << (config.weight_bits - 1)
-    theta = max(1, round(config.theta * scale))
+    theta = max(1, round(config.theta * scale * (1 << config.input_shift)))
     readout = Readout(config.readout)
     k_syn, k_mem, _ = fit_decays(config)
     plans = layer_plans(n_in, n_out, config)
@@ -145,6 +157,7 @@ def build_network(n_in, n_out, encoding, config: TrainConfig, name="network") ->
             k_mem=k_mem,
             theta=1 if kind is NeuronKind.LI else theta,
             weight_format=fmt,
+            input_shift=config.input_shift,
         )
         layers.append(
             SpikingLayer(params, name="output" if last else f"hidden{index}", generator=generator,

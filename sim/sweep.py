@@ -6,10 +6,15 @@ version 2: decays of 1 to 4 terms, reset amount, reset before the leak, input sh
 recurrence, counted per layer under ``"features"``), drives random spikes at
 several rates, and compares every step's output spikes and every neuron's i, u, b, s with
 ``spikeforge.model.run`` and every step's cycle count with the schedule model. Icarus builds
-in about a second, Verilator in tens of seconds, so large sweeps run on Icarus.
+in about a second, Verilator in tens of seconds, so large sweeps run on Icarus. With
+``family="conv"`` (``--conv``) the networks are convolutional
+(:func:`~spikeforge.sim.random_networks.random_conv_network`: 1 or 2 convolutions with random
+pooling, kernel, stride and padding, half of them followed by a pooled dense layer), counted
+under ``"conv_features"``.
 
     python -m spikeforge.sim.sweep [--networks N] [--neuron-steps M] [--sim S] [--seed S]
-                                   [--workers N] [--address HOST:PORT] [--engine ray|pool]
+                                   [--conv] [--workers N] [--address HOST:PORT]
+                                   [--engine ray|pool]
 
 With ``--workers N`` (or ``--address`` of a Ray cluster) contiguous blocks of networks run in
 parallel, on Ray or a process pool (:mod:`spikeforge.sim.engine`); every network is drawn from
@@ -29,9 +34,9 @@ import numpy as np
 from ..model import ResetMode
 from .cosim import cosim_report
 from .engine import EngineError, JobFailed, run_jobs
-from .random_networks import random_network, random_spikes
+from .random_networks import random_conv_network, random_network, random_spikes
 
-__all__ = ["FEATURES", "cosim_sweep", "sweep_block"]
+__all__ = ["CONV_FEATURES", "FEATURES", "cosim_sweep", "sweep_block"]
 
 #: what the sweep counts, per layer: the parts of the contract a layer exercises
 FEATURES = {
@@ -48,12 +53,24 @@ FEATURES = {
 }
 
 
-def _network(index, seed):
+#: what a convolutional sweep counts, per layer with a connectivity
+CONV_FEATURES = {
+    "conv": lambda c: c.conv is not None,
+    "pool": lambda c: c.pool > 1,
+    "stride_2": lambda c: c.conv is not None and c.conv.stride > 1,
+    "padding": lambda c: c.conv is not None and c.conv.padding > 0,
+    "pooled_dense": lambda c: c.conv is None,
+}
+
+
+def _network(index, seed, family="dense"):
     """Network ``index`` of a sweep with ``seed``, its lanes and its random generator: drawn
     from a generator of its own, ``default_rng([seed, index])``, so a network is the same
     whichever block or worker runs it."""
     rng = np.random.default_rng([seed, index])
     lanes = (1, 2, 4)[index % 3]
+    if family == "conv":
+        return random_conv_network(rng, lanes, saturating=index % 2 == 1), lanes, rng
     network = random_network(rng, lanes, layers=1 + index % 3, saturating=index % 2 == 1)
     return network, lanes, rng
 
@@ -61,7 +78,8 @@ def _network(index, seed):
 def _empty(sim, seed):
     return {"sim": sim, "seed": seed, "networks": 0, "neuron_steps": 0, "values_compared": 0,
             "mismatches": 0, "cycle_mismatches": 0, "cycles": 0, "synaptic_operations": 0,
-            "saturations": 0, "features": dict.fromkeys(FEATURES, 0), "first_failure": None}
+            "saturations": 0, "features": dict.fromkeys(FEATURES, 0),
+            "conv_features": dict.fromkeys(CONV_FEATURES, 0), "first_failure": None}
 
 
 #: the counts of a sweep (summed over blocks)
@@ -75,7 +93,7 @@ def sweep_block(job, common=None, progress=None):
     failure."""
     totals = _empty(job["sim"], job["seed"])
     for index in range(job["start"], job["stop"]):
-        network, lanes, rng = _network(index, job["seed"])
+        network, lanes, rng = _network(index, job["seed"], job.get("family", "dense"))
         neurons = sum(layer.params.n for layer in network.layers)
         samples = 2
         steps = max(1, math.ceil(job["each"] / (neurons * samples)))
@@ -86,6 +104,9 @@ def sweep_block(job, common=None, progress=None):
         for layer in network.layers:
             for name, test in FEATURES.items():
                 totals["features"][name] += int(test(layer.params))
+            for name, test in CONV_FEATURES.items():
+                conn = layer.connectivity
+                totals["conv_features"][name] += int(conn is not None and test(conn))
         totals["neuron_steps"] += report["neuron_steps_compared"]
         totals["values_compared"] += report["values_compared"]
         totals["mismatches"] += report["mismatches"]
@@ -111,7 +132,7 @@ def _blocks(networks, workers):
 
 
 def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None, *, workers=1,
-                address=None, engine=None):
+                address=None, engine=None, family="dense"):
     """Run ``networks`` random networks with ``neuron_steps`` in total; return the totals.
 
     Stops at the first network with a mismatch and reports it under ``"first_failure"``.
@@ -125,7 +146,9 @@ def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None, *, 
     """
     each = math.ceil(neuron_steps / networks)
     start = time.perf_counter()
-    job = {"each": each, "sim": sim, "seed": seed}
+    if family not in ("dense", "conv"):
+        raise ValueError(f"family must be 'dense' or 'conv', not {family!r}")
+    job = {"each": each, "sim": sim, "seed": seed, "family": family}
     if workers == 1 and address is None and engine in (None, "serial"):
         totals = sweep_block({**job, "start": 0, "stop": networks}, progress=progress)
         ran_on, count = "serial", 1
@@ -151,6 +174,8 @@ def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None, *, 
                 totals[name] += part[name]
             for name in FEATURES:
                 totals["features"][name] += part["features"][name]
+            for name in CONV_FEATURES:
+                totals["conv_features"][name] += part["conv_features"][name]
             if part["first_failure"] is not None:
                 totals["first_failure"] = part["first_failure"]
                 break
@@ -165,6 +190,8 @@ def main(argv=None):
     parser.add_argument("--neuron-steps", type=int, default=10**6)
     parser.add_argument("--sim", default="icarus", choices=["icarus", "verilator", "amaranth"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--conv", action="store_true",
+                        help="random convolutional networks (pooling, kernels, strides, padding)")
     parser.add_argument("--workers", type=int, default=1,
                         help="parallel workers (default 1: this process, no Ray needed)")
     parser.add_argument("--address", default=None, metavar="HOST:PORT",
@@ -188,7 +215,8 @@ def main(argv=None):
 
     try:
         totals = cosim_sweep(args.networks, args.neuron_steps, args.sim, args.seed, progress,
-                             workers=args.workers, address=args.address, engine=args.engine)
+                             workers=args.workers, address=args.address, engine=args.engine,
+                             family="conv" if args.conv else "dense")
     except EngineError as exc:
         print(f"sweep: error: {exc}", file=sys.stderr)
         return 2

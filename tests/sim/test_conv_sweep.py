@@ -1,0 +1,40 @@
+"""Random convolutional networks on the generated Verilog (Icarus), every value and every cycle
+compared by equality: a small subset in ``make test``, and the slow sweep (``-m slow``) of at
+least 50 networks and 10^6 neuron-steps. ``python -m spikeforge.sim.sweep --conv`` runs it."""
+
+import pytest
+from spikeforge.sim.sweep import cosim_sweep
+
+from .conftest import require
+
+pytestmark = pytest.mark.sim
+
+
+def _check(totals, networks):
+    assert totals["first_failure"] is None, totals["first_failure"]
+    assert totals["mismatches"] == 0 and totals["cycle_mismatches"] == 0
+    assert totals["networks"] == networks
+    assert totals["conv_features"]["conv"] >= networks  # every network convolves
+
+
+def test_conv_networks_on_icarus():
+    require("icarus")
+    totals = cosim_sweep(3, neuron_steps=6000, sim="icarus", seed=3, family="conv")
+    _check(totals, 3)
+
+
+@pytest.mark.slow
+def test_sweep_of_50_conv_networks_has_no_mismatch():
+    require("icarus")
+    totals = cosim_sweep(50, neuron_steps=10**6, sim="icarus", seed=11, family="conv")
+    print(f"co-simulated {totals['networks']} conv networks, {totals['neuron_steps']} "
+          f"neuron-steps, {totals['values_compared']} values, {totals['mismatches']} mismatches, "
+          f"features {totals['conv_features']}")
+    _check(totals, 50)
+    assert totals["neuron_steps"] >= 10**6
+    assert min(totals["conv_features"].values()) >= 5, totals["conv_features"]
+
+
+def test_unknown_family_is_refused():
+    with pytest.raises(ValueError, match="family must be 'dense' or 'conv'"):
+        cosim_sweep(1, neuron_steps=10, family="residual")

@@ -1,7 +1,7 @@
 """``spikeforge convert``: a ReLU MLP or VGG-style CNN to an integrate-and-fire SNN with
 Spike-Norm thresholds."""
 
-from .common import CommandError, emit_json, existing_file, integer, log, new_file
+from .common import CommandError, emit_json, existing_file, integer, log, new_file, number
 
 __all__ = ["add_arguments", "run"]
 
@@ -16,10 +16,15 @@ def add_arguments(parser):
                              "ReLU, AvgPool2d and Flatten layers, loaded with weights_only=True: "
                              "a file that would run code is refused (default: train one on the "
                              "dataset)")
-    parser.add_argument("--ann", choices=("mlp", "cnn"), default="mlp",
-                        help="the ANN trained when no --model is given: a 64-128-10 MLP, or a "
+    parser.add_argument("--ann", choices=("mlp", "cnn", "resnet"), default="mlp",
+                        help="the ANN trained when no --model is given: a 64-128-10 MLP, a "
                              "VGG-style CNN (3×3 conv 16, avg-pool 2, 3×3 conv 32, avg-pool 2, "
-                             "linear)")
+                             "linear) or a ResNet-style CNN (3×3 conv 16, a residual block, "
+                             "avg-pool 2, linear)")
+    parser.add_argument("--percentile", type=number(hi=100, above=0), default=100.0,
+                        help="Spike-Norm threshold: this percentile of each layer's drive on the "
+                             "calibration samples (default 100: the maximum, as Sengupta et al.; "
+                             "99.9 is Rueckauer et al.'s robust normalization)")
     parser.add_argument("--input-shape", type=integer(1, 4096), nargs=3, default=None,
                         metavar=("C", "H", "W"),
                         help="the input map a convolutional --model reads (default: the "
@@ -35,6 +40,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    from functools import partial
+
     import numpy as np
     import torch
     from spikeforge.compiler.frontends.ann import (
@@ -42,6 +49,7 @@ def run(args):
         convert_mlp,
         train_relu_cnn,
         train_relu_mlp,
+        train_relu_resnet,
     )
     from spikeforge.compiler.frontends.torch_file import TorchFileError, load_torch_mlp
     from spikeforge.datasets import load_dataset
@@ -75,14 +83,16 @@ def run(args):
     else:
         log(args, f"training a ReLU {args.ann.upper()} on {args.dataset} ({args.epochs} epochs)")
         try:
-            model, ann_accuracy = (train_relu_cnn(data, epochs=args.epochs) if args.ann == "cnn"
-                                   else train_relu_mlp(data, epochs=args.epochs))
+            trainer = {"mlp": train_relu_mlp, "cnn": train_relu_cnn,
+                       "resnet": partial(train_relu_resnet, channels=(16,))}[args.ann]
+            model, ann_accuracy = trainer(data, epochs=args.epochs)
         except ConversionError as exc:
             raise CommandError(str(exc)) from None
     try:
         network, thresholds = convert_mlp(model, data.encoding,
                                           data.x_train[:args.calibration],
-                                          weight_bits=args.weight_bits, input_shape=shape)
+                                          weight_bits=args.weight_bits, input_shape=shape,
+                                          percentile=args.percentile)
     except ConversionError as exc:
         raise CommandError(str(exc)) from None
     trace = run_reference(network, data.spikes("test"))

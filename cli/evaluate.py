@@ -160,6 +160,10 @@ def neurobench_report(network, dataset, limit=None, lanes=1, fmax_mhz=None):
     from spikeforge.sim.neurobench import hardware_figures, neurobench_metrics
 
     _require_neurobench()
+    if network.convolutional:
+        raise CommandError("--neurobench: NeuroBench figures of convolutional networks are not "
+                           "computed yet (its integer modules are dense); evaluate without "
+                           "--neurobench, or run it on a dense network")
     spikes, labels = dataset.spikes("test")[:limit], dataset.labels("test")[:limit]
     try:
         hardware = hardware_figures(network, spikes, lanes, fmax_mhz)

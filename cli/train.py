@@ -22,6 +22,9 @@ def add_arguments(parser):
                         help="layer spec, replacing --hidden: c<C>k<K>[s<S>][p<P>] convolution, "
                              "p<N> sum pooling, d<N> dense, joined by '-', ending with "
                              "d<classes> (e.g. c8k3-p2-c16k3-p2-d10 on digits)")
+    parser.add_argument("--input-shift", type=integer(0, 15), default=0,
+                        help="fractional state bits f (A = 2^f W s): decays floor below one "
+                             "weight unit, which low --weight-bits need (default 0)")
     parser.add_argument("--input-shape", type=integer(1, 4096), nargs=3, default=None,
                         metavar=("C", "H", "W"),
                         help="the input channels as a C×H×W map for --arch (digits: 1 8 8)")
@@ -91,6 +94,7 @@ def run(args):
     config = TrainConfig(
         hidden=tuple(args.hidden),
         arch=args.arch,
+        input_shift=args.input_shift,
         input_shape=tuple(args.input_shape) if args.input_shape else None,
         weight_bits=args.weight_bits,
         **decays,

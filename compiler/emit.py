@@ -80,9 +80,10 @@ def memory_images(network, lanes):
                  "width": width})
         if layer.bias is not None:
             cw = layer.params.current_format.width
+            bias = layer.dense().bias  # one word per neuron (a convolution's, per channel, expanded)
             images[f"mem/{name}_bias.hex"] = (
-                "".join(f"{_hex(c, cw)}\n" for c in layer.bias),
-                {"layer": name, "memory": "bias", "lane": None, "depth": len(layer.bias),
+                "".join(f"{_hex(c, cw)}\n" for c in bias),
+                {"layer": name, "memory": "bias", "lane": None, "depth": len(bias),
                  "width": cw})
     return images
 

@@ -11,6 +11,7 @@ from .network import Network, Readout, Trace, final_states, run
 from .numerics import IntFormat, Rounding, floor_shift, quantize, saturate
 from .params import LayerParams, NeuronKind, ResetMode
 from .reference import LayerState, initial_state, layer_step, synaptic_input
+from .shortcut import Shortcut
 
 __all__ = [
     "Connectivity",
@@ -26,6 +27,7 @@ __all__ = [
     "Readout",
     "ResetMode",
     "Rounding",
+    "Shortcut",
     "SpikeEncoding",
     "Trace",
     "encoding_from_dict",

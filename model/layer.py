@@ -6,6 +6,7 @@ import numpy as np
 
 from .connectivity import Connectivity
 from .params import LayerParams
+from .shortcut import Shortcut
 
 __all__ = ["Layer"]
 
@@ -30,6 +31,11 @@ class Layer:
     connectivity : Connectivity or None
         How the inputs reach the neurons (:mod:`spikeforge.model.connectivity`): None is dense
         over a flat input vector.
+    shortcut : Shortcut or None
+        A residual join (:mod:`spikeforge.model.shortcut`): the spikes of an earlier layer
+        through a 1×1 convolution, added to the synaptic sum. Convolutional layers only.
+    shortcut_weight : int array (C_out, C_src, 1, 1), or None
+        The shortcut's kernel, in ``params.weight_format``; required iff ``shortcut``.
     """
 
     params: LayerParams
@@ -38,6 +44,8 @@ class Layer:
     bias: np.ndarray | None = None
     name: str = ""
     connectivity: Connectivity | None = None
+    shortcut: Shortcut | None = None
+    shortcut_weight: np.ndarray | None = None
 
     def __post_init__(self):
         p = self.params
@@ -68,6 +76,17 @@ class Layer:
             object.__setattr__(self, "bias", bias.astype(np.int32))
         elif self.bias is not None:
             raise ValueError(f"{label} has a bias array but params.bias is False")
+        if self.shortcut is not None:
+            _check_shortcut(label, self.shortcut, conn)
+            if self.shortcut_weight is None:
+                raise ValueError(f"{label} has a shortcut but no shortcut_weight was given")
+            kernel = _int_array(f"{label}.shortcut_weight", self.shortcut_weight,
+                                self.shortcut.weight_shape)
+            p.weight_format.check_array(f"{label}.shortcut_weight", kernel)
+            object.__setattr__(self, "shortcut_weight",
+                               kernel.astype(p.weight_format.storage_dtype))
+        elif self.shortcut_weight is not None:
+            raise ValueError(f"{label} has a shortcut_weight but no shortcut")
 
     @property
     def arrays(self) -> dict:
@@ -77,6 +96,8 @@ class Layer:
             out["recurrent"] = self.recurrent
         if self.bias is not None:
             out["bias"] = self.bias
+        if self.shortcut_weight is not None:
+            out["shortcut"] = self.shortcut_weight
         return out
 
     @property
@@ -84,17 +105,28 @@ class Layer:
         """``(C, H, W)`` of the spike map a convolutional layer produces; None otherwise."""
         return None if self.connectivity is None else self.connectivity.output_shape
 
-    def synaptic_sum(self, spikes) -> np.ndarray:
-        r""":math:`\sum_j W_{ij} s_j` (batch, n) in int64 for input spikes (batch, n_in)."""
+    def synaptic_sum(self, spikes, shortcut_spikes=None) -> np.ndarray:
+        r""":math:`\sum_j W_{ij} s_j` (batch, n) in int64 for input spikes (batch, n_in), plus
+        the shortcut's sum of ``shortcut_spikes`` (the source's spikes) for a residual join."""
         if self.connectivity is None:
             return np.asarray(spikes, dtype=np.int64) @ self.weight.astype(np.int64).T
-        return self.connectivity.synaptic_sum(self.weight, spikes)
+        out = self.connectivity.synaptic_sum(self.weight, spikes)
+        if self.shortcut is not None:
+            if shortcut_spikes is None:
+                raise ValueError(f"{self.name or 'layer'} has a residual join: give the spikes "
+                                 f"of its source (layer {self.shortcut.source})")
+            out += self.shortcut.synaptic_sum(self.shortcut_weight, shortcut_spikes)
+        return out
 
     def dense(self) -> "Layer":
         """The same layer with dense weights (n × n_in) over a flat input: a convolution or
         pooling unrolled (:meth:`.Connectivity.unrolled`); computes exactly the same."""
         if self.connectivity is None:
             return self
+        if self.shortcut is not None:
+            raise ValueError(f"{self.name or 'layer'} has a residual join (a second input from "
+                             f"layer {self.shortcut.source}), which a dense layer cannot hold: "
+                             "the hardware does not run residual networks yet")
         if "_dense" not in self.__dict__:  # unrolled once per layer (the layer is immutable)
             conn = self.connectivity
             bias = None if self.bias is None else conn.expand_bias(self.bias)
@@ -105,9 +137,13 @@ class Layer:
 
     def with_weights(self, **arrays) -> "Layer":
         """A copy with some arrays replaced (validated again)."""
-        current = {"weight": self.weight, "recurrent": self.recurrent, "bias": self.bias}
+        current = {"weight": self.weight, "recurrent": self.recurrent, "bias": self.bias,
+                   "shortcut_weight": self.shortcut_weight}
+        if "shortcut" in arrays:  # the name ``arrays`` gives it
+            arrays["shortcut_weight"] = arrays.pop("shortcut")
         current.update(arrays)
-        return Layer(self.params, name=self.name, connectivity=self.connectivity, **current)
+        return Layer(self.params, name=self.name, connectivity=self.connectivity,
+                     shortcut=self.shortcut, **current)
 
 
 def _check_connectivity(label, p, conn):
@@ -125,6 +161,20 @@ def _check_connectivity(label, p, conn):
         if p.recurrent:
             raise ValueError(f"{label} is convolutional and recurrent: a convolutional layer "
                              "cannot have recurrent weights")
+
+
+def _check_shortcut(label, shortcut, conn):
+    if not isinstance(shortcut, Shortcut):
+        raise TypeError(f"{label}.shortcut must be a Shortcut, not {shortcut!r}")
+    if conn is None or conn.conv is None:
+        raise ValueError(f"{label} has a shortcut but is not convolutional: a residual join "
+                         "adds to a convolutional layer's map")
+    if shortcut.connectivity.output_shape != conn.output_shape:
+        shape = lambda s: "×".join(map(str, s))  # noqa: E731
+        raise ValueError(f"{label}'s residual join is of mismatched shapes: the shortcut gives "
+                         f"{shape(shortcut.connectivity.output_shape)} but the layer's map is "
+                         f"{shape(conn.output_shape)}: give the shortcut a stride (or a "
+                         "projection) that makes them equal")
 
 
 def _int_array(name, values, shape):

@@ -21,6 +21,10 @@ pooling and convolution), ``{"input_shape": [C, H, W], "pool": p, "conv": {"out_
 ``(C_out, C_in, K, K)`` and the bias per output channel. A network without one is written as
 version 2, which older readers take; a version 1 or 2 manifest with a connectivity is refused.
 
+A layer may also hold a ``shortcut`` (:mod:`.shortcut`, a residual join; version 3),
+``{"source": k, "connectivity": {...1×1 convolution...}}``, with its kernel in the array
+``layer<k>.shortcut``.
+
 Version 2 added multi-term decays (a decay is an int or a list of signed shifts), the reset
 amount ``theta_reset``, ``input_shift``, ``same_step_recurrence`` and the reset modes
 ``subtract_before_leak`` and ``clear`` (added later: an older reader refuses it by name);
@@ -53,6 +57,7 @@ from .encoding import encoding_from_dict
 from .layer import Layer
 from .network import Network, Readout
 from .params import LayerParams
+from .shortcut import Shortcut
 
 __all__ = [
     "FORMAT",
@@ -90,6 +95,8 @@ def _manifest(network: Network) -> dict:
         entry = {"name": layer.name, "params": layer.params.to_dict(), "arrays": arrays}
         if layer.connectivity is not None:
             entry["connectivity"] = layer.connectivity.to_dict()
+        if layer.shortcut is not None:
+            entry["shortcut"] = layer.shortcut.to_dict()
         layers.append(entry)
     return {
         "format": FORMAT,
@@ -305,9 +312,19 @@ def _from_contents(contents: dict) -> Network:
                 connectivity = Connectivity.from_dict(entry["connectivity"])
             except (TypeError, ValueError, KeyError, OverflowError) as exc:
                 raise NetworkFileError(f"layers[{index}].connectivity: {exc}") from None
+        shortcut = None
+        if "shortcut" in entry:
+            if version < 3:
+                raise NetworkFileError(
+                    f"layers[{index}] has a shortcut (a residual join), which a version "
+                    f"{version} file cannot hold: set the manifest's version to 3")
+            try:
+                shortcut = Shortcut.from_dict(entry["shortcut"])
+            except (TypeError, ValueError, KeyError, OverflowError) as exc:
+                raise NetworkFileError(f"layers[{index}].shortcut: {exc}") from None
         arrays = {}
         for name, spec in entry["arrays"].items():
-            if name not in ("weight", "recurrent", "bias"):
+            if name not in ("weight", "recurrent", "bias", "shortcut"):
                 raise NetworkFileError(f"layers[{index}] names an unknown array {name!r}")
             key, dtype, shape = _array_spec(index, name, spec)
             if key not in contents:
@@ -334,8 +351,10 @@ def _from_contents(contents: dict) -> Network:
             used.add(key)
         if "weight" not in arrays:
             raise NetworkFileError(f"layers[{index}] has no 'weight' array")
+        if "shortcut" in arrays:
+            arrays["shortcut_weight"] = arrays.pop("shortcut")
         layers.append(Layer(params, name=entry.get("name", f"layer{index}"),
-                            connectivity=connectivity, **arrays))
+                            connectivity=connectivity, shortcut=shortcut, **arrays))
     extra = sorted(set(contents) - used)
     if extra:
         raise NetworkFileError(f"the archive holds arrays the manifest does not name: {extra}")

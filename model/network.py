@@ -52,6 +52,7 @@ class Network:
                     f"{layers[index - 1].params.n} neurons"
                 )
             _check_input_map(index, layer, layers[index - 1] if index else None)
+            _check_shortcut_source(index, layer, layers)
             if index < len(layers) - 1 and not layer.params.spiking:
                 raise ValueError(
                     f"layer {index} ({layer.name}) is a non-spiking LI readout: it can only be last"
@@ -77,7 +78,8 @@ class Network:
     @property
     def convolutional(self) -> bool:
         """Whether any layer has a connectivity (a convolution or pooling)."""
-        return any(layer.connectivity is not None for layer in self.layers)
+        return any(layer.connectivity is not None or layer.shortcut is not None
+                   for layer in self.layers)
 
     def dense(self) -> "Network":
         """The same network with every layer dense (:meth:`.Layer.dense`): what today's
@@ -103,6 +105,32 @@ def _check_input_map(index, layer, previous):
     raise ValueError(f"layer {index} ({layer.name}) reads a {shape(conn.input_shape)} input map, "
                      f"but layer {index - 1} ({previous.name}) produces {shape(produced)} "
                      "(channels×height×width): make the input shape the previous output shape")
+
+
+def _check_shortcut_source(index, layer, layers):
+    """A residual join reads an earlier layer's map (or the input's), exactly as it is."""
+    short = layer.shortcut
+    if short is None:
+        return
+    if short.source >= index:
+        raise ValueError(f"layer {index} ({layer.name}) has a shortcut from layer "
+                         f"{short.source}: a shortcut reads an earlier layer (or -1, the input)")
+    shape = lambda s: "×".join(map(str, s))  # noqa: E731
+    reads = tuple(short.connectivity.input_shape)
+    if short.source < 0:
+        n_in = layers[0].params.n_in
+        if short.connectivity.n_in != n_in:
+            raise ValueError(f"layer {index} ({layer.name})'s shortcut reads a {shape(reads)} map "
+                             f"of the input, which has {n_in} channels")
+        return
+    source = layers[short.source]
+    produced = source.output_shape
+    if produced is None and source.params.n == short.connectivity.n_in:
+        return  # a dense layer's vector, read as a map
+    if produced != reads:
+        raise ValueError(f"layer {index} ({layer.name})'s shortcut reads a {shape(reads)} map, "
+                         f"but layer {short.source} ({source.name}) produces "
+                         f"{shape(produced) if produced else source.params.n}: make them equal")
 
 
 class Trace(NamedTuple):
@@ -149,7 +177,10 @@ def run(network: Network, spikes, state=None) -> Trace:
         inputs = [x[:, t, :]] + [st.s for st in states[:-1]]
         new_states = []
         for index, (layer, s_in, st) in enumerate(zip(network.layers, inputs, states, strict=True)):
-            _, nxt, sat = layer_step(layer, s_in, st)
+            short = layer.shortcut
+            s_short = None if short is None else (
+                x[:, t, :] if short.source < 0 else states[short.source].s)
+            _, nxt, sat = layer_step(layer, s_in, st, s_short)
             new_states.append(nxt)
             sats[index][:, t] = sat
             for key, value in zip("siub", (nxt.s, nxt.i, nxt.u, nxt.b), strict=True):

@@ -90,11 +90,12 @@ def initial_state(layer: Layer, batch: int) -> LayerState:
     return LayerState(zeros, zeros.copy(), zeros.copy(), zeros.copy())
 
 
-def synaptic_inputs(layer: Layer, s_in, s_own):
-    """``(A[n], R[n])``, exact in int64: the feed-forward input with the bias, and the
-    recurrent input (zeros for a layer without recurrence), both already shifted by ``2^f``."""
+def synaptic_inputs(layer: Layer, s_in, s_own, s_short=None):
+    """``(A[n], R[n])``, exact in int64: the feed-forward input (with a residual join's
+    shortcut input ``s_short``, :mod:`.shortcut`) with the bias, and the recurrent input (zeros
+    for a layer without recurrence), both already shifted by ``2^f``."""
     f = layer.params.input_shift
-    a = np.left_shift(layer.synaptic_sum(s_in), f)
+    a = np.left_shift(layer.synaptic_sum(s_in, s_short), f)
     if layer.bias is not None:
         bias = layer.bias if layer.connectivity is None else layer.connectivity.expand_bias(
             layer.bias)
@@ -113,7 +114,7 @@ def synaptic_input(layer: Layer, s_in, s_own) -> np.ndarray:
     return a + r
 
 
-def layer_step(layer: Layer, s_in, state: LayerState):
+def layer_step(layer: Layer, s_in, state: LayerState, s_short=None):
     """Advance ``layer`` by one time step.
 
     Parameters
@@ -123,6 +124,8 @@ def layer_step(layer: Layer, s_in, state: LayerState):
         Input spikes of step n.
     state : LayerState
         State of step n.
+    s_short : array of 0/1, shape (batch, n_src), or None
+        A residual join's source spikes of step n (layers with a shortcut only).
 
     Returns
     -------
@@ -133,7 +136,7 @@ def layer_step(layer: Layer, s_in, state: LayerState):
     saturations : int64 array (batch,)
         How many of the I and U updates (and b updates for ALIF) were clamped.
     """
-    a, r = synaptic_inputs(layer, s_in, state.s)
+    a, r = synaptic_inputs(layer, s_in, state.s, s_short)
     return neuron_step(layer.params, a, r, state)
 
 

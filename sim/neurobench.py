@@ -211,6 +211,9 @@ def synops_breakdown(network: Network, spikes, trace=None) -> dict:
     from ..hdl.schedule import schedules
 
     x = _samples(network, spikes)
+    if network.convolutional:
+        raise ValueError("NeuroBench figures of convolutional networks are not computed yet "
+                         "(its integer modules are dense); run it on a dense network")
     trace = run(network, x) if trace is None else trace
     nonzero = zero = 0
     for index, layer in enumerate(network.layers):

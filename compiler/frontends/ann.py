@@ -28,6 +28,7 @@ not converted yet (the contract has no residual join); max pooling is refused.
 """
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,37 +42,49 @@ from ...model import (
     NeuronKind,
     Readout,
     ResetMode,
+    Shortcut,
     run,
 )
 from ..ir import graph_from_network
 from .registry import register
 
-__all__ = ["ConversionError", "ann_to_graph", "convert_mlp", "mlp_weights", "sequential_layers",
-           "train_relu_cnn", "train_relu_mlp"]
+__all__ = ["ConversionError", "PlannedLayer", "ann_to_graph", "convert_mlp", "mlp_weights",
+           "sequential_layers", "train_relu_cnn", "train_relu_mlp", "train_relu_resnet"]
 
 
 class ConversionError(ValueError):
     """A model that is not a bias-free ReLU MLP of Linear layers."""
 
 
+class PlannedLayer(NamedTuple):
+    """One spiking layer of a converted model, before quantization (float64 weights)."""
+
+    weight: np.ndarray
+    connectivity: Connectivity | None  #: None: dense over a flat input
+    shortcut: Shortcut | None = None  #: a residual join (the second conv of a ResidualBlock)
+    shortcut_weight: np.ndarray | None = None
+
+
 def mlp_weights(model):
     """The weight matrices of ``Linear → ReLU → … → Linear`` (a ``torch.nn.Sequential``)."""
     layers = sequential_layers(model)
-    if any(conn is not None for _, conn in layers):
+    if any(layer.connectivity is not None for layer in layers):
         raise ConversionError("the model convolves or pools: use sequential_layers with its "
                               "input_shape")
-    return [weight for weight, _ in layers]
+    return [layer.weight for layer in layers]
 
 
 def sequential_layers(model, input_shape=None):
-    """``[(weight, connectivity)]`` of a bias-free ReLU ``torch.nn.Sequential`` of ``Conv2d``,
-    ``AvgPool2d``, ``Flatten`` and ``Linear`` layers (float64 weights; connectivity None for a
-    dense layer over a flat input).
+    """The :class:`PlannedLayer` s of a bias-free ReLU ``torch.nn.Sequential`` of ``Conv2d``,
+    ``AvgPool2d``, ``Flatten``, ``Linear`` layers and
+    :class:`~.ann_blocks.ResidualBlock` s.
 
     An ``AvgPool2d`` of window ``k`` on the spikes of a layer is a sum pool of the next layer's
     input with :math:`1/k^2` folded into that layer's weights (before they are quantized), as
-    Sengupta et al. treat average pooling. ``input_shape`` ``(C, H, W)`` is the input map a first
-    ``Conv2d`` reads."""
+    Sengupta et al. treat average pooling. A residual block is two layers, the second with a
+    residual join from the layer that produced the block's input (its shortcut the identity
+    :math:`I`, or the block's 1×1 projection). ``input_shape`` ``(C, H, W)`` is the input map a
+    first ``Conv2d`` reads."""
     import torch
 
     if not isinstance(model, torch.nn.Sequential):
@@ -112,8 +125,10 @@ class _Walk:
             weight = module.weight.detach().double().numpy() / self.pool ** 2
             conv = (self._conv(where, module) if isinstance(module, torch.nn.Conv2d)
                     else self._linear(where, module))
-            self.layers.append((weight, conv))
+            self.layers.append(PlannedLayer(weight, conv))
             self.pool, self.expect_weight = 1, False
+        elif type(module).__name__ == "ResidualBlock":
+            self._residual(where, module)
         elif isinstance(module, torch.nn.ReLU):
             if self.expect_weight:
                 raise ConversionError(f"{where}: ReLU must follow a Linear or Conv2d layer")
@@ -161,6 +176,37 @@ class _Walk:
         self.n = conn.neurons()
         return conn
 
+    def _residual(self, where, block):
+        """Two layers; the second adds the block's input through its shortcut."""
+        if not self.expect_weight or self.shape is None or self.flat:
+            raise ConversionError(f"{where} must read spikes of a map: put it after a ReLU (or "
+                                  "first, with the input map's shape) and before Flatten")
+        for conv in (block.conv1, block.conv2):
+            if conv.bias is not None:
+                raise ConversionError(f"{where} has a bias; convert a bias-free model")
+        # an average pool before the block is a sum pool of both of its inputs, 1/k² folded
+        source, block_input, pool = len(self.layers) - 1, self.shape, self.pool
+        first = self._conv(f"{where}.conv1", block.conv1)
+        self.pool = 1
+        self.layers.append(PlannedLayer(block.conv1.weight.detach().double().numpy() / pool ** 2,
+                                        first))
+        second = self._conv(f"{where}.conv2", block.conv2)
+        out_channels, stride = block.conv2.out_channels, block.conv1.stride[0]
+        if block.shortcut is None:
+            kernel = np.eye(out_channels).reshape(out_channels, out_channels, 1, 1) / pool ** 2
+        else:
+            kernel = block.shortcut.weight.detach().double().numpy() / pool ** 2
+        try:
+            shortcut = Shortcut(source, Connectivity(block_input, pool, Conv2d(out_channels, 1,
+                                                                               stride, 0)))
+            Layer(LayerParams(second.n_in, second.neurons()),
+                  np.zeros(second.weight_shape(None), np.int64), connectivity=second,
+                  shortcut=shortcut, shortcut_weight=np.zeros(kernel.shape, np.int64))
+        except ValueError as exc:
+            raise ConversionError(f"{where}: {exc}") from None
+        self.layers.append(PlannedLayer(block.conv2.weight.detach().double().numpy(), second,
+                                        shortcut, kernel))
+
     def _linear(self, where, module):
         if self.shape is not None and not self.flat and self.layers:
             raise ConversionError(f"{where} follows a Conv2d: put a Flatten between them")
@@ -193,23 +239,34 @@ class _Walk:
         self.pool = k
 
 
-def _quantize(weight, bits):
+def _quantize(weight, bits, shortcut_weight=None):
+    """``(W, K)``: ``weight`` (and a shortcut's kernel, else None) at one scale, the largest
+    magnitude of either on the format's maximum."""
     fmt = IntFormat(bits)
-    scale = fmt.max / max(float(np.abs(weight).max()), 1e-12)
-    return np.clip(np.rint(weight * scale), fmt.min, fmt.max).astype(np.int64)
+    largest = float(np.abs(weight).max())
+    if shortcut_weight is not None:
+        largest = max(largest, float(np.abs(shortcut_weight).max()))
+    scale = fmt.max / max(largest, 1e-12)
+    quantize = lambda w: np.clip(np.rint(w * scale), fmt.min, fmt.max).astype(np.int64)  # noqa: E731
+    return quantize(weight), None if shortcut_weight is None else quantize(shortcut_weight)
 
 
 def convert_mlp(model, encoding, calibration, *, weight_bits=8, state_bits=24, name="ann2snn",
-                input_shape=None):
+                input_shape=None, percentile=100.0):
     """Convert ``model`` with Spike-Norm thresholds measured on ``calibration`` samples
     (intensities the ``encoding`` takes); returns ``(network, thresholds)``. A convolutional
-    model (:func:`sequential_layers`) needs the ``input_shape`` ``(C, H, W)`` of its input."""
+    model (:func:`sequential_layers`) needs the ``input_shape`` ``(C, H, W)`` of its input.
+    ``percentile`` < 100 takes that percentile of each layer's drive instead of its maximum
+    (Rueckauer et al. 2017's robust normalization: higher rates, a few clipped)."""
+    if not 0 < percentile <= 100:
+        raise ConversionError(f"percentile must be in (0, 100], not {percentile}")
     x = encoding.encode(calibration)
     state = IntFormat(state_bits)
     layers, thresholds = [], []
     planned = sequential_layers(model, input_shape)
-    for index, (weight, conn) in enumerate(planned):
-        w = _quantize(weight, weight_bits)
+    for index, (weight, conn, shortcut, shortcut_weight) in enumerate(planned):
+        # a residual join's two weights share one scale, so their sum keeps its proportions
+        w, k = _quantize(weight, weight_bits, shortcut_weight)
         n_in = w.shape[1] if conn is None else conn.n_in
         n = w.shape[0] if conn is None else conn.neurons(w.shape[0])
         last = index == len(planned) - 1
@@ -219,16 +276,21 @@ def convert_mlp(model, encoding, calibration, *, weight_bits=8, state_bits=24, n
             params = LayerParams(kind=NeuronKind.LI, theta=1, **common)
         else:
             # Spike-Norm: the largest weighted input of this layer on the converted network
-            spikes_in = x if not layers else run(Network(tuple(layers), encoding), x).spikes[-1]
+            spikes = [x, *(run(Network(tuple(layers), encoding), x).spikes if layers else [])]
             probe = Layer(LayerParams(n_in, n, weight_format=IntFormat(weight_bits)), w,
-                          connectivity=conn)
-            drive = int(probe.synaptic_sum(spikes_in.reshape(-1, n_in)).max())
+                          connectivity=conn, shortcut=shortcut, shortcut_weight=k)
+            short = None if shortcut is None else spikes[shortcut.source + 1]
+            drives = probe.synaptic_sum(
+                spikes[-1].reshape(-1, n_in),
+                None if short is None else short.reshape(len(short) * short.shape[1], -1))
+            drive = int(np.ceil(np.percentile(drives, percentile)))
             theta = min(max(1, drive), state.max)
             thresholds.append(theta)
             params = LayerParams(kind=NeuronKind.IF, theta=theta, reset=ResetMode.SUBTRACT,
                                  **common)
         kind = "fc" if conn is None or conn.conv is None else "conv"
-        layers.append(Layer(params, w, name=f"{kind}{index}", connectivity=conn))
+        layers.append(Layer(params, w, name=f"{kind}{index}", connectivity=conn,
+                            shortcut=shortcut, shortcut_weight=k))
     network = Network(tuple(layers), encoding, Readout.MEMBRANE_SUM, name=name,
                       metadata={"source": "ann_conversion", "spike_norm_thresholds": thresholds})
     return network, thresholds
@@ -263,6 +325,28 @@ def train_relu_cnn(dataset, channels=(16, 32), epochs=30, seed=0):
     for out in channels:
         modules += [torch.nn.Conv2d(c, out, 3, padding=1, bias=False), torch.nn.ReLU(),
                     torch.nn.AvgPool2d(2)]
+        c, h, w = out, h // 2, w // 2
+    modules += [torch.nn.Flatten(), torch.nn.Linear(c * h * w, dataset.n_classes, bias=False)]
+    return _fit(torch.nn.Sequential(*modules), dataset, dataset.input_shape, epochs, seed)
+
+
+def train_relu_resnet(dataset, channels=(16, 32), epochs=30, seed=0):
+    """A bias-free ResNet-style ReLU CNN on ``dataset``'s input map: a 3×3 convolution of
+    ``channels[0]``, then per entry of ``channels`` a :class:`~.ann_blocks.ResidualBlock`
+    (identity shortcut where the channels stay, a 1×1 projection where they change) and 2×2
+    average pooling; then Flatten and a Linear classifier. Returns ``(model, test_accuracy)``."""
+    import torch
+
+    from .ann_blocks import ResidualBlock
+
+    if dataset.input_shape is None:
+        raise ConversionError(f"{dataset.name} has no input map shape: a CNN needs one")
+    torch.manual_seed(seed)
+    c, h, w = dataset.input_shape
+    modules = [torch.nn.Conv2d(c, channels[0], 3, padding=1, bias=False), torch.nn.ReLU()]
+    c = channels[0]
+    for out in channels:
+        modules += [ResidualBlock(c, out), torch.nn.AvgPool2d(2)]
         c, h, w = out, h // 2, w // 2
     modules += [torch.nn.Flatten(), torch.nn.Linear(c * h * w, dataset.n_classes, bias=False)]
     return _fit(torch.nn.Sequential(*modules), dataset, dataset.input_shape, epochs, seed)

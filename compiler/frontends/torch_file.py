@@ -5,7 +5,8 @@ loads (``os.system`` included): opening a ``.pt`` file from someone else would r
 :func:`load_torch_mlp` loads with ``weights_only=True`` — PyTorch's restricted unpickler, which
 builds tensors, plain containers and only the classes named in an allowlist, and refuses any
 other global *before* calling it — with the allowlist limited to the modules a convertible MLP
-is made of (:data:`MLP_MODULES`). Anything else (a custom class, a function call, a file that is
+is made of (:data:`MLP_MODULES`, and spikeforge's
+:class:`~.ann_blocks.ResidualBlock`). Anything else (a custom class, a function call, a file that is
 not a torch checkpoint) is a :class:`TorchFileError` and nothing from the file has run.
 """
 
@@ -34,7 +35,9 @@ def load_torch_mlp(path):
     cannot = f"{path}: cannot load a torch model:"
     if not path.is_file():
         raise TorchFileError(f"{cannot} not a file (expected a torch.save'd torch.nn.Sequential)")
-    allowed = [getattr(torch.nn, name) for name in MLP_MODULES]
+    from .ann_blocks import ResidualBlock
+
+    allowed = [getattr(torch.nn, name) for name in MLP_MODULES] + [ResidualBlock]
     try:
         with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the restricted unpickler warns on protocol 4

@@ -53,6 +53,10 @@ def _neuron(layer):
 def graph_from_network(network: Network) -> Graph:
     """The IR of ``network``: ``Input → (Affine → Recurrent? → neuron)* → Output``."""
     nodes = [Input(network.n_in, network.encoding)]
+    joined = [layer.name or str(i) for i, layer in enumerate(network.layers) if layer.shortcut]
+    if joined:
+        raise ValueError(f"layer(s) {', '.join(joined)} have a residual join, which the compiler "
+                         "and the hardware do not support yet; the reference and torch run it")
     for layer in network.layers:
         nodes.append(Affine(layer.weight.astype(np.int64),
                             None if layer.bias is None else layer.bias.astype(np.int64),

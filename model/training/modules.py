@@ -30,13 +30,14 @@ class SpikingLayer(nn.Module):
     """One layer: :class:`~spikeforge.model.LayerParams` plus trainable latent weights."""
 
     def __init__(self, params: LayerParams, *, name="", scale=None, generator=None,
-                 connectivity=None):
+                 connectivity=None, shortcut=None):
         super().__init__()
         if not isinstance(params, LayerParams):
             raise TypeError(f"params must be LayerParams, not {params!r}")
         self.params = params
         self.name = name
         self.connectivity = connectivity
+        self.shortcut = shortcut
         self.fused = True  # hand-written BPTT (fast); False: plain autograd of the same graph
         self.surrogate = ("fast_sigmoid", 25.0)  # set by SpikingNetwork
         self.scale = float(scale if scale is not None else 1 << (params.weight_format.width - 1))
@@ -47,7 +48,9 @@ class SpikingLayer(nn.Module):
                   bias=np.zeros(connectivity.bias_shape(params.n), np.int64)
                   if params.bias else None,
                   recurrent=np.zeros((params.n, params.n), np.int64) if params.recurrent
-                  else None, name=name, connectivity=connectivity)
+                  else None, name=name, connectivity=connectivity, shortcut=shortcut,
+                  shortcut_weight=None if shortcut is None else np.zeros(
+                      shortcut.weight_shape, np.int64))
             shape, bias_shape = connectivity.weight_shape(params.n), connectivity.bias_shape(
                 params.n)
         bound = 1.0 / np.sqrt(np.prod(shape[1:]))  # 1/sqrt(fan-in of one kernel or row)
@@ -55,6 +58,8 @@ class SpikingLayer(nn.Module):
         self.weight = nn.Parameter(init(*shape))
         self.recurrent = nn.Parameter(init(params.n, params.n) * 0.5) if params.recurrent else None
         self.bias = nn.Parameter(torch.zeros(bias_shape)) if params.bias else None
+        self.shortcut_weight = None if shortcut is None else nn.Parameter(
+            init(*shortcut.weight_shape))
 
     def int_weights(self):
         """The integer-valued weights (and recurrent weights, bias) the forward pass uses."""
@@ -68,11 +73,22 @@ class SpikingLayer(nn.Module):
         c = None if self.bias is None else quantize_weight(self.bias, self.scale, cf.min, cf.max)
         return w, v, c
 
-    def forward(self, s_in, spike_fn, state=None):
-        """``s_in`` (batch, T, n_in) of 0/1 → dict of (batch, T, n) tensors s, i, u, b."""
+    def int_shortcut(self):
+        """The integer-valued shortcut kernel (None without a residual join)."""
+        if self.shortcut_weight is None:
+            return None
+        wf = self.params.weight_format
+        return quantize_weight(self.shortcut_weight, self.scale, wf.min, wf.max)
+
+    def forward(self, s_in, spike_fn, state=None, s_short=None):
+        """``s_in`` (batch, T, n_in) of 0/1 (and a residual join's source spikes ``s_short``)
+        → dict of (batch, T, n) tensors s, i, u, b."""
         w, v, c = self.int_weights()
         dtype = s_in.dtype
         drive = self.synaptic_sum(s_in, w.to(dtype))
+        if self.shortcut is not None:
+            drive = drive + _map_sum(self.shortcut.connectivity, s_short,
+                                     self.int_shortcut().to(dtype))
         if self.params.input_shift:
             drive = drive * float(1 << self.params.input_shift)  # A = 2^f W s + c
         if c is not None:
@@ -87,33 +103,25 @@ class SpikingLayer(nn.Module):
     def synaptic_sum(self, s_in, w):
         r""":math:`\sum_j W_{ij} s_j` (batch, T, n) of spikes ``s_in`` (batch, T, n_in): a matrix
         product, or sum pooling and a convolution (:mod:`spikeforge.model.connectivity`)."""
-        conn = self.connectivity
-        if conn is None:
+        if self.connectivity is None:
             return s_in @ w.t()
-        batch, steps, _ = s_in.shape
-        c, h, wd = conn.input_shape
-        _, hp, wp = conn.pooled_shape
-        p = conn.pool
-        x = s_in.reshape(batch * steps, c, h, wd)
-        if p > 1:  # sum pooling: whole windows only, as the contract (and torch) drop the rest
-            x = x[:, :, : hp * p, : wp * p].reshape(-1, c, hp, p, wp, p).sum(dim=(3, 5))
-        if conn.conv is None:
-            return x.reshape(batch, steps, -1) @ w.t()
-        out = F.conv2d(x, w, stride=conn.conv.stride, padding=conn.conv.padding)
-        return out.reshape(batch, steps, -1)
+        return _map_sum(self.connectivity, s_in, w)
 
     def to_layer(self) -> Layer:
         w, v, c = (
             None if t is None else t.detach().cpu().numpy().astype(np.int64)
             for t in self.int_weights()
         )
+        k = self.int_shortcut()
         return Layer(self.params, w, recurrent=v, bias=c, name=self.name,
-                     connectivity=self.connectivity)
+                     connectivity=self.connectivity, shortcut=self.shortcut,
+                     shortcut_weight=None if k is None else k.detach().cpu().numpy().astype(
+                         np.int64))
 
     @classmethod
     def from_layer(cls, layer: Layer, scale=None):
         module = cls(layer.params, name=layer.name, scale=scale,
-                     connectivity=layer.connectivity)
+                     connectivity=layer.connectivity, shortcut=layer.shortcut)
         with torch.no_grad():
             module.weight.copy_(torch.as_tensor(layer.weight, dtype=torch.float32) / module.scale)
             if layer.recurrent is not None:
@@ -122,7 +130,26 @@ class SpikingLayer(nn.Module):
                 )
             if layer.bias is not None:
                 module.bias.copy_(torch.as_tensor(layer.bias, dtype=torch.float32) / module.scale)
+            if layer.shortcut_weight is not None:
+                module.shortcut_weight.copy_(
+                    torch.as_tensor(layer.shortcut_weight, dtype=torch.float32) / module.scale)
         return module
+
+
+def _map_sum(conn, s_in, w):
+    """Sum pooling and a convolution (or dense weights) of spikes ``s_in`` (batch, T, n_in)
+    read as ``conn``'s map; (batch, T, n)."""
+    batch, steps, _ = s_in.shape
+    c, h, wd = conn.input_shape
+    _, hp, wp = conn.pooled_shape
+    p = conn.pool
+    x = s_in.reshape(batch * steps, c, h, wd)
+    if p > 1:  # sum pooling: whole windows only, as the contract (and torch) drop the rest
+        x = x[:, :, : hp * p, : wp * p].reshape(-1, c, hp, p, wp, p).sum(dim=(3, 5))
+    if conn.conv is None:
+        return x.reshape(batch, steps, -1) @ w.t()
+    out = F.conv2d(x, w, stride=conn.conv.stride, padding=conn.conv.padding)
+    return out.reshape(batch, steps, -1)
 
 
 class SpikingNetwork(nn.Module):
@@ -164,13 +191,15 @@ class SpikingNetwork(nn.Module):
     def forward(self, spikes, dtype=None):
         """Input spikes (batch, T, n_in) → list of per-layer dicts of (batch, T, n) tensors."""
         x = torch.as_tensor(spikes).to(dtype or self.dtype)
-        traces = []
-        for layer in self.layers:
-            trace = layer(x, self.spike_fn)
+        traces, delayed = [], {-1: x}
+        for index, layer in enumerate(self.layers):
+            short = layer.shortcut
+            trace = layer(x, self.spike_fn, s_short=None if short is None
+                          else delayed[short.source])
             traces.append(trace)
             s = trace["s"]
             # the next layer at step n sees this layer's spikes of step n (state before update)
-            x = torch.cat([torch.zeros_like(s[:, :1]), s[:, :-1]], dim=1)
+            x = delayed[index] = torch.cat([torch.zeros_like(s[:, :1]), s[:, :-1]], dim=1)
         return traces
 
     def scores(self, traces):

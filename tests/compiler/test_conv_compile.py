@@ -220,10 +220,8 @@ def test_cli_compiles_a_conv_network_file(tmp_path, capsys):
     assert "unrolled" in capsys.readouterr().err and not (tmp_path / "small").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="compiler/emit.py memory_images writes layer.bias (one "
-                   "value per output channel) where the dense core's bias memory holds one per "
-                   "neuron; it should write layer.dense().bias")
 def test_bias_image_has_one_word_per_neuron(tmp_path):
+    # the core's bias memory holds one word per neuron: a channel's bias repeated
     from spikeforge.compiler.emit import memory_images
 
     images = memory_images(conv_network(), 1)

@@ -123,7 +123,7 @@ def _set(path, value):
 @pytest.mark.parametrize(
     ("manifest_edit", "array_edit", "message"),
     [
-        (_set(["version"], 3), None, "version 3 is not supported"),
+        (_set(["version"], 4), None, "version 4 is not supported"),
         (
             lambda m: (_set(["version"], 1)(m), _set(["layers", 0, "params", "k_mem"], [3, -6])(m)),
             None,

@@ -39,6 +39,7 @@ def run(args):
     network = load_network_arg(args.netfile)
     learning = None if args.rule is None else learning_config(network, args)
     platform = board_platform(args.board)
+    _check_fit(network, args)
     what = "" if learning is None else f" with {args.rule} learning units"
     log(args, f"building {network.name}{what} for {args.board} ({platform.device}) in "
         f"{args.out} ...")
@@ -60,3 +61,17 @@ def run(args):
           f"{report['dsp']} DSP; {used}")
     print(f"design hash {report['design_hash']}, UART {report['baud']} baud")
     return 0
+
+
+def _check_fit(network, args):
+    """Refuse, before anything is synthesized or written, a network whose memories or logic
+    the compiler's estimate says the board cannot hold (the same check as ``compile``)."""
+    from spikeforge.compiler.resources import FitError, check_fit
+    from spikeforge.compiler.targets import get_target
+
+    try:
+        check_fit(network, args.lanes, get_target(args.board))
+    except FitError as exc:
+        raise CommandError(str(exc)) from None
+    except ValueError as exc:  # lanes that do not divide a layer, a residual join
+        raise CommandError(str(exc)) from None

@@ -36,9 +36,10 @@ def connectivity_row(layer) -> dict | None:
 
 def formats(network):
     """Per layer: kind, sizes, the integer formats of W, I, U (and b), the connectivity
-    (:func:`connectivity_row`) and the weight words, ``weight_words_stored`` (a kernel as a
-    kernel) and ``weight_words_unrolled`` (what today's dense core holds,
-    :func:`~.resources.weight_words`)."""
+    (:func:`connectivity_row`) and the weight words (:func:`~.resources.weight_words`):
+    ``weight_words_stored`` (a kernel as a kernel), ``weight_words_held`` (what the layer's core
+    holds: the kernel of a convolution, a pooled dense layer unrolled) and
+    ``weight_words_unrolled`` (the layer as a dense one)."""
     rows = []
     for index, layer in enumerate(network.layers):
         p = layer.params
@@ -53,7 +54,7 @@ def formats(network):
         if p.kind.name == "ALIF":
             row["trace"] = f"u{p.trace_format.width}"
         row.update(connectivity=connectivity_row(layer), weight_words_stored=words["stored"],
-                   weight_words_unrolled=words["unrolled"])
+                   weight_words_held=words["held"], weight_words_unrolled=words["unrolled"])
         rows.append(row)
     return rows
 
@@ -75,8 +76,8 @@ def compile_source(source, options=None, out=None, frontend=None, **frontend_opt
                    "bram_blocks_available": report["allocation"]["bram_blocks_available"],
                    "luts_estimate": report["allocation"]["luts_estimate"],
                    "luts_available": report["allocation"]["luts_available"], "dsps": 0,
-                   "weight_words_stored": report["allocation"]["weight_words_stored"],
-                   "weight_words_unrolled": report["allocation"]["weight_words_unrolled"]},
+                   **{f"weight_words_{kind}": report["allocation"][f"weight_words_{kind}"]
+                      for kind in ("stored", "held", "unrolled")}},
         cycles_per_inference=schedule.get("cycles_per_inference"),
         cycles_per_inference_bounds=[schedule["cycles_per_inference_min"],
                                      schedule["cycles_per_inference_max_bound"]])

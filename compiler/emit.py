@@ -80,7 +80,7 @@ def memory_images(network, lanes):
                  "width": width})
         if layer.bias is not None:
             cw = layer.params.current_format.width
-            bias = layer.dense().bias  # one word per neuron (a convolution's, per channel, expanded)
+            bias = layer.dense().bias  # one word per neuron (a channel's bias, repeated)
             images[f"mem/{name}_bias.hex"] = (
                 "".join(f"{_hex(c, cw)}\n" for c in bias),
                 {"layer": name, "memory": "bias", "lane": None, "depth": len(bias),

@@ -4,9 +4,11 @@ Memories (:mod:`spikeforge.hdl.lif_layer`, :mod:`spikeforge.hdl.network_core`). 
 :math:`N` neurons, :math:`P` lanes, :math:`Q = N/P`, :math:`R` synaptic rows (:math:`N_{in}`,
 plus :math:`N` if recurrent):
 
-* per lane: ``weights`` :math:`R\,Q \times w_W` (:math:`N\,R` words over the lanes: a
-  convolutional or pooled layer is stored *unrolled*, one word per connection of its dense
-  equivalent, since today's core is dense; :func:`weight_words` gives both counts) and
+* per lane: ``weights`` :math:`R\,Q \times w_W` (:math:`N\,R` words over the lanes; a
+  convolutional layer holds its kernel instead, :math:`C_{in} K^2 G` words per lane with
+  :math:`G = C_{out}/P`, :func:`~spikeforge.link.memory_layout.lane_depth`, and two ROMs, its
+  ``input map`` and ``pair list`` (:mod:`spikeforge.hdl.conv_layer`); a pooled dense layer is
+  stored *unrolled*, one word per connection; :func:`weight_words` gives the counts) and
   ``accumulators`` :math:`Q \times w_a`; a layer with same-step recurrence keeps the
   recurrent sum apart: its ``accumulators`` hold the feed-forward sum (:math:`N_{in}` rows)
   and ``recurrent accumulators`` :math:`Q \times w_r` the recurrent one (:math:`N` rows);
@@ -48,7 +50,8 @@ the true numbers.
 import math
 
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
-from ..link.memory_layout import check_lanes, weight_rows
+from ..hdl.conv_layer import rom_shapes
+from ..link.memory_layout import check_lanes, is_convolutional, lane_depth
 from ..model import NeuronKind
 from .targets import TARGETS
 
@@ -74,28 +77,31 @@ def _bits(n):
 def weight_words(layer) -> dict:
     r"""Weight words of ``layer``: ``stored``, what its network file holds (a kernel
     :math:`C_{out} C_{in} K^2` for a convolution, :math:`N\,C H_p W_p` for a pooled dense
-    layer), and ``unrolled``, what today's dense core holds, :math:`N\,N_{in}`; both plus
-    :math:`N^2` recurrent words for a recurrent layer."""
+    layer); ``held``, what its core's weight memories hold (the kernel for a convolution, the
+    unrolled matrix for a pooled dense layer); and ``unrolled``, the same layer as a dense one,
+    :math:`N\,N_{in}`; all plus :math:`N^2` recurrent words for a recurrent layer."""
     p = layer.params
     recurrent = p.n * p.n if p.recurrent else 0
+    unrolled = p.n * p.n_in + recurrent
     return {"stored": int(layer.weight.size) + recurrent,
-            "unrolled": p.n * p.n_in + recurrent}
+            "held": lane_depth(layer, 1) if is_convolutional(layer) else unrolled,
+            "unrolled": unrolled}
 
 
 def _unrolled_note(network):
-    """A sentence on the unrolled convolutions of ``network`` (empty for a dense network)."""
+    """A sentence on the pooled dense layers ``network`` holds unrolled (empty if none)."""
     rows = []
     for index, layer in enumerate(network.layers):
-        if layer.connectivity is None:
+        if layer.connectivity is None or is_convolutional(layer):
             continue
         words = weight_words(layer)
         rows.append(f"{layer.name or f'layer{index}'!r} {words['stored']} stored as "
-                    f"{words['unrolled']} unrolled")
+                    f"{words['held']} unrolled")
     if not rows:
         return ""
-    return ("Convolutional and pooled layers are held unrolled, one weight word per connection, "
-            f"by today's dense core (weight words: {'; '.join(rows)}): fewer channels, a smaller "
-            "input map or more pooling shrink them. ")
+    return ("Pooled dense layers are held unrolled, one weight word per connection "
+            f"(weight words: {'; '.join(rows)}): more pooling or fewer channels before them "
+            "shrink them. ")
 
 
 def _memory(target, layer, kind, lane, depth, width, logic_bits=0):
@@ -113,7 +119,7 @@ def allocate(network, lanes, target):
         name = layer.name or f"layer{index}"
         q = check_lanes(layer, lanes)
         for lane in range(lanes):
-            memories.append(_memory(target, name, "weights", lane, weight_rows(layer) * q,
+            memories.append(_memory(target, name, "weights", lane, _held_depth(layer, lanes),
                                     p.weight_format.width))
             memories.append(_memory(target, name, "accumulators", lane, q,
                                     input_accumulator_width(p)))
@@ -128,6 +134,9 @@ def allocate(network, lanes, target):
             memories.append(_memory(target, name, "bias", None, p.n, p.current_format.width))
         if p.spiking:
             memories.append(_memory(target, name, "spike buffer", None, p.n, _bits(p.n)))
+        if is_convolutional(layer):
+            for kind, depth, width in rom_shapes(layer, lanes):
+                memories.append(_memory(target, name, kind, None, depth, width))
     memories.append(_memory(target, "input", "event FIFO", None, 2 * (network.n_in + 1),
                             EVENT_BITS))
     for index, layer in enumerate(network.layers):
@@ -141,9 +150,10 @@ def estimate_luts(network, lanes):
     """LUT4 estimate of the network core (see the module for the model)."""
     total = 396.0
     for layer in network.layers:
-        p, q = layer.params, check_lanes(layer, lanes)
+        p = layer.params
+        check_lanes(layer, lanes)
         state = (p.current_format.width + p.potential_format.width) / 2
-        depth_bits = max(1, math.ceil(math.log2(max(2, weight_rows(layer) * q))))
+        depth_bits = max(1, math.ceil(math.log2(max(2, _held_depth(layer, lanes)))))
         total += -45 + 79 * (lanes - 1) + 13.2 * state + 35.9 * depth_bits
         for decay, fmt in ((p.k_syn, p.current_format), (p.k_mem, p.potential_format),
                            (p.k_adapt, p.trace_format)):
@@ -151,10 +161,19 @@ def estimate_luts(network, lanes):
     return math.ceil(total)
 
 
+def _held_depth(layer, lanes):
+    """Weight words per lane the core holds: the kernel's (convolution) or the unrolled
+    matrix's (dense, pooled dense)."""
+    return lane_depth(layer if is_convolutional(layer) else layer.dense(), lanes)
+
+
 def _fewer_lanes(network, lanes, target):
     """A sentence naming the most lanes below ``lanes`` that fit ``target``, if any."""
     for fewer in range(lanes - 1, 0, -1):
-        if any(layer.params.n % fewer for layer in network.layers):
+        try:
+            for layer in network.layers:
+                check_lanes(layer, fewer)
+        except ValueError:
             continue
         blocks = sum(m["blocks"] for m in allocate(network, fewer, target))
         if blocks <= target.bram_blocks and estimate_luts(network, fewer) <= (target.luts or 0):
@@ -185,6 +204,7 @@ def check_fit(network, lanes, target):
     summary = {"memories": memories, "bram_blocks": blocks, "bram_bits": bits,
                "weight_words": words,
                "weight_words_stored": sum(w["stored"] for w in words),
+               "weight_words_held": sum(w["held"] for w in words),
                "weight_words_unrolled": sum(w["unrolled"] for w in words),
                "bram_blocks_available": target.bram_blocks,
                "bram_bits_available": None if target.bram_blocks is None

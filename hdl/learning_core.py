@@ -79,6 +79,12 @@ class LearningCore(wiring.Component):
     def __init__(self, network, config, *, lanes=1, probe=False, link=False, input_depth=None,
                  output_depth=None):
         config.check(network)
+        for index, layer in enumerate(network.layers):
+            if layer.connectivity is not None and layer.connectivity.conv is not None:
+                raise ValueError(
+                    f"layer {index} ({layer.name or '?'}) is convolutional: on-chip learning "
+                    "does not support convolutional layers (its units address dense weight "
+                    "rows); train the network offline, or learn on a dense network")
         self.network, self.config, self.lanes, self.link = network, config, lanes, link
         self.core = NetworkCore(network, lanes=lanes, probe=True, host_access=True,
                                 input_depth=input_depth, output_depth=output_depth)

@@ -39,7 +39,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..link.memory_layout import check_lanes, lane_weights, weight_rows
+from ..link.memory_layout import check_lanes, lane_depth, lane_weights, weight_rows
 from ..model import Layer, NeuronKind
 from ..model.decay import Decay
 from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
@@ -135,10 +135,12 @@ class LIFLayer(wiring.Component):
                                  f"{decay.max_shift} (in {name} = {decay.to_json()})")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 256:
             raise ValueError(f"index must be an integer in 0..255, not {index!r}")
+        self._check_layer(layer)
         self.layer = layer
         self.lanes = lanes
         self.q_per_lane = check_lanes(layer, lanes)
         self.rows = weight_rows(layer)
+        self.depth = lane_depth(layer, lanes)  # weight words per lane
         self.index = index
         self.prime = bool(prime)
         self.flush_on_clear = bool(flush_on_clear)
@@ -162,14 +164,28 @@ class LIFLayer(wiring.Component):
             members.update({
                 "w_en": In(1),
                 "w_lane": In(range(lanes)),
-                "w_addr": In(range(self.rows * self.q_per_lane)),
+                "w_addr": In(range(self.depth)),
                 "w_data": In(signed(p.weight_format.width)),
                 "r_lane": In(range(lanes)),
-                "r_addr": In(range(max(self.rows * self.q_per_lane, p.n))),
+                "r_addr": In(range(max(self.depth, p.n))),
                 "r_weight": Out(signed(p.weight_format.width)),
                 "r_state": Out(ProbeLayout),
             })
         super().__init__(members)
+
+    def _check_layer(self, layer):
+        """Refuse a layer this core cannot hold: one with a connectivity (a convolution runs on
+        :class:`~spikeforge.hdl.conv_layer.ConvLIFLayer`, a pooled dense layer unrolled by
+        :meth:`.Layer.dense`)."""
+        if layer.connectivity is not None:
+            raise ValueError(
+                f"layer {layer.name or '?'} has a connectivity (pooling or a convolution), which "
+                "LIFLayer, a dense core, does not read: give it layer.dense() (unrolled), or use "
+                "ConvLIFLayer for a convolution")
+
+    def _bias_words(self):
+        """The bias memory's words, one per neuron."""
+        return self.layer.bias
 
     def elaborate(self, platform):
         """The layer's memories, synaptic engine, update pipeline and phase control."""
@@ -199,7 +215,7 @@ class LIFLayer(wiring.Component):
         lanes, q_max = self.lanes, self.q_per_lane
         n = p.n
         wshape = signed(p.weight_format.width)
-        depth = self.rows * q_max
+        depth = self.depth
         # Weights, state and spike buffer are never read and written at one address in one
         # cycle where the read data is used (host writes happen while idle; the update writes
         # neuron i - L - 1 while it reads neuron i). ``no_rw_check`` lets Yosys skip the
@@ -234,7 +250,7 @@ class LIFLayer(wiring.Component):
         s_rd = state.read_port()
         if p.bias:
             bias_mem = Memory(shape=signed(p.current_format.width), depth=n,
-                              init=[int(v) for v in layer.bias])
+                              init=[int(v) for v in self._bias_words()])
             m.submodules.bias = bias_mem
             c_rd = bias_mem.read_port()
         if p.spiking:

@@ -1,4 +1,7 @@
-r"""A whole network of :class:`~spikeforge.hdl.lif_layer.LIFLayer` cores, chained by FIFOs.
+r"""A whole network of layer cores, chained by FIFOs: a
+:class:`~spikeforge.hdl.lif_layer.LIFLayer` for each dense layer (a pooled dense layer unrolled,
+:meth:`.Layer.dense`) and a :class:`~spikeforge.hdl.conv_layer.ConvLIFLayer` for each
+convolutional one (which holds the kernel).
 
 Top-level interface
 -------------------
@@ -78,10 +81,11 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..link.memory_layout import check_lanes
+from ..link.memory_layout import check_lanes, is_convolutional
 from ..link.protocol import CORE_COUNTER_NAMES
 from ..model import Network
 from .arith import const_mul
+from .conv_layer import ConvLIFLayer
 from .events import EventLayout, ProbeLayout, event_signature, probe_signature
 from .lif_layer import LIFLayer
 from .skid_buffer import SkidBuffer
@@ -131,7 +135,8 @@ class NetworkCore(wiring.Component):
     ----------
     network : spikeforge.model.Network
     lanes : int
-        Synaptic lanes per layer; must divide every layer's neuron count.
+        Synaptic lanes per layer; must divide every dense layer's neuron count and every
+        convolutional layer's output channel count.
     probe : bool
         Add one probe port per layer (simulation builds).
     input_depth : int or None
@@ -146,8 +151,6 @@ class NetworkCore(wiring.Component):
                  host_access=False):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a spikeforge.model.Network, not {network!r}")
-        # this core is dense: a convolution runs unrolled, connection for connection the same
-        network = network.dense()
         if len(network.layers) > 256:
             raise ValueError(f"at most 256 layers are supported, not {len(network.layers)}")
         for layer in network.layers:  # refuse before any core exists
@@ -159,9 +162,13 @@ class NetworkCore(wiring.Component):
         self.network = network
         self.lanes = lanes
         last = len(network.layers) - 1
+        # a convolution runs on a core that holds its kernel; a pooled dense layer runs
+        # unrolled (Layer.dense), connection for connection the same
         self.cores = [
-            LIFLayer(layer, lanes=lanes, index=index, prime=index < last, probe=probe,
-                     flush_on_clear=index > 0, host_access=host_access)
+            (ConvLIFLayer if is_convolutional(layer) else LIFLayer)(
+                layer.dense() if not is_convolutional(layer) else layer, lanes=lanes,
+                index=index, prime=index < last, probe=probe, flush_on_clear=index > 0,
+                host_access=host_access)
             for index, layer in enumerate(network.layers)
         ]
         members = {
@@ -173,7 +180,7 @@ class NetworkCore(wiring.Component):
         for name in COUNTERS:
             members[name] = Out(unsigned(32))
         if host_access:
-            deepest = max(core.rows * core.q_per_lane for core in self.cores)
+            deepest = max(core.depth for core in self.cores)
             widest = max(layer.params.weight_format.width for layer in network.layers)
             largest = max(layer.params.n for layer in network.layers)
             members.update({

@@ -21,17 +21,39 @@ so the step takes :math:`\max_l C_l` cycles (the ``step_cycles`` counter) as lon
 the spike count of layer :math:`l-1` at the previous step; :math:`R` is the layer's own spike
 count at the previous step if it is recurrent. Every issue cycle performs :math:`P` synaptic
 operations, so the synaptic engine runs at one operation per lane per cycle.
+
+A convolutional layer (:class:`~spikeforge.hdl.conv_layer.ConvLIFLayer`; ``C_out`` output
+channels, :math:`G = C_{out}/P` channel groups per lane) looks each event up in its input map
+and walks the *pairs* (kernel offset, output position) of the event's pooled cell: an event
+whose cell has :math:`m_e` pairs costs :math:`m_e G` issue cycles, and one empty cycle when
+:math:`m_e = 0` (an input that pooling drops, or a cell that no kernel offset reaches with a
+stride above the kernel). With :math:`E > 0` input events the map read, the event queue and the
+walker add 3 cycles of fill:
+
+.. math::
+
+    C_{conv} = N + 6 + L + [E > 0]\,\Big(3 + \sum_{e} \max(m_e G, 1)\Big)
+
+and :math:`\sum_e m_e G` issue cycles of :math:`P` operations each
+(:func:`conv_event_cycles` gives :math:`m_j G` and :math:`\max(m_j G, 1)` of every input
+:math:`j`). A pooled dense layer runs unrolled, as a dense layer of ``n_in`` inputs.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from ..link.memory_layout import check_lanes
+from ..link.memory_layout import check_lanes, conv_groups, is_convolutional
 from ..model import Network, Trace, run
+from .conv_layer import conv_tables
 from .neuron_update import NeuronUpdate
 
-__all__ = ["STEP_OVERHEAD", "Schedule", "layer_cycles", "schedule", "schedules", "step_overhead"]
+__all__ = ["CONV_FILL", "STEP_OVERHEAD", "Schedule", "conv_event_cycles", "layer_cycles",
+           "max_layer_cycles", "schedule", "schedules", "step_overhead"]
+
+#: cycles a convolutional layer's synaptic engine adds to a step with at least one input event:
+#: the input map read, the event queue and the walker before the first issue
+CONV_FILL = 3
 
 #: cycles of a step beyond one per neuron and one per synaptic issue: go, marker, phase change,
 #: the last accumulator read, the update pipeline's fill and drain, end marker; for a layer
@@ -49,6 +71,25 @@ def layer_cycles(n, lanes, events, recurrent_events=0, *, latency=NeuronUpdate.L
     its update's (:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`)."""
     q = n // lanes
     return n + 6 + latency + (np.asarray(events) + np.asarray(recurrent_events)) * q
+
+
+def conv_event_cycles(layer, lanes):
+    """``(issue, busy)`` of a convolutional ``layer``, int64 arrays (n_in,): the issue cycles
+    :math:`m_j G` an event of input :math:`j` causes, and the cycles it keeps the walker,
+    :math:`\\max(m_j G, 1)`."""
+    issue = conv_tables(layer.connectivity).input_pairs * conv_groups(layer, lanes)
+    return issue, np.maximum(issue, 1)
+
+
+def max_layer_cycles(layer, lanes):
+    """Cycles ``layer`` is busy in a step in which every input (and every own neuron, if
+    recurrent) spikes: an upper bound on its step cycles."""
+    p = layer.params
+    latency = NeuronUpdate.latency(p)
+    if is_convolutional(layer):
+        _, busy = conv_event_cycles(layer, lanes)
+        return p.n + 6 + latency + CONV_FILL + int(busy.sum())
+    return int(layer_cycles(p.n, lanes, p.n_in, p.n if p.recurrent else 0, latency=latency))
 
 
 class Schedule(NamedTuple):
@@ -97,9 +138,21 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
             ev_in = previous[0]
         own = trace.spikes[index][0].sum(axis=1)
         ev_rec = np.concatenate([[0], own[:-1]]) if p.recurrent else np.zeros(steps, np.int64)
-        cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec,
-                                                 latency=NeuronUpdate.latency(p)))
-        issue[index] = (ev_in + ev_rec) * q
+        latency = NeuronUpdate.latency(p)
+        if is_convolutional(layer):  # per event: the pairs of its cell, times G
+            if index:
+                spikes_in = trace.spikes[index - 1][0].astype(np.int64)
+                spikes_in = np.concatenate([np.zeros((1, p.n_in), np.int64), spikes_in[:-1]])
+            else:
+                spikes_in = x[0].astype(np.int64)
+            per_issue, per_busy = conv_event_cycles(layer, lanes)
+            busy = np.where(ev_in > 0, CONV_FILL + spikes_in @ per_busy, 0)
+            cycles = np.maximum(cycles, layer_cycles(p.n, 1, 0, latency=latency) + busy)
+            issue[index] = spikes_in @ per_issue
+        else:
+            cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec,
+                                                     latency=latency))
+            issue[index] = (ev_in + ev_rec) * q
         synops += issue[index] * lanes
         events += ev_in + ev_rec
     return Schedule(cycles, synops, events, issue)

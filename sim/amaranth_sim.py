@@ -13,6 +13,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from ..hdl.network_core import COUNTERS, NetworkCore
+from ..hdl.schedule import max_layer_cycles
 from ..link.memory_layout import lane_depth
 
 __all__ = ["SimResult", "simulate_network"]
@@ -109,7 +110,8 @@ class _Bench:
         self.counters = {}
         self.markers = []
         # a core that stops (a deadlock) must fail, not hang: a generous bound on the cycles
-        per_step = sum(ly.params.n + 16 + lane_depth(ly, lanes) for ly in network.layers)
+        per_step = sum(max(ly.params.n + 16 + lane_depth(ly, lanes), max_layer_cycles(ly, lanes))
+                       for ly in network.layers)
         self.limit = 10_000 + len(writes) + self.steps * per_step * (2 + consumer_gap + input_gap)
 
     async def drive(self, ctx):

@@ -4,7 +4,8 @@ r"""The schedule pass: cycle-exact latency per step and per inference, from the 
 takes the slowest layer's cycles).
 
 Always reported: the bounds over all inputs, :math:`T \max_l (N_l + 10)` (no spike anywhere) and
-:math:`T \max_l (N_l + 10 + R_l Q_l)` (every input and neuron spiking every step). With
+:math:`T \max_l (N_l + 10 + R_l Q_l)` (every input and neuron spiking every step; for a
+convolutional layer, every input's pairs, :func:`~spikeforge.hdl.schedule.max_layer_cycles`). With
 ``options.inputs`` (batch, T, n_in): the exact cycles of every step and inference of each
 sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py``).
 """
@@ -12,8 +13,7 @@ sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py`
 import numpy as np
 
 from ...hdl.neuron_update import NeuronUpdate
-from ...hdl.schedule import layer_cycles, schedules
-from ...link.memory_layout import weight_rows
+from ...hdl.schedule import layer_cycles, max_layer_cycles, schedules
 from ..ir import graph_to_network
 from .base import Pass
 
@@ -31,9 +31,7 @@ class SchedulePass(Pass):
         best = max(int(layer_cycles(ly.params.n, lanes, 0,
                                     latency=NeuronUpdate.latency(ly.params)))
                    for ly in network.layers)
-        worst = max(int(layer_cycles(ly.params.n, lanes, weight_rows(ly),
-                                     latency=NeuronUpdate.latency(ly.params)))
-                    for ly in network.layers)
+        worst = max(max_layer_cycles(ly, lanes) for ly in network.layers)
         section = {"lanes": lanes, "steps": steps,
                    "cycles_per_step_min": best, "cycles_per_step_max": worst,
                    "cycles_per_inference_min": best * steps,

@@ -160,19 +160,25 @@ def test_compile_report_counts_kernel_and_unrolled_words():
     assert rows[1]["connectivity"] == {"input_shape": [4, 8, 8], "pool": 2,
                                        "pooled_shape": [4, 4, 4], "conv": None,
                                        "output_shape": None}
-    assert [(r["weight_words_stored"], r["weight_words_unrolled"]) for r in rows] == [
-        (4 * 1 * 3 * 3, 256 * 64), (10 * 64, 10 * 256)]
+    assert [(r["weight_words_stored"], r["weight_words_held"], r["weight_words_unrolled"])
+            for r in rows] == [(4 * 1 * 3 * 3, 36, 256 * 64), (10 * 64, 10 * 256, 10 * 256)]
     assert report["resources"]["weight_words_stored"] == 36 + 640
+    assert report["resources"]["weight_words_held"] == 36 + 10 * 256
     assert report["resources"]["weight_words_unrolled"] == 256 * 64 + 10 * 256
-    # the hardware holds the unrolled network: the allocation, the range proof and the cycles
-    # are exactly those of the dense equivalent
+    # the convolution's core holds its kernel and two ROMs; the pooled dense layer is unrolled
+    memories = {(m["layer"], m["memory"]): m for m in report["allocation"]["memories"]}
+    assert memories[("conv1", "weights")]["depth"] == 36
+    assert memories[("fc", "weights")]["depth"] == 10 * 256
+    assert memories[("conv1", "input map")]["depth"] == 64
+    assert memories[("conv1", "pair list")]["depth"] == 22 * 22  # (8·3 − 2)² valid pairs
+    # the range proof is the dense equivalent's; the cycles are the conv core's schedule
     _, dense = compile_source(net.dense(), Options(target="ulx3s-85f", inputs=x))
-    assert report["allocation"]["memories"] == dense["allocation"]["memories"]
-    assert report["allocation"]["bram_blocks"] == dense["allocation"]["bram_blocks"] == 19
     assert report["ranges"]["layers"] == dense["ranges"]["layers"]
-    assert report["schedule"] == dense["schedule"]
-    assert [r["weight_words_unrolled"] for r in dense["formats"]] == \
-        [r["weight_words_stored"] for r in dense["formats"]] == [256 * 64, 10 * 256]
+    from spikeforge.hdl.schedule import schedules
+    assert report["schedule"]["cycles_per_inference"] == [
+        int(s.cycles.sum()) for s in schedules(net, x)]
+    assert report["schedule"]["cycles_per_inference_mean"] < dense["schedule"][
+        "cycles_per_inference_mean"]
 
 
 def test_recurrent_pooled_layer_counts_its_recurrent_words():
@@ -187,11 +193,21 @@ def test_recurrent_pooled_layer_counts_its_recurrent_words():
 
 
 def test_too_large_convolution_gets_the_fit_error():
-    """36 kernel words are 16384 unrolled: more block RAM than the iCE40 has."""
-    with pytest.raises(FitError, match=r"does not fit icebreaker .* 51 block RAMs .* weights of "
-                                       r"layer 'conv1', lane 0, 16384 × 8 bits .* 'conv1' 36 "
-                                       r"stored as 16384 unrolled"):
-        compile_source(conv_network(), Options(target="icebreaker"))
+    """64 channels on a 16×16 map are 16,384 neurons: their state alone outgrows the iCE40."""
+    conn = Connectivity((1, 16, 16), conv=Conv2d(64, 3, 1, 1))
+    layer = Layer(LayerParams(256, 64 * 256), np.ones((64, 1, 3, 3), np.int64), name="wide",
+                  connectivity=conn)
+    with pytest.raises(FitError, match=r"does not fit icebreaker .* of layer 'wide'"):
+        compile_source(Network((layer,), SpikeEncoding(4)), Options(target="icebreaker"))
+
+
+def test_a_pooled_dense_layer_is_named_as_unrolled_in_the_fit_error():
+    conn = Connectivity((16, 32, 32), 2, None)
+    layer = Layer(LayerParams(16 * 32 * 32, 64), np.ones((64, 16 * 16 * 16), np.int64),
+                  name="pooled", connectivity=conn)
+    with pytest.raises(FitError, match=r"Pooled dense layers are held unrolled.*'pooled' "
+                                       r"262144 stored as 1048576 unrolled"):
+        compile_source(Network((layer,), SpikeEncoding(4)), Options(target="icebreaker"))
 
 
 def test_cli_compiles_a_conv_network_file(tmp_path, capsys):
@@ -208,16 +224,19 @@ def test_cli_compiles_a_conv_network_file(tmp_path, capsys):
     written = load_network(design / "network.sfn")  # the file keeps the kernel
     same_network(written, net)
     assert json.loads((design / "report.json").read_text())["formats"] == report["formats"]
-    # the weight images hold the unrolled weights: one word per connection
+    # the weight image holds the kernel, in the conv core's layout
     weights = (design / "mem" / "conv1_lane0_weights.hex").read_text().split()
-    assert len(weights) == 256 * 64
+    assert len(weights) == 36
     spikes = (np.random.default_rng(0).random((2, 16, 64)) < 0.3).astype(np.uint8)
     np.testing.assert_array_equal(run(written, spikes).spikes[-1],
                                   run(net.dense(), spikes).spikes[-1])
-    # too large for the iCE40: the clear fit error, and nothing written
+    # held as a kernel, the convolution fits the iCE40 too (unrolled, its 36 kernel words
+    # would be 16,384, more block RAM than the device has)
+    capsys.readouterr()
     assert main(["compile", str(path), "--target", "icebreaker", "--out",
-                 str(tmp_path / "small")]) == 2
-    assert "unrolled" in capsys.readouterr().err and not (tmp_path / "small").exists()
+                 str(tmp_path / "small"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["resources"]["bram_blocks"] <= report["resources"]["bram_blocks_available"]
 
 
 def test_bias_image_has_one_word_per_neuron(tmp_path):

@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 from amaranth.back import rtlil
 from spikeforge.hdl.network_core import NetworkCore
-from spikeforge.model import IntFormat, Network, NeuronKind, Readout, ResetMode, SpikeEncoding
+from spikeforge.model import (
+    Connectivity,
+    Conv2d,
+    IntFormat,
+    Layer,
+    Network,
+    NeuronKind,
+    Readout,
+    ResetMode,
+    SpikeEncoding,
+)
 from spikeforge.sim.random_networks import random_layer
 from spikeforge.toolchain import ToolMissing, yosys_command
 
@@ -22,11 +32,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def design(tmp_path_factory):
-    """Every feature at once: recurrent biased ALIF into an LI readout, 2 lanes, host port;
-    4-term decays on I, U and b, same-step recurrence (its second accumulators), reset before
-    the leak with a reset amount, input shifts."""
+def dense_network():
+    """Every feature at once: recurrent biased ALIF into an LI readout; 4-term decays on I, U
+    and b, same-step recurrence (its second accumulators), reset before the leak with a reset
+    amount, input shifts."""
     rng = np.random.default_rng(1)
     hidden = random_layer(
         rng, 8, 8, NeuronKind.ALIF, recurrent=True, bias=True,
@@ -35,9 +44,37 @@ def design(tmp_path_factory):
         same_step_recurrence=True, input_shift=2)
     readout = random_layer(rng, 8, 4, NeuronKind.LI, bias=True, k_mem=[2, 3, -5, 7],
                            input_shift=1)
-    network = Network((hidden, readout), SpikeEncoding(4), readout=Readout.MEMBRANE_MAX)
+    return Network((hidden, readout), SpikeEncoding(4), readout=Readout.MEMBRANE_MAX)
+
+
+def conv_network():
+    """The convolutional core: a biased 3×3 convolution with padding over a sum-pooled map
+    (2×6×6 pooled by 2, 4 channels), a strided 2×2 convolution (4 → 2 channels, stride 2),
+    then a pooled dense LI readout."""
+    rng = np.random.default_rng(2)
+    layers, shape = [], (2, 6, 6)
+    for pool, conv, kind in ((2, Conv2d(4, 3, 1, 1), NeuronKind.LIF),
+                             (1, Conv2d(2, 2, 2, 0), NeuronKind.ALIF)):
+        conn = Connectivity(shape, pool, conv)
+        drawn = random_layer(rng, conn.n_in, conn.neurons(), kind, bias=True,
+                             k_syn=[1, 3], trace_format=IntFormat(8, signed=False))
+        fmt = drawn.params.weight_format
+        layers.append(Layer(drawn.params, rng.integers(fmt.min, fmt.max + 1,
+                                                       conn.weight_shape(None)),
+                            bias=rng.integers(-20, 20, conn.bias_shape(None)),
+                            connectivity=conn, name=f"conv{len(layers)}"))
+        shape = conn.output_shape
+    readout = random_layer(rng, int(np.prod(shape)), 4, NeuronKind.LI, k_mem=2)
+    layers.append(readout)
+    return Network(tuple(layers), SpikeEncoding(4), readout=Readout.MEMBRANE_MAX)
+
+
+@pytest.fixture(scope="module", params=["dense", "conv"])
+def design(request, tmp_path_factory):
+    """The dense core with every feature, or the convolutional core; 2 lanes, host port."""
+    network = dense_network() if request.param == "dense" else conv_network()
     core = NetworkCore(network, lanes=2, host_access=True)
-    folder = tmp_path_factory.mktemp("rtlil")
+    folder = tmp_path_factory.mktemp(f"rtlil_{request.param}")
     (folder / "design.il").write_text(rtlil.convert(core, name="top"))
     return folder
 

@@ -7,9 +7,11 @@ Each network is trained quantization-aware on the exact integer forward pass
 40 [--weight-bits 4]``) and evaluated by the NumPy reference; agreement is the fraction of
 test samples whose torch and reference predictions are equal. The bars: 8-bit accuracy
 ≥ 98.3 % (the dense net's 97.8 % of earlier measurements, plus half a point), 4-bit within
-0.5 pp of 8-bit, agreement 100 %, kernel words ≤ 1/10 of the unrolled words.
+0.5 pp of 8-bit, agreement 100 %, kernel words ≤ 1/10 of the unrolled words. Accuracies are
+the median of three seeds.
 
-    python benchmarks/cnn_digits.py [--arch c16k3-p2-c32k3-p2-d10] [--epochs 40] [--json]
+    python benchmarks/cnn_digits.py [--arch c16k3-p2-c32k3-p2-d10] [--epochs 40] [--seeds 0 1 2]
+                                    [--json] [--quick]
 """
 
 import argparse
@@ -50,15 +52,28 @@ def train_one(data, **config):
     }
 
 
-def measure(arch=ARCH, epochs=40, dense_epochs=30, bits=(8, 4), seed=0):
+def median_row(runs):
+    """The run of median integer accuracy (of an odd count; the lower middle of an even one),
+    with every run's accuracy beside it: training on 2 threads is not bit-reproducible across
+    machines (float gradient sums), and one seed moves the accuracy by half a point."""
+    ordered = sorted(runs, key=lambda r: r["int_accuracy"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    row["seed_accuracies"] = [r["int_accuracy"] for r in runs]
+    row["agreement"] = min(r["agreement"] for r in runs)
+    return row
+
+
+def measure(arch=ARCH, epochs=40, dense_epochs=30, bits=(8, 4), seeds=(0, 1, 2)):
     import torch
     from spikeforge.datasets import load_digits
 
     torch.set_num_threads(2)
     data = load_digits()
-    rows = [train_one(data, arch=arch, weight_bits=b, epochs=epochs, lr=5e-3, theta=THETA,
-                      input_shift=INPUT_SHIFT, seed=seed) for b in bits]
-    dense = train_one(data, weight_bits=8, epochs=dense_epochs, seed=seed)
+    rows = [median_row([train_one(data, arch=arch, weight_bits=b, epochs=epochs, lr=5e-3,
+                                  theta=THETA, input_shift=INPUT_SHIFT, seed=seed)
+                        for seed in seeds]) for b in bits]
+    dense = median_row([train_one(data, weight_bits=8, epochs=dense_epochs, seed=seed)
+                        for seed in seeds])
     eight = rows[0]
     summary = [
         {"metric": f"digits CNN integer accuracy, {eight['weight_bits']}-bit",
@@ -85,19 +100,21 @@ def measure(arch=ARCH, epochs=40, dense_epochs=30, bits=(8, 4), seed=0):
         "ratio": round(eight["weight_words"] / eight["weight_words_unrolled"], 4),
         "limit": 0.1, "meets": eight["weight_words"] <= eight["weight_words_unrolled"] / 10})
     return {"dataset": "digits", "steps": int(data.encoding.steps), "arch": arch,
-            "epochs": epochs, "rows": rows, "dense_peer": dense,
+            "epochs": epochs, "seeds": list(seeds), "rows": rows, "dense_peer": dense,
             "summary": summary}
 
 
 def table(result):
     lines = [f"digits spiking CNN {result['arch']} (T={result['steps']}, {result['epochs']} "
-             "epochs) against the dense 64-128-10 network trained in the same run",
-             f"{'network':<26} {'bits':>4} {'int acc':>8} {'agree':>7} {'weights':>9} "
-             f"{'unrolled':>9} {'time':>7}"]
+             "epochs) against the dense 64-128-10 network trained in the same run; median of "
+             f"seeds {result['seeds']}",
+             f"{'network':<26} {'bits':>4} {'int acc':>8} {'seeds':>22} {'agree':>7} "
+             f"{'weights':>9} {'unrolled':>9}"]
     for row in [*result["rows"], result["dense_peer"]]:
+        seeds = " ".join(f"{a:.2%}" for a in row["seed_accuracies"])
         lines.append(f"{row['arch']:<26} {row['weight_bits']:>4} {row['int_accuracy']:>8.2%} "
-                     f"{row['agreement']:>7.1%} {row['weight_words']:>9} "
-                     f"{row['weight_words_unrolled']:>9} {row['seconds']:>6.1f}s")
+                     f"{seeds:>22} {row['agreement']:>7.1%} {row['weight_words']:>9} "
+                     f"{row['weight_words_unrolled']:>9}")
     for row in result["summary"]:
         mark = {True: "meets", False: "MISSES", None: ""}[row["meets"]]
         lines.append(f"  {row['metric']}: {row['value']} {row['unit']} (limit {row['limit']}) "
@@ -111,11 +128,13 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--dense-epochs", type=int, default=30)
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 4])
-    parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--quick", action="store_true", help="2 epochs, one seed: a smoke test")
     add_output_arguments(parser)
     args = parser.parse_args(argv)
     epochs, dense_epochs = (2, 2) if args.quick else (args.epochs, args.dense_epochs)
-    result = measure(args.arch, epochs, dense_epochs, tuple(args.bits))
+    seeds = (0,) if args.quick else tuple(args.seeds)
+    result = measure(args.arch, epochs, dense_epochs, tuple(args.bits), seeds)
     write_result(result, args.out, args.json)
     if not args.json:
         print(table(result))

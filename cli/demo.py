@@ -3,8 +3,10 @@
 Train a digits network (8-bit, and 4-bit for comparison) → evaluate it (torch ↔ reference) →
 co-simulate it on the Amaranth simulator, Verilator and Icarus against the reference, with the
 cycle counts predicted by the schedule model → compile and build for the iCEBreaker where those
-commands exist → NeuroBench's metrics beside the cycles, latency at the measured Fmax and resources
-(``docs/neurobench.md``) → write a report directory (``report.json``, ``report.md``, PNG plots).
+commands exist → a spiking CNN (``train --arch``): evaluated, co-simulated on Verilator, compiled
+and built for the ULX3S, its kernel memory against the same network unrolled → NeuroBench's
+metrics beside the cycles, latency at the measured Fmax and resources (``docs/neurobench.md``) →
+write a report directory (``report.json``, ``report.md``, PNG plots).
 
 Each stage runs the same CLI command a user would (``spikeforge <cmd> ... --json``) and keeps its
 JSON, so the demo exercises exactly what the README documents.
@@ -30,6 +32,10 @@ def add_arguments(parser):
     parser.add_argument("--lanes", type=integer(1), default=1,
                         help="parallel lanes P of the hardware")
     parser.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
+    parser.add_argument("--cnn-arch", default=CNN_ARCH,
+                        help=f"the CNN stage's --arch (default {CNN_ARCH}; 'none' skips it)")
+    parser.add_argument("--cnn-epochs", type=integer(1), default=20,
+                        help="training epochs of the CNN")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
@@ -122,6 +128,8 @@ def run(args):
         for board in BOARDS:
             stages(f"build-{board}", ["build", str(net8), "--board", board, "--out",
                                       str(out / f"build-{board}")], optional=True)
+    if args.cnn_arch != "none":
+        _cnn_stages(stages, out, args)
     learning = Path(__file__).resolve().parent.parent / "benchmarks" / "learning.py"
     if learning.exists():  # a source checkout: the on-chip learning demo
         stages("learn-on-device", ["--train", "400", "--every", "200", "--eval", "60",
@@ -152,6 +160,29 @@ def run(args):
 
 #: boards the demo builds bitstreams for
 BOARDS = ("icebreaker", "ulx3s-85f")
+#: the CNN stage's network and the board it is built for
+CNN_ARCH, CNN_BOARD = "c8k3-p2-c16k3-p2-d10", "ulx3s-85f"
+#: test samples the CNN is co-simulated on (all 360 take about a minute more)
+CNN_COSIM_SAMPLES = 90
+
+
+def _cnn_stages(stages, out, args):
+    """Train, evaluate, co-simulate (Verilator), compile and build the CNN."""
+    net = out / "digits-cnn.sfn"
+    stages("train-cnn", ["train", "--dataset", "digits", "--arch", args.cnn_arch, "--theta", "3",
+                         "--input-shift", "4", "--lr", "5e-3", "--epochs", str(args.cnn_epochs),
+                         "--out", str(net)])
+    stages("eval-cnn", ["eval", str(net)])
+    stages("cosim-cnn-verilator", ["cosim", str(net), "--sim", "verilator", "--samples",
+                                   str(CNN_COSIM_SAMPLES), "--lanes", str(args.lanes)],
+           optional=True)
+    shutil.rmtree(out / "compiled-cnn", ignore_errors=True)
+    stages("compile-cnn", ["compile", str(net), "--target", CNN_BOARD, "--lanes",
+                           str(args.lanes), "--samples", str(args.samples), "--out",
+                           str(out / "compiled-cnn")], optional=True)
+    if not args.no_build:
+        stages(f"build-cnn-{CNN_BOARD}", ["build", str(net), "--board", CNN_BOARD, "--out",
+                                         str(out / f"build-cnn-{CNN_BOARD}")], optional=True)
 
 #: co-simulation stages, in the order of the exactness table
 COSIM_STAGES = ("amaranth", "verilator", "icarus", "ice40-netlist")
@@ -168,7 +199,12 @@ def _exactness(results):
                 "mismatches": ev["samples"] - ev["agreeing_samples"],
             }
         )
-    for name in COSIM_STAGES:
+    ev = results.get("eval-cnn")
+    if ev:
+        rows.append({"link": "reference ↔ torch, CNN",
+                     "compared": f"{ev['samples']} samples × all steps, spikes and states",
+                     "mismatches": ev["samples"] - ev["agreeing_samples"]})
+    for name in (*COSIM_STAGES, "cnn-verilator"):
         r = results.get(f"cosim-{name}")
         if r and "mismatches" in r:
             rows.append(
@@ -304,6 +340,7 @@ def _markdown(report):
                          f"{_cells(r, ('ICESTORM_LC', 'TRELLIS_COMB'))} | "
                          f"{_cells(r, ('ICESTORM_RAM', 'DP16KD'))} | {r['dsp']} | "
                          f"{r['seconds']} |")
+    lines += _cnn_markdown(stages)
     lines += _neurobench_markdown(report.get("neurobench", {}))
     learn = stages.get("learn-on-device", {})
     if learn.get("curve"):
@@ -316,6 +353,39 @@ def _markdown(report):
         lines += ["", "## Not run", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
     lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in report["plots"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _cnn_markdown(stages):
+    """The CNN section: accuracy, kernel words against unrolled, cycles and the bitstream."""
+    train, ev = stages.get("train-cnn", {}), stages.get("eval-cnn", {})
+    if not ev:
+        return []
+    lines = ["", "## Convolutional network (digits, 8-bit)", "",
+             f"{' → '.join(train['layers'])}", "",
+             f"Integer test accuracy {ev['int_accuracy']:.2%} (torch {ev['torch_accuracy']:.2%}, "
+             f"agreement {ev['agreement']:.0%}). Weight memory: {train['weight_words']} words of "
+             f"kernels and dense weights, against {train['weight_words_unrolled']} words for the "
+             f"same network unrolled to dense layers "
+             f"({train['weight_words_unrolled'] / train['weight_words']:.0f}× more)."]
+    cosim = stages.get("cosim-cnn-verilator", {})
+    if "mismatches" in cosim:
+        lines += ["", f"Verilator: {cosim['samples']} samples, {cosim['neuron_steps_compared']} "
+                      f"neuron-steps, {cosim['mismatches']} mismatches; cycles predicted "
+                      f"{cosim['cycles']} = measured {cosim['cycles_measured']}."]
+    comp = stages.get("compile-cnn", {})
+    if comp.get("schedule"):
+        sched, alloc = comp["schedule"], comp["allocation"]
+        lines += ["", f"Cycles per inference ({comp['lanes']} lanes): mean "
+                      f"{sched['cycles_per_inference_mean']:.0f}, max "
+                      f"{sched['cycles_per_inference_max']}; block RAM estimate "
+                      f"{alloc['bram_blocks']} blocks."]
+    build = stages.get(f"build-cnn-{CNN_BOARD}", {})
+    if "fmax_mhz" in build:
+        lines += ["", f"Bitstream for the {CNN_BOARD}: Fmax {build['fmax_mhz']:.1f} MHz, logic "
+                      f"{_cells(build, ('ICESTORM_LC', 'TRELLIS_COMB'))}, block RAM "
+                      f"{_cells(build, ('ICESTORM_RAM', 'DP16KD'))}, {build['dsp']} DSP, built in "
+                      f"{build['seconds']} s."]
+    return lines
 
 
 def _neurobench(netfile, results, lanes):

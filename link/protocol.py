@@ -485,13 +485,23 @@ def learn_step_words(x_step, target_step):
             + [LEARN_TARGET | int(k) for k in np.flatnonzero(target_step)] + [EVENT_MARKER])
 
 
+def _layer_canon(layer):
+    """What a bitstream fixes of a layer: its parameters, its bias values and, for a layer
+    with one, its connectivity (the ROMs of a convolution core are built from it)."""
+    canon = {"params": layer.params.to_dict(),
+             "bias": None if layer.bias is None else [int(v) for v in layer.bias]}
+    if layer.connectivity is not None:
+        canon["connectivity"] = layer.connectivity.to_dict()
+    return canon
+
+
 def design_info(network, lanes, link=DEFAULT_LINK, learning=None):
     """The :class:`DesignInfo` a bitstream of ``network`` with ``lanes`` lanes reports.
 
     The design hash is SHA-256 (first 16 bytes) of a canonical JSON of everything the bitstream
-    fixes: protocol version, lanes, link parameters, every layer's parameters and its bias values
-    (biases are not writable over the link). Weights are not part of it: they are deployed. The
-    learning configuration (``learning``, a
+    fixes: protocol version, lanes, link parameters, every layer's parameters, its bias values
+    (biases are not writable over the link) and its connectivity, if any. Weights are not part
+    of it: they are deployed. The learning configuration (``learning``, a
     :class:`~spikeforge.model.learning.LearningConfig`) has its own hash, so a network can be
     deployed to a learning bitstream without knowing how it learns.
     """
@@ -500,11 +510,7 @@ def design_info(network, lanes, link=DEFAULT_LINK, learning=None):
         "lanes": lanes,
         "max_payload": MAX_PAYLOAD,
         "output_depth": link.output_depth,
-        "layers": [
-            {"params": layer.params.to_dict(),
-             "bias": None if layer.bias is None else [int(v) for v in layer.bias]}
-            for layer in network.layers
-        ],
+        "layers": [_layer_canon(layer) for layer in network.layers],
     }
     digest = hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).digest()[:16]
     layers = tuple(layer_info(layer, lanes) for layer in network.layers)

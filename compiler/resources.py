@@ -84,7 +84,7 @@ def weight_words(layer) -> dict:
     recurrent = p.n * p.n if p.recurrent else 0
     unrolled = p.n * p.n_in + recurrent
     return {"stored": int(layer.weight.size) + recurrent,
-            "held": lane_depth(layer, 1) if is_convolutional(layer) else unrolled,
+            "held": _held_depth(layer, 1),
             "unrolled": unrolled}
 
 

@@ -348,38 +348,18 @@ class ConvLIFLayer(LIFLayer):
         if hw.upd_pos is not None:
             m.d.sync += hw.upd_pos.eq(0)
 
-    def _update_phase(self, m, hw):
-        """``UPDATE``: step through the neurons in ascending index (position fastest, then the
-        lane, then the group), emit the spikes, then go to ``MARK``."""
-        n = self.layer.params.n
-        upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
-        upd_pos = hw.upd_pos
-        m.d.comb += [
-            self.o_events.valid.eq(hw.spike_out),
-            self.o_events.payload.addr.eq(hw.out_i),
-        ]
-        with m.If(hw.upd_start):  # one cycle for the last synaptic read of the accumulators
-            m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1)]
-        with m.If(~hw.stall):
-            m.d.sync += [
-                hw.b_valid.eq(upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(upd_lane),
-                hw.b_a.eq(upd_a),
-            ]
-            with m.If(upd_active):
-                with m.If(upd_i == n - 1):
-                    m.d.sync += upd_active.eq(0)
-                with m.Else():
-                    m.d.sync += upd_i.eq(upd_i + 1)
-                if upd_pos is None:  # one position per channel: every neuron a new channel
-                    self._next_channel(m, hw)
-                else:
-                    with m.If(upd_pos == self.positions - 1):  # the channel's last position
-                        m.d.sync += upd_pos.eq(0)
-                        self._next_channel(m, hw)
-                    with m.Else():
-                        m.d.sync += [upd_pos.eq(upd_pos + 1), upd_a.eq(upd_a + 1)]
-        with m.If(hw.write & hw.out_last):
-            m.d.sync += hw.phase.eq(Phase.MARK)
+    def _next_neuron(self, m, hw):
+        """The update moves to the next neuron in ascending index: position fastest, then the
+        lane, then the group."""
+        upd_pos, upd_a = hw.upd_pos, hw.upd_a
+        if upd_pos is None:  # one position per channel: every neuron a new channel
+            self._next_channel(m, hw)
+            return
+        with m.If(upd_pos == self.positions - 1):  # the channel's last position
+            m.d.sync += upd_pos.eq(0)
+            self._next_channel(m, hw)
+        with m.Else():
+            m.d.sync += [upd_pos.eq(upd_pos + 1), upd_a.eq(upd_a + 1)]
 
     def _next_channel(self, m, hw):
         """The update moves to the next channel: the next lane at the group's base address, or

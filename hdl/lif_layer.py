@@ -526,7 +526,7 @@ class LIFLayer(wiring.Component):
 
     def _update_phase(self, m, hw):
         """``UPDATE``: step through the neurons, emit the spikes, then go to ``MARK``."""
-        n, lanes = self.layer.params.n, self.lanes
+        n = self.layer.params.n
         upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
         m.d.comb += [
             self.o_events.valid.eq(hw.spike_out),
@@ -544,12 +544,18 @@ class LIFLayer(wiring.Component):
                     m.d.sync += upd_active.eq(0)
                 with m.Else():
                     m.d.sync += upd_i.eq(upd_i + 1)
-                with m.If(upd_lane == lanes - 1):
-                    m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
-                with m.Else():
-                    m.d.sync += upd_lane.eq(upd_lane + 1)
+                self._next_neuron(m, hw)
         with m.If(hw.write & hw.out_last):
             m.d.sync += hw.phase.eq(Phase.MARK)
+
+    def _next_neuron(self, m, hw):
+        """The update's lane and accumulator address move to the next neuron: neuron ``i`` is
+        lane ``i mod P``, address ``i // P``."""
+        upd_lane, upd_a = hw.upd_lane, hw.upd_a
+        with m.If(upd_lane == self.lanes - 1):
+            m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
+        with m.Else():
+            m.d.sync += upd_lane.eq(upd_lane + 1)
 
     def _accumulator_ports(self, m, hw):
         """The accumulators' read addresses, and their clearing behind the update."""

@@ -222,17 +222,24 @@ def _size(name, node, key):
     return int(np.prod(shape))
 
 
+def _finite_weight(where, values, ndim, expected):
+    """A node's weight as a float64 array of ``ndim`` dimensions with finite values, else a
+    :class:`NIRImportError` starting with ``where`` that names ``expected`` (the shape's
+    meaning)."""
+    try:
+        weight = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NIRImportError(f"{where}: weight is not numeric") from None
+    if weight.ndim != ndim:
+        raise NIRImportError(f"{where}: weight must be {expected}, not shape {weight.shape}")
+    if not np.all(np.isfinite(weight)):
+        raise NIRImportError(f"{where}: weight holds NaN or infinite values")
+    return weight
+
+
 def _weights(name, node):
     """``(W, b)`` of an Affine/Linear node as float arrays, checked."""
-    try:
-        weight = np.asarray(node.weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise NIRImportError(f"node {name!r}: weight is not numeric") from None
-    if weight.ndim != 2:
-        raise NIRImportError(f"node {name!r}: weight must be a matrix (out, in), not shape "
-                             f"{weight.shape}")
-    if not np.all(np.isfinite(weight)):
-        raise NIRImportError(f"node {name!r}: weight holds NaN or infinite values")
+    weight = _finite_weight(f"node {name!r}", node.weight, 2, "a matrix (out, in)")
     bias = None
     if _kind(node) == "Affine" and node.bias is not None:
         bias = np.asarray(node.bias, dtype=np.float64).ravel()
@@ -308,15 +315,8 @@ def _pool_window(name, node):
 
 def _conv_fields(name, node, shape):
     """``(weight, bias, Conv2d spec)`` of a NIR ``Conv2d`` reading the (pooled) ``shape``."""
-    try:
-        weight = np.asarray(node.weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise NIRImportError(f"node {name!r} (Conv2d): weight is not numeric") from None
-    if weight.ndim != 4:
-        raise NIRImportError(f"node {name!r} (Conv2d): weight must be (out channels, in "
-                             f"channels, kernel height, kernel width), not shape {weight.shape}")
-    if not np.all(np.isfinite(weight)):
-        raise NIRImportError(f"node {name!r} (Conv2d): weight holds NaN or infinite values")
+    weight = _finite_weight(f"node {name!r} (Conv2d)", node.weight, 4,
+                            "(out channels, in channels, kernel height, kernel width)")
     c_out, c_in, kh, kw = weight.shape
     if kh != kw:
         raise NIRImportError(f"node {name!r} (Conv2d): weight has a {kh}×{kw} kernel, which is "

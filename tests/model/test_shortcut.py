@@ -4,7 +4,6 @@ equal to the reference on random residual nets, the network file, and every mism
 
 import numpy as np
 import pytest
-import torch
 from spikeforge.model import (
     Connectivity,
     Conv2d,
@@ -21,7 +20,8 @@ from spikeforge.model import (
     run,
     save_network,
 )
-from spikeforge.model.training import SpikingNetwork
+
+from .test_connectivity import assert_torch_equals_reference
 
 
 def _join(kernel, shortcut_kernel, source_shape=(1, 2, 2), stride=1, **params):
@@ -82,16 +82,7 @@ def test_torch_equals_the_reference_on_residual_networks(seed):
     x = (rng.random((2, 12, 25)) < 0.5).astype(np.uint8)
     expected = run(network, x)
     assert expected.spikes[1].sum() > 0
-    model = SpikingNetwork.from_network(network)
-    for fused in (True, False):
-        for layer in model.layers:
-            layer.fused = fused
-        with torch.no_grad():
-            traces = model(x, dtype=torch.float64)
-        for index, trace in enumerate(traces):
-            for key, ref in (("s", expected.spikes), ("i", expected.i), ("u", expected.u)):
-                assert np.array_equal(trace[key].numpy().astype(np.int64), ref[index]), (
-                    fused, index, key)
+    assert_torch_equals_reference(network, x, expected)
 
 
 def test_the_join_reads_the_source_of_the_same_step():

@@ -9,11 +9,14 @@ metrics beside the cycles, latency at the measured Fmax and resources (``docs/ne
 write a report directory (``report.json``, ``report.md``, PNG plots).
 
 Each stage runs the same CLI command a user would (``spikeforge <cmd> ... --json``) and keeps its
-JSON, so the demo exercises exactly what the README documents.
+JSON, so the demo exercises exactly what the README documents. The long single-threaded stages
+(the gate-level co-simulation, the bitstream builds, on-chip learning) come last and run
+``--jobs`` at a time (default 2, one per core); their times are then wall times side by side.
 """
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 import subprocess
 import sys
 import time
@@ -36,6 +39,9 @@ def add_arguments(parser):
                         help=f"the CNN stage's --arch (default {CNN_ARCH}; 'none' skips it)")
     parser.add_argument("--cnn-epochs", type=integer(1), default=20,
                         help="training epochs of the CNN")
+    parser.add_argument("--jobs", type=integer(1), default=2,
+                        help="long single-threaded stages (builds, gate-level co-simulation, "
+                             "on-chip learning) run this many at a time")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
@@ -45,7 +51,23 @@ class _Stages:
     def __init__(self, out):
         self.out = out
         self.results = {}
+        self.deferred = []  # (name, argv, optional, script) of the stages run side by side
         (out / "logs").mkdir(parents=True, exist_ok=True)
+
+    def later(self, name, argv, optional=False, script=None):
+        """Queue a long stage for :meth:`run_later` (it must not feed a stage run before)."""
+        self.deferred.append((name, argv, optional, script))
+
+    def run_later(self, jobs):
+        """Run the queued stages ``jobs`` at a time (each is a process of its own); their
+        results keep the queued order."""
+        queued, self.deferred = self.deferred, []
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(self, *stage) for stage in queued]
+        for future in futures:
+            future.result()  # a required stage's failure is raised here
+        for name, *_ in queued:  # the report lists stages in the order they were queued
+            self.results[name] = self.results.pop(name)
 
     def __call__(self, name, argv, optional=False, script=None):
         start = time.monotonic()
@@ -114,7 +136,13 @@ def run(args):
             ],
             optional=True,
         )
-    stages(
+    # queued longest first, so that two at a time finish together
+    learning = Path(__file__).resolve().parent.parent / "benchmarks" / "learning.py"
+    if learning.exists():  # a source checkout: the on-chip learning demo
+        stages.later("learn-on-device", ["--train", "400", "--every", "200", "--eval", "60",
+                                         "--plot", str(out / "learning.png")],
+                     optional=True, script=learning)
+    stages.later(
         "cosim-ice40-netlist",
         ["cosim", str(net8), "--sim", "icarus", "--netlist", "ice40", "--samples", "1",
          "--lanes", str(args.lanes)],
@@ -126,15 +154,11 @@ def run(args):
                        str(out / "compiled")], optional=True)
     if not args.no_build:
         for board in BOARDS:
-            stages(f"build-{board}", ["build", str(net8), "--board", board, "--out",
-                                      str(out / f"build-{board}")], optional=True)
+            stages.later(f"build-{board}", ["build", str(net8), "--board", board, "--out",
+                                            str(out / f"build-{board}")], optional=True)
     if args.cnn_arch != "none":
         _cnn_stages(stages, out, args)
-    learning = Path(__file__).resolve().parent.parent / "benchmarks" / "learning.py"
-    if learning.exists():  # a source checkout: the on-chip learning demo
-        stages("learn-on-device", ["--train", "400", "--every", "200", "--eval", "60",
-                                   "--plot", str(out / "learning.png")],
-               optional=True, script=learning)
+    stages.run_later(args.jobs)
     start = time.monotonic()
     plots = _plots(out, net8, stages.results, args.lanes)
     log(None, f"  {'plots':<20} done    {time.monotonic() - start:6.1f} s")
@@ -181,8 +205,9 @@ def _cnn_stages(stages, out, args):
                            str(args.lanes), "--samples", str(args.samples), "--out",
                            str(out / "compiled-cnn")], optional=True)
     if not args.no_build:
-        stages(f"build-cnn-{CNN_BOARD}", ["build", str(net), "--board", CNN_BOARD, "--out",
-                                         str(out / f"build-cnn-{CNN_BOARD}")], optional=True)
+        stages.later(f"build-cnn-{CNN_BOARD}", ["build", str(net), "--board", CNN_BOARD,
+                                               "--out", str(out / f"build-cnn-{CNN_BOARD}")],
+                     optional=True)
 
 #: co-simulation stages, in the order of the exactness table
 COSIM_STAGES = ("amaranth", "verilator", "icarus", "ice40-netlist")

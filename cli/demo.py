@@ -16,10 +16,10 @@ JSON, so the demo exercises exactly what the README documents. The long single-t
 
 import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .common import CommandError, emit_json, integer, log

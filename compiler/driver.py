@@ -24,14 +24,20 @@ def connectivity_row(layer) -> dict | None:
     """How ``layer``'s inputs reach its neurons, for the report: the input map ``(C, H, W)``,
     the pooling window, the pooled map, the convolution (``out_channels``, ``kernel``,
     ``stride``, ``padding``; None for dense weights over the map) and the output map (None
-    when dense). None for a layer without a connectivity (dense over a flat input)."""
+    when dense); for a residual join, ``join``: its ``source`` layer (-1: the input), pooling
+    and stride. None for a layer without a connectivity (dense over a flat input)."""
     conn = layer.connectivity
     if conn is None:
         return None
-    return {"input_shape": list(conn.input_shape), "pool": conn.pool,
-            "pooled_shape": list(conn.pooled_shape),
-            "conv": None if conn.conv is None else conn.conv.to_dict(),
-            "output_shape": None if conn.output_shape is None else list(conn.output_shape)}
+    row = {"input_shape": list(conn.input_shape), "pool": conn.pool,
+           "pooled_shape": list(conn.pooled_shape),
+           "conv": None if conn.conv is None else conn.conv.to_dict(),
+           "output_shape": None if conn.output_shape is None else list(conn.output_shape)}
+    if layer.shortcut is not None:
+        join = layer.shortcut.connectivity
+        row["join"] = {"source": layer.shortcut.source, "input_shape": list(join.input_shape),
+                       "pool": join.pool, "stride": join.conv.stride}
+    return row
 
 
 def formats(network):

@@ -80,7 +80,8 @@ def memory_images(network, lanes):
                  "width": width})
         if layer.bias is not None:
             cw = layer.params.current_format.width
-            bias = layer.dense().bias  # one word per neuron (a channel's bias, repeated)
+            bias = (layer.bias if layer.connectivity is None  # one word per neuron (a
+                    else layer.connectivity.expand_bias(layer.bias))  # channel's, repeated)
             images[f"mem/{name}_bias.hex"] = (
                 "".join(f"{_hex(c, cw)}\n" for c in bias),
                 {"layer": name, "memory": "bias", "lane": None, "depth": len(bias),

@@ -7,8 +7,11 @@ plus :math:`N` if recurrent):
 * per lane: ``weights`` :math:`R\,Q \times w_W` (:math:`N\,R` words over the lanes; a
   convolutional layer holds its kernel instead, :math:`C_{in} K^2 G` words per lane with
   :math:`G = C_{out}/P`, :func:`~spikeforge.link.memory_layout.lane_depth`, and two ROMs, its
-  ``input map`` and ``pair list`` (:mod:`spikeforge.hdl.conv_layer`); a pooled dense layer is
-  stored *unrolled*, one word per connection; :func:`weight_words` gives the counts) and
+  ``input map`` and ``pair list`` (:mod:`spikeforge.hdl.conv_layer`), and so does a pooled
+  dense layer over a square map, as the convolution it is; a pooled dense layer over a map
+  that is not square is stored *unrolled*, one word per connection
+  (:func:`~spikeforge.link.memory_layout.core_layer`); a residual join adds its 1×1 kernel's
+  rows and a FIFO of its source's events; :func:`weight_words` gives the counts) and
   ``accumulators`` :math:`Q \times w_a`; a layer with same-step recurrence keeps the
   recurrent sum apart: its ``accumulators`` hold the feed-forward sum (:math:`N_{in}` rows)
   and ``recurrent accumulators`` :math:`Q \times w_r` the recurrent one (:math:`N` rows);
@@ -51,7 +54,7 @@ import math
 
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from ..hdl.conv_layer import rom_shapes
-from ..link.memory_layout import check_lanes, is_convolutional, lane_depth
+from ..link.memory_layout import check_lanes, core_layer, is_convolutional, lane_depth
 from ..model import NeuronKind
 from .targets import TARGETS
 
@@ -79,11 +82,16 @@ def weight_words(layer) -> dict:
     :math:`C_{out} C_{in} K^2` for a convolution, :math:`N\,C H_p W_p` for a pooled dense
     layer); ``held``, what its core's weight memories hold (the kernel for a convolution, the
     unrolled matrix for a pooled dense layer); and ``unrolled``, the same layer as a dense one,
-    :math:`N\,N_{in}`; all plus :math:`N^2` recurrent words for a recurrent layer."""
+    :math:`N\,N_{in}`; all plus :math:`N^2` recurrent words for a recurrent layer, and a
+    residual join's 1×1 kernel (:math:`N\,N_{src}` unrolled)."""
     p = layer.params
     recurrent = p.n * p.n if p.recurrent else 0
     unrolled = p.n * p.n_in + recurrent
-    return {"stored": int(layer.weight.size) + recurrent,
+    stored = int(layer.weight.size) + recurrent
+    if layer.shortcut is not None:  # a residual join's 1×1 kernel, or its dense image
+        stored += int(layer.shortcut_weight.size)
+        unrolled += p.n * layer.shortcut.connectivity.n_in
+    return {"stored": stored,
             "held": _held_depth(layer, 1),
             "unrolled": unrolled}
 
@@ -92,14 +100,15 @@ def _unrolled_note(network):
     """A sentence on the pooled dense layers ``network`` holds unrolled (empty if none)."""
     rows = []
     for index, layer in enumerate(network.layers):
-        if layer.connectivity is None or is_convolutional(layer):
+        if layer.connectivity is None or is_convolutional(core_layer(layer)):
             continue
         words = weight_words(layer)
         rows.append(f"{layer.name or f'layer{index}'!r} {words['stored']} stored as "
                     f"{words['held']} unrolled")
     if not rows:
         return ""
-    return ("Pooled dense layers are held unrolled, one weight word per connection "
+    return ("Pooled dense layers over maps that are not square are held unrolled, one weight "
+            "word per connection "
             f"(weight words: {'; '.join(rows)}): more pooling or fewer channels before them "
             "shrink them. ")
 
@@ -134,8 +143,8 @@ def allocate(network, lanes, target):
             memories.append(_memory(target, name, "bias", None, p.n, p.current_format.width))
         if p.spiking:
             memories.append(_memory(target, name, "spike buffer", None, p.n, _bits(p.n)))
-        if is_convolutional(layer):
-            for kind, depth, width in rom_shapes(layer, lanes):
+        if is_convolutional(core_layer(layer)):
+            for kind, depth, width in rom_shapes(core_layer(layer), lanes):
                 memories.append(_memory(target, name, kind, None, depth, width))
     memories.append(_memory(target, "input", "event FIFO", None, 2 * (network.n_in + 1),
                             EVENT_BITS))
@@ -143,6 +152,12 @@ def allocate(network, lanes, target):
         n, last = layer.params.n, index == len(network.layers) - 1
         memories.append(_memory(target, layer.name or f"layer{index}", "event FIFO", None,
                                 2 * (n + 1), 1 + _bits(n), LOGIC_BITS if last else 0))
+    for index, layer in enumerate(network.layers):  # a residual join's own FIFO
+        if layer.shortcut is not None:
+            source = layer.shortcut.source
+            n = network.n_in if source < 0 else network.layers[source].params.n
+            memories.append(_memory(target, layer.name or f"layer{index}", "join event FIFO",
+                                    None, 2 * (n + 1), 1 + _bits(n)))
     return memories
 
 
@@ -162,9 +177,9 @@ def estimate_luts(network, lanes):
 
 
 def _held_depth(layer, lanes):
-    """Weight words per lane the core holds: the kernel's (convolution) or the unrolled
-    matrix's (dense, pooled dense)."""
-    return lane_depth(layer if is_convolutional(layer) else layer.dense(), lanes)
+    """Weight words per lane the core holds: the kernel's (a convolution, a pooled dense layer
+    over a square map) or the matrix's (dense; other pooled dense layers unrolled)."""
+    return lane_depth(layer, lanes)
 
 
 def _fewer_lanes(network, lanes, target):

@@ -68,8 +68,10 @@ from typing import NamedTuple
 import numpy as np
 from amaranth.hdl import Mux, Signal, unsigned
 from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In
 
-from ..link.memory_layout import conv_groups, is_convolutional, lane_depth
+from ..link.memory_layout import conv_groups, is_convolutional, kernel_rows, lane_depth
+from .events import event_signature
 from .lif_layer import LIFLayer, Phase
 
 __all__ = ["ConvLIFLayer", "ConvTables", "conv_tables", "rom_shapes"]
@@ -153,15 +155,38 @@ def _rom_fields(depth, pair_total, positions):
             (_bits(depth), _bits(positions)))
 
 
+def rom_words(layer, lanes):
+    r"""The words of ``layer``'s two ROMs, ``(input map, pair list, map fields, pair fields)``.
+
+    The input map lists the layer's inputs, then (a residual join) its source's inputs at
+    ``n_in + j``; the join's pairs follow the kernel's in the pair list, with kernel offset 0
+    (its kernel is 1×1) and weight base :math:`(C_{in} K^2 + c)\,G`, the rows after the kernel
+    (:mod:`spikeforge.link.memory_layout`)."""
+    conn, groups = layer.connectivity, conv_groups(layer, lanes)
+    parts = [(conv_tables(conn), 0, conn.conv.kernel ** 2)]
+    if layer.shortcut is not None:
+        parts.append((conv_tables(layer.shortcut.connectivity), kernel_rows(layer), 1))
+    pair_total = sum(len(t.pairs) for t, _, _ in parts)
+    _, ho, wo = conn.output_shape
+    map_fields, pair_fields = _rom_fields(lane_depth(layer, lanes), pair_total, ho * wo)
+    input_map, pair_list = [], []
+    for t, first_row, offsets in parts:
+        first_pair = len(pair_list)
+        for channel, cell in zip(t.channel, t.cell, strict=True):
+            count = t.count[cell] if cell >= 0 else 0
+            first = first_pair + (t.start[cell] if count else 0)
+            input_map.append(_pack(map_fields, ((first_row + channel * offsets) * groups, first,
+                                                first + max(count, 1) - 1, count == 0)))
+        pair_list += [_pack(pair_fields, (koff * groups, pos)) for koff, pos in t.pairs]
+    return input_map, pair_list, map_fields, pair_fields
+
+
 def rom_shapes(layer, lanes) -> list:
     """``[(name, depth, width)]`` of the two ROMs of ``layer``'s :class:`ConvLIFLayer`, for the
     compiler's memory model."""
-    conn = layer.connectivity
-    tables = conv_tables(conn)
-    _, ho, wo = conn.output_shape
-    map_fields, pair_fields = _rom_fields(lane_depth(layer, lanes), len(tables.pairs), ho * wo)
-    return [("input map", conn.n_in, sum(map_fields)),
-            ("pair list", len(tables.pairs), sum(pair_fields))]
+    input_map, pair_list, map_fields, pair_fields = rom_words(layer, lanes)
+    return [("input map", len(input_map), sum(map_fields)),
+            ("pair list", len(pair_list), sum(pair_fields))]
 
 
 class ConvLIFLayer(LIFLayer):
@@ -172,48 +197,47 @@ class ConvLIFLayer(LIFLayer):
     output channel count ``C_out``. The weight memories (and the host port's ``w_addr`` and
     ``r_addr``) hold the kernel in the layout of :mod:`spikeforge.link.memory_layout`,
     :func:`~spikeforge.link.memory_layout.lane_depth` words per lane.
+
+    A layer with a residual join (``layer.shortcut``) has a second input port, ``i_short``: the
+    source's spikes of step ``n``, a marker closing the group. ``flush_short_on_clear``: on
+    ``clear``, also drop the pending group there (a source layer emits a new empty group after
+    its own clear; the network input does not).
     """
 
-    def __init__(self, layer, *, lanes=1, **kwargs):
+    def __init__(self, layer, *, lanes=1, flush_short_on_clear=False, **kwargs):
         super().__init__(layer, lanes=lanes, **kwargs)
         conn = layer.connectivity
         self.tables = conv_tables(conn)
         self.groups = conv_groups(layer, lanes)
         _, ho, wo = conn.output_shape
         self.positions = ho * wo  # H_o W_o: accumulators per channel group
+        self.flush_short_on_clear = bool(flush_short_on_clear)
 
     def _check_layer(self, layer):
-        """Refuse a layer without a convolution, or one with a residual join."""
+        """Refuse a layer without a convolution."""
         if not is_convolutional(layer):
             raise ValueError(
                 f"layer {layer.name or '?'} has no convolution: ConvLIFLayer holds a "
                 "convolutional layer's kernel; use LIFLayer for a dense layer")
-        if layer.shortcut is not None:
-            raise ValueError(
-                f"layer {layer.name or '?'} has a residual join (a second input from layer "
-                f"{layer.shortcut.source}), which ConvLIFLayer does not read yet")
+
+    def _extra_ports(self):
+        """``i_short``, the residual join's input (layers with a shortcut only)."""
+        return {"i_short": In(event_signature())} if self.layer.shortcut is not None else {}
 
     def _bias_words(self):
         """The per-channel bias expanded to one word per neuron (read at the neuron index)."""
         return self.layer.connectivity.expand_bias(self.layer.bias)
 
     def _roms(self, m):
-        """The input map and pair list ROMs with their read ports, and their field widths."""
-        t, g, k2 = self.tables, self.groups, self.layer.connectivity.conv.kernel ** 2
-        pair_total = len(t.pairs)
-        map_fields, pair_fields = _rom_fields(self.depth, pair_total, self.positions)
-        words = []
-        for channel, cell in zip(t.channel, t.cell, strict=True):
-            count = t.count[cell] if cell >= 0 else 0
-            first = t.start[cell] if count else 0
-            words.append(_pack(map_fields, (channel * k2 * g, first, first + max(count, 1) - 1,
-                                            count == 0)))
+        """The input map and pair list ROMs with their read ports, their field widths and the
+        number of pairs."""
+        words, pairs, map_fields, pair_fields = rom_words(self.layer, self.lanes)
         input_map = Memory(shape=unsigned(sum(map_fields)), depth=len(words), init=words)
-        pair_list = Memory(shape=unsigned(sum(pair_fields)), depth=pair_total,
-                           init=[_pack(pair_fields, (koff * g, pos)) for koff, pos in t.pairs])
+        pair_list = Memory(shape=unsigned(sum(pair_fields)), depth=len(pairs), init=pairs)
         m.submodules.input_map = input_map
         m.submodules.pair_list = pair_list
-        return input_map.read_port(), map_fields, pair_list.read_port(), pair_fields
+        return (input_map.read_port(), map_fields, pair_list.read_port(), pair_fields,
+                len(pairs))
 
     def _synaptic_engine(self, m, hw):
         """Take an event, look up its pairs, walk them (``G`` groups each) and issue one
@@ -221,9 +245,8 @@ class ConvLIFLayer(LIFLayer):
         adds the engine's handshake and counters to ``hw``."""
         p = self.layer.params
         lanes, q_max, g_max, how = self.lanes, self.q_per_lane, self.groups, self.positions
-        pair_total = len(self.tables.pairs)
         w_rd, a_wr, a_rd = hw.w_rd, hw.a_wr, hw.a_rd
-        map_rd, map_fields, pair_rd, pair_fields = self._roms(m)
+        map_rd, map_fields, pair_rd, pair_fields, pair_total = self._roms(m)
 
         take = Signal()  # an input event is taken this cycle (driven by the input phase)
         # stage 1: the map read of the event taken in the previous cycle (map_rd.data)
@@ -259,8 +282,12 @@ class ConvLIFLayer(LIFLayer):
         drained = Signal()  # every event taken has issued its last operation (or issues it now)
         m.d.comb += [room.eq(~mr_hold), drained.eq(~mr_valid & ~nx_valid & ~w0_valid)]
 
+        address = self.i_events.payload.addr
+        if self.layer.shortcut is not None:  # the join's inputs follow the layer's in the map
+            address = Mux(hw.phase == Phase.SYN_SHORT,
+                          self.i_short.payload.addr + self.layer.params.n_in, address)
         m.d.comb += [
-            map_rd.addr.eq(self.i_events.payload.addr),
+            map_rd.addr.eq(address),
             map_rd.en.eq(~mr_hold),
             pair_rd.addr.eq(k),
         ]
@@ -327,15 +354,40 @@ class ConvLIFLayer(LIFLayer):
 
     def _input_phase(self, m, hw):
         """``SYN_IN``: take input events while the map stage has room; the marker once every
-        event has left the walker."""
-        event = self.i_events.payload
+        event has left the walker, then the join's group (``SYN_SHORT``), if any."""
+        following = Phase.SYN_REC if self.layer.shortcut is None else Phase.SYN_SHORT
+        self._take_group(m, hw, self.i_events, following)
+
+    def _shortcut_phase(self, m, hw):
+        """``SYN_SHORT``: the join's events as ``SYN_IN`` takes the input's (the map reads them
+        at ``n_in + j``)."""
+        self._take_group(m, hw, self.i_short, Phase.SYN_REC)
+
+    def _take_group(self, m, hw, stream, following):
+        """Take the events of ``stream`` while the map stage has room; its marker once every
+        event has left the walker, which starts phase ``following``."""
+        event = stream.payload
         ready = Mux(event.marker, hw.drained, hw.room)
-        m.d.comb += self.i_events.ready.eq(ready)
-        with m.If(self.i_events.valid & ready):
+        m.d.comb += stream.ready.eq(ready)
+        with m.If(stream.valid & ready):
             with m.If(event.marker):
-                m.d.sync += hw.phase.eq(Phase.SYN_REC)
+                m.d.sync += hw.phase.eq(following)
             with m.Else():
                 m.d.comb += hw.take.eq(1)
+
+    def _inputs_flushed(self, m, hw, input_done):
+        """``CLEAR`` drops the input's pending group and, with ``flush_short_on_clear``, the
+        join's."""
+        if self.layer.shortcut is None or not self.flush_short_on_clear:
+            return input_done
+        short_done = Signal()  # 0 again once the clear ends, for the next one
+        m.d.comb += self.i_short.ready.eq(~short_done)
+        with m.If(self.i_short.valid & ~short_done & self.i_short.payload.marker):
+            m.d.sync += short_done.eq(1)
+        done = input_done & short_done
+        with m.If(hw.clr_state_done & done):
+            m.d.sync += short_done.eq(0)
+        return done
 
     def _recurrent_phase(self, m, hw):
         """``SYN_REC``: nothing to add (a convolutional layer is not recurrent); start the

@@ -85,6 +85,11 @@ class LearningCore(wiring.Component):
                     f"layer {index} ({layer.name or '?'}) is convolutional: on-chip learning "
                     "does not support convolutional layers (its units address dense weight "
                     "rows); train the network offline, or learn on a dense network")
+            if layer.connectivity is not None and index in config.layers:
+                raise ValueError(
+                    f"layer {index} ({layer.name or '?'}) reads a pooled map: on-chip learning "
+                    "updates dense layers over a flat input only (its units address one weight "
+                    "row per input); learn another layer, or train this one offline")
         self.network, self.config, self.lanes, self.link = network, config, lanes, link
         self.core = NetworkCore(network, lanes=lanes, probe=True, host_access=True,
                                 input_depth=input_depth, output_depth=output_depth)

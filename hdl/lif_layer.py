@@ -59,6 +59,7 @@ class Phase(enum.IntEnum):
     UPDATE = 4
     MARK = 5
     CLEAR = 6  #: zero every neuron's state (between samples)
+    SYN_SHORT = 7  #: a residual join's events, after the input's (convolutional layers only)
 
 
 def _state_layout(params):
@@ -158,6 +159,7 @@ class LIFLayer(wiring.Component):
             "sat": Out(unsigned(2)),
             "stall": Out(1),
         }
+        members.update(self._extra_ports())
         if probe:
             members["probe"] = Out(probe_signature())
         if host_access:
@@ -182,6 +184,10 @@ class LIFLayer(wiring.Component):
                 f"layer {layer.name or '?'} has a connectivity (pooling or a convolution), which "
                 "LIFLayer, a dense core, does not read: give it layer.dense() (unrolled), or use "
                 "ConvLIFLayer for a convolution")
+
+    def _extra_ports(self):
+        """Ports beyond the dense core's, after ``go`` ... ``stall`` (none here)."""
+        return {}
 
     def _bias_words(self):
         """The bias memory's words, one per neuron."""
@@ -458,6 +464,9 @@ class LIFLayer(wiring.Component):
                 self._clear_phase(m, hw, clr_i, clr_state_done, clr_input_done)
             with m.Case(Phase.SYN_IN):
                 self._input_phase(m, hw)
+            if self.layer.shortcut is not None:
+                with m.Case(Phase.SYN_SHORT):
+                    self._shortcut_phase(m, hw)
             with m.Case(Phase.SYN_REC):
                 self._recurrent_phase(m, hw)
             with m.Case(Phase.UPDATE):
@@ -484,11 +493,17 @@ class LIFLayer(wiring.Component):
                 m.d.sync += clr_i.eq(clr_i + 1)
         with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):
             m.d.sync += clr_input_done.eq(1)
-        with m.If(clr_state_done & clr_input_done):
+        hw.clr_state_done = clr_state_done
+        with m.If(clr_state_done & self._inputs_flushed(m, hw, clr_input_done)):
             m.d.sync += [
                 hw.rec_count.eq(0),
                 hw.phase.eq(Phase.PRIME if self.prime else Phase.IDLE),
             ]
+
+    def _inputs_flushed(self, m, hw, input_done):
+        """Whether ``CLEAR`` has dropped every pending group it must (here: the input's, done
+        when ``input_done``)."""
+        return input_done
 
     def _input_phase(self, m, hw):
         """``SYN_IN``: take input events until the marker."""

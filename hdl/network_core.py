@@ -1,7 +1,10 @@
 r"""A whole network of layer cores, chained by FIFOs: a
-:class:`~spikeforge.hdl.lif_layer.LIFLayer` for each dense layer (a pooled dense layer unrolled,
-:meth:`.Layer.dense`) and a :class:`~spikeforge.hdl.conv_layer.ConvLIFLayer` for each
-convolutional one (which holds the kernel).
+:class:`~spikeforge.hdl.lif_layer.LIFLayer` for each dense layer and a
+:class:`~spikeforge.hdl.conv_layer.ConvLIFLayer` for each convolutional one (which holds the
+kernel) and each pooled dense layer over a square map (held as the convolution it is; other
+pooled dense layers unrolled, :func:`~spikeforge.link.memory_layout.core_layer`). A residual
+join reads its source's events from a FIFO of its own, which the source fills beside the FIFO
+of the layer after it.
 
 Top-level interface
 -------------------
@@ -81,7 +84,7 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..link.memory_layout import check_lanes, is_convolutional
+from ..link.memory_layout import check_lanes, core_layer, is_convolutional
 from ..link.protocol import CORE_COUNTER_NAMES
 from ..model import Network
 from .arith import const_mul
@@ -164,13 +167,18 @@ class NetworkCore(wiring.Component):
         last = len(network.layers) - 1
         # a convolution runs on a core that holds its kernel; a pooled dense layer runs
         # unrolled (Layer.dense), connection for connection the same
-        self.cores = [
-            (ConvLIFLayer if is_convolutional(layer) else LIFLayer)(
-                layer.dense() if not is_convolutional(layer) else layer, lanes=lanes,
-                index=index, prime=index < last, probe=probe, flush_on_clear=index > 0,
-                host_access=host_access)
-            for index, layer in enumerate(network.layers)
-        ]
+        self.cores = []
+        for index, layer in enumerate(network.layers):
+            common = dict(lanes=lanes, index=index, prime=index < last, probe=probe,
+                          flush_on_clear=index > 0, host_access=host_access)
+            layer = core_layer(layer)  # a pooled dense layer as a convolution, or unrolled
+            if is_convolutional(layer):
+                # a join from a layer drops that layer's pending group on clear, as the
+                # input from the layer before does; a join from the network input does not
+                join = layer.shortcut is not None and layer.shortcut.source >= 0
+                self.cores.append(ConvLIFLayer(layer, flush_short_on_clear=join, **common))
+            else:
+                self.cores.append(LIFLayer(layer, **common))
         members = {
             "i_events": In(event_signature()),
             "o_events": Out(event_signature()),
@@ -202,16 +210,31 @@ class NetworkCore(wiring.Component):
         # the first layer reads the input FIFO through a register slice (the block RAM's read
         # data would otherwise drive its phase logic); a step starts only once the slice holds
         # the first item of the group, so the layer never waits on it
+        # every producer (-1: the input port) feeds the FIFO of the layer after it and those
+        # of the residual joins that read it, all of which must have room for an event
+        sinks = {source: [] for source in range(-1, len(cores))}
         fifo_in = m.submodules.fifo_in = _FIFO(self.input_depth)
-        wiring.connect(m, wiring.flipped(self.i_events), fifo_in.w)
+        sinks[-1].append(fifo_in.w)
         slice_in = m.submodules.slice_in = SkidBuffer(EventLayout)
         wiring.connect(m, fifo_in.r, slice_in.i)
         wiring.connect(m, slice_in.o, cores[0].i_events)
         for index in range(1, len(cores)):
             depth = 2 * (self.network.layers[index - 1].params.n + 1)
             fifo = m.submodules[f"fifo_{index}"] = _FIFO(depth)
-            wiring.connect(m, cores[index - 1].o_events, fifo.w)
+            sinks[index - 1].append(fifo.w)
             wiring.connect(m, fifo.r, cores[index].i_events)
+        for index, layer in enumerate(self.network.layers):
+            if layer.shortcut is None:
+                continue
+            source = layer.shortcut.source
+            depth = (self.input_depth if source < 0
+                     else 2 * (self.network.layers[source].params.n + 1))
+            fifo = m.submodules[f"fifo_join_{index}"] = _FIFO(depth)
+            sinks[source].append(fifo.w)
+            wiring.connect(m, fifo.r, cores[index].i_short)
+        _broadcast(m, self.i_events, sinks[-1])
+        for index in range(len(cores) - 1):
+            _broadcast(m, cores[index].o_events, sinks[index])
         fifo_out = m.submodules.fifo_out = _FIFO(self.output_depth)
         wiring.connect(m, cores[-1].o_events, fifo_out.w)
         wiring.connect(m, fifo_out.r, wiring.flipped(self.o_events))
@@ -288,6 +311,19 @@ class NetworkCore(wiring.Component):
             step = Signal(value.shape(), name=f"{counter.name}_increment")
             m.d.sync += [step.eq(value), counter.eq(counter + step)]
         return m
+
+
+def _broadcast(m, stream, sinks):
+    """Connect the events of ``stream`` (its ``valid`` and ``payload`` driven elsewhere, its
+    ``ready`` here) to every FIFO input of ``sinks``: an event moves when all have room."""
+    if len(sinks) == 1:
+        m.d.comb += [sinks[0].valid.eq(stream.valid), sinks[0].payload.eq(stream.payload),
+                     stream.ready.eq(sinks[0].ready)]
+        return
+    ready = _all(sink.ready for sink in sinks)
+    m.d.comb += stream.ready.eq(ready)
+    for sink in sinks:
+        m.d.comb += [sink.valid.eq(stream.valid & ready), sink.payload.eq(stream.payload)]
 
 
 def _all(bits):

@@ -36,24 +36,32 @@ walker add 3 cycles of fill:
 
 and :math:`\sum_e m_e G` issue cycles of :math:`P` operations each
 (:func:`conv_event_cycles` gives :math:`m_j G` and :math:`\max(m_j G, 1)` of every input
-:math:`j`). A pooled dense layer runs unrolled, as a dense layer of ``n_in`` inputs.
+:math:`j`). A layer with a residual join then takes the join's group the same way, after one
+cycle for the input's marker (:data:`JOIN_MARKER`): with :math:`E'` join events of pair counts
+:math:`m'_e` it adds :math:`1 + [E' > 0]\,(3 + \sum_e \max(m'_e G, 1))` cycles. A pooled
+dense layer over a square map runs as a convolution (one pair per kept input, :math:`G = N/P`);
+over a map that is not square it runs unrolled, as a dense layer of ``n_in`` inputs
+(:func:`~spikeforge.link.memory_layout.core_layer`).
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from ..link.memory_layout import check_lanes, conv_groups, is_convolutional
+from ..link.memory_layout import check_lanes, conv_groups, core_layer, is_convolutional
 from ..model import Network, Trace, run
 from .conv_layer import conv_tables
 from .neuron_update import NeuronUpdate
 
-__all__ = ["CONV_FILL", "STEP_OVERHEAD", "Schedule", "conv_event_cycles", "layer_cycles",
-           "max_layer_cycles", "schedule", "schedules", "step_overhead"]
+__all__ = ["CONV_FILL", "JOIN_MARKER", "STEP_OVERHEAD", "Schedule", "conv_event_cycles",
+           "layer_cycles", "max_layer_cycles", "schedule", "schedules", "step_overhead"]
 
 #: cycles a convolutional layer's synaptic engine adds to a step with at least one input event:
 #: the input map read, the event queue and the walker before the first issue
 CONV_FILL = 3
+
+#: the cycle a layer with a residual join spends on its input's marker before the join's group
+JOIN_MARKER = 1
 
 #: cycles of a step beyond one per neuron and one per synaptic issue: go, marker, phase change,
 #: the last accumulator read, the update pipeline's fill and drain, end marker; for a layer
@@ -73,11 +81,14 @@ def layer_cycles(n, lanes, events, recurrent_events=0, *, latency=NeuronUpdate.L
     return n + 6 + latency + (np.asarray(events) + np.asarray(recurrent_events)) * q
 
 
-def conv_event_cycles(layer, lanes):
+def conv_event_cycles(layer, lanes, connectivity=None):
     """``(issue, busy)`` of a convolutional ``layer``, int64 arrays (n_in,): the issue cycles
     :math:`m_j G` an event of input :math:`j` causes, and the cycles it keeps the walker,
-    :math:`\\max(m_j G, 1)`."""
-    issue = conv_tables(layer.connectivity).input_pairs * conv_groups(layer, lanes)
+    :math:`\\max(m_j G, 1)`; of its residual join's events with ``connectivity =
+    layer.shortcut.connectivity`` (arrays over the source's spikes)."""
+    layer = core_layer(layer)
+    conn = layer.connectivity if connectivity is None else connectivity
+    issue = conv_tables(conn).input_pairs * conv_groups(layer, lanes)
     return issue, np.maximum(issue, 1)
 
 
@@ -86,9 +97,14 @@ def max_layer_cycles(layer, lanes):
     recurrent) spikes: an upper bound on its step cycles."""
     p = layer.params
     latency = NeuronUpdate.latency(p)
+    layer = core_layer(layer)
     if is_convolutional(layer):
         _, busy = conv_event_cycles(layer, lanes)
-        return p.n + 6 + latency + CONV_FILL + int(busy.sum())
+        cycles = p.n + 6 + latency + CONV_FILL + int(busy.sum())
+        if layer.shortcut is not None:
+            _, busy = conv_event_cycles(layer, lanes, layer.shortcut.connectivity)
+            cycles += JOIN_MARKER + CONV_FILL + int(busy.sum())
+        return cycles
     return int(layer_cycles(p.n, lanes, p.n_in, p.n if p.recurrent else 0, latency=latency))
 
 
@@ -139,6 +155,7 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
         own = trace.spikes[index][0].sum(axis=1)
         ev_rec = np.concatenate([[0], own[:-1]]) if p.recurrent else np.zeros(steps, np.int64)
         latency = NeuronUpdate.latency(p)
+        layer = core_layer(layer)  # a pooled dense layer over a square map: a convolution
         if is_convolutional(layer):  # per event: the pairs of its cell, times G
             if index:
                 spikes_in = trace.spikes[index - 1][0].astype(np.int64)
@@ -147,8 +164,16 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
                 spikes_in = x[0].astype(np.int64)
             per_issue, per_busy = conv_event_cycles(layer, lanes)
             busy = np.where(ev_in > 0, CONV_FILL + spikes_in @ per_busy, 0)
-            cycles = np.maximum(cycles, layer_cycles(p.n, 1, 0, latency=latency) + busy)
             issue[index] = spikes_in @ per_issue
+            if layer.shortcut is not None:  # then the join's group, after a marker cycle
+                joined = _join_spikes(layer.shortcut.source, x, trace)
+                per_issue, per_busy = conv_event_cycles(layer, lanes,
+                                                        layer.shortcut.connectivity)
+                ev_join = joined.sum(axis=1)
+                busy += JOIN_MARKER + np.where(ev_join > 0, CONV_FILL + joined @ per_busy, 0)
+                issue[index] += joined @ per_issue
+                ev_in = ev_in + ev_join
+            cycles = np.maximum(cycles, layer_cycles(p.n, 1, 0, latency=latency) + busy)
         else:
             cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec,
                                                      latency=latency))
@@ -156,6 +181,15 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
         synops += issue[index] * lanes
         events += ev_in + ev_rec
     return Schedule(cycles, synops, events, issue)
+
+
+def _join_spikes(source, x, trace):
+    """(T, n_src) int64: the spikes a residual join from ``source`` reads in each step, those
+    of the source's previous step (the network input's of the same step, as layer 0 reads)."""
+    if source < 0:
+        return x[0].astype(np.int64)
+    spikes = trace.spikes[source][0].astype(np.int64)
+    return np.concatenate([np.zeros((1, spikes.shape[1]), np.int64), spikes[:-1]])
 
 
 def schedules(network: Network, spikes, lanes=1, trace=None) -> list:

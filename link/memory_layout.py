@@ -12,8 +12,15 @@ in a recurrent layer, an own neuron :math:`k` (:math:`r = N_{in} + k`). Lane :ma
     \mathrm{weights}_p[r\,Q + q] = \begin{cases} W_{qP+p,\ r} & r < N_{in} \\
                                                  V_{qP+p,\ r-N_{in}} & r \ge N_{in}\end{cases}
 
-so one event (row :math:`r`) is :math:`Q` consecutive reads in every lane at once. A pooled
-dense layer (a connectivity without a convolution) is stored unrolled (:meth:`.Layer.dense`).
+so one event (row :math:`r`) is :math:`Q` consecutive reads in every lane at once.
+
+A pooled dense layer (a connectivity with a sum pool and no convolution) over a square pooled
+map ``C × H_p × H_p`` runs on the convolution core as the convolution it is
+(:func:`core_layer`: ``N`` output channels of kernel ``C × H_p × H_p``, a 1×1 output map), so
+it keeps its ``N·C·H_p²`` weights, not the unrolled ``N·C·H·W``; its rows are then the pooled
+inputs :math:`r = (c H_p + p_y) H_p + p_x`. A dense layer over a map without pooling, over a
+pooled map that is not square, or with recurrent weights is stored unrolled
+(:meth:`.Layer.dense`).
 
 Convolutional layers
 --------------------
@@ -28,7 +35,11 @@ kernel row is :math:`r = c K^2 + iK + j` (:math:`C_{in} K^2` rows), and lane :ma
     \mathrm{weights}_p[r\,G + g] = W_{gP+p,\ c,\ i,\ j}
 
 so the :math:`G` channel groups of one kernel offset are consecutive words, as the :math:`Q`
-neurons of a dense row are. Neuron :math:`(o, y, x)` (index :math:`i = o H_o W_o + y W_o + x`)
+neurons of a dense row are. A layer with a residual join (:class:`~spikeforge.model.Shortcut`,
+a 1×1 kernel :math:`V` over ``C_src`` source channels) stores it after the kernel, one row per
+source channel, as the recurrent rows follow a dense layer's input rows:
+:math:`\mathrm{weights}_p[(C_{in} K^2 + c)\,G + g] = V_{gP+p,\ c}`.
+Neuron :math:`(o, y, x)` (index :math:`i = o H_o W_o + y W_o + x`)
 keeps its accumulator in lane :math:`o \bmod P` at address :math:`g H_o W_o + y W_o + x`, so every
 lane again holds :math:`Q = N / P` accumulators.
 
@@ -37,10 +48,31 @@ The host driver uses the same functions to write weights through a memory-access
 
 import numpy as np
 
-from ..model import Layer
+from ..model import Connectivity, Conv2d, Layer
 
-__all__ = ["check_lanes", "conv_groups", "is_convolutional", "lane_depth", "lane_weights",
-           "weight_address", "weight_rows"]
+__all__ = ["check_lanes", "conv_groups", "core_layer", "is_convolutional", "kernel_rows",
+           "lane_depth", "lane_weights", "weight_address", "weight_rows"]
+
+
+def core_layer(layer: Layer) -> Layer:
+    """``layer`` as its core holds it, computing exactly the same: a convolution or a dense
+    layer as it is; a pooled dense layer over a square pooled map as a convolution whose kernel
+    covers that map (``N`` output channels, output map 1×1, neuron ``i`` = channel ``i``, the
+    same bias) unless it is recurrent; any other layer with a connectivity unrolled
+    (:meth:`.Layer.dense`)."""
+    conn = layer.connectivity
+    if conn is None or conn.conv is not None:
+        return layer
+    if "_core" not in layer.__dict__:  # built once per layer (the layer is immutable)
+        c, hp, wp = conn.pooled_shape
+        core = layer.dense()
+        if conn.pool > 1 and hp == wp and layer.recurrent is None:
+            n = layer.params.n
+            core = Layer(layer.params, layer.weight.reshape(n, c, hp, wp), bias=layer.bias,
+                         name=layer.name, connectivity=Connectivity(
+                             conn.input_shape, conn.pool, Conv2d(n, hp, 1, 0)))
+        object.__setattr__(layer, "_core", core)
+    return layer.__dict__["_core"]
 
 
 def is_convolutional(layer: Layer) -> bool:
@@ -74,22 +106,34 @@ def check_lanes(layer: Layer, lanes):
 
 
 def conv_groups(layer: Layer, lanes):
-    """``G = C_out / lanes``: output channel groups per lane of a convolutional layer."""
+    """``G = C_out / lanes``: output channel groups per lane of a convolutional layer (or of a
+    pooled dense layer held as one, :func:`core_layer`)."""
+    layer = core_layer(layer)
     check_lanes(layer, lanes)
     return layer.connectivity.conv.out_channels // lanes
 
 
 def weight_rows(layer: Layer):
     """Number of synaptic rows: inputs, plus own neurons in a recurrent layer; for a
-    convolutional layer the kernel rows ``C_in·K²`` (one per input channel and kernel offset)."""
+    convolutional layer the kernel rows ``C_in·K²`` (one per input channel and kernel offset),
+    plus one per source channel of a residual join."""
+    layer = core_layer(layer)
     p = layer.params
     if is_convolutional(layer):
-        return layer.connectivity.input_shape[0] * layer.connectivity.conv.kernel ** 2
+        return kernel_rows(layer) + (layer.shortcut.connectivity.input_shape[0]
+                                     if layer.shortcut is not None else 0)
     return p.n_in + (p.n if p.recurrent else 0)
+
+
+def kernel_rows(layer: Layer):
+    """Rows of a convolutional layer's own kernel, ``C_in·K²`` (its shortcut's rows follow)."""
+    layer = core_layer(layer)
+    return layer.connectivity.input_shape[0] * layer.connectivity.conv.kernel ** 2
 
 
 def _row_words(layer: Layer, lanes):
     """Words per row in each lane: ``Q = n / P`` (dense) or ``G = C_out / P`` (convolution)."""
+    layer = core_layer(layer)
     q_per_lane = check_lanes(layer, lanes)
     return conv_groups(layer, lanes) if is_convolutional(layer) else q_per_lane
 
@@ -104,7 +148,10 @@ def weight_address(layer: Layer, lanes, neuron, row):
 
     For a convolutional layer ``neuron`` is any neuron of the output channel ``o`` (only its
     channel matters, :math:`o = \\lfloor i / (H_o W_o) \\rfloor`) and ``row`` is the kernel row
-    :math:`c K^2 + iK + j`."""
+    :math:`c K^2 + iK + j` (or :math:`C_{in} K^2 + c` for source channel ``c`` of a residual
+    join); for a pooled dense layer held as a convolution (:func:`core_layer`) the pooled
+    input."""
+    layer = core_layer(layer)
     words = _row_words(layer, lanes)
     if is_convolutional(layer):
         _, ho, wo = layer.connectivity.output_shape
@@ -117,17 +164,20 @@ def lane_weights(layer: Layer, lanes):
     """Initial contents of every lane's weight memory: a list of ``lanes`` integer lists.
 
     A convolutional layer holds its kernel (``lane_depth`` words per lane, ``C_out·C_in·K²`` in
-    all); a pooled dense layer is stored unrolled (:meth:`.Layer.dense`), one word per
-    connection."""
+    all), a pooled dense layer over a square map its weights as such a kernel, any other pooled
+    one its unrolled matrix (:func:`core_layer`)."""
     q_per_lane = check_lanes(layer, lanes)
+    layer = core_layer(layer)
     if is_convolutional(layer):
         kernel = layer.weight.astype(np.int64)  # (C_out, C_in, K, K)
         c_out = kernel.shape[0]
         rows = kernel.reshape(c_out, -1).T  # (C_in K², C_out): row r holds W[:, r]
+        if layer.shortcut is not None:  # then the join's (C_src, C_out) rows
+            rows = np.concatenate([rows, layer.shortcut_weight.astype(np.int64).reshape(
+                c_out, -1).T])
         # rows[r, g*P + p] -> lane p, address r*G + g
         per_lane = rows.reshape(rows.shape[0], c_out // lanes, lanes)
         return [per_lane[:, :, p].reshape(-1).tolist() for p in range(lanes)]
-    layer = layer.dense()
     rows = layer.weight.astype(np.int64).T  # (n_in, n): row r holds W[:, r]
     if layer.recurrent is not None:
         rows = np.concatenate([rows, layer.recurrent.astype(np.int64).T])

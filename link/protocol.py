@@ -487,11 +487,14 @@ def learn_step_words(x_step, target_step):
 
 def _layer_canon(layer):
     """What a bitstream fixes of a layer: its parameters, its bias values and, for a layer
-    with one, its connectivity (the ROMs of a convolution core are built from it)."""
+    with one, its connectivity (the ROMs of a convolution core are built from it) and its
+    residual join (which layer feeds the join's FIFO, and the join's ROM entries)."""
     canon = {"params": layer.params.to_dict(),
              "bias": None if layer.bias is None else [int(v) for v in layer.bias]}
     if layer.connectivity is not None:
         canon["connectivity"] = layer.connectivity.to_dict()
+    if layer.shortcut is not None:
+        canon["shortcut"] = layer.shortcut.to_dict()
     return canon
 
 
@@ -500,7 +503,8 @@ def design_info(network, lanes, link=DEFAULT_LINK, learning=None):
 
     The design hash is SHA-256 (first 16 bytes) of a canonical JSON of everything the bitstream
     fixes: protocol version, lanes, link parameters, every layer's parameters, its bias values
-    (biases are not writable over the link) and its connectivity, if any. Weights are not part
+    (biases are not writable over the link), its connectivity and its residual join, if any.
+    Weights (a join's too) are not part
     of it: they are deployed. The learning configuration (``learning``, a
     :class:`~spikeforge.model.learning.LearningConfig`) has its own hash, so a network can be
     deployed to a learning bitstream without knowing how it learns.

@@ -21,13 +21,14 @@ def weights_fingerprint(network) -> int:
     """A 32-bit fingerprint of every weight array of ``network``.
 
     SHA-256 over, layer by layer, ``b"weight"`` then the weights as little-endian int64 in
-    row-major order, and for a recurrent layer ``b"recurrent"`` then its recurrent weights the
-    same way; the fingerprint is the digest's first 4 bytes read as a little-endian integer, or
+    row-major order, for a recurrent layer ``b"recurrent"`` then its recurrent weights the
+    same way, and for a layer with a residual join ``b"shortcut"`` then the join's kernel; the
+    fingerprint is the digest's first 4 bytes read as a little-endian integer, or
     1 where that is 0 (:data:`NO_NETWORK`)."""
     digest = hashlib.sha256()
     for layer in network.layers:
-        for name in ("weight", "recurrent"):
-            array = getattr(layer, name)
+        for name, array in (("weight", layer.weight), ("recurrent", layer.recurrent),
+                            ("shortcut", layer.shortcut_weight)):
             if array is not None:
                 digest.update(name.encode())
                 digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())

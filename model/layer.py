@@ -125,8 +125,8 @@ class Layer:
             return self
         if self.shortcut is not None:
             raise ValueError(f"{self.name or 'layer'} has a residual join (a second input from "
-                             f"layer {self.shortcut.source}), which a dense layer cannot hold: "
-                             "the hardware does not run residual networks yet")
+                             f"layer {self.shortcut.source}), which a dense layer cannot hold; "
+                             "the convolution core holds it (the layer's kernel and the join's)")
         if "_dense" not in self.__dict__:  # unrolled once per layer (the layer is immutable)
             conn = self.connectivity
             bias = None if self.bias is None else conn.expand_bias(self.bias)

@@ -17,6 +17,7 @@ from spikeforge.model import (
     Network,
     NeuronKind,
     ResetMode,
+    Shortcut,
 )
 from spikeforge.model.decay import Decay
 from spikeforge.model.encoding import SpikeEncoding
@@ -24,7 +25,7 @@ from spikeforge.model.network import Readout
 
 __all__ = [
     "FEATURE_LAYERS", "feature_network", "random_conv_network", "random_decay", "random_layer",
-    "random_network", "random_spikes",
+    "random_network", "random_residual_network", "random_spikes",
 ]
 
 
@@ -154,6 +155,50 @@ def random_conv_network(rng, lanes, *, convs=None, saturating=False, dense_out=N
         c = rng.integers(cf.min // 4, cf.max // 4 + 1, conn.bias_shape(n)) if bias else None
         built.append(Layer(drawn.params, weight, bias=c, name=f"l{index}", connectivity=conn))
         shape = conn.output_shape
+    readout = Readout.SPIKE_COUNT if built[-1].params.spiking else Readout.MEMBRANE_MAX
+    return Network(tuple(built), SpikeEncoding(8), readout=readout)
+
+
+def random_residual_network(rng, lanes, *, source=None, saturating=False, dense_out=None):
+    """A random residual block: a convolution ``a`` (stride 1, "same" padding) over a random
+    input map, then a convolution ``b`` over ``a``'s map (sum pool 1 or 2, stride 1 or 2,
+    kernel 1 or 3 with "same" padding) whose residual join reads ``source`` (0: ``a``, -1: the
+    network input; drawn if None) through the same pool and a 1×1 convolution of the same
+    stride, so the two maps agree; then, in ``dense_out`` (default: half the nets), a dense
+    layer. Neurons, decays, resets, biases, formats and join weights are drawn as in
+    :func:`random_conv_network`."""
+    source = int(rng.integers(-1, 1)) if source is None else source
+    dense_out = bool(rng.integers(0, 2)) if dense_out is None else dense_out
+    shape = (int(rng.integers(1, 3)), int(rng.integers(2, 7)), int(rng.integers(2, 7)))
+    pool = int(rng.integers(1, 3)) if min(shape[1:]) >= 4 else 1
+    stride = int(rng.integers(1, 3))
+    kernels = [int(rng.choice([1, 3])) for _ in range(2)]
+    a = Connectivity(shape, 1, Conv2d(lanes * int(rng.integers(1, 3)), kernels[0], 1,
+                                      kernels[0] // 2))
+    b = Connectivity(a.output_shape, pool, Conv2d(lanes * int(rng.integers(1, 3)), kernels[1],
+                                                  stride, kernels[1] // 2))
+    join = Shortcut(source, Connectivity(shape if source < 0 else a.output_shape, pool,
+                                         Conv2d(b.conv.out_channels, 1, stride, 0)))
+    built = []
+    for index, conn in enumerate((a, b)):
+        last = index == 1 and not dense_out
+        kind = NeuronKind(int(rng.integers(0, 4 if last else 3)))
+        bias = bool(rng.integers(0, 2))
+        drawn = random_layer(rng, conn.n_in, conn.neurons(), kind, saturating=saturating,
+                             bias=bias, reset=ResetMode(int(rng.integers(0, len(ResetMode)))))
+        wf, cf = drawn.params.weight_format, drawn.params.current_format
+        weight = rng.integers(wf.min // 2, wf.max + 1, conn.weight_shape(None))
+        c = rng.integers(cf.min // 4, cf.max // 4 + 1, conn.bias_shape(None)) if bias else None
+        extra = {}
+        if index == 1:
+            extra = dict(shortcut=join, shortcut_weight=rng.integers(
+                wf.min // 2, wf.max + 1, join.weight_shape))
+        built.append(Layer(drawn.params, weight, bias=c, name="ab"[index], connectivity=conn,
+                           **extra))
+    if dense_out:
+        kind = NeuronKind(int(rng.integers(0, 4)))
+        built.append(random_layer(rng, b.neurons(), lanes * int(rng.integers(1, 4)), kind,
+                                  saturating=saturating, bias=bool(rng.integers(0, 2))))
     readout = Readout.SPIKE_COUNT if built[-1].params.spiking else Readout.MEMBRANE_MAX
     return Network(tuple(built), SpikeEncoding(8), readout=readout)
 

@@ -9,8 +9,9 @@ several rates, and compares every step's output spikes and every neuron's i, u, 
 in about a second, Verilator in tens of seconds, so large sweeps run on Icarus. With
 ``family="conv"`` (``--conv``) the networks are convolutional
 (:func:`~spikeforge.sim.random_networks.random_conv_network`: 1 or 2 convolutions with random
-pooling, kernel, stride and padding, half of them followed by a pooled dense layer), counted
-under ``"conv_features"``.
+pooling, kernel, stride and padding, half of them followed by a pooled dense layer; every fourth
+a residual block, :func:`~spikeforge.sim.random_networks.random_residual_network`, its join from
+a layer or from the input), counted under ``"conv_features"``.
 
     python -m spikeforge.sim.sweep [--networks N] [--neuron-steps M] [--sim S] [--seed S]
                                    [--conv] [--workers N] [--address HOST:PORT]
@@ -34,7 +35,12 @@ import numpy as np
 from ..model import ResetMode
 from .cosim import cosim_report
 from .engine import EngineError, JobFailed, run_jobs
-from .random_networks import random_conv_network, random_network, random_spikes
+from .random_networks import (
+    random_conv_network,
+    random_network,
+    random_residual_network,
+    random_spikes,
+)
 
 __all__ = ["CONV_FEATURES", "FEATURES", "cosim_sweep", "sweep_block"]
 
@@ -62,6 +68,13 @@ CONV_FEATURES = {
     "pooled_dense": lambda c: c.conv is None,
 }
 
+#: what a convolutional sweep counts, per layer with a residual join (counted with the above)
+JOIN_FEATURES = {
+    "join": lambda s: True,
+    "join_from_input": lambda s: s.source < 0,
+    "join_projection": lambda s: s.connectivity.conv.stride > 1 or s.connectivity.pool > 1,
+}
+
 
 def _network(index, seed, family="dense"):
     """Network ``index`` of a sweep with ``seed``, its lanes and its random generator: drawn
@@ -69,6 +82,8 @@ def _network(index, seed, family="dense"):
     whichever block or worker runs it."""
     rng = np.random.default_rng([seed, index])
     lanes = (1, 2, 4)[index % 3]
+    if family == "conv" and index % 4 == 3:
+        return random_residual_network(rng, lanes, saturating=index % 2 == 1), lanes, rng
     if family == "conv":
         return random_conv_network(rng, lanes, saturating=index % 2 == 1), lanes, rng
     network = random_network(rng, lanes, layers=1 + index % 3, saturating=index % 2 == 1)
@@ -79,7 +94,8 @@ def _empty(sim, seed):
     return {"sim": sim, "seed": seed, "networks": 0, "neuron_steps": 0, "values_compared": 0,
             "mismatches": 0, "cycle_mismatches": 0, "cycles": 0, "synaptic_operations": 0,
             "saturations": 0, "features": dict.fromkeys(FEATURES, 0),
-            "conv_features": dict.fromkeys(CONV_FEATURES, 0), "first_failure": None}
+            "conv_features": dict.fromkeys((*CONV_FEATURES, *JOIN_FEATURES), 0),
+            "first_failure": None}
 
 
 #: the counts of a sweep (summed over blocks)
@@ -107,6 +123,9 @@ def sweep_block(job, common=None, progress=None):
             for name, test in CONV_FEATURES.items():
                 conn = layer.connectivity
                 totals["conv_features"][name] += int(conn is not None and test(conn))
+            for name, test in JOIN_FEATURES.items():
+                join = layer.shortcut
+                totals["conv_features"][name] += int(join is not None and test(join))
         totals["neuron_steps"] += report["neuron_steps_compared"]
         totals["values_compared"] += report["values_compared"]
         totals["mismatches"] += report["mismatches"]
@@ -174,7 +193,7 @@ def cosim_sweep(networks, neuron_steps, sim="icarus", seed=0, progress=None, *, 
                 totals[name] += part[name]
             for name in FEATURES:
                 totals["features"][name] += part["features"][name]
-            for name in CONV_FEATURES:
+            for name in (*CONV_FEATURES, *JOIN_FEATURES):
                 totals["conv_features"][name] += part["conv_features"][name]
             if part["first_failure"] is not None:
                 totals["first_failure"] = part["first_failure"]
@@ -191,7 +210,8 @@ def main(argv=None):
     parser.add_argument("--sim", default="icarus", choices=["icarus", "verilator", "amaranth"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--conv", action="store_true",
-                        help="random convolutional networks (pooling, kernels, strides, padding)")
+                        help="random convolutional networks (pooling, kernels, strides, padding, "
+                             "residual joins)")
     parser.add_argument("--workers", type=int, default=1,
                         help="parallel workers (default 1: this process, no Ray needed)")
     parser.add_argument("--address", default=None, metavar="HOST:PORT",

@@ -8,9 +8,12 @@ node. Convolutional networks (:class:`_Maps`): ``Conv2d`` weight nodes, ``SumPoo
 ``AvgPool2d`` between a neuron (or the Input) and the next weight node, and ``Flatten`` before
 an ``Affine``/``Linear``, as in ``Input → Conv2d → LIF → SumPool2d → Conv2d → LIF → AvgPool2d →
 Flatten → Linear → LIF → Output``; each layer gets a :class:`~spikeforge.model.Connectivity`.
-Every other node, a branch or residual join, another cycle, a shape that does not chain or a
-parameter the contract cannot express is refused with a :class:`NIRImportError` naming the node
-and what is supported.
+Residual blocks: a neuron (or a 3-d Input) may also feed a *skip path* (pools, then at most one
+1×1 ``Conv2d`` without padding, or nothing: the identity) into a later neuron whose own weights
+are a ``Conv2d``; the neuron sums both (NIR's rule for two edges into a node), and its layer
+gets a :class:`~spikeforge.model.Shortcut` (:func:`_join`). Every other node, another branch,
+another cycle, a shape that does not chain or a parameter the contract cannot express is
+refused with a :class:`NIRImportError` naming the node and what is supported.
 
 Discretization (:mod:`spikeforge.model.discretize`, ``docs/nir.md``), with time step ``dt``:
 
@@ -39,7 +42,8 @@ Discretization (:mod:`spikeforge.model.discretize`, ``docs/nir.md``), with time 
 * timing: the contract computes :math:`U[n+1]` from :math:`I[n]`, so each layer delays its
   spikes by two steps against snnTorch's and Norse's update order; a recurrent layer has
   ``same_step_recurrence``, so it sees its own spikes with snnTorch's ``RLeaky``/``RSynaptic``
-  timing.
+  timing; a skip path has no such delay, so a join's skip arrives two steps per skipped layer
+  ahead of its main path (reported, and a warning).
 
 The graph this returns has float weights and thresholds; :func:`import_nir` runs the fuse and
 quantize passes and returns the network.
@@ -51,7 +55,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...model import Connectivity, NeuronKind, Readout, ResetMode
+from ...model import Connectivity, NeuronKind, Readout, ResetMode, Shortcut
 from ...model import Conv2d as ConvSpec
 from ...model.decay import MAX_TERMS, Decay
 from ...model.discretize import DEFAULT_TOLERANCE, METHODS, DecayFitError, discretize
@@ -128,8 +132,9 @@ def _kind(node):
 
 
 def _chain(graph):
-    """Node names from Input to Output, refusing branches, cycles and unknown nodes; and the
-    recurrent weight node of each neuron that has one."""
+    """Node names from Input to Output, refusing branches, cycles and unknown nodes; the
+    recurrent weight node of each neuron that has one; and the residual skip paths
+    (:func:`_skip`), ``{join neuron: (source, [skip path nodes])}``."""
     nodes, edges = graph.nodes, list(graph.edges)
     if not nodes:
         raise NIRImportError("the NIR graph has no nodes")
@@ -148,16 +153,16 @@ def _chain(graph):
         names = f" ({', '.join(inputs)})" if inputs else ""
         raise NIRImportError(f"the graph needs exactly one Input node, it has {len(inputs)}"
                              f"{names}")
-    succ = {}
+    succ, pred = {}, {}
     for src, dst in edges:
         succ.setdefault(src, []).append(dst)
-    order, seen, recurrent, current = [], set(), {}, inputs[0]
+        pred.setdefault(dst, []).append(src)
+    order, seen, recurrent, skips, current = [], set(), {}, {}, inputs[0]
     while True:
         if current in seen:
             raise NIRImportError(f"node {current!r} is reached twice: a cycle that is not a "
                                  "neuron's own recurrent weights (neuron → Affine/Linear → the "
-                                 "same neuron) is not supported, and neither is a residual join "
-                                 "(a skip path added back) yet")
+                                 "same neuron) is not supported")
         seen.add(current)
         order.append(current)
         nxt = succ.get(current, [])
@@ -171,11 +176,31 @@ def _chain(graph):
                 recurrent[current] = loops[0]
                 seen.add(loops[0])
                 nxt = [n for n in nxt if n != loops[0]]
+        if len(nxt) == 2 and _kind(nodes[current]) in (*NEURONS, "Input"):
+            found = [_skip(nodes, succ, pred, branch) for branch in nxt]
+            if None not in found:  # both branches could skip: the shorter one does
+                if len(found[0]) == len(found[1]):
+                    raise NIRImportError(
+                        f"node {current!r} feeds two paths of {len(found[0])} nodes to "
+                        f"{found[0][-1]!r} ({', '.join(nxt)}): which one is the residual skip "
+                        "is ambiguous; give the layer's own Conv2d a neuron of its own path")
+                found[int(len(found[1]) > len(found[0]))] = None
+            if sum(path is not None for path in found) == 1:  # one skip path, one main path
+                path = next(p for p in found if p is not None)
+                join = path[-1]
+                if join in skips:
+                    raise NIRImportError(f"node {join!r} joins two skip paths ({skips[join][0]!r}"
+                                         f" and {current!r}); one residual join per layer is "
+                                         "supported")
+                skips[join] = (current, path[:-1])
+                seen.update(path[:-1])
+                nxt = [branch for branch, p in zip(nxt, found, strict=True) if p is None]
         if len(nxt) > 1:
             raise NIRImportError(f"node {current!r} feeds {len(nxt)} nodes ({', '.join(nxt)}); "
-                                 "only chains are supported: branches and residual joins (a "
-                                 "skip path added back, as in a ResNet block) are not yet "
-                                 "supported")
+                                 "only chains and residual blocks are supported: a neuron (or "
+                                 "the Input) may feed the next layer and one skip path (pools "
+                                 "and at most one 1×1 Conv2d) to a later neuron, as in a ResNet "
+                                 "block; other branches are not")
         if not nxt:
             break
         current = nxt[0]
@@ -184,7 +209,32 @@ def _chain(graph):
     unused = sorted(set(nodes) - seen)
     if unused:
         raise NIRImportError(f"nodes not on the Input → Output chain: {', '.join(unused)}")
-    return order, recurrent
+    for join, (source, _) in skips.items():
+        if len(pred.get(join, [])) != 2:
+            raise NIRImportError(f"node {join!r} joins the skip path from {source!r} but has "
+                                 f"{len(pred.get(join, []))} inputs, not 2 (the layer's weights "
+                                 "and the skip path)")
+    return order, recurrent, skips
+
+
+def _skip(nodes, succ, pred, first):
+    """The skip path starting at node ``first``: its nodes up to and including the neuron it
+    joins, or None when this branch is not one (it holds a weight node other than a 1×1
+    Conv2d, or a neuron before a neuron with two inputs). A skip path is pools and 1×1 Conv2d
+    nodes, each with one input and one output, ending at a neuron with two inputs."""
+    path, current = [], first
+    while True:
+        node = nodes[current]
+        kind = _kind(node)
+        if kind in NEURONS:
+            return [*path, current] if len(pred.get(current, [])) == 2 else None
+        if kind not in (*POOLS, *CONVOLUTIONS) or len(succ.get(current, [])) != 1 or len(
+                pred.get(current, [])) != 1:
+            return None
+        if kind in CONVOLUTIONS and np.shape(node.weight)[-2:] != (1, 1):
+            return None
+        path.append(current)
+        current = succ[current][0]
 
 
 def _values(name, node, field):
@@ -718,13 +768,14 @@ def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, s
                         "scales with the square of a wrong dt; make sure the graph was exported "
                         f"with dt = {dt:g} s")
     fit = _Fit(dt, method, quirks, decay_tolerance, max_decay_terms, max_shift)
-    order, loops = _chain(graph)
+    order, loops, skips = _chain(graph)
     nodes = graph.nodes
     body = order[1:-1]
     ir_nodes, rows, group, size = [], [], [], None
     n_in = _size(order[0], nodes[order[0]], "input")
     neurons = [n for n in body if _kind(nodes[n]) in NEURONS]
     maps = _Maps(order[0], nodes[order[0]], n_in)
+    produced = {order[0]: (-1, maps.shape)}  # what a skip path can start from: layer, map
     for name in body:
         node = nodes[name]
         if _kind(node) in (*POOLS, *SHAPES, *CONVOLUTIONS):
@@ -774,15 +825,32 @@ def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, s
                                  "layer cannot have recurrent weights")
         neuron, gain, drive, row = _neuron(name, node, size, fit, reset,
                                            last=name == neurons[-1], recurrent=name in loops)
+        join = None
+        if name in skips:
+            join = _join(name, skips[name], produced, nodes, conn, len(rows))
+            row["join"] = join.row
+        if join is not None and join.row["steps_ahead"]:
+            warnings.append(
+                f"node {name!r} joins the skip path from {join.row['source']!r}: the skip's "
+                f"spikes reach it {join.row['steps_ahead']} steps ahead of the main path's (each "
+                "layer delays its spikes by two steps, a skip path does not), so its timing "
+                "differs from a same-step simulation of the graph; rate-coded networks "
+                "(ANN→SNN) tolerate it")
         for index, (wname, weight, bias, wconn) in enumerate(group):
             last = index == len(group) - 1
             scale = gain if last else 1.0  # the gain folds into the last
+            if join is not None and last and join.bias is not None:  # the skip's Conv2d bias
+                bias = join.bias if bias is None else bias + join.bias
             if last and drive:
                 channels = size if wconn is None else wconn.bias_shape(size)[0]
                 bias = (0 if bias is None else bias * gain) + np.full(channels, drive)
             elif bias is not None:
                 bias = bias * scale
-            ir_nodes.append(Affine(weight * scale, bias, name=wname, connectivity=wconn))
+            extra = {}
+            if join is not None and last:  # the skip adds to the sum the gain scales
+                extra = dict(shortcut=join.shortcut, shortcut_weight=join.kernel * gain)
+            ir_nodes.append(Affine(weight * scale, bias, name=wname, connectivity=wconn,
+                                   **extra))
         if name in loops:
             rname = loops[name]
             rec, rbias = _weights(rname, nodes[rname])
@@ -802,6 +870,7 @@ def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, s
         rows.append({"nodes": [g[0] for g in group] + [name], "recurrent": loops.get(name),
                      **row, **maps.layer_row(conn)})
         maps.neuron(name, size, conn)
+        produced[name] = (len(rows) - 1, maps.shape)
         group = []
     if group:
         raise NIRImportError(f"weights {group[-1][0]!r} must be followed by a neuron node "
@@ -821,6 +890,70 @@ def nir_to_graph(graph, *, dt=None, method="euler", reset="zero", quirks=None, s
     return ir, {"dt": dt, "method": method, "reset": reset, "quirks": quirks,
                 "decay_tolerance": decay_tolerance, "max_decay_terms": max_decay_terms,
                 "layers": rows, "warnings": warnings}
+
+
+class _Join(NamedTuple):
+    """A residual join read from a skip path: the layer's :class:`~spikeforge.model.Shortcut`,
+    its 1×1 kernel (pool gain folded in, the neuron's input gain not yet), the skip Conv2d's
+    bias per channel (or None) and the report's row."""
+
+    shortcut: Shortcut
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    row: dict
+
+
+def _join(name, skip, produced, nodes, conn, layer_index):
+    """The :class:`_Join` of neuron ``name``, whose convolution ``conn`` the skip path
+    ``(source, path)`` adds to; ``layer_index`` is the joining layer's."""
+    source, path = skip
+    index, shape = produced[source]
+    if shape is None:
+        raise NIRImportError(f"the skip path from {source!r} to {name!r} starts at a flat "
+                             "vector: a residual join adds a (channels, height, width) map (a "
+                             "Conv2d layer's neurons, or an Input with a 3-d shape)")
+    if conn is None or conn.conv is None:
+        raise NIRImportError(f"node {name!r} joins the skip path from {source!r} but its own "
+                             "weights are not a Conv2d: a residual join adds a map to a "
+                             "convolution's map")
+    window, gain, conv_node = 1, 1.0, None
+    for node_name in path:
+        node = nodes[node_name]
+        if conv_node is not None:
+            raise NIRImportError(f"node {node_name!r} ({_kind(node)}) follows the skip path's "
+                                 f"Conv2d {conv_node!r}: a skip path is pools, then at most one "
+                                 "1×1 Conv2d")
+        if _kind(node) in POOLS:
+            pool, pool_gain = _pool_window(node_name, node)
+            window, gain = window * pool, gain * pool_gain
+        else:
+            conv_node = node_name
+    pooled = (shape[0], shape[1] // window, shape[2] // window)
+    bias, stride = None, 1
+    if conv_node is None:  # an identity skip: the map added as it is
+        kernel = np.eye(pooled[0]).reshape(pooled[0], pooled[0], 1, 1)
+    else:
+        kernel, bias, spec = _conv_fields(conv_node, nodes[conv_node], pooled)
+        if spec.kernel != 1 or spec.padding:
+            raise NIRImportError(f"node {conv_node!r} (Conv2d) on the skip path to {name!r} has "
+                                 f"a {spec.kernel}×{spec.kernel} kernel and padding "
+                                 f"{spec.padding}: a skip path's convolution is 1×1 without "
+                                 "padding (a projection)")
+        stride = spec.stride
+    try:
+        shortcut = Shortcut(index, Connectivity(shape, window, ConvSpec(kernel.shape[0], 1,
+                                                                        stride, 0)))
+    except ValueError as exc:
+        raise NIRImportError(f"the skip path from {source!r} to {name!r}: {exc}") from None
+    joined = shortcut.connectivity.output_shape
+    if joined != conn.output_shape:
+        raise NIRImportError(f"the skip path from {source!r} gives a {_shape_text(joined)} map "
+                             f"but the convolution of {name!r} gives "
+                             f"{_shape_text(conn.output_shape)}: the shapes do not join")
+    row = {"source": source, "source_layer": index, "nodes": list(path), "pool": window,
+           "stride": stride, "identity": conv_node is None,
+           "steps_ahead": 2 * (layer_index - index - 1)}
+    return _Join(shortcut, kernel * gain, bias, row)
 
 
 def _double_reset(ir_nodes, row, neuron):

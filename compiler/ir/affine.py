@@ -23,13 +23,17 @@ folded in); afterwards they are integers, ``W`` in ``weight_format`` and ``c`` i
 compose, :math:`W = W_2 W_1`, :math:`c = W_2 c_1 + c_2`: the fuse pass merges them before
 quantization (not when one has a connectivity: a product of a convolution with another map is
 not a convolution, and the pass refuses it).
+
+A convolution may carry a residual join (``shortcut``, :class:`~spikeforge.model.Shortcut`, with
+its 1×1 kernel ``shortcut_weight`` of shape ``(C_out, C_src, 1, 1)``): the spikes of an earlier
+layer added through it, in ``weight_format`` as the kernel is.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ...model import Connectivity, IntFormat
+from ...model import Connectivity, IntFormat, Shortcut
 from .base import (
     check_format,
     check_name,
@@ -54,6 +58,8 @@ class Affine:
     weight_format: IntFormat | None = None
     name: str = ""
     connectivity: Connectivity | None = None
+    shortcut: Shortcut | None = None
+    shortcut_weight: np.ndarray | None = None
 
     def __post_init__(self):
         check_name(self.name)
@@ -91,6 +97,35 @@ class Affine:
             if not is_integral(weight):
                 raise ValueError(f"{label}: weights with a weight_format must be integers")
             fmt.check_array(f"{label}.weight", weight.astype(np.int64))
+        self._check_shortcut(label, convolution)
+
+    def _check_shortcut(self, label, convolution):
+        """A join and its kernel come together, on a convolution, in the kernel's format."""
+        short = self.shortcut
+        if isinstance(short, dict):
+            short = Shortcut.from_dict(short)
+            object.__setattr__(self, "shortcut", short)
+        if short is None:
+            if self.shortcut_weight is not None:
+                raise ValueError(f"{label}: shortcut_weight given without a shortcut")
+            return
+        if not isinstance(short, Shortcut):
+            raise TypeError(f"{label}: shortcut must be a Shortcut or None, not {short!r}")
+        if not convolution:
+            raise ValueError(f"{label}: a residual join needs a convolution (the join adds a "
+                             "map to the convolution's output map)")
+        if self.shortcut_weight is None:
+            raise ValueError(f"{label}: a shortcut needs its shortcut_weight")
+        kernel = float_array(label, "shortcut_weight", self.shortcut_weight, 4)
+        if kernel.shape != short.weight_shape or kernel.shape[0] != self.weight.shape[0]:
+            raise ValueError(f"{label}: shortcut_weight has shape {kernel.shape}, the join "
+                             f"needs {short.weight_shape} with {self.weight.shape[0]} outputs")
+        object.__setattr__(self, "shortcut_weight", kernel)
+        if self.weight_format is not None:
+            if not is_integral(kernel):
+                raise ValueError(f"{label}: shortcut weights with a weight_format must be "
+                                 "integers")
+            self.weight_format.check_array(f"{label}.shortcut_weight", kernel.astype(np.int64))
 
     @property
     def n(self) -> int:
@@ -144,6 +179,9 @@ class Affine:
                 "weight_format": format_to_dict(self.weight_format), "name": self.name}
         if self.connectivity is not None:
             data["connectivity"] = self.connectivity.to_dict()
+        if self.shortcut is not None:
+            data["shortcut"] = self.shortcut.to_dict()
+            data["shortcut_weight"] = self.shortcut_weight.tolist()
         return data
 
     @classmethod

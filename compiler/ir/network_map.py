@@ -9,6 +9,7 @@ IR                                     network file
                                        ``params.weight_format``, ``params.bias``
 ``Affine.connectivity``                the layer's ``connectivity`` (then ``W`` is a
                                        kernel and ``c`` per channel for a convolution)
+``Affine.shortcut``, ``.shortcut_weight``  the layer's residual join and its 1×1 kernel
 ``Recurrent(V)``                       ``layer<k>.recurrent``, ``params.recurrent``
 neuron (``LIF``/``IF``/``ALIF``/``LI``)  ``params.kind`` and the other ``params``;
                                        the layer's ``name`` is the neuron's
@@ -53,15 +54,14 @@ def _neuron(layer):
 def graph_from_network(network: Network) -> Graph:
     """The IR of ``network``: ``Input → (Affine → Recurrent? → neuron)* → Output``."""
     nodes = [Input(network.n_in, network.encoding)]
-    joined = [layer.name or str(i) for i, layer in enumerate(network.layers) if layer.shortcut]
-    if joined:
-        raise ValueError(f"layer(s) {', '.join(joined)} have a residual join, which the compiler "
-                         "and the hardware do not support yet; the reference and torch run it")
     for layer in network.layers:
         nodes.append(Affine(layer.weight.astype(np.int64),
                             None if layer.bias is None else layer.bias.astype(np.int64),
                             layer.params.weight_format, name=f"{layer.name}.weight"
-                            if layer.name else "", connectivity=layer.connectivity))
+                            if layer.name else "", connectivity=layer.connectivity,
+                            shortcut=layer.shortcut,
+                            shortcut_weight=None if layer.shortcut is None
+                            else layer.shortcut_weight.astype(np.int64)))
         if layer.recurrent is not None:
             nodes.append(Recurrent(layer.recurrent.astype(np.int64),
                                    name=f"{layer.name}.recurrent" if layer.name else ""))
@@ -90,6 +90,8 @@ def graph_to_network(graph: Graph) -> Network:
             params, affine.weight.astype(np.int64),
             recurrent=None if nodes.recurrent is None else nodes.recurrent.weight.astype(np.int64),
             bias=None if affine.bias is None else affine.bias.astype(np.int64),
-            name=nodes.neuron.name, connectivity=affine.connectivity))
+            name=nodes.neuron.name, connectivity=affine.connectivity, shortcut=affine.shortcut,
+            shortcut_weight=None if affine.shortcut is None
+            else affine.shortcut_weight.astype(np.int64)))
     return Network(tuple(layers), graph.input.encoding, graph.output.readout, graph.name,
                    dict(graph.metadata))

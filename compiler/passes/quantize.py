@@ -37,7 +37,8 @@ A convolutional or pooled layer (an ``Affine`` with a connectivity) is scaled th
 stored weight (a kernel ``(C_out, C_in, K, K)`` or the pooled dense matrix) is the tensor, one
 scale for all of it (every unrolled entry is a kernel weight or 0, so the unrolled matrix gets
 the same integers); the bias is per output channel; the state bounds are those of the unrolled
-layer, which computes the same.
+layer, which computes the same. A residual join's 1×1 kernel shares the layer's scale (its
+columns are scaled with the kernel's), so the two paths keep their proportions.
 
 Reported per layer: the scale, :math:`f`, the largest and RMS rounding error of the weights in
 integer units, the largest relative to the largest weight, which values were rounded
@@ -115,7 +116,8 @@ def _exact_scale(label, both):
         "to quantize them")
 
 
-def _bounds_width(params, weight, recurrent, bias, steps, connectivity=None):
+def _bounds_width(params, weight, recurrent, bias, steps, connectivity=None, shortcut=None,
+                  shortcut_weight=None):
     """Signed width that holds the state bounds of a layer (to their fixed point)."""
     from .ranges import state_bounds
 
@@ -123,7 +125,8 @@ def _bounds_width(params, weight, recurrent, bias, steps, connectivity=None):
     layer = Layer(params, weight.astype(np.int64),
                   recurrent=None if recurrent is None else recurrent.astype(np.int64),
                   bias=None if bias is None else np.clip(bias, fmt.min, fmt.max).astype(np.int64),
-                  connectivity=connectivity)
+                  connectivity=connectivity, shortcut=shortcut,
+                  shortcut_weight=None if shortcut is None else shortcut_weight.astype(np.int64))
     (i_lo, i_hi), (u_lo, u_hi) = state_bounds(layer, steps, until_stable=True)
     return max(_width(max(-i_lo, i_hi), 2), _width(max(-u_lo, u_hi), 2))
 
@@ -149,6 +152,9 @@ class _ScaledLayer:
         columns = int(np.prod(shape[1:]))
         self.w_int = rounded[:, :columns].reshape(shape)
         self.v_int = None if self.recurrent is None else rounded[:, columns:]
+        # a residual join's 1×1 kernel: its columns follow the kernel's, at the same scale
+        self.s_int = None if self.affine.shortcut is None else rounded[:, columns:].reshape(
+            self.affine.shortcut_weight.shape)
         self._needed = {}
 
     def integers(self, f):
@@ -186,7 +192,7 @@ class _ScaledLayer:
         if f not in self._needed:
             params, bias = self.params_at(f, 32)
             bits = _bounds_width(params, self.w_int, self.v_int, bias, max(self.steps, 1),
-                                 self.affine.connectivity)
+                                 self.affine.connectivity, self.affine.shortcut, self.s_int)
             theta = self.integers(f)[0]
             self._needed[f] = max(bits, int(theta).bit_length() + 2 if self.neuron.spiking else 2)
         return self._needed[f]
@@ -255,6 +261,8 @@ def quantize_layer(nodes, options, steps=32):
     label = affine.name or nodes.name or "?"
     rows = affine.weight.reshape(len(affine.weight), -1)  # a kernel: one row per out channel
     both = rows if recurrent is None else np.hstack([rows, recurrent.weight])
+    if affine.shortcut is not None:  # a join's kernel shares the layer's one scale
+        both = np.hstack([rows, affine.shortcut_weight.reshape(len(rows), -1)])
     largest = float(np.abs(both).max())
     scale = _weight_scale(label, both, weight_bits)
     scaled = both * scale
@@ -288,7 +296,8 @@ def quantize_layer(nodes, options, steps=32):
         changes.update(theta=int(theta), compare=">=", theta_reset=theta_reset)
     new_neuron = dataclasses.replace(neuron, **changes)
     new_affine = Affine(layer.w_int, c_int, IntFormat(w_width), name=affine.name,
-                        connectivity=affine.connectivity)
+                        connectivity=affine.connectivity, shortcut=affine.shortcut,
+                        shortcut_weight=layer.s_int)
     new_rec = None if recurrent is None else Recurrent(layer.v_int, name=recurrent.name)
     row = {"layer": nodes.name, "nodes": [affine.name, neuron.name],
            "exact": not approximations, "approximations": approximations,

@@ -81,11 +81,17 @@ def _row_sums(layer, weight):
 def _input_ranges(layer):
     """Per neuron: ``(a_lo, a_hi)`` the feed-forward input with bias, ``(r_lo, r_hi)`` the
     recurrent input, both shifted by ``2^f``. A convolutional or pooled layer's are those of its
-    unrolled weights (per neuron, each connection once) and its bias expanded per neuron."""
+    unrolled weights (per neuron, each connection once) and its bias expanded per neuron, with
+    a residual join's connections added."""
     f = layer.params.input_shift
     w = layer.weight.astype(np.int64)
-    a_lo = np.left_shift(_row_sums(layer, np.minimum(w, 0)), f)
-    a_hi = np.left_shift(_row_sums(layer, np.maximum(w, 0)), f)
+    a_lo, a_hi = _row_sums(layer, np.minimum(w, 0)), _row_sums(layer, np.maximum(w, 0))
+    if layer.shortcut is not None:  # a residual join's spikes add through its 1×1 kernel
+        v, every = layer.shortcut_weight.astype(np.int64), np.ones(
+            (1, layer.shortcut.connectivity.n_in), np.int64)
+        a_lo = a_lo + layer.shortcut.synaptic_sum(np.minimum(v, 0), every)[0]
+        a_hi = a_hi + layer.shortcut.synaptic_sum(np.maximum(v, 0), every)[0]
+    a_lo, a_hi = np.left_shift(a_lo, f), np.left_shift(a_hi, f)
     if layer.bias is not None:
         bias = layer.bias if layer.connectivity is None else \
             layer.connectivity.expand_bias(layer.bias)

@@ -5,7 +5,6 @@ import json
 import time
 
 import pytest
-
 from spikeforge.cli.common import CommandError
 from spikeforge.cli.demo import _Stages
 

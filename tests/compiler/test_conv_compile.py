@@ -161,14 +161,17 @@ def test_compile_report_counts_kernel_and_unrolled_words():
                                        "pooled_shape": [4, 4, 4], "conv": None,
                                        "output_shape": None}
     assert [(r["weight_words_stored"], r["weight_words_held"], r["weight_words_unrolled"])
-            for r in rows] == [(4 * 1 * 3 * 3, 36, 256 * 64), (10 * 64, 10 * 256, 10 * 256)]
+            for r in rows] == [(4 * 1 * 3 * 3, 36, 256 * 64), (10 * 64, 10 * 64, 10 * 256)]
     assert report["resources"]["weight_words_stored"] == 36 + 640
-    assert report["resources"]["weight_words_held"] == 36 + 10 * 256
+    assert report["resources"]["weight_words_held"] == 36 + 640
     assert report["resources"]["weight_words_unrolled"] == 256 * 64 + 10 * 256
-    # the convolution's core holds its kernel and two ROMs; the pooled dense layer is unrolled
+    # the convolution's core holds its kernel and two ROMs, and so does the pooled dense layer
+    # over the square 4×4×4 map (a 4×4 kernel of one channel per neuron)
     memories = {(m["layer"], m["memory"]): m for m in report["allocation"]["memories"]}
     assert memories[("conv1", "weights")]["depth"] == 36
-    assert memories[("fc", "weights")]["depth"] == 10 * 256
+    assert memories[("fc", "weights")]["depth"] == 10 * 64
+    assert memories[("fc", "input map")]["depth"] == 256
+    assert memories[("fc", "pair list")]["depth"] == 16
     assert memories[("conv1", "input map")]["depth"] == 64
     assert memories[("conv1", "pair list")]["depth"] == 22 * 22  # (8·3 − 2)² valid pairs
     # the range proof is the dense equivalent's; the cycles are the conv core's schedule
@@ -202,12 +205,20 @@ def test_too_large_convolution_gets_the_fit_error():
 
 
 def test_a_pooled_dense_layer_is_named_as_unrolled_in_the_fit_error():
-    conn = Connectivity((16, 32, 32), 2, None)
-    layer = Layer(LayerParams(16 * 32 * 32, 64), np.ones((64, 16 * 16 * 16), np.int64),
+    # pooled to 16×16×8, not square: held unrolled, which the fit error says
+    conn = Connectivity((16, 32, 16), 2, None)
+    layer = Layer(LayerParams(16 * 32 * 16, 64), np.ones((64, 16 * 16 * 8), np.int64),
                   name="pooled", connectivity=conn)
-    with pytest.raises(FitError, match=r"Pooled dense layers are held unrolled.*'pooled' "
-                                       r"262144 stored as 1048576 unrolled"):
+    with pytest.raises(FitError, match=r"Pooled dense layers over maps that are not square are "
+                                       r"held unrolled.*'pooled' 131072 stored as 524288 "
+                                       r"unrolled"):
         compile_source(Network((layer,), SpikeEncoding(4)), Options(target="icebreaker"))
+    # pooled to a square map it is held as its 262144 pooled weights, not 1048576 unrolled
+    square = Layer(LayerParams(16 * 32 * 32, 64), np.ones((64, 16 * 16 * 16), np.int64),
+                   name="square", connectivity=Connectivity((16, 32, 32), 2, None))
+    with pytest.raises(FitError) as info:
+        compile_source(Network((square,), SpikeEncoding(4)), Options(target="icebreaker"))
+    assert "262144 × 8 bits" in str(info.value) and "unrolled" not in str(info.value)
 
 
 def test_cli_compiles_a_conv_network_file(tmp_path, capsys):

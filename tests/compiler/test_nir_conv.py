@@ -334,9 +334,13 @@ BAD = {
                              conv2=None, lif2=None, pool2=None, flat=None, fc=None, lif3=None,
                              output=nir.Output({"output": np.array([64])})),
                         "pooling 'pool1' must be followed by a weight node"),
-    "residual join": (dict(edges=[*_edges(*CHAIN), ("lif1", "lif2")]),
-                      "node 'lif1' feeds 2 nodes (pool1, lif2); only chains are supported: "
-                      "branches and residual joins"),
+    "residual join of other shapes": (dict(edges=[*_edges(*CHAIN), ("lif1", "lif2")]),
+                                      "the skip path from 'lif1' gives a 4×8×8 map but the "
+                                      "convolution of 'lif2' gives 4×4×4: the shapes do not "
+                                      "join"),
+    "a branch": (dict(edges=[*_edges(*CHAIN), ("lif1", "fc")]),
+                 "node 'lif1' feeds 2 nodes (pool1, fc); only chains and residual blocks are "
+                 "supported"),
     "recurrent conv layer": (dict(edges=[*_edges(*CHAIN), ("lif1", "rec"), ("rec", "lif1")],
                                   rec=nir.Linear(weight=np.zeros((256, 256)))),
                              "node 'lif1' has recurrent weights 'rec' but its input is the "

@@ -280,3 +280,34 @@ def test_bias_per_channel_and_every_kind():
         x = random_spikes(rng, 4, network.n_in, 0.5)
         _, result, trace = check_equal(network, x, 2)
         np.testing.assert_array_equal(result.step_cycles, schedule(network, x, 2, trace).cycles)
+
+
+@pytest.mark.parametrize(("shape", "held_as_kernel"), [((2, 7, 7), True), ((2, 7, 4), False)])
+def test_a_pooled_dense_layer_over_a_square_map_keeps_its_pooled_weights(shape, held_as_kernel):
+    """Pooling 2×7×7 by 2 gives a square 2×3×3 map (the last row and column dropped): the
+    dense layer over it runs on the convolution core as a 3×3 kernel of one channel per neuron
+    (4·18 words, not 4·98 unrolled); over 2×7×4 (pooled 2×3×2) it runs unrolled on the dense
+    core. Both exactly."""
+    from spikeforge.link.memory_layout import core_layer, is_convolutional
+
+    rng = np.random.default_rng(9)
+    conn = Connectivity(shape, 2)
+    layer = Layer(LayerParams(int(np.prod(shape)), 4, theta=30, bias=True),
+                  rng.integers(-20, 40, conn.weight_shape(4)), bias=np.array([1, -2, 0, 3]),
+                  name="pooled", connectivity=conn)
+    network = Network((layer,), SpikeEncoding(4))
+    core = core_layer(layer)
+    assert is_convolutional(core) is held_as_kernel
+    words = 4 * conn.pooled_shape[0] * conn.pooled_shape[1] * conn.pooled_shape[2]
+    assert sum(map(len, lane_weights(layer, 2))) == (words if held_as_kernel else 4 * conn.n_in)
+    kinds = {type(c).__name__ for c in NetworkCore(network, lanes=2).cores}
+    assert kinds == {"ConvLIFLayer" if held_as_kernel else "LIFLayer"}
+    x = random_spikes(rng, 6, layer.params.n_in, 0.6)
+    _, result, trace = check_equal(network, x, 2)
+    np.testing.assert_array_equal(result.step_cycles, schedule(network, x, 2, trace).cycles)
+    if held_as_kernel:  # one pair per kept input (G = 2), one empty cycle per dropped one
+        issue, busy = conv_event_cycles(layer, 2)
+        kept = conn.pooled_shape[1] * 2  # rows and columns the whole windows cover
+        assert issue.tolist() == [2 if (j // shape[2]) % shape[1] < kept and j % shape[2] < kept
+                                  else 0 for j in range(conn.n_in)]
+        assert busy.tolist() == np.maximum(issue, 1).tolist() and (issue == 0).sum() == 2 * 13

@@ -124,7 +124,9 @@ def test_deploy_conv_weights_run_and_read_back_equal_reference(conv_device):
     x = _inputs(0)
     summary = deploy(conv_device, b)
     assert summary["verified"]
-    assert summary["weights"] == 4 * 1 * 3 * 3 + 144 * 4  # the kernel + the unrolled dense layer
+    # the kernel, and the dense layer over the 4×3×3 pooled map held as its 4·36 weights (the
+    # convolution core's 3×3 kernel of one channel per neuron), not 144 × 4 unrolled
+    assert summary["weights"] == 4 * 1 * 3 * 3 + 4 * 4 * 3 * 3
     assert conv_device.read_params()["weights_id"] == weights_fingerprint(b)
     result = _run_matches(conv_device, b, x)
     assert result["spikes"].sum() > 0

@@ -110,14 +110,20 @@ def test_network_file_round_trip(tmp_path):
     assert np.array_equal(run(loaded, x).u[2], run(network, x).u[2])
 
 
-def test_hardware_paths_refuse_a_residual_network_by_name():
+def test_a_residual_network_has_no_dense_form_but_maps_to_the_ir_and_back():
     network = _residual_network(np.random.default_rng(4))
-    with pytest.raises(ValueError, match=r"b has a residual join .* the hardware does not run "
-                                         r"residual networks yet"):
+    with pytest.raises(ValueError, match=r"b has a residual join .* which a dense layer cannot "
+                                         r"hold; the convolution core holds it"):
         network.dense()
-    from spikeforge.compiler.ir import graph_from_network
-    with pytest.raises(ValueError, match="layer\\(s\\) b have a residual join"):
-        graph_from_network(network)
+    from spikeforge.compiler.ir import graph_from_network, graph_to_network
+    graph = graph_from_network(network)
+    affine = graph.layers[1].affines[0]
+    assert affine.shortcut == network.layers[1].shortcut
+    assert np.array_equal(affine.shortcut_weight, network.layers[1].shortcut_weight)
+    back = graph_to_network(graph)
+    assert back.layers[1].shortcut == network.layers[1].shortcut
+    x = (np.random.default_rng(5).random((2, 12, 25)) < 0.5).astype(np.uint8)
+    assert np.array_equal(run(back, x).u[1], run(network, x).u[1])
 
 
 @pytest.mark.parametrize(("make", "message"), [

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 from spikeforge.model import run
 from spikeforge.sim.cosim import cosim_report
-from spikeforge.sim.random_networks import random_conv_network, random_spikes
+from spikeforge.sim.random_networks import (
+    random_conv_network,
+    random_residual_network,
+    random_spikes,
+)
 
 from .conftest import require
 
@@ -28,6 +32,23 @@ def test_conv_netlist_matches_reference(target, sim, seed, lanes):
     conv = network.layers[0].connectivity
     assert conv is not None and conv.conv is not None
     x = np.stack([random_spikes(rng, 8, network.n_in, 0.7)])
+    _check_netlist(network, x, sim, lanes, target)
+
+
+@pytest.mark.parametrize("target,sim,seed,lanes,source", [
+    ("ice40", "icarus", 46, 2, 0),
+    pytest.param("ecp5", "verilator", 47, 1, -1, marks=pytest.mark.slow),
+])
+def test_residual_netlist_matches_reference(target, sim, seed, lanes, source):
+    require(sim)
+    rng = np.random.default_rng(seed)
+    network = random_residual_network(rng, lanes, source=source, dense_out=True,
+                                      saturating=True)
+    x = np.stack([random_spikes(rng, 8, network.n_in, 0.7)])
+    _check_netlist(network, x, sim, lanes, target)
+
+
+def _check_netlist(network, x, sim, lanes, target):
     report = cosim_report(network, x, sim, lanes=lanes, netlist=target)
     assert report["design"] == f"{target} netlist" and report["harness"] == "cocotb"
     assert (report["mismatches"], report["first_mismatch"]) == (0, None)

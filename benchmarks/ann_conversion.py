@@ -44,8 +44,10 @@ def convert_rows(model, steps_list, shape, percentile=100.0):
 #: the converted CNNs: name → (description, trainer keyword arguments, Spike-Norm percentile)
 CNNS = {
     "cnn": ("VGG-style c16-pool-c32-pool-linear ReLU → IF", {}, 100.0),
-    "resnet": ("ResNet-style c16-block16-pool-linear ReLU → IF (robust Spike-Norm, 99.9th "
-               "percentile)", {"channels": (16,)}, 99.9),
+    # the 98th percentile of each drive: a few neurons saturate, every other one fires sooner,
+    # which four layers of two steps' latency need at T = 32 (99.9: −1.4 to −1.7 pp there)
+    "resnet": ("ResNet-style c16-block16-pool-linear ReLU → IF (robust Spike-Norm, 98th "
+               "percentile)", {"channels": (16,)}, 98.0),
 }
 
 

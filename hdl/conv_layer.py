@@ -56,6 +56,14 @@ input events of pair counts :math:`m_e` keeps the core busy for
 cycles (``E = 0``: :math:`N + 6 + L`, as a dense layer): the 3 cycles fill the map read, the
 queue and the walker (see :mod:`spikeforge.hdl.schedule`).
 
+Residual join (``layer.shortcut``, :mod:`spikeforge.model.shortcut`): the source's events
+arrive on a second port, ``i_short``, and are taken after the input's marker (``SYN_SHORT``)
+exactly as the input's are: the input map lists the source's inputs after the layer's own
+(address ``n_in + j``), the pair list the 1×1 kernel's pairs after the kernel's (kernel offset
+0), and the join's weights follow the kernel in every lane (rows :math:`C_{in} K^2 + c`). The
+step then costs :math:`1 + [E' > 0]\,(3 + \sum_e \max(m'_e G, 1))` more cycles for
+:math:`E'` join events (one cycle for the input's marker, then the same fill).
+
 Update: one neuron per clock in ascending :math:`i = o H_o W_o + y_o W_o + x_o`, the lane and the
 accumulator address from counters (position, lane, group base); the probe records and output
 events are :class:`LIFLayer`'s. The bias (per output channel in the model) is expanded to one

@@ -219,6 +219,9 @@ def main(argv=None):
     parser.add_argument("--engine", choices=["ray", "pool"], default=None,
                         help="with --workers > 1: Ray tasks or a local process pool (default: "
                         "ray when installed)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the totals as one JSON object (always done; the flag is "
+                             "accepted as every spikeforge report takes it)")
     args = parser.parse_args(argv)
     if args.networks < 1 or args.neuron_steps < 1 or args.workers < 1:
         parser.error("--networks, --neuron-steps and --workers must be at least 1")

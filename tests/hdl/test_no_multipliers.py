@@ -18,7 +18,7 @@ from spikeforge.model import (
     ResetMode,
     SpikeEncoding,
 )
-from spikeforge.sim.random_networks import random_layer
+from spikeforge.sim.random_networks import random_layer, random_residual_network
 from spikeforge.toolchain import ToolMissing, yosys_command
 
 try:
@@ -69,10 +69,18 @@ def conv_network():
     return Network(tuple(layers), SpikeEncoding(4), readout=Readout.MEMBRANE_MAX)
 
 
-@pytest.fixture(scope="module", params=["dense", "conv"])
+def residual_network():
+    """A residual block joined from the network input (the input's second FIFO, the join's ROM
+    entries and kernel rows), then a dense readout over its map (held as a kernel when square)."""
+    return random_residual_network(np.random.default_rng(12), 2, source=-1, dense_out=True)
+
+
+@pytest.fixture(scope="module", params=["dense", "conv", "residual"])
 def design(request, tmp_path_factory):
-    """The dense core with every feature, or the convolutional core; 2 lanes, host port."""
-    network = dense_network() if request.param == "dense" else conv_network()
+    """The dense core with every feature, the convolutional core, or a residual block; 2 lanes,
+    host port."""
+    network = {"dense": dense_network, "conv": conv_network,
+               "residual": residual_network}[request.param]()
     core = NetworkCore(network, lanes=2, host_access=True)
     folder = tmp_path_factory.mktemp(f"rtlil_{request.param}")
     (folder / "design.il").write_text(rtlil.convert(core, name="top"))

@@ -144,6 +144,11 @@ def _chain(graph):
                 raise NIRImportError(f"edge ({src!r}, {dst!r}) names a node {name!r} that the "
                                      "graph does not have")
     for name, node in nodes.items():
+        if node is None:
+            raise NIRImportError(
+                f"node {name!r} is empty (None): the exporter wrote no NIR node for that module "
+                "(Norse 1.1's to_nir does so for torch.nn.Flatten); export a graph whose every "
+                f"node is one of {SUPPORTED}")
         if _kind(node) not in ("Input", "Output", *WEIGHTS, *CONVOLUTIONS, *POOLS, *SHAPES,
                                *NEURONS):
             raise NIRImportError(f"node {name!r} is a {_kind(node)}, which spikeforge does not "

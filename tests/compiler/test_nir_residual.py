@@ -153,3 +153,4 @@ def test_the_shortcut_matches_a_hand_built_join():
     network, _ = import_nir(graph, steps=8)
     assert network.layers[2].shortcut == Shortcut(0, Connectivity((4, 6, 6), 1,
                                                                   Conv2d(4, 1, 1, 0)))
+

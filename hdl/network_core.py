@@ -165,8 +165,9 @@ class NetworkCore(wiring.Component):
         self.network = network
         self.lanes = lanes
         last = len(network.layers) - 1
-        # a convolution runs on a core that holds its kernel; a pooled dense layer runs
-        # unrolled (Layer.dense), connection for connection the same
+        # a convolution (and a pooled dense layer over a square map) runs on a core that holds
+        # its kernel; any other pooled dense layer unrolled (Layer.dense), connection for
+        # connection the same
         self.cores = []
         for index, layer in enumerate(network.layers):
             common = dict(lanes=lanes, index=index, prime=index < last, probe=probe,

@@ -19,8 +19,11 @@ def test_bench_reports_a_ratio_against_the_peer(tmp_path, capsys):
     (row,) = report["rows"]
     assert row["benchmark"] == "train_throughput" and row["value"] > 0
     assert row["versus_value"] > 0
-    # value and peer are rounded to one sample/s, the ratio to 0.01
-    assert abs(row["ratio"] - row["value"] / row["versus_value"]) < 0.01
+    # value and peer are rounded to one sample/s and the ratio (of the unrounded pair) to 0.01,
+    # so the ratio lies between the extremes the rounded pair allows
+    value, peer = row["value"], row["versus_value"]
+    lowest, highest = (value - 0.5) / (peer + 0.5), (value + 0.5) / (peer - 0.5)
+    assert lowest - 0.005 <= row["ratio"] <= highest + 0.005
     saved = json.loads((tmp_path / "train_throughput.json").read_text())
     assert saved["summary"][0]["ratio"] == row["ratio"]
     assert json.loads((tmp_path / "bench.json").read_text())["rows"] == report["rows"]

@@ -9,6 +9,11 @@ ECP5-85F Fmax >= 120 MHz. ``--quick`` builds an 8 → 12 → 4 network instead (
 Fmax depends on placement luck, so each design is placed and routed with ``--seeds`` nextpnr
 seeds (default 3) and the median is reported with the spread (lowest and highest).
 
+Capacity: the largest dense ``H → H → 10`` network each board holds at 8 and 4 bits (``H`` a
+multiple of 16, by the compiler's fit check, which counts SPRAM on the UP5K), in synapses against
+the digits network's 9,472 (bar: 4× on the UP5K); and unless ``--quick`` a ``256 → 256 → 10``
+network is built for the UP5K (its first layer's weights in SPRAM).
+
 ``--decay-terms 1,4`` builds the same network twice, every decay of the second with four signed
 terms (contract version 2), and compares: the peer of the 4-term build is the 1-term build of the
 same run; the limits are +5 % logic and no Fmax loss beyond the 1-term build's seed spread.
@@ -70,6 +75,48 @@ def _median_build(build, seeds):
     median = sorted(reports, key=lambda r: r["fmax_mhz"])[(len(reports) - 1) // 2]
     return {**median, "fmax_mhz": statistics.median(fmaxes), "fmax_seeds": fmaxes,
             "fmax_spread_mhz": [min(fmaxes), max(fmaxes)]}
+
+
+def largest_dense(board, bits, step=16, limit=4096):
+    """``(H, synapses)`` of the largest ``H → H → 10`` network at ``bits`` that ``board``
+    holds by the compiler's fit check (block RAM, SPRAM, LUT estimate)."""
+    from spikeforge.compiler.resources import FitError, check_fit
+    from spikeforge.compiler.targets import get_target
+    from spikeforge.model import IntFormat, Layer, LayerParams, Network, RateEncoding
+
+    def fits(h):
+        fmt = IntFormat(bits)
+        layers = (Layer(LayerParams(h, h, weight_format=fmt), np.zeros((h, h), int)),
+                  Layer(LayerParams(h, 10, weight_format=fmt), np.zeros((10, h), int)))
+        try:
+            check_fit(Network(layers, RateEncoding(steps=8, levels=4)), 1, get_target(board))
+        except FitError:
+            return False
+        return True
+
+    best = 0
+    for h in range(step, limit + 1, step):  # fit is monotone in H: stop at the first miss
+        if not fits(h):
+            break
+        best = h
+    return best, best * best + best * 10
+
+
+DIGITS_SYNAPSES = 64 * 128 + 128 * 10
+
+
+def _capacity_rows(boards):
+    rows = []
+    for board in boards:
+        for bits in (8, 4):
+            h, synapses = largest_dense(board, bits)
+            ratio = synapses / DIGITS_SYNAPSES
+            bar = 4.0 if board == "icebreaker" else None
+            rows.append({"metric": f"{board} largest dense {h}-{h}-10, {bits}-bit",
+                         "value": synapses, "unit": "synapses", "versus": "digits 64-128-10",
+                         "versus_value": DIGITS_SYNAPSES, "ratio": ratio, "limit": bar,
+                         "meets": bar is None or ratio >= bar})
+    return rows
 
 
 def _logic(board, report):
@@ -165,6 +212,23 @@ def main(argv=None):
                 result["boards"][f"{board} 4-term"] = reports[4]
                 result["summary"] += _rows(board, reports[4], " 4-term")
                 result["summary"] += _decay_cost_rows(board, reports[1], reports[4], 4)
+    result["summary"] += _capacity_rows(boards)
+    if "icebreaker" in boards and not args.quick:
+        big = digits_sized(256, 256, 10)
+        print(f"building {big.name} for icebreaker ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="spikeforge-boards-") as tmp:
+            report = build_bitstream(big, board_platform("icebreaker"),
+                                     Path(args.build_dir or tmp) / "icebreaker-256", seed=1)
+        result["boards"]["icebreaker 256-256-10"] = report
+        used = report["utilization"]
+        result["summary"].append(
+            {"metric": "icebreaker 256-256-10 builds (seed 1)", "value": report["fmax_mhz"],
+             "unit": "MHz", "versus": "board clock", "versus_value": report["clock_mhz"],
+             "ratio": report["fmax_mhz"] / report["clock_mhz"], "limit": 1.0,
+             "meets": report["fmax_mhz"] >= report["clock_mhz"],
+             "logic_cells": used["ICESTORM_LC"]["used"],
+             "block_rams": used["ICESTORM_RAM"]["used"],
+             "sprams": used.get("ICESTORM_SPRAM", {"used": 0})["used"], "dsp": report["dsp"]})
     write_result(result, args.out, args.json, sort_keys=True)
     if not args.json:
         for row in result["summary"]:

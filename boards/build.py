@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from ..compiler.resources import spram_plan
+from ..compiler.targets import get_target
 from ..link.protocol import DEFAULT_LINK
 from .rtlil import relax_collisions
 from .top import BoardTop
@@ -141,8 +143,10 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     configure_yowasp()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # weights go to the UltraPlus SPRAM only where the block RAMs cannot hold the design
+    spram = spram_plan(network, lanes, get_target(platform.board), learning is not None)
     top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link,
-                   learning=learning)
+                   learning=learning, spram_weights=spram)
     start = time.perf_counter()
     plan = platform.build(top, name=name, do_build=False,
                           **platform.toolchain_overrides(target_mhz or platform.target_mhz, seed))
@@ -184,6 +188,10 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
         "uart_divisor": top.divisor,
         "lanes": lanes,
         "relaxed_read_ports": relaxed,
+        # SPRAM has no initial contents: such a bitstream runs once its weights are deployed
+        "spram_weights": [{"layer": network.layers[index].name or f"layer{index}", "lane": lane}
+                          for index, lane in sorted(spram)],
+        "weights_at_boot": not spram,
         "design_hash": top.info.design_hash.hex(),
         "learning": None if learning is None else {
             "rule": learning.rule.name.lower(), "layers": list(learning.layers),

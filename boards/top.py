@@ -27,14 +27,17 @@ def uart_divisor(clock_hz, baud):
 
 
 class BoardTop(Elaboratable):
-    """A :class:`~spikeforge.hdl.link_top.LinkTop` wired to ``uart`` 0 and the user LEDs."""
+    """A :class:`~spikeforge.hdl.link_top.LinkTop` wired to ``uart`` 0 and the user LEDs
+    (``spram_weights``: the weight memories held in SPRAM on an iCE40 UP5K,
+    :func:`spikeforge.compiler.resources.spram_plan`)."""
 
     def __init__(self, network, *, clock_hz, lanes=1, baud=115200, link=DEFAULT_LINK,
-                 learning=None):
+                 learning=None, spram_weights=()):
         self.divisor = uart_divisor(clock_hz, baud)
         self.baud = baud
+        self.spram_weights = frozenset(spram_weights)
         self.top = LinkTop(network, lanes=lanes, divisor=self.divisor, link=link,
-                           learning=learning,
+                           learning=learning, spram_weights=spram_weights,
                            timeout=min(int(clock_hz // 20), 1 << 24))  # 50 ms of silence
 
     @property

@@ -39,7 +39,7 @@ def run(args):
     network = load_network_arg(args.netfile)
     learning = None if args.rule is None else learning_config(network, args)
     platform = board_platform(args.board)
-    _check_fit(network, args)
+    _check_fit(network, args, learning is not None)
     what = "" if learning is None else f" with {args.rule} learning units"
     log(args, f"building {network.name}{what} for {args.board} ({platform.device}) in "
         f"{args.out} ...")
@@ -60,17 +60,21 @@ def run(args):
           f"Fmax {report['fmax_mhz']:.1f} MHz (clock {report['clock_mhz']:g} MHz), "
           f"{report['dsp']} DSP; {used}")
     print(f"design hash {report['design_hash']}, UART {report['baud']} baud")
+    if not report["weights_at_boot"]:
+        held = ", ".join(f"{w['layer']} lane {w['lane']}" for w in report["spram_weights"])
+        print(f"weights of {held} are in SPRAM, which a bitstream cannot initialize: the board "
+              "starts with no network; run `spikeforge deploy` before `spikeforge run`")
     return 0
 
 
-def _check_fit(network, args):
+def _check_fit(network, args, learning):
     """Refuse, before anything is synthesized or written, a network whose memories or logic
     the compiler's estimate says the board cannot hold (the same check as ``compile``)."""
     from spikeforge.compiler.resources import FitError, check_fit
     from spikeforge.compiler.targets import get_target
 
     try:
-        check_fit(network, args.lanes, get_target(args.board))
+        check_fit(network, args.lanes, get_target(args.board), learning)
     except FitError as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:  # lanes that do not divide a layer, a residual join

@@ -54,12 +54,17 @@ import math
 
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from ..hdl.conv_layer import rom_shapes
+from ..hdl.weight_spram import spram_blocks
 from ..link.memory_layout import check_lanes, core_layer, is_convolutional, lane_depth
 from ..model import NeuronKind
 from .targets import TARGETS
 
-__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", "weight_words"]
+__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", "spram_plan",
+           "weight_words"]
 
+#: SPRAMs the board's host link takes on an UltraPlus: its frame and output buffers
+#: (``hdl/link_ram.py``)
+LINK_SPRAMS = 2
 EVENT_BITS = 17  #: address (16) and marker (1) of an event (``hdl.events``)
 LOGIC_BITS = 128  #: an output FIFO this small is left to flip-flops by the bitstream flow
 
@@ -120,16 +125,56 @@ def _memory(target, layer, kind, lane, depth, width, logic_bits=0):
             "bits": bits, "blocks": blocks}
 
 
-def allocate(network, lanes, target):
-    """Every memory of the design with its size and block count on ``target``."""
+def allocate(network, lanes, target, learning=False):
+    """Every memory of the design with its size and block count on ``target``; a weight memory
+    :func:`spram_plan` puts in SPRAM takes no block RAM and says how many SPRAMs it takes."""
+    return _allocate(network, lanes, target, spram_plan(network, lanes, target, learning))
+
+
+def spram_plan(network, lanes, target, learning=False):
+    """``(layer, lane)`` weight memories held in the UltraPlus SPRAM on ``target``.
+
+    None while the block RAMs hold the design (its timing and its boot-time weights stay as
+    they are); else the weight memories that free the most block RAMs go first, while SPRAMs
+    are left beside the host link's (:data:`LINK_SPRAMS`) and until the rest fits. SPRAM
+    starts empty, so such a design runs once its weights are deployed; the learning units
+    need a second port, so a learning build keeps block RAM (``learning=True``: no plan).
+    """
+    free = target.spram_blocks - LINK_SPRAMS
+    if learning or free <= 0 or target.bram_blocks is None:
+        return frozenset()
+    memories = _allocate(network, lanes, target, frozenset())
+    short = sum(m["blocks"] for m in memories) - target.bram_blocks
+    weights = []  # (blocks, layer, lane, SPRAMs) of every weight memory
+    for index, layer in enumerate(network.layers):
+        depth, width = _held_depth(layer, lanes), layer.params.weight_format.width
+        blocks = bram_blocks(depth, width, target.bram_shapes)
+        weights += [(blocks, index, lane, spram_blocks(depth, width)) for lane in range(lanes)]
+    weights.sort(key=lambda w: (-w[0], w[1], w[2]))
+    plan = set()
+    for blocks, index, lane, need in weights:
+        if short <= 0:
+            break
+        if need is not None and need <= free:
+            plan.add((index, lane))
+            free -= need
+            short -= blocks
+    return frozenset(plan) if short <= 0 else frozenset()
+
+
+def _allocate(network, lanes, target, plan):
     memories = []
     for index, layer in enumerate(network.layers):
         p = layer.params
         name = layer.name or f"layer{index}"
         q = check_lanes(layer, lanes)
         for lane in range(lanes):
-            memories.append(_memory(target, name, "weights", lane, _held_depth(layer, lanes),
-                                    p.weight_format.width))
+            memory = _memory(target, name, "weights", lane, _held_depth(layer, lanes),
+                             p.weight_format.width)
+            if (index, lane) in plan:
+                memory.update(blocks=0, spram_blocks=spram_blocks(memory["depth"],
+                                                                  memory["width"]))
+            memories.append(memory)
             memories.append(_memory(target, name, "accumulators", lane, q,
                                     input_accumulator_width(p)))
             if p.same_step_recurrence:
@@ -182,7 +227,7 @@ def _held_depth(layer, lanes):
     return lane_depth(layer, lanes)
 
 
-def _fewer_lanes(network, lanes, target):
+def _fewer_lanes(network, lanes, target, learning):
     """A sentence naming the most lanes below ``lanes`` that fit ``target``, if any."""
     for fewer in range(lanes - 1, 0, -1):
         try:
@@ -190,10 +235,21 @@ def _fewer_lanes(network, lanes, target):
                 check_lanes(layer, fewer)
         except ValueError:
             continue
-        blocks = sum(m["blocks"] for m in allocate(network, fewer, target))
+        blocks = sum(m["blocks"] for m in allocate(network, fewer, target, learning))
         if blocks <= target.bram_blocks and estimate_luts(network, fewer) <= (target.luts or 0):
             return f"With {fewer} lane(s) it needs {blocks} block RAMs and fits. "
     return ""
+
+
+def _spram_note(target, learning):
+    """A sentence on the UltraPlus SPRAM a design that does not fit could not use (if any)."""
+    free = target.spram_blocks - LINK_SPRAMS
+    if free <= 0:
+        return ""
+    if learning:
+        return ("Weights go to SPRAM only without learning units (they need a second port). ")
+    return (f"Its {free} SPRAMs beside the host link's ({target.spram_block_bits // 1024} kbit "
+            "each, weights only) cannot take enough weight memories for the rest to fit. ")
 
 
 def _advice(target):
@@ -208,9 +264,10 @@ def _advice(target):
                f": {target.name} is the largest board spikeforge builds for."))
 
 
-def check_fit(network, lanes, target):
-    """Allocate and refuse a design that needs more block RAM or LUTs than ``target`` has."""
-    memories = allocate(network, lanes, target)
+def check_fit(network, lanes, target, learning=False):
+    """Allocate and refuse a design that needs more block RAM or LUTs than ``target`` has
+    (``learning``: with learning units, whose weights stay in block RAM)."""
+    memories = allocate(network, lanes, target, learning)
     blocks = sum(m["blocks"] for m in memories)
     bits = sum(m["bits"] for m in memories)
     luts = estimate_luts(network, lanes)
@@ -225,7 +282,8 @@ def check_fit(network, lanes, target):
                "bram_bits_available": None if target.bram_blocks is None
                else target.bram_blocks * target.bram_block_bits,
                "luts_estimate": luts, "luts_available": target.luts, "dsps": 0,
-               "spram_blocks": 0, "spram_blocks_available": target.spram_blocks}
+               "spram_blocks": sum(m.get("spram_blocks", 0) for m in memories),
+               "spram_blocks_available": target.spram_blocks}
     if target.bram_blocks is not None and blocks > target.bram_blocks:
         largest = max(memories, key=lambda m: m["blocks"])
         lane = "" if largest["lane"] is None else f", lane {largest['lane']}"
@@ -235,8 +293,9 @@ def check_fit(network, lanes, target):
             f"{target.bram_block_bits} bits ({target.bram_blocks * target.bram_block_bits} bits). "
             f"Largest memory: {largest['memory']} of layer {largest['layer']!r}{lane}, "
             f"{largest['depth']} × {largest['width']} bits = {largest['bits']} bits in "
-            f"{largest['blocks']} blocks. {_unrolled_note(network)}"
-            f"{_fewer_lanes(network, lanes, target)}{_advice(target)}")
+            f"{largest['blocks']} blocks. {_spram_note(target, learning)}"
+            f"{_unrolled_note(network)}{_fewer_lanes(network, lanes, target, learning)}"
+            f"{_advice(target)}")
     if target.luts is not None and luts > target.luts:
         raise FitError(
             f"the network does not fit {target.name} ({target.device}): its logic needs about "

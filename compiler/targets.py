@@ -4,8 +4,10 @@ Numbers are the device datasheets' (Lattice iCE40 UltraPlus UP5K: 5,280 LUT4, 30
 4 kbit, 4 SPRAM of 256 kbit, 8 DSP; ECP5 LFE5U-85F: 83,640 LUT4, 208 EBR of 18 kbit, 156 18×18
 multipliers). A block RAM holds a memory in one of its aspect ratios (``bram_shapes``, depth ×
 width): iCE40 ``SB_RAM40_4K`` 256×16 … 2048×2, ECP5 ``DP16KD`` 512×36 … 16384×1. The network
-cores never use a DSP (the budget is listed so reports can say so) and do not use the UP5K's
-SPRAM (the board's host link does, for its buffers; see ``hdl/link_ram.py``).
+cores never use a DSP (the budget is listed so reports can say so). The UP5K's SPRAM holds the
+board's host-link buffers (``hdl/link_ram.py``) and, where the block RAMs cannot hold a design,
+its largest weight memories (``hdl/weight_spram.py``,
+:func:`spikeforge.compiler.resources.spram_plan`).
 """
 
 from typing import NamedTuple
@@ -25,7 +27,7 @@ class Target(NamedTuple):
     bram_shapes: tuple  #: (depth, width) configurations of one block RAM
     dsps: int | None
     family: str | None  #: Yosys synthesis family, None for generic
-    spram_blocks: int = 0  #: UltraPlus single-port RAMs (unused by the network core)
+    spram_blocks: int = 0  #: UltraPlus single-port RAMs (link buffers; weights where needed)
     spram_block_bits: int = 0
 
     def to_dict(self):

@@ -45,6 +45,7 @@ from ..model.decay import Decay
 from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
 from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
 from .neuron_update import NeuronUpdate
+from .weight_spram import WeightSPRAM
 
 __all__ = ["LIFLayer", "Phase"]
 
@@ -96,6 +97,10 @@ class LIFLayer(wiring.Component):
         ``r_addr`` in; ``r_weight``, ``r_state`` out one cycle later, while ``idle``: the weight
         at ``r_lane``/``r_addr`` and the state of neuron ``r_addr``). Weight addresses follow
         :mod:`spikeforge.link.memory_layout`.
+    spram_lanes : iterable of int
+        Lanes whose weights live in the UltraPlus SPRAM when elaborated for an iCE40 UP5K
+        (:mod:`spikeforge.hdl.weight_spram`; it has no initial contents, so ``host_access`` is
+        required and the host deploys the weights); a block RAM elsewhere.
 
     Ports
     -----
@@ -118,7 +123,7 @@ class LIFLayer(wiring.Component):
     """
 
     def __init__(self, layer, *, lanes=1, index=0, prime=False, probe=False,
-                 flush_on_clear=False, host_access=False):
+                 flush_on_clear=False, host_access=False, spram_lanes=()):
         if not isinstance(layer, Layer):
             raise TypeError(f"layer must be a spikeforge.model.Layer, not {layer!r}")
         p = layer.params
@@ -146,6 +151,12 @@ class LIFLayer(wiring.Component):
         self.prime = bool(prime)
         self.flush_on_clear = bool(flush_on_clear)
         self.host_access = bool(host_access)
+        self.spram_lanes = frozenset(spram_lanes)
+        if self.spram_lanes and not self.host_access:
+            raise ValueError("weights in SPRAM start empty: spram_lanes needs host_access")
+        if not self.spram_lanes <= set(range(lanes)):
+            raise ValueError(f"spram_lanes must be lanes of 0..{lanes - 1}, not "
+                             f"{sorted(self.spram_lanes)}")
         self.acc_width = input_accumulator_width(p)
         self.latency = NeuronUpdate.latency(p)
         members = {
@@ -227,9 +238,12 @@ class LIFLayer(wiring.Component):
         # neuron i - L - 1 while it reads neuron i). ``no_rw_check`` lets Yosys skip the
         # collision logic it would otherwise build around every block RAM, a long path.
         unchecked = {"no_rw_check": 1}
+        # a lane listed in ``spram_lanes`` keeps its weights in UltraPlus SPRAM on an iCE40 UP5K
+        # (``hdl/weight_spram.py``), in a block RAM like the others anywhere else
         weights = [
-            Memory(shape=wshape, depth=depth, init=init, attrs=unchecked)
-            for init in lane_weights(layer, lanes)
+            WeightSPRAM(width=wshape.width, depth=depth, init=init) if lane in self.spram_lanes
+            else Memory(shape=wshape, depth=depth, init=init, attrs=unchecked)
+            for lane, init in enumerate(lane_weights(layer, lanes))
         ]
         accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[]) for _ in range(lanes)]
         state = Memory(shape=_state_layout(p), depth=n, init=[], attrs=unchecked)
@@ -249,7 +263,8 @@ class LIFLayer(wiring.Component):
             r_wr = [mem.write_port() for mem in rec_accs]
             r_rd = [mem.read_port(transparent_for=(wp,))
                     for mem, wp in zip(rec_accs, r_wr, strict=True)]
-        w_rd = [mem.read_port() for mem in weights]
+        w_rd = [mem.read_port() if isinstance(mem, Memory)
+                else SimpleNamespace(addr=mem.r_addr, data=mem.r_data) for mem in weights]
         a_wr = [mem.write_port() for mem in accs]
         a_rd = [mem.read_port(transparent_for=(wp,)) for mem, wp in zip(accs, a_wr, strict=True)]
         s_wr = state.write_port()
@@ -280,7 +295,8 @@ class LIFLayer(wiring.Component):
         m.d.sync += [h_en.eq(self.w_en), h_lane.eq(self.w_lane), h_addr.eq(self.w_addr),
                      h_data.eq(self.w_data)]
         for lane, mem in enumerate(hw.weights):
-            host = mem.write_port()
+            host = (mem.write_port() if isinstance(mem, Memory)
+                    else SimpleNamespace(en=mem.w_en, addr=mem.w_addr, data=mem.w_data))
             m.d.comb += [
                 host.en.eq(h_en & (h_lane == lane)),
                 host.addr.eq(h_addr),

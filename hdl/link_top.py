@@ -13,7 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..link.protocol import DEFAULT_LINK, design_info
-from ..model.fingerprint import weights_fingerprint
+from ..model.fingerprint import NO_NETWORK, weights_fingerprint
 from .events import EventLayout
 from .host_link import CORE_COUNTERS, HostLink
 from .learning_core import LearningCore
@@ -21,6 +21,7 @@ from .learning_events import CommandLayout
 from .network_core import NetworkCore
 from .skid_buffer import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
+from .weight_spram import has_spram
 
 __all__ = ["LinkTop"]
 
@@ -41,6 +42,10 @@ class LinkTop(wiring.Component):
     link : LinkConfig
     learning : LearningConfig or None
         On-chip learning units (:mod:`spikeforge.model.learning`), or none.
+    spram_weights : iterable of (int, int)
+        ``(layer, lane)`` weight memories held in SPRAM on an iCE40 UP5K
+        (:func:`spikeforge.compiler.resources.spram_plan`; not with learning units). Such a
+        bitstream starts with no network (``NO_NETWORK``) until one is deployed.
 
     Ports
     -----
@@ -53,15 +58,19 @@ class LinkTop(wiring.Component):
     """
 
     def __init__(self, network, *, lanes=1, divisor, timeout=None, link=DEFAULT_LINK,
-                 learning=None):
+                 learning=None, spram_weights=()):
         self.divisor = check_divisor(divisor)
         self.timeout = timeout if timeout is not None else min(200 * 10 * divisor, 1 << 24)
         self.info = design_info(network, lanes, link, learning)
         self.weights_id = weights_fingerprint(network)  # the memories' initial contents
         depths = {"output_depth": 2, "input_depth": network.n_in + 1}
         if learning is None:
-            self.core = NetworkCore(network, lanes=lanes, host_access=True, **depths)
+            self.core = NetworkCore(network, lanes=lanes, host_access=True,
+                                    spram_weights=spram_weights, **depths)
         else:
+            if spram_weights:
+                raise ValueError("the learning units read and write weights in one cycle: "
+                                 "their weights cannot be in single-port SPRAM")
             self.core = LearningCore(network, learning, lanes=lanes, link=True, **depths)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(8),
                           "busy": Out(1)})
@@ -69,8 +78,11 @@ class LinkTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         core = m.submodules.core = self.core
+        # SPRAM starts empty: a design with weights there has no network until one is deployed
+        in_spram = has_spram(platform) and bool(getattr(self.core, "spram_weights", ()))
         link = m.submodules.link = HostLink(self.info, timeout=self.timeout,
-                                              weights_id=self.weights_id)
+                                              weights_id=NO_NETWORK if in_spram
+                                              else self.weights_id)
         urx = m.submodules.uart_rx = UARTReceiver(divisor=self.divisor)
         utx = m.submodules.uart_tx = UARTTransmitter(divisor=self.divisor)
         m.d.comb += [

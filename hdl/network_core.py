@@ -148,10 +148,13 @@ class NetworkCore(wiring.Component):
         Output FIFO entries, at least 2; default ``2 (n_out + 1)``.
     host_access : bool
         Add the weight write port (``w_*``) and the weight and state read port (``r_*``).
+    spram_weights : iterable of (int, int)
+        ``(layer, lane)`` weight memories held in the UltraPlus SPRAM on an iCE40 UP5K
+        (:func:`spikeforge.compiler.resources.spram_plan`; needs ``host_access``).
     """
 
     def __init__(self, network, *, lanes=1, probe=False, input_depth=None, output_depth=None,
-                 host_access=False):
+                 host_access=False, spram_weights=()):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a spikeforge.model.Network, not {network!r}")
         if len(network.layers) > 256:
@@ -164,6 +167,7 @@ class NetworkCore(wiring.Component):
             "output_depth", output_depth, 2, 2 * (network.n_out + 1))
         self.network = network
         self.lanes = lanes
+        self.spram_weights = frozenset(spram_weights)
         last = len(network.layers) - 1
         # a convolution (and a pooled dense layer over a square map) runs on a core that holds
         # its kernel; any other pooled dense layer unrolled (Layer.dense), connection for
@@ -171,7 +175,8 @@ class NetworkCore(wiring.Component):
         self.cores = []
         for index, layer in enumerate(network.layers):
             common = dict(lanes=lanes, index=index, prime=index < last, probe=probe,
-                          flush_on_clear=index > 0, host_access=host_access)
+                          flush_on_clear=index > 0, host_access=host_access,
+                          spram_lanes={lane for at, lane in self.spram_weights if at == index})
             layer = core_layer(layer)  # a pooled dense layer as a convolution, or unrolled
             if is_convolutional(layer):
                 # a join from a layer drops that layer's pending group on clear, as the

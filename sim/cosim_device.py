@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..link.protocol import DEFAULT_LINK
 from ..toolchain import ToolMissing, configure_verilator, missing_reason
@@ -25,16 +26,36 @@ __all__ = ["TOP", "CosimDevice", "cosim_verilog"]
 TOP = "spikeforge_board"
 
 
-def cosim_verilog(network, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK, learning=None):
+#: what the design sees of an iCE40 UltraPlus: its SPRAM (``hdl/weight_spram.py``,
+#: ``hdl/link_ram.py``)
+ULTRAPLUS = SimpleNamespace(device="iCE40UP5K")
+
+
+def cosim_verilog(network, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK, learning=None,
+                  spram_weights=()):
     """``(verilog text, DesignInfo)`` of the co-simulated board (with learning units if
-    ``learning`` is a :class:`~spikeforge.model.learning.LearningConfig`)."""
+    ``learning`` is a :class:`~spikeforge.model.learning.LearningConfig`). With
+    ``spram_weights`` (``(layer, lane)`` pairs) the board is elaborated as on an iCE40 UP5K:
+    those weights and the link's buffers are ``SB_SPRAM256KA`` instances (see
+    :func:`spram_model`)."""
     from amaranth.back import verilog
 
     from .cosim_top import CosimTop
 
     top = CosimTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link,
-                   learning=learning)
-    return verilog.convert(top, name=TOP, emit_src=False), top.info
+                   learning=learning, spram_weights=spram_weights)
+    platform = ULTRAPLUS if spram_weights else None
+    return verilog.convert(top, name=TOP, emit_src=False, platform=platform), top.info
+
+
+def spram_model() -> str:
+    """The ``SB_SPRAM256KA`` simulation model Yosys ships (``<share>/ice40/cells_sim.v``): the
+    vendor cell's behaviour (nibble write masks, data out undefined after a write), not ours."""
+    from .netlist import yosys_share
+
+    cells = (yosys_share() / "ice40" / "cells_sim.v").read_text()
+    start = cells.index("module SB_SPRAM256KA")
+    return cells[start:cells.index("endmodule", start) + len("endmodule")] + "\n"
 
 
 class CosimDevice:
@@ -45,12 +66,15 @@ class CosimDevice:
     network : spikeforge.model.Network
     lanes, divisor, timeout, link, learning
         As :class:`~spikeforge.sim.cosim_top.CosimTop` (``divisor`` clocks per UART bit).
+    spram_weights : iterable of (int, int)
+        Weight memories held in SPRAM, simulated with the vendor cell's model (an iCE40 UP5K
+        board; its weights start empty, so deploy before running).
     port : int
         TCP port on 127.0.0.1 (0: any free port; ``url`` names the one taken).
     """
 
     def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
-                 learning=None, port=0):
+                 learning=None, spram_weights=(), port=0):
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in 0..65535 (0: any free port), not "
                              f"{port!r}")
@@ -59,7 +83,11 @@ class CosimDevice:
             raise ToolMissing(reason)
         configure_verilator()
         self.port = port
-        self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link, learning)
+        self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link, learning,
+                                            spram_weights)
+        self.sources = {f"{TOP}.v": self.rtl}
+        if spram_weights:
+            self.sources["sb_spram256ka.v"] = spram_model()
         self._tmp = None
         self._thread = None
         self._error = None
@@ -67,7 +95,7 @@ class CosimDevice:
         self.build_seconds = 0.0
 
     def _build(self):
-        return _build("verilator", {f"{TOP}.v": self.rtl}, top=TOP)
+        return _build("verilator", self.sources, top=TOP)
 
     @property
     def running(self):

@@ -40,9 +40,9 @@ class CosimTop(wiring.Component):
     """
 
     def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
-                 learning=None):
+                 learning=None, spram_weights=()):
         self.top = LinkTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link,
-                           learning=learning)
+                           learning=learning, spram_weights=spram_weights)
         self.divisor = divisor
         super().__init__({
             "h_tx": In(stream.Signature(8)), "h_tx_level": Out(range(FIFO_DEPTH + 1)),

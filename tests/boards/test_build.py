@@ -42,6 +42,7 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
     assert report["fmax_mhz"] >= report["clock_mhz"]
     assert 0 < report["utilization"][lut]["used"] <= report["utilization"][lut]["total"]
     assert json.loads((tmp_path / board / "report.json").read_text()) == report
+    assert report["weights_at_boot"] and report["spram_weights"] == []  # block RAM holds them
     if board == "ulx3s-85f":
         # small written memories are LUT RAM (their write ports are TRELLIS_RAMW cells), the
         # link's frame buffer stays in block RAM
@@ -63,6 +64,24 @@ def test_digits_sized_network_fits_both_boards_without_dsp(tmp_path):
         report = _build(netfile, board, tmp_path / board)
         assert report["dsp"] == 0
         assert report["fmax_mhz"] >= report["clock_mhz"]
+
+
+@pytest.mark.slow
+def test_a_256_256_10_network_builds_for_the_up5k_with_weights_in_spram(tmp_path):
+    """68,096 synapses, 7× the digits network: the first layer's 65,536 weights fill the two
+    SPRAMs beside the link's, the rest is block RAM; the bitstream starts with no network."""
+    _need_tools()
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]
+                           / "benchmarks"))
+    from boards import digits_sized
+
+    netfile = save_network(digits_sized(256, 256, 10), tmp_path / "big.sfn")
+    report = _build(netfile, "icebreaker", tmp_path / "ice")
+    assert report["spram_weights"] == [{"layer": "hidden", "lane": 0}]
+    assert not report["weights_at_boot"]
+    used = {cell: u["used"] for cell, u in report["utilization"].items()}
+    assert used["ICESTORM_SPRAM"] == 4 and used["ICESTORM_RAM"] <= 30 and report["dsp"] == 0
+    assert report["fmax_mhz"] >= report["clock_mhz"]
 
 
 LEARNING = ["--rule", "superspike", "--learning-rate", "2^-6", "--seed", "3"]

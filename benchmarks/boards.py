@@ -77,39 +77,18 @@ def _median_build(build, seeds):
             "fmax_spread_mhz": [min(fmaxes), max(fmaxes)]}
 
 
-def largest_dense(board, bits, step=16, limit=4096):
-    """``(H, synapses)`` of the largest ``H → H → 10`` network at ``bits`` that ``board``
-    holds by the compiler's fit check (block RAM, SPRAM, LUT estimate)."""
-    from spikeforge.compiler.resources import FitError, check_fit
-    from spikeforge.compiler.targets import get_target
-    from spikeforge.model import IntFormat, Layer, LayerParams, Network, RateEncoding
-
-    def fits(h):
-        fmt = IntFormat(bits)
-        layers = (Layer(LayerParams(h, h, weight_format=fmt), np.zeros((h, h), int)),
-                  Layer(LayerParams(h, 10, weight_format=fmt), np.zeros((10, h), int)))
-        try:
-            check_fit(Network(layers, RateEncoding(steps=8, levels=4)), 1, get_target(board))
-        except FitError:
-            return False
-        return True
-
-    best = 0
-    for h in range(step, limit + 1, step):  # fit is monotone in H: stop at the first miss
-        if not fits(h):
-            break
-        best = h
-    return best, best * best + best * 10
-
-
 DIGITS_SYNAPSES = 64 * 128 + 128 * 10
 
 
 def _capacity_rows(boards):
+    """The largest dense network per board and width, by the compiler's fit check."""
+    from spikeforge.compiler.resources import largest_dense
+    from spikeforge.compiler.targets import get_target
+
     rows = []
     for board in boards:
         for bits in (8, 4):
-            h, synapses = largest_dense(board, bits)
+            h, synapses = largest_dense(get_target(board), bits)
             ratio = synapses / DIGITS_SYNAPSES
             bar = 4.0 if board == "icebreaker" else None
             rows.append({"metric": f"{board} largest dense {h}-{h}-10, {bits}-bit",

@@ -51,16 +51,19 @@ the true numbers.
 """
 
 import math
+from dataclasses import replace
+
+import numpy as np
 
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from ..hdl.conv_layer import rom_shapes
 from ..hdl.weight_spram import spram_blocks
 from ..link.memory_layout import check_lanes, core_layer, is_convolutional, lane_depth
-from ..model import NeuronKind
+from ..model import IntFormat, Layer, LayerParams, Network, NeuronKind, RateEncoding
 from .targets import TARGETS
 
-__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", "spram_plan",
-           "weight_words"]
+__all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", "largest_dense",
+           "spram_plan", "weight_words"]
 
 #: SPRAMs the board's host link takes on an UltraPlus: its frame and output buffers
 #: (``hdl/link_ram.py``)
@@ -252,6 +255,64 @@ def _spram_note(target, learning):
             "each, weights only) cannot take enough weight memories for the rest to fit. ")
 
 
+def _fits(network, lanes, target, learning):
+    """Whether ``network`` fits ``target`` (block RAM, SPRAM, LUT estimate); ``None`` for a
+    network the lanes do not divide."""
+    try:
+        blocks = sum(m["blocks"] for m in allocate(network, lanes, target, learning))
+    except ValueError:
+        return None
+    return ((target.bram_blocks is None or blocks <= target.bram_blocks)
+            and (target.luts is None or estimate_luts(network, lanes) <= target.luts))
+
+
+def _with_weight_bits(layer, bits):
+    """``layer`` with ``bits``-bit weights (zeros: only the sizes matter here)."""
+    zero = {name: None if getattr(layer, name) is None else np.zeros_like(getattr(layer, name))
+            for name in ("weight", "recurrent", "shortcut_weight")}
+    return replace(layer, params=replace(layer.params, weight_format=IntFormat(bits)), **zero)
+
+
+def _narrower_weights(network, lanes, target, learning):
+    """A sentence naming the widest weight format below ``network``'s that fits, if any."""
+    widest = max(layer.params.weight_format.width for layer in network.layers)
+    for bits in (b for b in (8, 6, 4, 3, 2) if b < widest):
+        narrow = replace(network, layers=tuple(
+            _with_weight_bits(layer, min(bits, layer.params.weight_format.width))
+            for layer in network.layers))
+        if _fits(narrow, lanes, target, learning):
+            return f"With {bits}-bit weights (--weight-bits {bits}) it fits. "
+    return ""
+
+
+def largest_dense(target, bits=8, lanes=1, step=16, limit=4096, learning=False):
+    """``(H, synapses)`` of the largest ``H → H → 10`` network of ``bits``-bit weights that
+    ``target`` holds by this model (block RAM, SPRAM, LUT estimate); ``(0, 0)`` if none."""
+    def network(h):
+        fmt = IntFormat(bits)
+        return Network((Layer(LayerParams(h, h, weight_format=fmt), np.zeros((h, h), int)),
+                        Layer(LayerParams(h, 10, weight_format=fmt), np.zeros((10, h), int))),
+                       RateEncoding(steps=8, levels=4))
+
+    best = 0
+    for h in range(step, limit + 1, step):  # more neurons never need less: stop at a miss
+        if not _fits(network(h), lanes, target, learning):
+            break
+        best = h
+    return best, best * best + 10 * best
+
+
+def _what_fits(network, lanes, target, learning):
+    """What would fit ``target``: narrower weights, or the largest dense network it holds."""
+    narrower = _narrower_weights(network, lanes, target, learning)
+    if narrower:
+        return narrower
+    h, synapses = largest_dense(target, 8, lanes, learning=learning)
+    mine = sum(weight_words(layer)["unrolled"] for layer in network.layers)
+    return (f"For scale: the largest dense H → H → 10 network of 8-bit weights it holds has "
+            f"H = {h} ({synapses} synapses); this one has {mine}. " if h else "")
+
+
 def _advice(target):
     """What to change; a larger board only where there is one."""
     larger = [t.name for t in TARGETS.values()
@@ -295,7 +356,7 @@ def check_fit(network, lanes, target, learning=False):
             f"{largest['depth']} × {largest['width']} bits = {largest['bits']} bits in "
             f"{largest['blocks']} blocks. {_spram_note(target, learning)}"
             f"{_unrolled_note(network)}{_fewer_lanes(network, lanes, target, learning)}"
-            f"{_advice(target)}")
+            f"{_what_fits(network, lanes, target, learning)}{_advice(target)}")
     if target.luts is not None and luts > target.luts:
         raise FitError(
             f"the network does not fit {target.name} ({target.device}): its logic needs about "

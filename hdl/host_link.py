@@ -206,6 +206,7 @@ class HostLink(wiring.Component):
                          self.commands.payload.eq(f.decoder.command),
                          self.lfsr_w_data.eq(f.param_args.value)]
 
+        m.d.comb += f.reader.size.eq(f.word_size)  # the reader says when a word is complete
         verdict = self._verdict(m, f)
         self._word_checks(m, f)
         self._items(m, f)
@@ -524,7 +525,7 @@ class HostLink(wiring.Component):
                 m.d.comb += [reader.restart.eq(1), reader.start.eq(f.payload_start)]
                 m.d.sync += [f.k.eq(0), *f.restart(f.payload_words)]
                 m.next = "QUIET"
-            with m.Elif(reader.count == f.word_size):
+            with m.Elif(reader.full):
                 m.d.comb += next_word
                 m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.bad_seen.eq(f.bad_seen | f.word_bad)]
             with m.Else():
@@ -552,7 +553,7 @@ class HostLink(wiring.Component):
         with m.State("WRITE_WEIGHTS"):
             with m.If(f.k_done):
                 m.next = "RESPOND"
-            with m.Elif(reader.count == f.wbytes):
+            with m.Elif(reader.full):
                 m.d.comb += [self.w_en.eq(1), *next_word]
                 m.d.sync += [f.k.eq(f.k + 1), *f.advance]
             with m.Else():
@@ -562,7 +563,7 @@ class HostLink(wiring.Component):
             """The body of RUN and LEARN: each u16 word of the payload into ``sink``."""
             with m.If(f.k_done):
                 m.next = "RESPOND"
-            with m.Elif(reader.count == 2):
+            with m.Elif(reader.full):
                 m.d.comb += sink.valid.eq(1)
                 with m.If(sink.ready):
                     m.d.comb += next_word

@@ -8,6 +8,12 @@ how many bytes arrived since the last ``take`` (the executor compares it with it
 
 ``restart`` (with ``start``) points the reader at a payload byte and forgets the bytes read;
 ``take`` consumes the word (``count`` ← 0). Both win over a byte arriving in the same cycle.
+
+``full`` is ``count == size`` from a register (the compare of the next count), so the
+executor's word-ready test starts at a flip-flop: on the iCE40 the compare feeding its FSM and
+word counter was the longest path of the board. It follows a change of ``size`` one cycle
+late, which the executor never sees: it sets the size in its ``VERDICT`` state and reads words
+two states later at the earliest.
 """
 
 from amaranth.hdl import Cat, Module, Signal
@@ -32,24 +38,29 @@ class PayloadReader(wiring.Component):
         The word was used: count again from 0.
     word : Out(32); count : Out(3)
         The last four bytes read, the newest at the top, and how many since ``take``.
+    size : In(3); full : Out(1)
+        The word size in bytes; ``count == size``, registered.
     """
 
     def __init__(self):
         super().__init__({"want": In(1), "r_data": In(8), "addr": Out(16),
                           "restart": In(1), "start": In(16), "take": In(1),
-                          "word": Out(32), "count": Out(3)})
+                          "word": Out(32), "count": Out(3), "size": In(3), "full": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         fetch_wait = Signal()  # the byte at ``addr`` arrives this cycle
+        count = Signal.like(self.count)  # the next count
+        m.d.comb += count.eq(self.count)
         with m.If(fetch_wait):
             m.d.sync += [fetch_wait.eq(0), self.addr.eq(self.addr + 1),
-                         self.word.eq(Cat(self.word[8:], self.r_data)),
-                         self.count.eq(self.count + 1)]
+                         self.word.eq(Cat(self.word[8:], self.r_data))]
+            m.d.comb += count.eq(self.count + 1)
         with m.Elif(self.want):
             m.d.sync += fetch_wait.eq(1)
         with m.If(self.take | self.restart):
-            m.d.sync += self.count.eq(0)
+            m.d.comb += count.eq(0)
         with m.If(self.restart):
             m.d.sync += self.addr.eq(self.start)
+        m.d.sync += [self.count.eq(count), self.full.eq(count == self.size)]
         return m

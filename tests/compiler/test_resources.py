@@ -54,3 +54,27 @@ def test_a_network_too_large_for_every_board_is_not_sent_to_a_larger_one():
     with pytest.raises(FitError, match="ulx3s-85f is the largest board") as error:
         check_fit(big, 1, get_target("ulx3s-85f"))
     assert "larger target" not in str(error.value)
+
+
+def test_a_network_too_large_for_the_largest_board_is_told_what_would_fit():
+    """On the ULX3S there is no larger board: the error names a weight width that fits, or,
+    where none does, the largest dense network the board holds."""
+    import pytest
+    from spikeforge.compiler.resources import FitError, check_fit, largest_dense
+
+    def square(h, bits):
+        rng = np.random.default_rng(0)
+        fmt = IntFormat(bits)
+        return Network((Layer(LayerParams(h, h, weight_format=fmt),
+                              rng.integers(-5, 5, (h, h)), name="wide"),),
+                       RateEncoding(steps=8, levels=4))
+
+    ulx3s = get_target("ulx3s-85f")
+    with pytest.raises(FitError, match=r"With 3-bit weights \(--weight-bits 3\) it fits"):
+        check_fit(square(1024, 16), 1, ulx3s)
+    h, synapses = largest_dense(ulx3s)
+    assert h == 624 and synapses == 624 * 634
+    with pytest.raises(FitError, match=rf"largest dense H → H → 10 network of 8-bit weights it "
+                                       rf"holds has H = 624 \({synapses} synapses\); this one "
+                                       rf"has {2048 * 2048}"):
+        check_fit(square(2048, 8), 1, ulx3s)

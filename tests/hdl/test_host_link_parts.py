@@ -30,7 +30,8 @@ def _run(dut, bench, clock=True):
 @pytest.mark.parametrize("size, start", [(1, 0), (2, 0), (4, 4), (2, 3)])
 def test_payload_reader_assembles_little_endian_words(size, start):
     """Words of ``size`` bytes from byte ``start`` of a buffer with one cycle of read latency,
-    each consumed with ``take``; a ``restart`` reads them all again."""
+    each consumed with ``take``; a ``restart`` reads them all again; ``full`` is high exactly
+    when ``count`` equals ``size``."""
     payload = np.random.default_rng(size).integers(0, 256, 40).tolist()
     dut = PayloadReader()
     words = []
@@ -41,6 +42,7 @@ def test_payload_reader_assembles_little_endian_words(size, start):
             await ctx.tick()
             ctx.set(dut.r_data, payload[addr])  # the word at the previous cycle's address
 
+        ctx.set(dut.size, size)  # ``full`` follows a new size one cycle late
         for _ in range(2):
             ctx.set(dut.restart, 1)
             ctx.set(dut.start, start)
@@ -48,8 +50,10 @@ def test_payload_reader_assembles_little_endian_words(size, start):
             ctx.set(dut.restart, 0)
             for _ in range(3):
                 while ctx.get(dut.count) != size:
+                    assert not ctx.get(dut.full)
                     ctx.set(dut.want, 1)
                     await memory()
+                assert ctx.get(dut.full)  # count == size, from a register
                 ctx.set(dut.want, 0)
                 words.append(ctx.get(dut.word) >> (32 - 8 * size))
                 ctx.set(dut.take, 1)

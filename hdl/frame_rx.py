@@ -17,7 +17,8 @@ whole (``OK``, ``BAD_CRC``, ``OVERSIZE``, ``TRUNCATED`` after the header), else 
 ``OVERRUN``, ``TRUNCATED`` inside the header).
 
 After a verdict the parser waits for the executor to take it (``rep_ready``) and, after ``OK``,
-for ``exec_done`` (the executor reads the frame buffer until then). Bytes that arrive meanwhile
+for ``exec_done`` (the executor reads the frame buffer and the ``rep_*`` fields, which hold
+still, until then). Bytes that arrive meanwhile
 cannot be stored: they pulse ``dropped``, and once the executor is done the rest is discarded
 until the line goes quiet and reported as one ``OVERRUN`` verdict, so a frame sent before the
 previous response is refused with a status, never dropped silently.

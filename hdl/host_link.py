@@ -181,7 +181,8 @@ class HostLink(wiring.Component):
         info = self.info
         f = self._frame_registers(m)
         rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout)
-        m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid)]
+        m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid),
+                     f.length.eq(rx.rep_len), f.tag.eq(rx.rep_tag), f.args.eq(rx.rep_args)]
         dropped = Signal()  # registered, so no 32-bit carry chain follows the receiver's FSM
         m.d.sync += [dropped.eq(rx.dropped), f.bytes_dropped.eq(f.bytes_dropped + dropped)]
         fbuf = m.submodules.frame_buffer = BufferRAM(width=8, depth=MAX_PAYLOAD)
@@ -237,6 +238,9 @@ class HostLink(wiring.Component):
         f.is_learn = f.cmd_is[Command.LEARN] if self.learning else Const(0, 1)
         f.is_events = f.cmd_is[Command.RUN] | f.is_learn  # payloads of u16 event words
         f.seq = Signal(8)
+        # the frame's length, tag and arguments are the receiver's registers, not copies: an OK
+        # frame's stay put until the executor is done with it (the receiver waits for
+        # ``exec_done``), and no other frame reads them
         f.length = Signal(16)
         f.tag = Signal(32)
         f.args = Signal(ARGUMENT_BITS)
@@ -380,17 +384,13 @@ class HostLink(wiring.Component):
         counters = [*self.counters, f.frames_ok, f.frames_rejected, f.bytes_dropped,
                     f.steps_sent, level, self.trials]
         assert len(counters) == len(COUNTER_NAMES)
-        # parameter and counter k, registered (valid two cycles after k changes, well before
-        # CAPTURE); the counter is picked in two 4-way steps
+        # parameter and counter k, registered (valid a cycle after k changes, well before
+        # CAPTURE): one 16-way selection, no register stage between its halves (it would take
+        # 128 flip-flops, 3 % of the UP5K)
         param_k = Signal(32)
         counter_k = Signal(32)
-        quads = []
-        for group in range(0, len(counters), 4):
-            quad = Signal(32, name=f"counters_{group}")
-            m.d.sync += quad.eq(Array(counters[group:group + 4])[k[:2]])
-            quads.append(quad)
         m.d.sync += [param_k.eq(Array(params)[k[:(len(params) - 1).bit_length()]]),
-                     counter_k.eq(Array(quads)[k[2:4]])]
+                     counter_k.eq(Array(counters)[k[:(len(counters) - 1).bit_length()]])]
         rom_q = Signal.like(f.rom_rd.data)
         # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
         weight_q = Signal(self.r_weight.shape())
@@ -450,8 +450,7 @@ class HostLink(wiring.Component):
             # path runs from the receiver's state into the executor's decoding
             m.d.sync += [
                 f.waiting.eq(0),
-                cmd.eq(rx.rep_cmd), f.seq.eq(rx.rep_seq), f.length.eq(rx.rep_len),
-                f.tag.eq(rx.rep_tag), f.args.eq(rx.rep_args), f.status.eq(rx.rep_status),
+                cmd.eq(rx.rep_cmd), f.seq.eq(rx.rep_seq), f.status.eq(rx.rep_status),
                 f.owns_buffer.eq(rx.rep_status == Status.OK),
                 f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
             ]

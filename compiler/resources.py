@@ -233,13 +233,8 @@ def _held_depth(layer, lanes):
 def _fewer_lanes(network, lanes, target, learning):
     """A sentence naming the most lanes below ``lanes`` that fit ``target``, if any."""
     for fewer in range(lanes - 1, 0, -1):
-        try:
-            for layer in network.layers:
-                check_lanes(layer, fewer)
-        except ValueError:
-            continue
-        blocks = sum(m["blocks"] for m in allocate(network, fewer, target, learning))
-        if blocks <= target.bram_blocks and estimate_luts(network, fewer) <= (target.luts or 0):
+        blocks = _fitting_blocks(network, fewer, target, learning)
+        if blocks is not None:
             return f"With {fewer} lane(s) it needs {blocks} block RAMs and fits. "
     return ""
 
@@ -255,15 +250,16 @@ def _spram_note(target, learning):
             "each, weights only) cannot take enough weight memories for the rest to fit. ")
 
 
-def _fits(network, lanes, target, learning):
-    """Whether ``network`` fits ``target`` (block RAM, SPRAM, LUT estimate); ``None`` for a
-    network the lanes do not divide."""
+def _fitting_blocks(network, lanes, target, learning):
+    """The block RAMs ``network`` takes where it fits ``target`` (block RAM, SPRAM, LUT
+    estimate); ``None`` where it does not, or where ``lanes`` does not divide a layer."""
     try:
         blocks = sum(m["blocks"] for m in allocate(network, lanes, target, learning))
     except ValueError:
         return None
-    return ((target.bram_blocks is None or blocks <= target.bram_blocks)
+    fits = ((target.bram_blocks is None or blocks <= target.bram_blocks)
             and (target.luts is None or estimate_luts(network, lanes) <= target.luts))
+    return blocks if fits else None
 
 
 def _with_weight_bits(layer, bits):
@@ -280,7 +276,7 @@ def _narrower_weights(network, lanes, target, learning):
         narrow = replace(network, layers=tuple(
             _with_weight_bits(layer, min(bits, layer.params.weight_format.width))
             for layer in network.layers))
-        if _fits(narrow, lanes, target, learning):
+        if _fitting_blocks(narrow, lanes, target, learning) is not None:
             return f"With {bits}-bit weights (--weight-bits {bits}) it fits. "
     return ""
 
@@ -296,7 +292,7 @@ def largest_dense(target, bits=8, lanes=1, step=16, limit=4096, learning=False):
 
     best = 0
     for h in range(step, limit + 1, step):  # more neurons never need less: stop at a miss
-        if not _fits(network(h), lanes, target, learning):
+        if _fitting_blocks(network(h), lanes, target, learning) is None:
             break
         best = h
     return best, best * best + 10 * best

@@ -2,7 +2,14 @@
 a layer with same-step recurrence, and one adder per extra decay term."""
 
 import numpy as np
-from spikeforge.compiler.resources import allocate, estimate_luts
+import pytest
+from spikeforge.compiler.resources import (
+    FitError,
+    allocate,
+    check_fit,
+    estimate_luts,
+    largest_dense,
+)
 from spikeforge.compiler.targets import get_target
 from spikeforge.hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from spikeforge.model import IntFormat, Layer, LayerParams, Network, RateEncoding
@@ -42,9 +49,6 @@ def test_each_extra_decay_term_costs_an_adder_of_the_state_width():
 
 def test_a_network_too_large_for_every_board_is_not_sent_to_a_larger_one():
     """The capacity error suggests the ULX3S for the UP5K, and nothing larger for the ULX3S."""
-    import pytest
-    from spikeforge.compiler.resources import FitError, check_fit
-
     rng = np.random.default_rng(0)
     big = Network((Layer(LayerParams(1024, 1024, weight_format=IntFormat(16)),
                          rng.integers(-5, 5, (1024, 1024)), name="huge"),),
@@ -59,9 +63,6 @@ def test_a_network_too_large_for_every_board_is_not_sent_to_a_larger_one():
 def test_a_network_too_large_for_the_largest_board_is_told_what_would_fit():
     """On the ULX3S there is no larger board: the error names a weight width that fits, or,
     where none does, the largest dense network the board holds."""
-    import pytest
-    from spikeforge.compiler.resources import FitError, check_fit, largest_dense
-
     def square(h, bits):
         rng = np.random.default_rng(0)
         fmt = IntFormat(bits)

@@ -33,7 +33,8 @@ inference), ``clear`` and host weight writes reach it, and its output events go 
 
 Per step: ``INPUT`` words go to the network (each sets its input bit), ``TARGET`` words set
 target bits, ``STEP`` closes the group; the network runs the step while the units' captures
-record every neuron's ``U``, ``b`` and ``s``; then the output errors are updated in one cycle
+record every neuron's ``U``, ``b`` and ``s``; then the output errors are updated, one output a
+cycle (one datapath for all :math:`N_{out}`)
 
 .. math::
 
@@ -43,13 +44,14 @@ record every neuron's ``U``, ``b`` and ``s``; then the output errors are updated
 and every unit processes the step (in parallel). ``END`` runs the units' updates one after the
 other (they share the host port and the LFSR), clears the network's state (``clear``) and the
 errors, and latches the trial's output counts. The learning cost per step is about
-:math:`N + R + R N` cycles for each learning layer.
+:math:`N + R + R N` cycles for each learning layer, after :math:`N_{out}` cycles of error
+update.
 """
 
 import enum
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -171,12 +173,11 @@ class LearningCore(wiring.Component):
         n_out = net.n_out
         cur = [Signal(ly.params.n, name=f"s_cur{k}") for k, ly in enumerate(net.layers)]
         prev = [Signal(ly.params.n, name=f"s_prev{k}") for k, ly in enumerate(net.layers)]
-        for k, ly in enumerate(net.layers):
-            pr = core.probe[k]
+        # a layer's update probes every neuron once a step, in ascending order: shifted in
+        # from the top, neuron i's spike ends in bit i (no decoder of the neuron index)
+        for k, pr in enumerate(core.probe):
             with m.If(pr.valid):
-                for i in range(ly.params.n):
-                    with m.If(pr.payload.neuron == i):
-                        m.d.sync += cur[k][i].eq(pr.payload.s)
+                m.d.sync += cur[k].eq(Cat(cur[k][1:], pr.payload.s))
         if "probe" in self.signature.members:
             for k in range(len(net.layers)):
                 m.d.comb += [self.probe[k].valid.eq(core.probe[k].valid),
@@ -257,8 +258,7 @@ class LearningCore(wiring.Component):
                 self._commands(m, hw, steps_before)
             with m.Case(_State.RUN), m.If((core.steps != steps_before) & core.idle):
                 m.d.sync += state.eq(_State.ERROR)
-            with m.Case(_State.ERROR):
-                self._error_update(m, hw)
+            with m.Case(_State.ERROR), m.If(self._error_update(m, hw)):
                 m.d.sync += state.eq(_State.LEARN)
                 m.d.comb += hw.start.eq(1)
             with m.Case(_State.LEARN), m.If(all_done):
@@ -313,13 +313,19 @@ class LearningCore(wiring.Component):
                     m.d.comb += hw.update[0].eq(1)
 
     def _error_update(self, m, hw):
-        """``ERROR``: decay every output error, add the step's target minus output spike, and
-        count the output spikes."""
-        cfg, ef = self.config, self.config.error_format
+        """``ERROR``: for one output ``k`` a cycle, ascending: decay its error, add the step's
+        target minus output spike, and count its output spike. One datapath serves every
+        output (``n_out`` cycles a step instead of ``n_out`` copies of it); returns the
+        condition of the last output's cycle."""
+        cfg, ef, n_out = self.config, self.config.error_format, self.network.n_out
         err, counts, out = hw.err, hw.counts, hw.cur[len(self.network.layers) - 1]
-        for k in range(self.network.n_out):
-            diff = Signal(signed(2), name=f"diff{k}")
-            m.d.comb += diff.eq(hw.tgt_bits[k].as_unsigned() - out[k].as_unsigned())
-            wide = decay(err[k], cfg.k_err) + (diff << cfg.error_shift)
-            value, _ = clamp(wide, ef.min, ef.max)
-            m.d.sync += [err[k].eq(value), counts[k].eq(counts[k] + out[k])]
+        k = Signal(range(n_out), name="err_k")
+        last = k == n_out - 1
+        m.d.sync += k.eq(Mux(last, 0, k + 1))
+        spike = out.bit_select(k, 1)
+        diff = Signal(signed(2))
+        m.d.comb += diff.eq(hw.tgt_bits.bit_select(k, 1).as_unsigned() - spike.as_unsigned())
+        wide = decay(err[k], cfg.k_err) + (diff << cfg.error_shift)
+        value, _ = clamp(wide, ef.min, ef.max)
+        m.d.sync += [err[k].eq(value), counts[k].eq(counts[k] + spike)]
+        return last

@@ -10,7 +10,7 @@ Everything is time-multiplexed over block RAM, one synapse per clock:
    :math:`\sum_k B_{ik}\epsilon_k` with the sign matrix :math:`B` in ROM, one add or subtract per
    cycle), quantized to a sign and a leading-one position.
 2. ``ROWS`` (:math:`R + 1` cycles): the presynaptic traces :math:`p_r, q_r` of every row.
-3. ``SYN`` (:math:`R N + 1` cycles, pipelined): per synapse :math:`\lambda = (q_r - a) \gg m\ell_i`,
+3. ``SYN`` (:math:`R N + 2` cycles, pipelined): per synapse :math:`\lambda = (q_r - a) \gg m\ell_i`,
    the ALIF component :math:`a`, the filtered eligibility :math:`\bar e` and the accumulator
    :math:`G \mathrel{+}= \pm(\bar e \ll e_i)`.
 4. ``UPDATE`` at the end of a trial (:math:`R N + 1` cycles): read :math:`W` through the network's
@@ -99,7 +99,8 @@ class LearningUnit(wiring.Component):
     apply : In(1)
     done : Out(1)
     capture : In(probe stream)
-        The layer's probe records: U and b of every neuron after the step.
+        The layer's probe records: U and b of every neuron after the step, in ascending
+        neuron order (as the layer's update writes them).
     z : In(R)
         Presynaptic spikes z[n] of the rows.
     err : In(array of n_out signed)
@@ -183,18 +184,21 @@ class LearningUnit(wiring.Component):
                 and self.config.rule is LearningRule.EPROP)
 
     def _captured_state(self, m, hw):
-        """Registers of every neuron's ``U`` and ``b``, loaded from the capture port."""
+        """Registers of every neuron's ``U`` and ``b``, loaded from the capture port: the layer
+        probes every neuron once a step in ascending order, so the records shift down a chain
+        and neuron ``i``'s ends in register ``i`` (no decoder of the neuron index)."""
         p = self.layer.params
         n = p.n
         pw = p.potential_format.width
         u_regs = [Signal(signed(pw), name=f"u{i}") for i in range(n)]
         b_regs = [Signal(unsigned(p.trace_format.width), name=f"b{i}") for i in range(n)]
+        record = self.capture.payload
         with m.If(self.capture.valid):
-            for i in range(n):
-                with m.If(self.capture.payload.neuron == i):
-                    m.d.sync += u_regs[i].eq(self.capture.payload.u)
-                    if p.kind is NeuronKind.ALIF:
-                        m.d.sync += b_regs[i].eq(self.capture.payload.b)
+            m.d.sync += [reg.eq(nxt) for reg, nxt
+                         in zip(u_regs, [*u_regs[1:], record.u], strict=True)]
+            if p.kind is NeuronKind.ALIF:
+                m.d.sync += [reg.eq(nxt) for reg, nxt
+                             in zip(b_regs, [*b_regs[1:], record.b], strict=True)]
         hw.u_regs, hw.b_regs = u_regs, b_regs
 
     def _memories(self, m, hw):
@@ -286,8 +290,10 @@ class LearningUnit(wiring.Component):
                         waddr1=waddr1, upd_valid1=upd_valid1)
 
     def _step_datapath(self, m, hw):
-        """Stage 1 of the step sweep: λ, the filtered eligibility ē, the ALIF component a and
-        the accumulator G of the synapse read in stage 0."""
+        """Stages 1 and 2 of the step sweep. Stage 1 (the synapse read in stage 0): λ, the
+        filtered eligibility ē and the ALIF component a, registered; stage 2: the accumulator
+        G. Two stages, so the block RAM's read, ē's decay and saturation, and G's shift, add
+        and saturation do not form one path (the learning build's longest)."""
         cfg, p = self.config, self.layer.params
         tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
         alif, i1 = self._alif, hw.i1
@@ -298,18 +304,32 @@ class LearningUnit(wiring.Component):
         lam = Signal(signed(h.shape().width))
         m.d.comb += lam.eq(Mux(hw.act_regs[i1], h >> hw.m_regs[i1], 0))
         ebar_next, _ = clamp(decay(e_old.ebar, cfg.k_err) + lam, ef.min, ef.max)
-        ebar_n = Signal(signed(ef.width))
-        m.d.comb += ebar_n.eq(ebar_next)
-        shifted = Signal(signed(ef.width + hw.sig_w))
-        m.d.comb += shifted.eq(ebar_n << hw.le_regs[i1])
-        prod = Mux(hw.lz_regs[i1], 0, Mux(hw.ls_regs[i1], -shifted, shifted))
-        g_next, _ = clamp(e_old.g + prod, gf.min, gf.max)
         if alif:
             a_next, _ = clamp(decay(e_old.a, p.k_adapt)
                               + (const_mul(lam, p.adapt_jump) >> cfg.psi_shift), ef.min, ef.max)
         else:
             a_next = 0
-        vars(hw).update(q_val=q_val, e_old=e_old, ebar_n=ebar_n, g_next=g_next, a_next=a_next)
+        # stage 2: the synapse's registers (its row, neuron and address, its traces for the
+        # probe, the new ē and a, the old G, its neuron's learning signal)
+        s2 = SimpleNamespace(
+            valid=Signal(name="valid2"), r=Signal.like(hw.r1, name="r2"),
+            i=Signal.like(i1, name="i2"), a=Signal.like(hw.a1, name="a2"),
+            p=Signal(unsigned(tf.width), name="p2"), q=Signal(unsigned(tf.width), name="q2"),
+            ebar=Signal(signed(ef.width), name="ebar2"),
+            a_next=Signal(signed(ef.width if alif else 1), name="a_next2"),
+            g=Signal(signed(gf.width), name="g2"),
+            le=Signal.like(hw.le_regs[0], name="le2"), lz=Signal(name="lz2"),
+            ls=Signal(name="ls2"))
+        m.d.sync += s2.valid.eq(0)
+        hw.stage1_to_2 = [s2.r.eq(hw.r1), s2.i.eq(i1), s2.a.eq(hw.a1), s2.p.eq(hw.pq_rd.data.p),
+                          s2.q.eq(q_val), s2.ebar.eq(ebar_next), s2.a_next.eq(a_next),
+                          s2.g.eq(e_old.g), s2.le.eq(hw.le_regs[i1]), s2.lz.eq(hw.lz_regs[i1]),
+                          s2.ls.eq(hw.ls_regs[i1])]
+        shifted = Signal(signed(ef.width + hw.sig_w))
+        m.d.comb += shifted.eq(s2.ebar << s2.le)
+        prod = Mux(s2.lz, 0, Mux(s2.ls, -shifted, shifted))
+        g_next, _ = clamp(s2.g + prod, gf.min, gf.max)
+        vars(hw).update(e_old=e_old, g_next=g_next, s2=s2)
 
     def _update_datapath(self, m, hw):
         """Stage 1 of the update sweep: the new weight sat_W(W + (G + r) >> k_η)."""
@@ -383,10 +403,11 @@ class LearningUnit(wiring.Component):
             m.d.sync += [hw.phase.eq(_Phase.SYN), r_ctr.eq(0), hw.i_ctr.eq(0), hw.a_ctr.eq(0)]
 
     def _synapse_phase(self, m, hw):
-        """``SYN``: every synapse's eligibility and accumulator, pipelined; probed."""
+        """``SYN``: every synapse's eligibility and accumulator, in a three-stage pipeline
+        (read, ē, G); probed as it is written."""
         n, rows = self.layer.params.n, self.rows
-        r_ctr, i_ctr, a_ctr, valid1 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1
-        syn_wr, a_next, g_next, ebar_n = hw.syn_wr, hw.a_next, hw.g_next, hw.ebar_n
+        r_ctr, i_ctr, a_ctr, valid1, s2 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1, hw.s2
+        syn_wr, g_next = hw.syn_wr, hw.g_next
         m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr)]
         with m.If(r_ctr < rows):
             m.d.sync += [hw.r1.eq(r_ctr), hw.i1.eq(i_ctr), hw.a1.eq(a_ctr), valid1.eq(1),
@@ -396,23 +417,26 @@ class LearningUnit(wiring.Component):
             with m.Else():
                 m.d.sync += i_ctr.eq(i_ctr + 1)
         with m.If(valid1):
-            m.d.comb += [syn_wr.addr.eq(hw.a1), syn_wr.en.eq(1),
-                         syn_wr.data.ebar.eq(ebar_n), syn_wr.data.g.eq(g_next)]
+            m.d.sync += [s2.valid.eq(1), *hw.stage1_to_2]
+        # each synapse is read once a sweep, so no read meets a write still in flight
+        with m.If(s2.valid):
+            m.d.comb += [syn_wr.addr.eq(s2.a), syn_wr.en.eq(1),
+                         syn_wr.data.ebar.eq(s2.ebar), syn_wr.data.g.eq(g_next)]
             if self._alif:
-                m.d.comb += syn_wr.data.a.eq(a_next)
+                m.d.comb += syn_wr.data.a.eq(s2.a_next)
             if self.is_probed:
                 m.d.comb += [
                     self.lprobe.valid.eq(1),
                     self.lprobe.payload.layer.eq(self.index),
-                    self.lprobe.payload.row.eq(hw.r1),
-                    self.lprobe.payload.neuron.eq(hw.i1),
-                    self.lprobe.payload.p.eq(hw.pq_rd.data.p),
-                    self.lprobe.payload.q.eq(hw.q_val),
-                    self.lprobe.payload.ebar.eq(ebar_n),
-                    self.lprobe.payload.a.eq(a_next),
+                    self.lprobe.payload.row.eq(s2.r),
+                    self.lprobe.payload.neuron.eq(s2.i),
+                    self.lprobe.payload.p.eq(s2.p),
+                    self.lprobe.payload.q.eq(s2.q),
+                    self.lprobe.payload.ebar.eq(s2.ebar),
+                    self.lprobe.payload.a.eq(s2.a_next if self._alif else 0),
                     self.lprobe.payload.g.eq(g_next),
                 ]
-        with m.If((r_ctr == rows) & ~valid1):
+        with m.If((r_ctr == rows) & ~valid1 & ~s2.valid):
             m.d.sync += hw.phase.eq(_Phase.IDLE)
 
     def _update_phase(self, m, hw):

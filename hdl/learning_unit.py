@@ -433,7 +433,7 @@ class LearningUnit(wiring.Component):
                     self.lprobe.payload.p.eq(s2.p),
                     self.lprobe.payload.q.eq(s2.q),
                     self.lprobe.payload.ebar.eq(s2.ebar),
-                    self.lprobe.payload.a.eq(s2.a_next if self._alif else 0),
+                    self.lprobe.payload.a.eq(s2.a_next),
                     self.lprobe.payload.g.eq(g_next),
                 ]
         with m.If((r_ctr == rows) & ~valid1 & ~s2.valid):

@@ -24,13 +24,12 @@ same run; the limits are +5 % logic and no Fmax loss beyond the 1-term build's s
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import add_output_arguments, write_result
+from common import add_output_arguments, median_build, write_result
 
 BARS = {"icebreaker": 40.0, "ulx3s-85f": 120.0}
 LUTS = {"icebreaker": "ICESTORM_LC", "ulx3s-85f": "TRELLIS_COMB"}
@@ -66,15 +65,6 @@ def _with_decays(network, decays):
     layers = tuple(Layer(replace(ly.params, **decays), ly.weight, ly.recurrent, ly.bias,
                          name=ly.name) for ly in network.layers)
     return Network(layers, network.encoding, name=f"{network.name}-{len(decays['k_mem'])}term")
-
-
-def _median_build(build, seeds):
-    """Build once per seed; the report of the median-Fmax seed, with every seed's Fmax."""
-    reports = [build(seed) for seed in range(1, seeds + 1)]
-    fmaxes = [r["fmax_mhz"] for r in reports]
-    median = sorted(reports, key=lambda r: r["fmax_mhz"])[(len(reports) - 1) // 2]
-    return {**median, "fmax_mhz": statistics.median(fmaxes), "fmax_seeds": fmaxes,
-            "fmax_spread_mhz": [min(fmaxes), max(fmaxes)]}
 
 
 DIGITS_SYNAPSES = 64 * 128 + 128 * 10
@@ -184,7 +174,7 @@ def main(argv=None):
                           flush=True)
                     return build_bitstream(net, board_platform(board),
                                            root / f"{board}-{terms}term-seed{seed}", seed=seed)
-                reports[terms] = _median_build(build, args.seeds)
+                reports[terms] = median_build(build, args.seeds)
             result["boards"][board] = reports[1]
             result["summary"] += _rows(board, reports[1])
             if 4 in reports:

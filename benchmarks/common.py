@@ -6,6 +6,7 @@ The scripts run as ``python benchmarks/<name>.py``, which puts this folder first
 """
 
 import json
+import statistics
 from pathlib import Path
 
 __all__ = ["add_output_arguments", "write_result"]
@@ -27,3 +28,14 @@ def write_result(result, out=None, as_json=False, **options):
         Path(out).write_text(text + "\n")
     if as_json:
         print(text)
+
+
+def median_build(build, seeds):
+    """Build once per nextpnr seed (``build(seed)``, seeds 1..``seeds``): the report of the
+    median-Fmax seed, with the median Fmax, every seed's Fmax and their spread. Fmax depends on
+    placement luck, so one seed's number is not the design's."""
+    reports = [build(seed) for seed in range(1, seeds + 1)]
+    fmaxes = [r["fmax_mhz"] for r in reports]
+    median = sorted(reports, key=lambda r: r["fmax_mhz"])[(len(reports) - 1) // 2]
+    return {**median, "fmax_mhz": statistics.median(fmaxes), "fmax_seeds": fmaxes,
+            "fmax_spread_mhz": [min(fmaxes), max(fmaxes)]}

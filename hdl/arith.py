@@ -3,11 +3,11 @@
 Everything here elaborates to adders, shifts, comparators and multiplexers only.
 """
 
-from amaranth.hdl import Const, Mux, Value
+from amaranth.hdl import Const, Mux, Value, signed
 
 __all__ = [
     "accumulator_width", "clamp", "const_mul", "input_accumulator_width",
-    "recurrent_accumulator_width", "signed_width",
+    "recurrent_accumulator_width", "saturate", "signed_width",
 ]
 
 def const_mul(value, const):
@@ -32,6 +32,21 @@ def clamp(value, lo, hi):
     low = Const(0, 1) if not value.shape().signed and lo <= 0 else value < lo
     high = value > hi
     return Mux(high, hi, Mux(low, lo, value)), low | high
+
+def saturate(value, width):
+    """``clamp(value, -2^(width-1), 2^(width-1) - 1)`` for a signed ``value``, as a signed
+    ``width``-bit value: it overflows when its bits from ``width - 1`` up are neither all zeros
+    nor all ones, a reduction of a few LUTs instead of two comparators' carry chains."""
+    value = Value.cast(value)
+    if not value.shape().signed:
+        raise TypeError(f"saturate takes a signed value, not {value.shape()}")
+    if value.shape().width <= width:
+        return value
+    top = value[width - 1:]
+    overflow = ~(top.all() | ~top.any())
+    limit = Mux(value[-1], Const(-(1 << (width - 1)), signed(width)),
+                Const((1 << (width - 1)) - 1, signed(width)))
+    return Mux(overflow, limit, value[:width].as_signed())
 
 def signed_width(lo, hi):
     """Smallest two's complement width holding every integer in ``lo..hi``."""

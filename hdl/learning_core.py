@@ -44,7 +44,7 @@ cycle (one datapath for all :math:`N_{out}`)
 and every unit processes the step (in parallel). ``END`` runs the units' updates one after the
 other (they share the host port and the LFSR), clears the network's state (``clear``) and the
 errors, and latches the trial's output counts. The learning cost per step is about
-:math:`N + R + R N` cycles for each learning layer, after :math:`N_{out}` cycles of error
+:math:`N + R + R N` cycles for each learning layer, after :math:`N_{out} + 2` cycles of error
 update.
 """
 
@@ -56,7 +56,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..model.learning import LFSR_MASK, rows_of
-from .arith import clamp
+from .arith import saturate
 from .events import ProbeLayout, event_signature, probe_signature
 from .learning_events import LearningCommand, command_signature, learn_probe_signature
 from .learning_unit import LearningUnit, decay
@@ -200,13 +200,19 @@ class LearningCore(wiring.Component):
         update = Signal(len(self.units))
         apply = Signal()
         lfsr_step = Signal()
+        # the units see the start and update pulses a cycle late, from registers, so the command
+        # handling and the state decoding are not in front of their counters; ``all_done``
+        # waits for a pulse in flight
+        start_r = Signal(name="start_r")
+        update_r = Signal(len(self.units), name="update_r")
+        m.d.sync += [start_r.eq(start), update_r.eq(update)]
         for k, unit in enumerate(self.units):
             index = unit.index
             z = hw.x_bits if index == 0 else prev[index - 1]
             if rows_of(net.layers[index], cfg) > net.layers[index].params.n_in:
                 z = Cat(z, prev[index])
             m.d.comb += [
-                unit.start.eq(start), unit.update.eq(update[k]), unit.apply.eq(apply),
+                unit.start.eq(start_r), unit.update.eq(update_r[k]), unit.apply.eq(apply),
                 unit.z.eq(z), unit.err.eq(hw.err), unit.lfsr.eq(lfsr),
                 unit.capture.valid.eq(core.probe[index].valid),
                 unit.capture.payload.eq(core.probe[index].payload),
@@ -223,8 +229,10 @@ class LearningCore(wiring.Component):
             with m.If(self.lfsr_w_en & hw.feeding):
                 m.d.sync += lfsr.eq(self.lfsr_w_data)
         all_done = Signal()
-        m.d.comb += all_done.eq(Cat(u.done for u in self.units).all())
-        vars(hw).update(start=start, update=update, apply=apply, all_done=all_done)
+        m.d.comb += all_done.eq(Cat(u.done for u in self.units).all() & ~start_r
+                                & ~update_r.any())
+        vars(hw).update(start=start, update=update, update_r=update_r, apply=apply,
+                        all_done=all_done)
 
     def _host_port(self, m, hw):
         """The network's host port: the updating unit's in ``UPDATE``, else the outside's
@@ -234,18 +242,23 @@ class LearningCore(wiring.Component):
         m.d.comb += [core.r_layer.eq(self.r_layer), core.r_lane.eq(self.r_lane),
                      core.r_addr.eq(self.r_addr), self.r_weight.eq(core.r_weight),
                      self.r_state.eq(core.r_state)]
-        with m.If(hw.state == _State.UPDATE):
-            for k, unit in enumerate(self.units):
-                with m.If(active == k):
-                    m.d.comb += [
-                        core.r_layer.eq(unit.index), core.r_lane.eq(unit.r_lane),
-                        core.r_addr.eq(unit.r_addr),
-                        core.w_en.eq(unit.w_en), core.w_layer.eq(unit.index),
-                        core.w_lane.eq(unit.w_lane), core.w_addr.eq(unit.w_addr),
-                        core.w_data.eq(unit.w_data),
-                    ]
-                m.d.comb += unit.r_weight.eq(core.r_weight)
-        hw.active = active
+        # owner[k] is a register, set while unit k updates: it is loaded with the update pulse
+        # that starts unit k (and cleared as UPDATE ends), so no decoding of the state and the
+        # unit index lies in front of the core's memory addresses
+        owner = Signal(len(self.units), name="port_owner")
+        with m.If(hw.update_r.any()):
+            m.d.sync += owner.eq(hw.update_r)
+        for k, unit in enumerate(self.units):
+            with m.If(owner[k]):
+                m.d.comb += [
+                    core.r_layer.eq(unit.index), core.r_lane.eq(unit.r_lane),
+                    core.r_addr.eq(unit.r_addr),
+                    core.w_en.eq(unit.w_en), core.w_layer.eq(unit.index),
+                    core.w_lane.eq(unit.w_lane), core.w_addr.eq(unit.w_addr),
+                    core.w_data.eq(unit.w_data),
+                ]
+            m.d.comb += unit.r_weight.eq(core.r_weight)
+        hw.active, hw.owner = active, owner
 
     def _sequencer(self, m, hw):
         """Command handling and the sequence of a step (``RUN``, ``ERROR``, ``LEARN``) and of
@@ -266,7 +279,7 @@ class LearningCore(wiring.Component):
                 m.d.sync += [p.eq(c) for p, c in zip(prev, cur, strict=True)]
             with m.Case(_State.UPDATE), m.If(all_done):
                 with m.If(active == len(self.units) - 1):
-                    m.d.sync += state.eq(_State.CLEAR)
+                    m.d.sync += [state.eq(_State.CLEAR), hw.owner.eq(0)]
                 with m.Else():
                     m.d.sync += active.eq(active + 1)
                     for k in range(1, len(self.units)):
@@ -315,17 +328,37 @@ class LearningCore(wiring.Component):
     def _error_update(self, m, hw):
         """``ERROR``: for one output ``k`` a cycle, ascending: decay its error, add the step's
         target minus output spike, and count its output spike. One datapath serves every
-        output (``n_out`` cycles a step instead of ``n_out`` copies of it); returns the
-        condition of the last output's cycle."""
+        output (``n_out`` cycles a step instead of ``n_out`` copies of it), in three stages
+        (output ``k``'s error and spikes selected; its error decayed; the difference added,
+        saturated and written), ``n_out + 2`` cycles; returns the condition of the last cycle."""
         cfg, ef, n_out = self.config, self.config.error_format, self.network.n_out
         err, counts, out = hw.err, hw.counts, hw.cur[len(self.network.layers) - 1]
+        # stage 1: select output k
         k = Signal(range(n_out), name="err_k")
+        drain = Signal(name="err_drain")  # every output issued: the last one is in flight
         last = k == n_out - 1
-        m.d.sync += k.eq(Mux(last, 0, k + 1))
-        spike = out.bit_select(k, 1)
         diff = Signal(signed(2))
-        m.d.comb += diff.eq(hw.tgt_bits.bit_select(k, 1).as_unsigned() - spike.as_unsigned())
-        wide = decay(err[k], cfg.k_err) + (diff << cfg.error_shift)
-        value, _ = clamp(wide, ef.min, ef.max)
-        m.d.sync += [err[k].eq(value), counts[k].eq(counts[k] + spike)]
-        return last
+        m.d.comb += diff.eq(hw.tgt_bits.bit_select(k, 1).as_unsigned()
+                            - out.bit_select(k, 1).as_unsigned())
+        k2 = Signal.like(k, name="err_k2")
+        valid2, err2 = Signal(name="err_valid2"), Signal(signed(ef.width), name="err2")
+        diff2, spike2 = Signal(signed(2), name="err_diff2"), Signal(name="err_spike2")
+        m.d.sync += valid2.eq(~drain)
+        with m.If(~drain):
+            m.d.sync += [k.eq(Mux(last, 0, k + 1)), drain.eq(last), k2.eq(k),
+                         err2.eq(err[k]), diff2.eq(diff), spike2.eq(out.bit_select(k, 1))]
+        # stage 2: its decayed error; stage 3: the step's difference added, saturated, written
+        k3 = Signal.like(k, name="err_k3")
+        valid3, dec3 = Signal(name="err_valid3"), Signal(signed(ef.width), name="err_dec3")
+        diff3, spike3 = Signal(signed(2), name="err_diff3"), Signal(name="err_spike3")
+        m.d.sync += valid3.eq(valid2)
+        with m.If(valid2):
+            m.d.sync += [k3.eq(k2), dec3.eq(decay(err2, cfg.k_err)), diff3.eq(diff2),
+                         spike3.eq(spike2)]
+        finished = valid3 & (k3 == n_out - 1)
+        with m.If(valid3):
+            value = saturate(dec3 + (diff3 << cfg.error_shift), ef.width)
+            m.d.sync += [err[k3].eq(value), counts[k3].eq(counts[k3] + spike3)]
+        with m.If(finished):
+            m.d.sync += drain.eq(0)
+        return finished

@@ -2,20 +2,23 @@ r"""The learning datapath of one layer: traces, eligibilities, gradient accumula
 
 It computes :func:`spikeforge.model.learning.learning_step` for its layer after every network
 step, and :func:`spikeforge.model.learning.apply_update` at the end of a trial, bit for bit.
-Everything is time-multiplexed over block RAM, one synapse per clock:
+Everything is time-multiplexed over block RAM, one synapse per clock, each sweep a pipeline
+whose stages are about one add deep (a block RAM's data lands in a register), so the units keep
+pace with the network core's clock:
 
 1. ``NEURON`` (:math:`N` cycles; a hidden layer :math:`N (N_{out} + 1)`): for neuron :math:`i`,
    the surrogate exponent :math:`m\ell_i` from the captured :math:`U_i - \theta - b_i` (a
    leading-one detector) and the learning signal :math:`L_i` (its output error, or
    :math:`\sum_k B_{ik}\epsilon_k` with the sign matrix :math:`B` in ROM, one add or subtract per
    cycle), quantized to a sign and a leading-one position.
-2. ``ROWS`` (:math:`R + 1` cycles): the presynaptic traces :math:`p_r, q_r` of every row.
-3. ``SYN`` (:math:`R N + 2` cycles, pipelined): per synapse :math:`\lambda = (q_r - a) \gg m\ell_i`,
+2. ``ROWS`` (:math:`R + 3` cycles, pipelined): the presynaptic traces :math:`p_r, q_r` of every
+   row.
+3. ``SYN`` (:math:`R N + 6` cycles, pipelined): per synapse :math:`\lambda = (q_r - a) \gg m\ell_i`,
    the ALIF component :math:`a`, the filtered eligibility :math:`\bar e` and the accumulator
    :math:`G \mathrel{+}= \pm(\bar e \ll e_i)`.
-4. ``UPDATE`` at the end of a trial (:math:`R N + 1` cycles): read :math:`W` through the network's
-   host port, write :math:`\mathrm{sat}_W(W + (G + r) \gg k_\eta)`, clear :math:`\bar e, a, G`;
-   then ``CLEAR`` (:math:`R` cycles) zeroes :math:`p, q`.
+4. ``UPDATE`` at the end of a trial (:math:`R N + 3` cycles, pipelined): read :math:`W` through the
+   network's host port, write :math:`\mathrm{sat}_W(W + (G + r) \gg k_\eta)`, clear
+   :math:`\bar e, a, G`; then ``CLEAR`` (:math:`R` cycles) zeroes :math:`p, q`.
 
 Shifts by a variable amount, additions, comparisons, multiplexers, and one multiplication by the
 constant ``adapt_jump`` written as a sum of shifts (:func:`~spikeforge.hdl.arith.const_mul`): no
@@ -34,7 +37,7 @@ from ..link.memory_layout import check_lanes
 from ..model import NeuronKind
 from ..model.learning import LearningRule, rows_of
 from ..model.learning.integer_ops import decay_terms
-from .arith import clamp, const_mul
+from .arith import clamp, const_mul, saturate
 from .events import probe_signature
 from .learning_events import learn_probe_signature
 
@@ -73,6 +76,28 @@ def bit_length(value, width):
     for bit in range(width):
         result = Mux(value[bit], bit + 1, result)
     return result
+
+
+class _stage:
+    """Pipeline stage ``number``'s registers (each named ``{prefix}{field}{number}``, shaped
+    like the given signal) and its ``valid`` flag, cleared every cycle unless the stage is
+    loaded."""
+
+    def __init__(self, m, prefix, number, **fields):
+        self.valid = Signal(name=f"{prefix}valid{number}")
+        self.fields = {name: Signal(like.shape(), name=f"{prefix}{name}{number}")
+                       for name, like in fields.items()}
+        vars(self).update(self.fields)
+        m.d.sync += self.valid.eq(0)
+
+    def load(self, **values):
+        """The statements that load the stage (under the previous stage's ``valid``)."""
+        return [self.valid.eq(1),
+                *(self.fields[name].eq(value) for name, value in values.items())]
+
+    def carry(self, names):
+        """This stage's registers of ``names``, for the next stage's :meth:`load`."""
+        return {name: self.fields[name] for name in names}
 
 
 class LearningUnit(wiring.Component):
@@ -155,6 +180,7 @@ class LearningUnit(wiring.Component):
         self._memories(m, hw)
         self._neuron_factors(m, hw)
         self._counters(m, hw)
+        self._rows_datapath(m, hw)
         self._step_datapath(m, hw)
         self._update_datapath(m, hw)
         with m.Switch(phase):
@@ -202,22 +228,28 @@ class LearningUnit(wiring.Component):
         hw.u_regs, hw.b_regs = u_regs, b_regs
 
     def _memories(self, m, hw):
-        """The traces ``p, q`` per row and ``ē, a, G`` per synapse, with their ports."""
+        """The traces ``p, q`` per row, ``ē, a`` and ``G`` per synapse, with their ports. ``G``
+        has a memory of its own: the step sweep reads it four stages after ``ē, a``, where it
+        is added, so it is not carried through the pipeline."""
         cfg, p = self.config, self.layer.params
         tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
         pq_layout = data.StructLayout({"p": unsigned(tf.width), "q": unsigned(tf.width)})
         syn_layout = data.StructLayout({
-            "ebar": signed(ef.width), "a": signed(ef.width if self._alif else 1),
-            "g": signed(gf.width)})
+            "ebar": signed(ef.width), "a": signed(ef.width if self._alif else 1)})
         pq = m.submodules.pq = Memory(shape=pq_layout, depth=self.rows, init=[])
         syn = m.submodules.syn = Memory(shape=syn_layout, depth=self.rows * p.n, init=[])
         pq_rd, pq_wr = pq.read_port(), pq.write_port()
+        grad = m.submodules.grad = Memory(shape=signed(gf.width), depth=self.rows * p.n,
+                                          init=[])
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
-        vars(hw).update(pq_rd=pq_rd, pq_wr=pq_wr, syn_rd=syn_rd, syn_wr=syn_wr)
+        g_rd, g_wr = grad.read_port(), grad.write_port()
+        vars(hw).update(pq_rd=pq_rd, pq_wr=pq_wr, syn_rd=syn_rd, syn_wr=syn_wr, g_rd=g_rd,
+                        g_wr=g_wr)
 
     def _neuron_factors(self, m, hw):
         """Per-neuron registers of the surrogate exponent and the quantized learning signal,
-        the surrogate's leading-one detector and (hidden layer) the feedback ROM."""
+        the pipeline that stores them (``hw.store_signal(L)`` stores neuron ``i_ctr``'s, with
+        the surrogate's leading-one detector) and (hidden layer) the feedback ROM."""
         cfg, p = self.config, self.layer.params
         n, n_out = p.n, self.network.n_out
         pw = p.potential_format.width
@@ -232,16 +264,36 @@ class LearningUnit(wiring.Component):
         i_ctr = Signal(range(n + 1))
         k_ctr = Signal(range(n_out + 1))
         acc = Signal(signed(sig_w))
-        u_sel = Array(hw.u_regs)[i_ctr]
-        b_sel = Array(hw.b_regs)[i_ctr]
-        v = Signal(signed(pw + p.trace_format.width + 2))
-        m.d.comb += v.eq(u_sel - p.theta - b_sel)
-        dist = Signal(unsigned(v.shape().width))
-        m.d.comb += dist.eq(Mux(v < 0, -v, v) >> cfg.sg_shift)
-        ell = bit_length(dist, dist.shape().width)
         vars(hw).update(m_regs=m_regs, act_regs=act_regs, lz_regs=lz_regs, ls_regs=ls_regs,
-                        le_regs=le_regs, sig_w=sig_w, i_ctr=i_ctr, k_ctr=k_ctr, acc=acc,
-                        ell=ell)
+                        le_regs=le_regs, sig_w=sig_w, i_ctr=i_ctr, k_ctr=k_ctr, acc=acc)
+        # a neuron's factors are stored through three stages (its U, b and learning signal
+        # selected; v = U - θ - b; |v| >> sg_shift and |L|), so the selection, the
+        # subtractions and the leading-one detectors do not form one path
+        v_w = pw + p.trace_format.width + 2
+        stored = dict(i=Signal.like(i_ctr), value=Signal(signed(sig_w)))
+        f1 = _stage(m, "factor_", 1, **stored, u=Signal(signed(pw)),
+                    b=Signal(unsigned(p.trace_format.width)))
+        hw.store_signal = lambda value: f1.load(i=i_ctr, value=value, u=Array(hw.u_regs)[i_ctr],
+                                                b=Array(hw.b_regs)[i_ctr])
+        f2 = _stage(m, "factor_", 2, **stored, v=Signal(signed(v_w)))
+        f3 = _stage(m, "factor_", 3, i=stored["i"], dist=Signal(unsigned(v_w)),
+                    mag=Signal(unsigned(sig_w)), lz=Signal(), ls=Signal())
+        with m.If(f1.valid):
+            m.d.sync += f2.load(**f1.carry(stored), v=f1.u - p.theta - f1.b)
+        with m.If(f2.valid):
+            m.d.sync += f3.load(i=f2.i, dist=Mux(f2.v < 0, -f2.v, f2.v) >> cfg.sg_shift,
+                                mag=Mux(f2.value < 0, -f2.value, f2.value),
+                                lz=f2.value == 0, ls=f2.value < 0)
+        with m.If(f3.valid):
+            ell = bit_length(f3.dist, v_w)
+            m.d.sync += [
+                m_regs[f3.i].eq(const_mul(ell, cfg.sg_slope)),
+                act_regs[f3.i].eq(ell <= cfg.sg_cut),
+                lz_regs[f3.i].eq(f3.lz),
+                ls_regs[f3.i].eq(f3.ls),
+                le_regs[f3.i].eq(bit_length(f3.mag, sig_w) - 1),
+            ]
+        hw.factors_busy = f1.valid | f2.valid | f3.valid
 
         if not self.is_output:
             fb = cfg.feedback[self.index]
@@ -253,20 +305,6 @@ class LearningUnit(wiring.Component):
             m.d.comb += fb_rd.addr.eq(fb_addr)
             err_k = Array(self.err[k] for k in range(n_out))[k_ctr]
             vars(hw).update(fb_rd=fb_rd, fb_addr=fb_addr, err_k=err_k)
-
-    def _store_signal(self, m, hw, i, value):
-        """Store neuron ``i``'s surrogate factors and its learning signal ``value`` quantized to
-        a sign and a leading-one position."""
-        cfg, sig_w, ell = self.config, hw.sig_w, hw.ell
-        mag = Signal(unsigned(sig_w), name="sig_mag")
-        m.d.comb += mag.eq(Mux(value < 0, -value, value))
-        m.d.sync += [
-            hw.m_regs[i].eq(const_mul(ell, cfg.sg_slope)),
-            hw.act_regs[i].eq(ell <= cfg.sg_cut),
-            hw.lz_regs[i].eq(value == 0),
-            hw.ls_regs[i].eq(value < 0),
-            hw.le_regs[i].eq(bit_length(mag, sig_w) - 1),
-        ]
 
     def _counters(self, m, hw):
         """Row and synapse counters of the sweeps and their stage-1 copies."""
@@ -290,57 +328,88 @@ class LearningUnit(wiring.Component):
                         waddr1=waddr1, upd_valid1=upd_valid1)
 
     def _step_datapath(self, m, hw):
-        """Stages 1 and 2 of the step sweep. Stage 1 (the synapse read in stage 0): λ, the
-        filtered eligibility ē and the ALIF component a, registered; stage 2: the accumulator
-        G. Two stages, so the block RAM's read, ē's decay and saturation, and G's shift, add
-        and saturation do not form one path (the learning build's longest)."""
+        """Stages 2 to 6 of the step sweep (stage 0 addresses the synapse, stage 1 receives it).
+        Stage 2: the block RAMs' data and the neuron's factors, registered as they arrive;
+        stage 3: λ and the decayed ē and a; stage 4: ē and a saturated; stage 5: ±ē, the sign
+        of the neuron's learning signal applied; stage 6: its shift ≪ e_i; the write stage:
+        the accumulator G, saturated. Each stage is about one add (or shift) deep, so a block
+        RAM's read, ē's decay and saturation, and G's shift, add and saturation do not form
+        one path."""
         cfg, p = self.config, self.layer.params
         tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
         alif, i1 = self._alif, hw.i1
-        q_val = hw.pq_rd.data.q
-        e_old = hw.syn_rd.data
-        h = Signal(signed(max(tf.width, ef.width) + 2))
-        m.d.comb += h.eq(q_val - (e_old.a if alif else 0))
-        lam = Signal(signed(h.shape().width))
-        m.d.comb += lam.eq(Mux(hw.act_regs[i1], h >> hw.m_regs[i1], 0))
-        ebar_next, _ = clamp(decay(e_old.ebar, cfg.k_err) + lam, ef.min, ef.max)
+        a_w = ef.width if alif else 1
+        old = hw.syn_rd.data
+        # the synapse's identity, traces and learning signal travel with it to the write stage
+        travel = dict(r=Signal.like(hw.r1), i=Signal.like(i1), a=Signal.like(hw.a1),
+                      p=Signal(unsigned(tf.width)), q=Signal(unsigned(tf.width)),
+                      le=Signal.like(hw.le_regs[0]),
+                      lz=Signal(), ls=Signal())
+        s2 = _stage(m, "", 2, **travel, ebar=Signal(signed(ef.width)), a_old=Signal(signed(a_w)),
+                    ml=Signal.like(hw.m_regs[0]), act=Signal())
+        hw.stage1_to_2 = s2.load(
+            r=hw.r1, i=i1, a=hw.a1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
+            le=hw.le_regs[i1], lz=hw.lz_regs[i1], ls=hw.ls_regs[i1], ebar=old.ebar,
+            a_old=old.a if alif else 0, ml=hw.m_regs[i1], act=hw.act_regs[i1])
+        h_w = max(tf.width, ef.width) + 2
+        s3 = _stage(m, "", 3, **travel, lam=Signal(signed(h_w)),
+                    ebar_dec=Signal(signed(ef.width)), a_dec=Signal(signed(a_w)))
+        h = Signal(signed(h_w))
+        m.d.comb += h.eq(s2.q - s2.a_old)
+        hw.stage2_to_3 = s3.load(
+            **s2.carry(travel), lam=Mux(s2.act, h >> s2.ml, 0),
+            ebar_dec=decay(s2.ebar, cfg.k_err),
+            a_dec=decay(s2.a_old, p.k_adapt) if alif else 0)
+        s4 = _stage(m, "", 4, **travel, ebar=Signal(signed(ef.width)), a_next=Signal(signed(a_w)))
+        ebar_next = saturate(s3.ebar_dec + s3.lam, ef.width)
         if alif:
-            a_next, _ = clamp(decay(e_old.a, p.k_adapt)
-                              + (const_mul(lam, p.adapt_jump) >> cfg.psi_shift), ef.min, ef.max)
+            a_next = saturate(s3.a_dec + (const_mul(s3.lam, p.adapt_jump) >> cfg.psi_shift),
+                              ef.width)
         else:
             a_next = 0
-        # stage 2: the synapse's registers (its row, neuron and address, its traces for the
-        # probe, the new ē and a, the old G, its neuron's learning signal)
-        s2 = SimpleNamespace(
-            valid=Signal(name="valid2"), r=Signal.like(hw.r1, name="r2"),
-            i=Signal.like(i1, name="i2"), a=Signal.like(hw.a1, name="a2"),
-            p=Signal(unsigned(tf.width), name="p2"), q=Signal(unsigned(tf.width), name="q2"),
-            ebar=Signal(signed(ef.width), name="ebar2"),
-            a_next=Signal(signed(ef.width if alif else 1), name="a_next2"),
-            g=Signal(signed(gf.width), name="g2"),
-            le=Signal.like(hw.le_regs[0], name="le2"), lz=Signal(name="lz2"),
-            ls=Signal(name="ls2"))
-        m.d.sync += s2.valid.eq(0)
-        hw.stage1_to_2 = [s2.r.eq(hw.r1), s2.i.eq(i1), s2.a.eq(hw.a1), s2.p.eq(hw.pq_rd.data.p),
-                          s2.q.eq(q_val), s2.ebar.eq(ebar_next), s2.a_next.eq(a_next),
-                          s2.g.eq(e_old.g), s2.le.eq(hw.le_regs[i1]), s2.lz.eq(hw.lz_regs[i1]),
-                          s2.ls.eq(hw.ls_regs[i1])]
-        shifted = Signal(signed(ef.width + hw.sig_w))
-        m.d.comb += shifted.eq(s2.ebar << s2.le)
-        prod = Mux(s2.lz, 0, Mux(s2.ls, -shifted, shifted))
-        g_next, _ = clamp(s2.g + prod, gf.min, gf.max)
-        vars(hw).update(e_old=e_old, g_next=g_next, s2=s2)
+        hw.stage3_to_4 = s4.load(**s3.carry(travel), ebar=ebar_next, a_next=a_next)
+        written = (*travel, "ebar", "a_next")
+        s5 = _stage(m, "", 5, **s4.carry(written), signed_ebar=Signal(signed(ef.width + 1)))
+        hw.stage4_to_5 = s5.load(**s4.carry(written),
+                                 signed_ebar=Mux(s4.lz, 0, Mux(s4.ls, -s4.ebar, s4.ebar)))
+        # (±ē) << e = ±(ē << e): the sign is applied before the shift, in its own stage
+        # G is addressed in stage 4 and arrives in stage 5
+        s6 = _stage(m, "", 6, **s5.carry(written),
+                    prod=Signal(signed(ef.width + 1 + hw.sig_w)), g=Signal(signed(gf.width)))
+        hw.stage5_to_6 = s6.load(**s5.carry(written), prod=s5.signed_ebar << s5.le,
+                                 g=hw.g_rd.data)
+        g_sum = Signal(signed(max(gf.width, s6.prod.shape().width) + 1))
+        m.d.comb += g_sum.eq(s6.g + s6.prod)
+        g_next = saturate(g_sum, gf.width)
+        vars(hw).update(g_next=g_next, s2=s2, s3=s3, s4=s4, s5=s5, s6=s6)
 
     def _update_datapath(self, m, hw):
-        """Stage 1 of the update sweep: the new weight sat_W(W + (G + r) >> k_η)."""
-        cfg, wf = self.config, self.layer.params.weight_format
+        r"""Stages 2 and 3 of the update sweep (stage 0 addresses ``G`` and ``W``, stage 1
+        receives them). Stage 2: ``G``, ``W`` and the rounding bits ``r``, registered as they
+        arrive; stage 3: the rounded step :math:`\delta = (G + r) \gg k_\eta`; the write stage:
+        the new weight :math:`\mathrm{sat}_W(W + \delta)`. So the block RAM's read, the rounding
+        add and shift, and the weight's add and saturation do not form one path."""
+        cfg, wf, gf = self.config, self.layer.params.weight_format, self.config.grad_format
         k = cfg.lr_shift
         if cfg.rounding == "stochastic":
             rnd = self.lfsr & ((1 << k) - 1)
         else:
             rnd = (1 << k) >> 1
-        delta = (hw.e_old.g + rnd) >> k
-        hw.w_new, _ = clamp(self.r_weight + delta, wf.min, wf.max)
+        weight = dict(w=Signal(signed(wf.width)), lane=Signal.like(hw.lane1),
+                      waddr=Signal.like(hw.waddr1))
+        u2 = _stage(m, "upd_", 2, **weight, g=Signal(signed(gf.width)),
+                    rnd=Signal(unsigned(max(1, k))))
+        hw.update1_to_2 = u2.load(w=self.r_weight, lane=hw.lane1, waddr=hw.waddr1,
+                                  g=hw.g_rd.data, rnd=rnd)
+        # |(G + r) >> k| <= 2^(width - 1 - k) + 1
+        u3 = _stage(m, "upd_", 3, **weight, delta=Signal(signed(max(2, gf.width + 1 - k))))
+        hw.update2_to_3 = u3.load(**u2.carry(weight), delta=(u2.g + u2.rnd) >> k)
+        hw.w_new, _ = clamp(u3.w + u3.delta, wf.min, wf.max)
+        hw.u2, hw.u3 = u2, u3
+        # the weight read address straight from the sweep's counters, whatever the phase (the
+        # learning core uses it only while this unit updates): no phase decoding in front of
+        # the network core's memories
+        m.d.comb += [self.r_lane.eq(hw.lane_ctr), self.r_addr.eq(hw.waddr)]
 
     def _idle_phase(self, m, hw):
         """``IDLE``: start the step's sweeps, or the end-of-trial update."""
@@ -362,14 +431,14 @@ class LearningUnit(wiring.Component):
         err = self.err
         last_neuron = i_ctr == n - 1
         if self.is_output:
-            self._store_signal(m, hw, i_ctr, Array(err[k] for k in range(n_out))[i_ctr])
+            m.d.sync += hw.store_signal(Array(err[k] for k in range(n_out))[i_ctr])
             with m.If(last_neuron):
                 m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
             with m.Else():
                 m.d.sync += i_ctr.eq(i_ctr + 1)
         else:
             with m.If(k_ctr == n_out):
-                self._store_signal(m, hw, i_ctr, acc)
+                m.d.sync += hw.store_signal(acc)
                 m.d.sync += [k_ctr.eq(0), acc.eq(0)]
                 with m.If(last_neuron):
                     m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
@@ -381,34 +450,53 @@ class LearningUnit(wiring.Component):
                 m.d.sync += [acc.eq(acc + term), k_ctr.eq(k_ctr + 1),
                              hw.fb_addr.eq(hw.fb_addr + 1)]
 
-    def _rows_phase(self, m, hw):
-        """``ROWS``: the presynaptic traces ``p, q`` of every row."""
+    def _rows_datapath(self, m, hw):
+        """Stages 2 and 3 of the rows sweep (stage 0 addresses the row, stage 1 receives it).
+        Stage 2: its traces and presynaptic spike, registered as they arrive; stage 3: the
+        traces decayed; the write stage: the spike's and ``p``'s additions, saturated."""
         cfg, p = self.config, self.layer.params
-        tf, rows = cfg.trace_format, self.rows
+        tf = cfg.trace_format
+        row = dict(r=Signal.like(hw.r1), p=Signal(unsigned(tf.width)))
+        t2 = _stage(m, "rows_", 2, **row, q=Signal(unsigned(tf.width)), z=Signal())
+        hw.rows1_to_2 = t2.load(r=hw.r1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
+                                z=self.z.bit_select(hw.r1, 1))
+        t3 = _stage(m, "rows_", 3, **row, p_dec=Signal(unsigned(tf.width)),
+                    q_dec=Signal(unsigned(tf.width)), z=Signal())
+        hw.rows2_to_3 = t3.load(
+            **t2.carry(row), z=t2.z, p_dec=decay(t2.p, p.k_syn),
+            q_dec=t2.q if p.kind is NeuronKind.IF else decay(t2.q, p.k_mem))
+        hw.p_next, _ = clamp(t3.p_dec + Mux(t3.z, 1 << cfg.trace_shift, 0), tf.min, tf.max)
+        hw.q_next, _ = clamp(t3.q_dec + t3.p, tf.min, tf.max)
+        hw.t2, hw.t3 = t2, t3
+
+    def _rows_phase(self, m, hw):
+        """``ROWS``: the presynaptic traces ``p, q`` of every row, in a four-stage pipeline
+        (address, read, decays, additions)."""
+        rows, t2, t3 = self.rows, hw.t2, hw.t3
         pq_rd, pq_wr, r_ctr, r1, valid1 = hw.pq_rd, hw.pq_wr, hw.r_ctr, hw.r1, hw.valid1
-        # stage 0 reads row r_ctr; stage 1 writes row r1
         m.d.comb += pq_rd.addr.eq(r_ctr)
         with m.If(r_ctr < rows):
             m.d.sync += [r_ctr.eq(r_ctr + 1), r1.eq(r_ctr), valid1.eq(1)]
         with m.If(valid1):
-            old = pq_rd.data
-            z_bit = self.z.bit_select(r1, 1)
-            p_next, _ = clamp(decay(old.p, p.k_syn)
-                              + Mux(z_bit, 1 << cfg.trace_shift, 0), tf.min, tf.max)
-            leaked = old.q if p.kind is NeuronKind.IF else decay(old.q, p.k_mem)
-            q_next, _ = clamp(leaked + old.p, tf.min, tf.max)
-            m.d.comb += [pq_wr.addr.eq(r1), pq_wr.en.eq(1),
-                         pq_wr.data.p.eq(p_next), pq_wr.data.q.eq(q_next)]
-        with m.If((r_ctr == rows) & ~valid1):
+            m.d.sync += hw.rows1_to_2
+        with m.If(t2.valid):
+            m.d.sync += hw.rows2_to_3
+        # each row is read once a sweep, so no read meets a write still in flight
+        with m.If(t3.valid):
+            m.d.comb += [pq_wr.addr.eq(t3.r), pq_wr.en.eq(1),
+                         pq_wr.data.p.eq(hw.p_next), pq_wr.data.q.eq(hw.q_next)]
+        # the last neurons' factors are stored by now (R > 3) or in a few more cycles
+        with m.If((r_ctr == rows) & ~(valid1 | t2.valid | t3.valid | hw.factors_busy)):
             m.d.sync += [hw.phase.eq(_Phase.SYN), r_ctr.eq(0), hw.i_ctr.eq(0), hw.a_ctr.eq(0)]
 
     def _synapse_phase(self, m, hw):
-        """``SYN``: every synapse's eligibility and accumulator, in a three-stage pipeline
-        (read, ē, G); probed as it is written."""
+        """``SYN``: every synapse's eligibility and accumulator, in a seven-stage pipeline
+        (address, read, λ and decays, ē and a, ±ē, ≪ e, G); probed as it is written."""
         n, rows = self.layer.params.n, self.rows
-        r_ctr, i_ctr, a_ctr, valid1, s2 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1, hw.s2
+        r_ctr, i_ctr, a_ctr, valid1 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1
+        s2, s3, s4, s5, s6 = hw.s2, hw.s3, hw.s4, hw.s5, hw.s6
         syn_wr, g_next = hw.syn_wr, hw.g_next
-        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr)]
+        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr), hw.g_rd.addr.eq(s4.a)]
         with m.If(r_ctr < rows):
             m.d.sync += [hw.r1.eq(r_ctr), hw.i1.eq(i_ctr), hw.a1.eq(a_ctr), valid1.eq(1),
                          a_ctr.eq(a_ctr + 1)]
@@ -417,26 +505,35 @@ class LearningUnit(wiring.Component):
             with m.Else():
                 m.d.sync += i_ctr.eq(i_ctr + 1)
         with m.If(valid1):
-            m.d.sync += [s2.valid.eq(1), *hw.stage1_to_2]
-        # each synapse is read once a sweep, so no read meets a write still in flight
+            m.d.sync += hw.stage1_to_2
         with m.If(s2.valid):
-            m.d.comb += [syn_wr.addr.eq(s2.a), syn_wr.en.eq(1),
-                         syn_wr.data.ebar.eq(s2.ebar), syn_wr.data.g.eq(g_next)]
+            m.d.sync += hw.stage2_to_3
+        with m.If(s3.valid):
+            m.d.sync += hw.stage3_to_4
+        with m.If(s4.valid):
+            m.d.sync += hw.stage4_to_5
+        with m.If(s5.valid):
+            m.d.sync += hw.stage5_to_6
+        # each synapse is read once a sweep, so no read meets a write still in flight
+        with m.If(s6.valid):
+            m.d.comb += [syn_wr.addr.eq(s6.a), syn_wr.en.eq(1), syn_wr.data.ebar.eq(s6.ebar),
+                         hw.g_wr.addr.eq(s6.a), hw.g_wr.en.eq(1), hw.g_wr.data.eq(g_next)]
             if self._alif:
-                m.d.comb += syn_wr.data.a.eq(s2.a_next)
+                m.d.comb += syn_wr.data.a.eq(s6.a_next)
             if self.is_probed:
                 m.d.comb += [
                     self.lprobe.valid.eq(1),
                     self.lprobe.payload.layer.eq(self.index),
-                    self.lprobe.payload.row.eq(s2.r),
-                    self.lprobe.payload.neuron.eq(s2.i),
-                    self.lprobe.payload.p.eq(s2.p),
-                    self.lprobe.payload.q.eq(s2.q),
-                    self.lprobe.payload.ebar.eq(s2.ebar),
-                    self.lprobe.payload.a.eq(s2.a_next),
+                    self.lprobe.payload.row.eq(s6.r),
+                    self.lprobe.payload.neuron.eq(s6.i),
+                    self.lprobe.payload.p.eq(s6.p),
+                    self.lprobe.payload.q.eq(s6.q),
+                    self.lprobe.payload.ebar.eq(s6.ebar),
+                    self.lprobe.payload.a.eq(s6.a_next),
                     self.lprobe.payload.g.eq(g_next),
                 ]
-        with m.If((r_ctr == rows) & ~valid1 & ~s2.valid):
+        busy = valid1 | s2.valid | s3.valid | s4.valid | s5.valid | s6.valid
+        with m.If((r_ctr == rows) & ~busy):
             m.d.sync += hw.phase.eq(_Phase.IDLE)
 
     def _update_phase(self, m, hw):
@@ -444,8 +541,7 @@ class LearningUnit(wiring.Component):
         lanes, q_max, rows = self.lanes, self.q_per_lane, self.rows
         r_ctr, a_ctr, lane_ctr, qq_ctr, waddr = hw.r_ctr, hw.a_ctr, hw.lane_ctr, hw.qq_ctr, hw.waddr
         syn_wr, upd_valid1 = hw.syn_wr, hw.upd_valid1
-        m.d.comb += [hw.syn_rd.addr.eq(a_ctr), self.r_lane.eq(lane_ctr),
-                     self.r_addr.eq(waddr)]
+        m.d.comb += [hw.syn_rd.addr.eq(a_ctr), hw.g_rd.addr.eq(a_ctr)]
         with m.If(r_ctr < rows):
             m.d.sync += [hw.a1.eq(a_ctr), hw.lane1.eq(lane_ctr), hw.waddr1.eq(waddr),
                          upd_valid1.eq(1), a_ctr.eq(a_ctr + 1)]
@@ -458,12 +554,18 @@ class LearningUnit(wiring.Component):
                     m.d.sync += [qq_ctr.eq(qq_ctr + 1), waddr.eq(waddr + 1)]
             with m.Else():
                 m.d.sync += lane_ctr.eq(lane_ctr + 1)
+        u2, u3 = hw.u2, hw.u3
         with m.If(upd_valid1):
+            m.d.sync += hw.update1_to_2
             m.d.comb += [syn_wr.addr.eq(hw.a1), syn_wr.en.eq(1), syn_wr.data.eq(0),
-                         self.w_en.eq(self.apply), self.w_lane.eq(hw.lane1),
-                         self.w_addr.eq(hw.waddr1), self.w_data.eq(hw.w_new),
+                         hw.g_wr.addr.eq(hw.a1), hw.g_wr.en.eq(1), hw.g_wr.data.eq(0),
                          self.lfsr_step.eq(self.apply)]
-        with m.If((r_ctr == rows) & ~upd_valid1):
+        with m.If(u2.valid):
+            m.d.sync += hw.update2_to_3
+        with m.If(u3.valid):
+            m.d.comb += [self.w_en.eq(self.apply), self.w_lane.eq(u3.lane),
+                         self.w_addr.eq(u3.waddr), self.w_data.eq(hw.w_new)]
+        with m.If((r_ctr == rows) & ~(upd_valid1 | u2.valid | u3.valid)):
             m.d.sync += [hw.phase.eq(_Phase.CLEAR), r_ctr.eq(0)]
 
     @property

@@ -369,10 +369,10 @@ class LearningUnit(wiring.Component):
             a_next = 0
         hw.stage3_to_4 = s4.load(**s3.carry(travel), ebar=ebar_next, a_next=a_next)
         written = (*travel, "ebar", "a_next")
+        # (±ē) << e = ±(ē << e): the sign is applied before the shift, in its own stage
         s5 = _stage(m, "", 5, **s4.carry(written), signed_ebar=Signal(signed(ef.width + 1)))
         hw.stage4_to_5 = s5.load(**s4.carry(written),
                                  signed_ebar=Mux(s4.lz, 0, Mux(s4.ls, -s4.ebar, s4.ebar)))
-        # (±ē) << e = ±(ē << e): the sign is applied before the shift, in its own stage
         # G is addressed in stage 4 and arrives in stage 5
         s6 = _stage(m, "", 6, **s5.carry(written),
                     prod=Signal(signed(ef.width + 1 + hw.sig_w)), g=Signal(signed(gf.width)))

@@ -1,10 +1,11 @@
-"""Hardware throughput: synaptic operations per lane per cycle at full input rate, P = 1, 2, 4.
+r"""Hardware throughput: synaptic operations per lane per cycle at full input rate, P = 1, 2, 4.
 
 One LIF layer per shape (``--shapes INPUTSxNEURONS,...``) gets every input spike in every step, so
-its synaptic engine is never starved. The update phase costs ``N + 10`` cycles a step whatever
-``P`` is, so the whole-step figure depends on the fan-in: at full rate it is
-:math:`E N / (P (N + 10) + E N)` with ``E`` inputs. The default shapes are a wide fan-in layer
-(128 -> 32) and the digits hidden layer (64 -> 128), where P = 4 stays below the goal. The
+its synaptic engine is never starved. The update phase handles ``P`` neurons a cycle and emits
+one spike a cycle, :math:`U = \sum_g \max(1, c_g)` cycles over the ``N / P`` state words
+(:mod:`spikeforge.hdl.schedule`), so the whole-step figure is :math:`E N / (P (U + 10) + E N)`
+with ``E`` inputs. The default shapes are a wide fan-in layer (128 -> 32) and the digits hidden
+layer (64 -> 128), the smaller fan-in. The
 generated Verilog runs on Verilator (the C++ harness of the differential tests); every
 step is compared with the reference model, the
 ``step_cycles`` counter of every step with the schedule model, and

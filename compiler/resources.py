@@ -15,8 +15,11 @@ plus :math:`N` if recurrent):
   ``accumulators`` :math:`Q \times w_a`; a layer with same-step recurrence keeps the
   recurrent sum apart: its ``accumulators`` hold the feed-forward sum (:math:`N_{in}` rows)
   and ``recurrent accumulators`` :math:`Q \times w_r` the recurrent one (:math:`N` rows);
-* per layer: ``state`` :math:`N \times (w_I + w_U\ [+ w_b])`, ``bias`` :math:`N \times w_I` (if
-  any), ``spike buffer`` :math:`N \times \lceil\log_2 N\rceil` (spiking layers);
+* per layer: ``state`` :math:`N/W \times W (w_I + w_U\ [+ w_b])`, ``bias``
+  :math:`N/W \times W w_I` (if any), with :math:`W` the neurons the update reads a cycle
+  (:func:`~spikeforge.link.memory_layout.update_lanes`: :math:`P` in a dense layer whose lane
+  count is a power of two, else 1), ``spike buffer`` :math:`N \times \lceil\log_2 N\rceil`
+  (spiking layers);
 * event FIFOs: the input FIFO (:math:`2(N_{in}+1)` entries of 17 bits), one between layers
   and the output FIFO (:math:`2(N+1)` entries of :math:`1 + \lceil\log_2 N\rceil` bits:
   Yosys drops address bits that are always zero).
@@ -41,10 +44,12 @@ state; residuals within 8 %, largest 132 LUTs):
     \mathrm{LUT4} \approx 396 + \sum_l \big(-45 + 79\,(P-1) + 13.2\,\tfrac{w_I+w_U}{2}
                               + 35.9\,\lceil\log_2 (R_l Q_l)\rceil\big)
 
-plus, for decays of more than one term (contract version 2), one adder per extra term and state,
-:math:`w + 3` LUTs each (the tree's sums are up to 3 bits wider than the state :math:`w`;
-measured: +255 logic cells on the UP5K for the digits network with 4-term decays of I and U
-in both layers, ``benchmarks/boards.py --decay-terms 1,4``).
+plus :math:`16.7\,(W - 1)\,\tfrac{w_I+w_U}{2}` for the extra update datapaths of a layer that
+updates :math:`W` neurons a cycle (measured: +1,605 LUT4 for the six of a 64-128-12 network at
+:math:`P = 4`, 2,214 → 3,819), and, for decays of more than one term (contract version 2),
+one adder per extra term and state, :math:`w + 3` LUTs each (the tree's sums are up to 3 bits
+wider than the state :math:`w`; measured: +255 logic cells on the UP5K for the digits network
+with 4-term decays of I and U in both layers, ``benchmarks/boards.py --decay-terms 1,4``).
 
 ``-noabc`` maps logic pessimistically, so the estimate errs high. The bitstream build reports
 the true numbers.
@@ -58,7 +63,7 @@ import numpy as np
 from ..hdl.arith import input_accumulator_width, recurrent_accumulator_width
 from ..hdl.conv_layer import rom_shapes
 from ..hdl.weight_spram import spram_blocks
-from ..link.memory_layout import check_lanes, core_layer, is_convolutional, lane_depth
+from ..link.memory_layout import check_lanes, core_layer, is_convolutional, lane_depth, update_lanes
 from ..model import IntFormat, Layer, LayerParams, Network, NeuronKind, RateEncoding
 from .targets import TARGETS
 
@@ -70,6 +75,12 @@ __all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", 
 LINK_SPRAMS = 2
 EVENT_BITS = 17  #: address (16) and marker (1) of an event (``hdl.events``)
 LOGIC_BITS = 128  #: an output FIFO this small is left to flip-flops by the bitstream flow
+
+#: Yosys (``memory_libmap``) prices a block RAM at 64 bits of logic: a memory that costs fewer
+#: bits than its blocks do is left to flip-flops. It decides the wide, shallow state and bias
+#: words of a layer that updates several neurons a cycle (3 words of 4 × 33 bits: flip-flops,
+#: not 8 blocks); the other memories keep the calibrated rules above.
+BLOCK_COST_BITS = 64
 
 
 class FitError(ValueError):
@@ -126,6 +137,15 @@ def _memory(target, layer, kind, lane, depth, width, logic_bits=0):
     blocks = 0 if bits <= logic_bits else bram_blocks(depth, width, target.bram_shapes)
     return {"layer": layer, "memory": kind, "lane": lane, "depth": depth, "width": width,
             "bits": bits, "blocks": blocks}
+
+
+def _word_memory(target, layer, kind, depth, width):
+    """A state or bias memory: flip-flops where its bits cost less than its blocks
+    (:data:`BLOCK_COST_BITS`)."""
+    memory = _memory(target, layer, kind, None, depth, width)
+    if memory["bits"] < BLOCK_COST_BITS * memory["blocks"]:
+        memory["blocks"] = 0
+    return memory
 
 
 def allocate(network, lanes, target, learning=False):
@@ -186,9 +206,11 @@ def _allocate(network, lanes, target, plan):
         state_width = p.current_format.width + p.potential_format.width
         if p.kind is NeuronKind.ALIF:
             state_width += p.trace_format.width
-        memories.append(_memory(target, name, "state", None, p.n, state_width))
-        if p.bias:
-            memories.append(_memory(target, name, "bias", None, p.n, p.current_format.width))
+        # a state (and bias) word holds the W neurons one update cycle reads
+        w = update_lanes(layer, lanes)
+        for kind, width in (("state", state_width),
+                            *((("bias", p.current_format.width),) if p.bias else ())):
+            memories.append(_word_memory(target, name, kind, p.n // w, w * width))
         if p.spiking:
             memories.append(_memory(target, name, "spike buffer", None, p.n, _bits(p.n)))
         if is_convolutional(core_layer(layer)):
@@ -218,6 +240,7 @@ def estimate_luts(network, lanes):
         state = (p.current_format.width + p.potential_format.width) / 2
         depth_bits = max(1, math.ceil(math.log2(max(2, _held_depth(layer, lanes)))))
         total += -45 + 79 * (lanes - 1) + 13.2 * state + 35.9 * depth_bits
+        total += (update_lanes(layer, lanes) - 1) * 16.7 * state  # the update's datapaths
         for decay, fmt in ((p.k_syn, p.current_format), (p.k_mem, p.potential_format),
                            (p.k_adapt, p.trace_format)):
             total += (len(decay.terms) - 1) * (fmt.width + 3)

@@ -119,7 +119,7 @@ class LearningCore(wiring.Component):
             })
         if probe:
             members["lprobe"] = Out(learn_probe_signature()).array(len(self.units))
-            members["probe"] = Out(probe_signature()).array(len(network.layers))
+            members["probe"] = Out(probe_signature()).array(len(self.core.probe_layers))
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -173,15 +173,17 @@ class LearningCore(wiring.Component):
         n_out = net.n_out
         cur = [Signal(ly.params.n, name=f"s_cur{k}") for k, ly in enumerate(net.layers)]
         prev = [Signal(ly.params.n, name=f"s_prev{k}") for k, ly in enumerate(net.layers)]
-        # a layer's update probes every neuron once a step, in ascending order: shifted in
-        # from the top, neuron i's spike ends in bit i (no decoder of the neuron index)
-        for k, pr in enumerate(core.probe):
-            with m.If(pr.valid):
-                m.d.sync += cur[k].eq(Cat(cur[k][1:], pr.payload.s))
+        # a layer's update probes every neuron once a step, in ascending order, W at a time
+        # (its W ports): shifted in from the top, neuron i's spike ends in bit i (no decoder
+        # of the neuron index)
+        for k in range(len(net.layers)):
+            ports = self._ports_of(k)
+            w = len(ports)
+            with m.If(ports[0].valid):
+                m.d.sync += cur[k].eq(Cat(cur[k][w:], *(pr.payload.s for pr in ports)))
         if "probe" in self.signature.members:
-            for k in range(len(net.layers)):
-                m.d.comb += [self.probe[k].valid.eq(core.probe[k].valid),
-                             self.probe[k].payload.eq(core.probe[k].payload)]
+            for mine, theirs in zip(self.probe, core.probe, strict=True):
+                m.d.comb += [mine.valid.eq(theirs.valid), mine.payload.eq(theirs.payload)]
         x_bits = Signal(net.n_in)
         tgt_bits = Signal(n_out)
         ef = cfg.error_format
@@ -191,10 +193,15 @@ class LearningCore(wiring.Component):
         vars(hw).update(cur=cur, prev=prev, x_bits=x_bits, tgt_bits=tgt_bits, err=err,
                         counts=counts, lfsr=lfsr)
 
+    def _ports_of(self, index):
+        """The network core's probe ports of layer ``index`` (``W`` of them, slot order)."""
+        return [port for port, owner in zip(self.core.probe, self.core.probe_layers, strict=True)
+                if owner == index]
+
     def _unit_ports(self, m, hw):
         """Every unit's inputs (its presynaptic spikes, errors, captures) and probe; the LFSR,
         stepped by the updating unit (or, ``link``, loaded by the host between trials)."""
-        net, cfg, core = self.network, self.config, self.core
+        net, cfg = self.network, self.config
         prev, lfsr = hw.prev, hw.lfsr
         start = Signal()
         update = Signal(len(self.units))
@@ -214,9 +221,9 @@ class LearningCore(wiring.Component):
             m.d.comb += [
                 unit.start.eq(start_r), unit.update.eq(update_r[k]), unit.apply.eq(apply),
                 unit.z.eq(z), unit.err.eq(hw.err), unit.lfsr.eq(lfsr),
-                unit.capture.valid.eq(core.probe[index].valid),
-                unit.capture.payload.eq(core.probe[index].payload),
             ]
+            for mine, theirs in zip(unit.capture, self._ports_of(index), strict=True):
+                m.d.comb += [mine.valid.eq(theirs.valid), mine.payload.eq(theirs.payload)]
             with m.If(unit.lfsr_step):
                 m.d.comb += lfsr_step.eq(1)
             if unit.is_probed:

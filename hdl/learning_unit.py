@@ -33,7 +33,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..link.memory_layout import check_lanes
+from ..link.memory_layout import check_lanes, update_lanes
 from ..model import NeuronKind
 from ..model.learning import LearningRule, rows_of
 from ..model.learning.integer_ops import decay_terms
@@ -123,9 +123,10 @@ class LearningUnit(wiring.Component):
         End of trial: update weights if ``apply``, then clear (while ``done``).
     apply : In(1)
     done : Out(1)
-    capture : In(probe stream)
+    capture : In(probe stream), an array of ``W``
         The layer's probe records: U and b of every neuron after the step, in ascending
-        neuron order (as the layer's update writes them).
+        neuron order, ``W`` a cycle (as the layer's update writes them,
+        :func:`~spikeforge.link.memory_layout.update_lanes`).
     z : In(R)
         Presynaptic spikes z[n] of the rows.
     err : In(array of n_out signed)
@@ -152,7 +153,7 @@ class LearningUnit(wiring.Component):
         wide_weight = max(ly.params.weight_format.width for ly in network.layers)
         members = {
             "start": In(1), "update": In(1), "apply": In(1), "done": Out(1),
-            "capture": In(probe_signature()),
+            "capture": In(probe_signature()).array(update_lanes(self.layer, lanes)),
             "z": In(self.rows),
             "err": In(data.ArrayLayout(signed(config.error_format.width), network.n_out)),
             "lfsr": In(32), "lfsr_step": Out(1),
@@ -210,21 +211,23 @@ class LearningUnit(wiring.Component):
                 and self.config.rule is LearningRule.EPROP)
 
     def _captured_state(self, m, hw):
-        """Registers of every neuron's ``U`` and ``b``, loaded from the capture port: the layer
-        probes every neuron once a step in ascending order, so the records shift down a chain
-        and neuron ``i``'s ends in register ``i`` (no decoder of the neuron index)."""
+        """Registers of every neuron's ``U`` and ``b``, loaded from the capture ports: the layer
+        probes every neuron once a step in ascending order, ``W`` a cycle, so the records shift
+        ``W`` places down a chain and neuron ``i``'s ends in register ``i`` (no decoder of the
+        neuron index)."""
         p = self.layer.params
         n = p.n
         pw = p.potential_format.width
         u_regs = [Signal(signed(pw), name=f"u{i}") for i in range(n)]
         b_regs = [Signal(unsigned(p.trace_format.width), name=f"b{i}") for i in range(n)]
-        record = self.capture.payload
-        with m.If(self.capture.valid):
+        records = [port.payload for port in self.capture]
+        w = len(records)
+        with m.If(self.capture[0].valid):
             m.d.sync += [reg.eq(nxt) for reg, nxt
-                         in zip(u_regs, [*u_regs[1:], record.u], strict=True)]
+                         in zip(u_regs, [*u_regs[w:], *(r.u for r in records)], strict=True)]
             if p.kind is NeuronKind.ALIF:
                 m.d.sync += [reg.eq(nxt) for reg, nxt
-                             in zip(b_regs, [*b_regs[1:], record.b], strict=True)]
+                             in zip(b_regs, [*b_regs[w:], *(r.b for r in records)], strict=True)]
         hw.u_regs, hw.b_regs = u_regs, b_regs
 
     def _memories(self, m, hw):

@@ -12,12 +12,15 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
    :math:`V_{:,k}` the same way. A layer with same-step recurrence adds them into a second set
    of accumulators (one per lane, ``Q`` words), since its update needs :math:`R[n]` apart
    from :math:`A[n]`; the feed-forward accumulators then hold only :math:`W s^{in}`.
-3. **Update** (``UPDATE``): one neuron per clock, ascending: read state, accumulators and bias
-   (clearing the accumulators behind the read), then the pipelined
-   :class:`~spikeforge.hdl.neuron_update.NeuronUpdate` (latency :math:`L`, 4 to 6 cycles, a
-   function of the layer's parameters), whose output stage writes the next state.
-   Each spike is emitted as an output event; a full consumer stalls the whole pipeline (nothing
-   is dropped), and the stall is decided from registers only.
+3. **Update** (``UPDATE``): :math:`W` neurons per clock (:math:`W = P` in a dense layer whose
+   lane count is a power of two, else 1: :func:`~spikeforge.link.memory_layout.update_lanes`),
+   ascending: read a state word, the accumulators and bias (clearing the accumulators behind
+   the read), then :math:`W` pipelined :class:`~spikeforge.hdl.neuron_update.NeuronUpdate`
+   (latency :math:`L`, 4 to 6 cycles, a function of the layer's parameters), whose output stage
+   writes the next state word. Each spike is emitted as an output event, one a cycle in
+   ascending order: a word with :math:`c > 1` spikes holds the pipeline for :math:`c - 1`
+   cycles, and a full consumer stalls it too (nothing is dropped); both are decided from
+   registers only.
 4. **Marker** (``MARK``): the end-of-step marker is emitted, then the core is idle.
 
 Accumulators are exact (:func:`~spikeforge.hdl.arith.accumulator_width` bits); saturation happens
@@ -28,18 +31,20 @@ read port is transparent to its write port, so back-to-back operations on the sa
 operation reads its accumulator.
 
 Timing without stalls, ``go`` at cycle 0, ``E`` input events, ``R`` recurrent events: the core is
-busy for :math:`N + 6 + L + (E + R)\,Q` cycles (see :mod:`spikeforge.hdl.schedule`).
+busy for :math:`\sum_g \max(1, c_g) + 6 + L + (E + R)\,Q` cycles, :math:`c_g` the spikes of
+state word :math:`g` (:math:`N + 6 + L + (E + R)\,Q` with :math:`W = 1`; see
+:mod:`spikeforge.hdl.schedule`).
 """
 
 import enum
 from types import SimpleNamespace
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..link.memory_layout import check_lanes, lane_depth, lane_weights, weight_rows
+from ..link.memory_layout import check_lanes, lane_depth, lane_weights, update_lanes, weight_rows
 from ..model import Layer, NeuronKind
 from ..model.decay import Decay
 from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
@@ -111,15 +116,16 @@ class LIFLayer(wiring.Component):
     go : In(1)
         Start a step; sampled only while ``idle``.
     clear : In(1)
-        Zero every neuron's state and the spike buffer (``n`` cycles); sampled only while
+        Zero every neuron's state and the spike buffer (``N / W`` cycles); sampled only while
         ``idle`` and when ``go`` is low. A layer with ``prime`` then emits an empty group again.
     idle : Out(1)
         The core waits for ``go``.
-    probe : Out(valid-only stream of ProbeLayout)
-        Every neuron's state of step n+1 as it is written.
+    probe : Out(valid-only stream of ProbeLayout), an array of ``W``
+        Every neuron's state of step n+1 as it is written: port ``k`` the neuron of slot ``k``
+        of the word written (neurons ``gW + k``).
     ev_taken, issue, sat, stall : Out
         Counter increments of this cycle: a spike event (input or recurrent) taken; ``P``
-        synaptic operations issued; number of clamped updates (0..3); output stalled.
+        synaptic operations issued; number of clamped updates (0..3W); output stalled.
     """
 
     def __init__(self, layer, *, lanes=1, index=0, prime=False, probe=False,
@@ -157,6 +163,8 @@ class LIFLayer(wiring.Component):
         if not self.spram_lanes <= set(range(lanes)):
             raise ValueError(f"spram_lanes must be lanes of 0..{lanes - 1}, not "
                              f"{sorted(self.spram_lanes)}")
+        self.update_lanes = update_lanes(layer, lanes)
+        self.state_words = p.n // self.update_lanes  # state words
         self.acc_width = input_accumulator_width(p)
         self.latency = NeuronUpdate.latency(p)
         members = {
@@ -167,12 +175,12 @@ class LIFLayer(wiring.Component):
             "idle": Out(1),
             "ev_taken": Out(1),
             "issue": Out(1),
-            "sat": Out(unsigned(2)),
+            "sat": Out(unsigned((3 * self.update_lanes).bit_length())),
             "stall": Out(1),
         }
         members.update(self._extra_ports())
         if probe:
-            members["probe"] = Out(probe_signature())
+            members["probe"] = Out(probe_signature()).array(self.update_lanes)
         if host_access:
             members.update({
                 "w_en": In(1),
@@ -235,7 +243,7 @@ class LIFLayer(wiring.Component):
         depth = self.depth
         # Weights, state and spike buffer are never read and written at one address in one
         # cycle where the read data is used (host writes happen while idle; the update writes
-        # neuron i - L - 1 while it reads neuron i). ``no_rw_check`` lets Yosys skip the
+        # word g - L - 1 while it reads word g). ``no_rw_check`` lets Yosys skip the
         # collision logic it would otherwise build around every block RAM, a long path.
         unchecked = {"no_rw_check": 1}
         # a lane listed in ``spram_lanes`` keeps its weights in UltraPlus SPRAM on an iCE40 UP5K
@@ -246,7 +254,10 @@ class LIFLayer(wiring.Component):
             for lane, init in enumerate(lane_weights(layer, lanes))
         ]
         accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[]) for _ in range(lanes)]
-        state = Memory(shape=_state_layout(p), depth=n, init=[], attrs=unchecked)
+        # a state word holds the W neurons one update cycle handles
+        w = self.update_lanes
+        state = Memory(shape=data.ArrayLayout(_state_layout(p), w), depth=self.state_words, init=[],
+                       attrs=unchecked)
         for lane in range(lanes):
             m.submodules[f"weights_{lane}"] = weights[lane]
             m.submodules[f"acc_{lane}"] = accs[lane]
@@ -270,8 +281,10 @@ class LIFLayer(wiring.Component):
         s_wr = state.write_port()
         s_rd = state.read_port()
         if p.bias:
-            bias_mem = Memory(shape=signed(p.current_format.width), depth=n,
-                              init=[int(v) for v in self._bias_words()])
+            words = [int(v) for v in self._bias_words()]
+            bias_mem = Memory(shape=data.ArrayLayout(signed(p.current_format.width), w),
+                              depth=self.state_words,
+                              init=[words[g * w:(g + 1) * w] for g in range(self.state_words)])
             m.submodules.bias = bias_mem
             c_rd = bias_mem.read_port()
         if p.spiking:
@@ -366,100 +379,145 @@ class LIFLayer(wiring.Component):
                         rec_ptr=rec_ptr, s1_valid=s1_valid, s1_q=s1_q, take_rec=take_rec)
 
     def _update_pipeline(self, m, hw):
-        """Stage A reads neuron ``upd_i``, stage B presents its operands to the
-        :class:`NeuronUpdate` pipeline, whose output stage writes the next state and emits the
-        spike; adds the update's counters and outputs to ``hw``."""
+        """Stage A reads state word ``upd_i``, stage B presents its ``W`` neurons' operands to
+        ``W`` :class:`NeuronUpdate` pipelines, whose output stage writes the next state word and
+        emits the spikes; adds the update's counters and outputs to ``hw``."""
         p = self.layer.params
-        lanes, q_max = self.lanes, self.q_per_lane
-        n = p.n
+        lanes, q_max, w = self.lanes, self.q_per_lane, self.update_lanes
         s_rd = hw.s_rd
         upd_start = Signal()
         upd_active = Signal()
-        upd_i = Signal(range(n))
+        upd_i = Signal(range(self.state_words))  # the state word (the neuron when W = 1)
         upd_lane = Signal(range(lanes))
         upd_a = Signal(range(q_max))
         b_valid = Signal()
         b_i = Signal.like(upd_i)
         b_lane = Signal.like(upd_lane)
         b_a = Signal.like(upd_a)
-        stall = Signal()
+        hold = Signal()  # the pipeline waits: a consumer not ready, or spikes left to emit
 
-        # the tag is the neuron and whether it is the last one: the end of the update is then
+        # the tag is the word and whether it is the last one: the end of the update is then
         # a register at the pipeline's output, not a compare behind it
         i_width = upd_i.shape().width
-        update = m.submodules.update = NeuronUpdate(p, tag_width=i_width + 1)
-        acc_sel = Array(rd.data for rd in hw.a_rd)[b_lane]
+        updates = [NeuronUpdate(p, tag_width=i_width + 1 if k == 0 else 1) for k in range(w)]
+        # W = P: slot k is lane k's accumulator; W = 1: the lane the neuron belongs to
+        acc_of = ((lambda rd, k: rd[k].data) if w == lanes
+                  else (lambda rd, k: Array(port.data for port in rd)[b_lane]))
+        for k, update in enumerate(updates):
+            m.submodules["update" if w == 1 else f"update_{k}"] = update
+            word = s_rd.data[k]
+            m.d.comb += [
+                update.en.eq(~hold),
+                update.valid.eq(b_valid),
+                update.i.eq(word.i),
+                update.u.eq(word.u),
+                update.s.eq(word.s),
+                update.acc.eq(acc_of(hw.a_rd, k)),
+                *([update.rec.eq(acc_of(hw.r_rd, k))] if hw.same_step else []),
+            ]
+            if p.kind is NeuronKind.ALIF:
+                m.d.comb += update.b.eq(word.b)
+            if p.bias:
+                m.d.comb += update.bias.eq(hw.c_rd.data[k])
         m.d.comb += [
-            update.en.eq(~stall),
-            update.valid.eq(b_valid),
-            update.tag.eq(Cat(b_i, b_i == n - 1)),
-            update.i.eq(s_rd.data.i),
-            update.u.eq(s_rd.data.u),
-            update.s.eq(s_rd.data.s),
-            update.acc.eq(acc_sel),
-            *([update.rec.eq(Array(rd.data for rd in hw.r_rd)[b_lane])] if hw.same_step
-              else []),
+            updates[0].tag.eq(Cat(b_i, b_i == self.state_words - 1)),
             # the state is read for the update while upd_active, for the host otherwise (it
             # reads while idle): a register picks the address, not the phase decoding
-            s_rd.addr.eq(Mux(upd_active, upd_i, self.r_addr) if self.host_access else upd_i),
-            s_rd.en.eq(~stall),
+            s_rd.addr.eq(Mux(upd_active, upd_i, self.r_addr[self._slot_bits:])
+                         if self.host_access else upd_i),
+            s_rd.en.eq(~hold),
         ]
-        if p.kind is NeuronKind.ALIF:
-            m.d.comb += update.b.eq(s_rd.data.b)
         if p.bias:
-            c_rd = hw.c_rd
-            m.d.comb += [update.bias.eq(c_rd.data), c_rd.addr.eq(upd_i), c_rd.en.eq(~stall)]
-        # every term of stall is a register (or the consumer FIFO's level flag)
-        out_i = update.tag_out[:i_width]
-        out_last = update.tag_out[i_width]
-        spike_out = update.valid_out & update.s_next
-        m.d.comb += stall.eq(spike_out & ~self.o_events.ready)
-        m.d.comb += self.stall.eq(stall)
-        write = update.valid_out & ~stall
+            m.d.comb += [hw.c_rd.addr.eq(upd_i), hw.c_rd.en.eq(~hold)]
+        out = updates[0]
+        out_i = out.tag_out[:i_width]
+        out_last = out.tag_out[i_width]
+        spike_out, slot, more, emitted = self._spike_emitter(m, hw, updates, hold)
+        # every term of hold is a register (or the consumer FIFO's level flag)
+        stall = spike_out & ~self.o_events.ready
+        m.d.comb += [hold.eq(stall | (out.valid_out & more)), self.stall.eq(stall)]
+        write = out.valid_out & ~hold
+        spike_i = Cat(slot, out_i) if w > 1 else out_i  # the neuron emitted this cycle
         vars(hw).update(upd_start=upd_start, upd_active=upd_active, upd_i=upd_i,
                         upd_lane=upd_lane, upd_a=upd_a, b_valid=b_valid, b_i=b_i,
-                        b_lane=b_lane, b_a=b_a, stall=stall, out_i=out_i, out_last=out_last,
-                        spike_out=spike_out, write=write)
-        self._write_back(m, hw, update)
+                        b_lane=b_lane, b_a=b_a, hold=hold, out_i=out_i, out_last=out_last,
+                        spike_out=spike_out, spike_i=spike_i, emitted=emitted, write=write)
+        self._write_back(m, hw, updates)
 
-    def _write_back(self, m, hw, update):
-        """The update's output stage: write the next state, count saturations, probe, and
-        record the spike in the spike buffer."""
+    @property
+    def _slot_bits(self):
+        """Bits of a neuron index that pick its slot in a state word (``log2 W``)."""
+        return self.update_lanes.bit_length() - 1
+
+    def _spike_emitter(self, m, hw, updates, hold):
+        """The spikes of the word at the pipeline's output, one a cycle, lowest slot first.
+
+        ``done`` marks the slots already emitted while the word is held; returns
+        ``(spike_out, slot, more, emitted)``: a spike to emit, its slot, whether another one
+        follows it in this word (which holds the pipeline), and whether it leaves this cycle."""
+        w = self.update_lanes
+        out = updates[0]
+        left = Cat(update.s_next for update in updates)
+        if w > 1:
+            done = Signal(w)
+            left = left & ~done
+        spike_out = out.valid_out & left.any()
+        emitted = spike_out & self.o_events.ready
+        if w == 1:
+            return spike_out, Const(0), Const(0), emitted
+        slot = Signal(range(w))
+        for k in reversed(range(w)):  # the lowest slot left wins
+            with m.If(left[k]):
+                m.d.comb += slot.eq(k)
+        more = (left & (left - 1))[:w].any()  # at least two spikes left
+        with m.If(out.valid_out & ~hold):  # the word is written: the next one starts afresh
+            m.d.sync += done.eq(0)
+        with m.Elif(emitted):
+            m.d.sync += done.eq(done | (left & -left)[:w])
+        return spike_out, slot, more, emitted
+
+    def _write_back(self, m, hw, updates):
+        """The update's output stage: write the next state word, count saturations, probe, and
+        record the spikes in the spike buffer as they leave."""
         p = self.layer.params
         s_wr, out_i, write = hw.s_wr, hw.out_i, hw.write
-        m.d.comb += [
-            s_wr.addr.eq(out_i),
-            s_wr.data.i.eq(update.i_next),
-            s_wr.data.u.eq(update.u_next),
-            s_wr.data.b.eq(update.b_next),
-            s_wr.data.s.eq(update.s_next),
-            s_wr.en.eq(write),
-        ]
-        with m.If(write):
-            m.d.comb += self.sat.eq(update.saturations)
-        if self.is_probed:
+        m.d.comb += [s_wr.addr.eq(out_i), s_wr.en.eq(write)]
+        for k, update in enumerate(updates):
             m.d.comb += [
-                self.probe.valid.eq(write),
-                self.probe.payload.layer.eq(self.index),
-                self.probe.payload.neuron.eq(out_i),
-                self.probe.payload.i.eq(update.i_next),
-                self.probe.payload.u.eq(update.u_next),
-                self.probe.payload.b.eq(update.b_next),
-                self.probe.payload.s.eq(update.s_next),
+                s_wr.data[k].i.eq(update.i_next),
+                s_wr.data[k].u.eq(update.u_next),
+                s_wr.data[k].b.eq(update.b_next),
+                s_wr.data[k].s.eq(update.s_next),
             ]
+        with m.If(write):
+            m.d.comb += self.sat.eq(sum(update.saturations for update in updates))
+        if self.is_probed:
+            for k, update in enumerate(updates):
+                probe = self.probe[k]
+                m.d.comb += [
+                    probe.valid.eq(write),
+                    probe.payload.layer.eq(self.index),
+                    probe.payload.neuron.eq(
+                        Cat(Const(k, self._slot_bits), out_i) if self.update_lanes > 1
+                        else out_i),
+                    probe.payload.i.eq(update.i_next),
+                    probe.payload.u.eq(update.u_next),
+                    probe.payload.b.eq(update.b_next),
+                    probe.payload.s.eq(update.s_next),
+                ]
         if p.spiking:
             k_wr = hw.k_wr
             m.d.comb += [
                 k_wr.addr.eq(hw.rec_count),
-                k_wr.data.eq(out_i),
-                k_wr.en.eq(write & update.s_next),
+                k_wr.data.eq(hw.spike_i),
+                k_wr.en.eq(hw.emitted),
             ]
-            with m.If(write & update.s_next):
+            with m.If(hw.emitted):
                 m.d.sync += hw.rec_count.eq(hw.rec_count + 1)
 
     def _phase_control(self, m, hw):
         """The phase register's transitions and what each phase drives."""
-        clr_i = Signal(range(self.layer.params.n))
+        clr_i = Signal(range(self.state_words))
         clr_state_done = Signal()
         clr_input_done = Signal()
         phase = hw.phase
@@ -496,14 +554,13 @@ class LIFLayer(wiring.Component):
     def _clear_phase(self, m, hw, clr_i, clr_state_done, clr_input_done):
         """``CLEAR``: zero every neuron's state and (with ``flush_on_clear``) drop the pending
         input group."""
-        n = self.layer.params.n
         s_wr = hw.s_wr
         m.d.comb += [
             s_wr.addr.eq(clr_i), s_wr.data.eq(0), s_wr.en.eq(~clr_state_done),
             self.i_events.ready.eq(~clr_input_done),
         ]
         with m.If(~clr_state_done):
-            with m.If(clr_i == n - 1):
+            with m.If(clr_i == self.state_words - 1):
                 m.d.sync += clr_state_done.eq(1)
             with m.Else():
                 m.d.sync += clr_i.eq(clr_i + 1)
@@ -556,22 +613,21 @@ class LIFLayer(wiring.Component):
             ]
 
     def _update_phase(self, m, hw):
-        """``UPDATE``: step through the neurons, emit the spikes, then go to ``MARK``."""
-        n = self.layer.params.n
+        """``UPDATE``: step through the state words, emit the spikes, then go to ``MARK``."""
         upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
         m.d.comb += [
             self.o_events.valid.eq(hw.spike_out),
-            self.o_events.payload.addr.eq(hw.out_i),
+            self.o_events.payload.addr.eq(hw.spike_i),
         ]
         with m.If(hw.upd_start):  # one cycle for the last synaptic read of the accumulators
             m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1)]
-        with m.If(~hw.stall):
+        with m.If(~hw.hold):
             m.d.sync += [
                 hw.b_valid.eq(upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(upd_lane),
                 hw.b_a.eq(upd_a),
             ]
             with m.If(upd_active):
-                with m.If(upd_i == n - 1):
+                with m.If(upd_i == self.state_words - 1):
                     m.d.sync += upd_active.eq(0)
                 with m.Else():
                     m.d.sync += upd_i.eq(upd_i + 1)
@@ -580,9 +636,13 @@ class LIFLayer(wiring.Component):
             m.d.sync += hw.phase.eq(Phase.MARK)
 
     def _next_neuron(self, m, hw):
-        """The update's lane and accumulator address move to the next neuron: neuron ``i`` is
-        lane ``i mod P``, address ``i // P``."""
+        """The update's lane and accumulator address move to the next state word: neuron ``i``
+        is lane ``i mod P``, address ``i // P``, so with ``W = P`` a word is one address of every
+        lane, with ``W = 1`` one lane's."""
         upd_lane, upd_a = hw.upd_lane, hw.upd_a
+        if self.update_lanes == self.lanes:
+            m.d.sync += upd_a.eq(upd_a + 1)
+            return
         with m.If(upd_lane == self.lanes - 1):
             m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
         with m.Else():
@@ -594,7 +654,8 @@ class LIFLayer(wiring.Component):
         # UPDATE (after the last synaptic read, in the first cycle) for the neuron update, in
         # the other phases for nothing, so the read address depends on no phase decoding. In
         # UPDATE they are cleared behind the update.
-        lanes, stall = self.lanes, hw.stall
+        lanes, hold = self.lanes, hw.hold
+        every_lane = self.update_lanes == lanes  # a state word reads all lanes
         acc_ports = [(hw.a_rd, hw.a_wr)] + ([(hw.r_rd, hw.r_wr)] if hw.same_step else [])
         for rd, _ in acc_ports:
             for lane in range(lanes):
@@ -602,18 +663,22 @@ class LIFLayer(wiring.Component):
         with m.If(hw.phase == Phase.UPDATE):
             for rd, wr in acc_ports:
                 for lane in range(lanes):
-                    m.d.comb += rd[lane].en.eq(~stall)
-                    with m.If(hw.b_valid & (hw.b_lane == lane)):
+                    m.d.comb += rd[lane].en.eq(~hold)
+                    with m.If(hw.b_valid & (1 if every_lane else hw.b_lane == lane)):
                         m.d.comb += [wr[lane].addr.eq(hw.b_a), wr[lane].data.eq(0),
-                                     wr[lane].en.eq(~stall)]
+                                     wr[lane].en.eq(~hold)]
 
     def _host_read_port(self, m, hw):
         """The host's read port: a weight and a neuron's state, one cycle after the address."""
         # reads while idle, where no phase uses these read ports
-        w_rd, s_rd = hw.w_rd, hw.s_rd
+        w_rd = hw.w_rd
         r_lane = Signal.like(self.r_lane)
         r_addr = Signal.like(self.r_addr)
         m.d.sync += [r_lane.eq(self.r_lane), r_addr.eq(self.r_addr)]
+        # the neuron's slot in the word: a multiplexer per field (a view indexed by a signal
+        # would compute its offset with a multiplication)
+        slot = r_addr[:self._slot_bits]
+        words = [hw.s_rd.data[k] for k in range(self.update_lanes)]
         with m.If(hw.phase == Phase.IDLE):
             for lane in range(self.lanes):
                 m.d.comb += w_rd[lane].addr.eq(self.r_addr)
@@ -621,10 +686,10 @@ class LIFLayer(wiring.Component):
             self.r_weight.eq(Array(rd.data for rd in w_rd)[r_lane]),
             self.r_state.layer.eq(self.index),
             self.r_state.neuron.eq(r_addr),
-            self.r_state.i.eq(s_rd.data.i),
-            self.r_state.u.eq(s_rd.data.u),
-            self.r_state.b.eq(s_rd.data.b),
-            self.r_state.s.eq(s_rd.data.s),
+            self.r_state.i.eq(Array(word.i for word in words)[slot]),
+            self.r_state.u.eq(Array(word.u for word in words)[slot]),
+            self.r_state.b.eq(Array(word.b for word in words)[slot]),
+            self.r_state.s.eq(Array(word.s for word in words)[slot]),
         ]
 
     @property

@@ -22,9 +22,10 @@ port                           dir   width      meaning
                                                 bit 16 (ends the step's group)
 ``o_events__valid/ready``      out/i 1          spikes of the last layer, ascending, then a
 ``o_events__payload``          out   17         marker per step (LI readout: markers only)
-``probe__<l>__valid``          out   1          (``probe=True`` only, one per layer ``l``, no
-                                                ``ready``: sample every cycle) valid
-``probe__<l>__payload``        out   121        ``layer`` 0..7, ``neuron`` 8..23, ``i`` 24..55,
+``probe__<k>__valid``          out   1          (``probe=True`` only, ``W`` per layer,
+                                                :attr:`probe_layers`; no ``ready``: sample
+                                                every cycle) valid
+``probe__<k>__payload``        out   121        ``layer`` 0..7, ``neuron`` 8..23, ``i`` 24..55,
                                                 ``u`` 56..87 (signed), ``b`` 88..119, ``s`` 120
 ``clear``                      in    1          zero all neuron state (next sample); taken in
                                                 a cycle with ``idle`` high, wins over a step
@@ -84,7 +85,7 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..link.memory_layout import check_lanes, core_layer, is_convolutional
+from ..link.memory_layout import check_lanes, core_layer, is_convolutional, probe_layers
 from ..link.protocol import CORE_COUNTER_NAMES
 from ..model import Network
 from .arith import const_mul
@@ -141,7 +142,9 @@ class NetworkCore(wiring.Component):
         Synaptic lanes per layer; must divide every dense layer's neuron count and every
         convolutional layer's output channel count.
     probe : bool
-        Add one probe port per layer (simulation builds).
+        Add the probe ports (simulation builds): ``W`` per layer, a layer that updates ``W``
+        neurons a cycle (:func:`~spikeforge.link.memory_layout.update_lanes`) reporting them
+        in the same cycle; :attr:`probe_layers` names the layer of each port.
     input_depth : int or None
         Input FIFO entries, at least ``n_in + 1`` (one whole step); default ``2 (n_in + 1)``.
     output_depth : int or None
@@ -203,8 +206,10 @@ class NetworkCore(wiring.Component):
                 "r_layer": In(8), "r_lane": In(8), "r_addr": In(range(max(deepest, largest))),
                 "r_weight": Out(signed(widest)), "r_state": Out(ProbeLayout),
             })
+        #: the layer of each probe port (W consecutive ports per layer, slot order)
+        self.probe_layers = probe_layers(network, lanes)
         if probe:
-            members["probe"] = Out(probe_signature()).array(len(self.cores))
+            members["probe"] = Out(probe_signature()).array(len(self.probe_layers))
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -260,8 +265,10 @@ class NetworkCore(wiring.Component):
                 with m.If(r_layer == index):
                     m.d.comb += [self.r_weight.eq(core.r_weight), self.r_state.eq(core.r_state)]
         if "probe" in self.signature.members:
-            for index, core in enumerate(cores):
-                wiring.connect(m, core.probe, wiring.flipped(self.probe[index]))
+            ports = iter(self.probe)
+            for core in cores:
+                for port in core.probe:
+                    wiring.connect(m, port, wiring.flipped(next(ports)))
 
         # ---- step controller ---------------------------------------------------------------
         def transfer(port, marker):

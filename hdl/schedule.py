@@ -6,16 +6,27 @@ events and :math:`R` recurrent events in a step is busy for
 .. math::
 
     C = \underbrace{1}_{go} + \underbrace{(E + R)\,Q}_{\text{synaptic ops}}
-        + \underbrace{2}_{\text{marker, phase change}} + \underbrace{N + 2 + L}_{\text{update}}
-        + \underbrace{1}_{\text{end marker}} = N + 6 + L + (E + R)\,Q
+        + \underbrace{2}_{\text{marker, phase change}}
+        + \underbrace{U + 2 + L}_{\text{update}} + \underbrace{1}_{\text{end marker}}
+      = U + 6 + L + (E + R)\,Q
 
 cycles, where the update begins with one cycle for the last synaptic operation's accumulator
 read and :math:`L` is the latency of the layer's pipelined neuron update
 (:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`): 4 with one-term decays and none of
-the version-2 structural features (:math:`C = N + 10 + (E + R)\,Q`), 5 or 6 with multi-term
-decays, a reset before the leak or same-step recurrence. The recurrent events of a layer with
-same-step recurrence go to accumulators of their own in the same cycles, so they cost what they
-cost elsewhere. All layers start a step together,
+the version-2 structural features, 5 or 6 with multi-term decays, a reset before the leak or
+same-step recurrence. The update handles :math:`W` neurons a cycle
+(:func:`~spikeforge.link.memory_layout.update_lanes`: :math:`W = P` for a dense layer whose
+lane count is a power of two, else 1) and emits one spike a cycle, so a state word whose
+:math:`W` neurons spike :math:`c_g` times in the step holds it :math:`\max(1, c_g)` cycles:
+
+.. math::
+
+    U = \sum_{g=0}^{N/W - 1} \max(1, c_g) \qquad (U = N \text{ with } W = 1,
+    \text{ and at most } N)
+
+(:func:`update_cycles`); with one-term decays :math:`C = U + 10 + (E + R)\,Q`. The recurrent
+events of a layer with same-step recurrence go to accumulators of their own in the same
+cycles, so they cost what they cost elsewhere. All layers start a step together,
 so the step takes :math:`\max_l C_l` cycles (the ``step_cycles`` counter) as long as
 ``o_events`` is drained. :math:`E` of layer :math:`l > 0` is
 the spike count of layer :math:`l-1` at the previous step; :math:`R` is the layer's own spike
@@ -48,13 +59,20 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..link.memory_layout import check_lanes, conv_groups, core_layer, is_convolutional
+from ..link.memory_layout import (
+    check_lanes,
+    conv_groups,
+    core_layer,
+    is_convolutional,
+    update_lanes,
+)
 from ..model import Network, Trace, run
 from .conv_layer import conv_tables
 from .neuron_update import NeuronUpdate
 
 __all__ = ["CONV_FILL", "JOIN_MARKER", "STEP_OVERHEAD", "Schedule", "conv_event_cycles",
-           "layer_cycles", "max_layer_cycles", "schedule", "schedules", "step_overhead"]
+           "layer_cycles", "max_layer_cycles", "min_layer_cycles", "schedule", "schedules",
+           "step_overhead", "update_cycles"]
 
 #: cycles a convolutional layer's synaptic engine adds to a step with at least one input event:
 #: the input map read, the event queue and the walker before the first issue
@@ -74,11 +92,22 @@ def step_overhead(params):
     return 6 + NeuronUpdate.latency(params)
 
 
-def layer_cycles(n, lanes, events, recurrent_events=0, *, latency=NeuronUpdate.LATENCY):
+def layer_cycles(n, lanes, events, recurrent_events=0, *, latency=NeuronUpdate.LATENCY,
+                 update=None):
     """Cycles a layer of ``n`` neurons is busy in one step (arrays broadcast); ``latency`` is
-    its update's (:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`)."""
+    its update's (:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`), ``update`` its
+    update phase's :math:`U` (:func:`update_cycles`; ``n``, one neuron a cycle, by default)."""
     q = n // lanes
-    return n + 6 + latency + (np.asarray(events) + np.asarray(recurrent_events)) * q
+    update = n if update is None else np.asarray(update)
+    return update + 6 + latency + (np.asarray(events) + np.asarray(recurrent_events)) * q
+
+
+def update_cycles(spikes, width):
+    """:math:`U = \\sum_g \\max(1, c_g)` of each step: ``spikes`` (T, n) the layer's spikes
+    of each step, ``width`` its :math:`W`; an int64 array (T,)."""
+    s = np.asarray(spikes, np.int64)
+    per_word = s.reshape(s.shape[0], -1, width).sum(axis=2)
+    return np.maximum(per_word, 1).sum(axis=1)
 
 
 def conv_event_cycles(layer, lanes, connectivity=None):
@@ -90,6 +119,14 @@ def conv_event_cycles(layer, lanes, connectivity=None):
     conn = layer.connectivity if connectivity is None else connectivity
     issue = conv_tables(conn).input_pairs * conv_groups(layer, lanes)
     return issue, np.maximum(issue, 1)
+
+
+def min_layer_cycles(layer, lanes):
+    """Cycles ``layer`` is busy in a step without any spike, in or out: a lower bound on its
+    step cycles, :math:`N / W + 6 + L` (every state word one cycle)."""
+    p = layer.params
+    return int(layer_cycles(p.n, lanes, 0, latency=NeuronUpdate.latency(p),
+                            update=p.n // update_lanes(layer, lanes)))
 
 
 def max_layer_cycles(layer, lanes):
@@ -175,8 +212,9 @@ def schedule(network: Network, spikes, lanes=1, trace=None) -> Schedule:
                 ev_in = ev_in + ev_join
             cycles = np.maximum(cycles, layer_cycles(p.n, 1, 0, latency=latency) + busy)
         else:
+            update = update_cycles(trace.spikes[index][0], update_lanes(layer, lanes))
             cycles = np.maximum(cycles, layer_cycles(p.n, lanes, ev_in, ev_rec,
-                                                     latency=latency))
+                                                     latency=latency, update=update))
             issue[index] = (ev_in + ev_rec) * q
         synops += issue[index] * lanes
         events += ev_in + ev_rec

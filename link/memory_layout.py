@@ -43,6 +43,14 @@ Neuron :math:`(o, y, x)` (index :math:`i = o H_o W_o + y W_o + x`)
 keeps its accumulator in lane :math:`o \bmod P` at address :math:`g H_o W_o + y W_o + x`, so every
 lane again holds :math:`Q = N / P` accumulators.
 
+Neuron state
+------------
+A dense layer updates :math:`W` neurons a cycle (:func:`update_lanes`: :math:`W = P` when
+``P`` is a power of two, else 1), so its state memory holds :math:`N / W` words of :math:`W`
+neurons each: neuron :math:`i` in word :math:`\lfloor i / W \rfloor`, slot :math:`i \bmod W`
+(with :math:`W = P`, the neurons of one accumulator address in all lanes). A convolutional layer
+updates one neuron a cycle (its lanes split channels, whose neurons are not consecutive).
+
 The host driver uses the same functions to write weights through a memory-access port.
 """
 
@@ -51,7 +59,8 @@ import numpy as np
 from ..model import Connectivity, Conv2d, Layer
 
 __all__ = ["check_lanes", "conv_groups", "core_layer", "is_convolutional", "kernel_rows",
-           "lane_depth", "lane_weights", "weight_address", "weight_rows"]
+           "lane_depth", "lane_weights", "probe_layers", "update_lanes", "weight_address",
+           "weight_rows"]
 
 
 def core_layer(layer: Layer) -> Layer:
@@ -103,6 +112,28 @@ def check_lanes(layer: Layer, lanes):
             f"neurons: {lanes} lanes do not divide n = {n} (layer {layer.name or '?'})"
         )
     return n // lanes
+
+
+def update_lanes(layer: Layer, lanes):
+    r"""``W``: neurons a layer's update phase handles in one cycle with ``lanes`` lanes.
+
+    A dense layer reads one accumulator address in every lane at once, neurons
+    :math:`aP \ldots aP + P - 1`, so ``W = P``: consecutive neurons whose state word and spike
+    addresses are bit fields when ``P`` is a power of two (other lane counts, and convolutions,
+    whose lanes split channels, update one neuron a cycle)."""
+    layer = core_layer(layer)
+    check_lanes(layer, lanes)
+    if is_convolutional(layer) or lanes & (lanes - 1):
+        return 1
+    return lanes
+
+
+def probe_layers(network, lanes):
+    """The layer of each probe port of a network core with ``lanes`` lanes: ``W`` ports per
+    layer (:func:`update_lanes`), slot order, so port ``k`` of layer ``l`` reports neurons
+    ``k, k + W, ...``."""
+    return tuple(index for index, layer in enumerate(network.layers)
+                 for _ in range(update_lanes(layer, lanes)))
 
 
 def conv_groups(layer: Layer, lanes):

@@ -15,6 +15,7 @@ from amaranth.sim import Simulator
 from ..hdl.network_core import COUNTERS, NetworkCore
 from ..hdl.schedule import max_layer_cycles
 from ..link.memory_layout import lane_depth
+from .probe_records import layer_records
 
 __all__ = ["SimResult", "simulate_network"]
 
@@ -33,6 +34,8 @@ class SimResult(NamedTuple):
     #: with ``read_back``: per layer ``{"weights": [lane words], "state": (n, 4) i, u, b, s}``
     #: read through the host port after the last step
     readback: list | None = None
+    #: ``(step, addr)`` of every output spike, in the order ``o_events`` delivered them
+    events: list | None = None
 
 
 def simulate_network(network, spikes, lanes=1, *, consumer_gap=0, input_gap=0, output_depth=None,
@@ -104,8 +107,9 @@ class _Bench:
         self.consumer_gap, self.input_gap = consumer_gap, input_gap
         self.steps = x.shape[0]
         self.readback = [] if read_back else None
-        self.records = [[] for _ in network.layers]
+        self.records = [[] for _ in dut.probe_layers]  # per probe port
         self.output = np.zeros((self.steps, network.n_out), np.int64)
+        self.events = []
         self.cycles = []
         self.counters = {}
         self.markers = []
@@ -177,6 +181,7 @@ class _Bench:
                 step += 1
             elif step < self.steps:
                 self.output[step, payload.addr] = 1
+                self.events.append((step, int(payload.addr)))
             if self.consumer_gap:
                 ctx.set(dut.o_events.ready, 0)
                 for _ in range(self.consumer_gap):
@@ -209,7 +214,8 @@ class _Bench:
         steps = self.steps
         per_layer = {key: [] for key in "siub"}
         order_ok = True
-        for layer, recs in zip(self.network.layers, self.records, strict=True):
+        merged = layer_records(self.network, self.lanes, self.records)
+        for layer, recs in zip(self.network.layers, merged, strict=True):
             n = layer.params.n
             arr = np.zeros((steps, n, 5), np.int64)
             got = np.asarray(recs[: steps * n], np.int64).reshape(-1, 5)
@@ -225,7 +231,8 @@ class _Bench:
         step_cycles = np.asarray([*self.cycles, self.counters["step_cycles"]], np.int64)[:steps]
         return SimResult(self.output.reshape(*shape, self.network.n_out), per_layer["s"],
                          per_layer["i"], per_layer["u"], per_layer["b"],
-                         step_cycles.reshape(shape), self.counters, order_ok, self.readback)
+                         step_cycles.reshape(shape), self.counters, order_ok, self.readback,
+                         self.events)
 
 
 async def _read_layer(ctx, dut, index, layer, lanes):

@@ -44,10 +44,10 @@ def _record(payload):
 class NetworkTB:
     """Owns the clock, reset and the per-cycle loop of one simulation."""
 
-    def __init__(self, dut, n_layers):
+    def __init__(self, dut, n_ports):
         self.dut = dut
         self.probes = [(getattr(dut, f"probe__{k}__valid"), getattr(dut, f"probe__{k}__payload"))
-                       for k in range(n_layers)]
+                       for k in range(n_ports)]
 
     async def reset(self):
         await start(self.dut, {"clear": 0, "i_events__valid": 0, "i_events__payload": 0,
@@ -118,7 +118,7 @@ async def network_matches_stimulus(dut):
     folder = Path(os.environ["SPIKEFORGE_COSIM_DIR"])
     stimulus = np.load(folder / "stimulus.npz")
     x = stimulus["x"]
-    tb = NetworkTB(dut, int(stimulus["n_layers"]))
+    tb = NetworkTB(dut, int(stimulus["n_ports"]))
     await tb.reset()
     records, outputs, step_cycles, counters = await tb.run(
         x, int(stimulus["consumer_gap"]), int(stimulus["max_cycles"]))

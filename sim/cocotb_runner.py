@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.verilog import TOP, generate_verilog
+from ..link.memory_layout import probe_layers
 from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
-from .probe_records import assemble
+from .probe_records import assemble, layer_records
 
 __all__ = ["SIMULATORS", "cache_dir", "cosimulate", "generate_verilog"]
 
@@ -94,7 +95,8 @@ def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0, source
         folder = Path(tmp)
         if max_cycles is None:  # generous: the schedule model predicts the real count exactly
             max_cycles = 4 * (1 + consumer_gap) * _cycle_bound(network, x, lanes) + 10_000
-        np.savez(folder / "stimulus.npz", x=x, n_layers=len(network.layers),
+        ports = len(probe_layers(network, lanes))
+        np.savez(folder / "stimulus.npz", x=x, n_ports=ports,
                  consumer_gap=consumer_gap, max_cycles=max_cycles)
         results = folder / "results.xml"
         runner.test(test_module="spikeforge.sim.cocotb_network_tb", hdl_toplevel=TOP,
@@ -106,7 +108,7 @@ def cosimulate(network, spikes, sim="verilator", lanes=1, consumer_gap=0, source
             log = (folder / "sim.log").read_text()[-3000:] if (folder / "sim.log").exists() else ""
             raise RuntimeError(f"the {sim} testbench failed:\n{log}")
         raw = np.load(folder / "raw.npz")
-        records = [raw[f"records{k}"].tolist() for k in range(len(network.layers))]
+        records = layer_records(network, lanes, [raw[f"records{k}"] for k in range(ports)])
         counters = dict(zip(raw["counter_names"].tolist(), raw["counter_values"].tolist(),
                             strict=True))
         trace = assemble(network, x.shape[0], x.shape[1], records,

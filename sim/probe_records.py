@@ -6,7 +6,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["HardwareTrace", "assemble", "compare"]
+from ..link.memory_layout import probe_layers
+
+__all__ = ["HardwareTrace", "assemble", "compare", "layer_records"]
 
 
 class HardwareTrace(NamedTuple):
@@ -20,6 +22,31 @@ class HardwareTrace(NamedTuple):
     step_cycles: np.ndarray  #: (batch, T)
     counters: dict
     probe_order_ok: bool
+
+
+def layer_records(network, lanes, ports):
+    """Per layer, the ``(neuron, i, u, b, s)`` records of its probe ports in neuron order, an
+    int64 array (records, 5).
+
+    ``ports[k]`` holds what probe port ``k`` of a core with ``lanes`` lanes reported, in
+    arrival order; a layer that updates ``W`` neurons a cycle has ``W`` ports
+    (:func:`~spikeforge.link.memory_layout.probe_layers`), port ``k`` reporting neurons
+    ``k, k + W, ...``, so the ports' records interleave. A port short of records is padded with
+    neuron -1, which the order check then reports."""
+    owners = probe_layers(network, lanes)
+    if len(ports) != len(owners):
+        raise ValueError(f"{len(ports)} probe ports recorded, the core has {len(owners)}")
+    merged = []
+    for index in range(len(network.layers)):
+        mine = [np.asarray(ports[k], np.int64).reshape(-1, 5)
+                for k, owner in enumerate(owners) if owner == index]
+        rows = max(len(records) for records in mine)
+        padded = []
+        for records in mine:
+            gap = np.full((rows - len(records), 5), -1, np.int64)
+            padded.append(np.concatenate([records, gap]))
+        merged.append(np.stack(padded, axis=1).reshape(-1, 5))
+    return merged
 
 
 def assemble(network, batch, steps, records, output_events, step_cycles, counters):

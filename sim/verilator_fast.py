@@ -27,8 +27,9 @@ import numpy as np
 from ..hdl.events import MARKER, ProbeLayout
 from ..hdl.network_core import COUNTERS
 from ..hdl.verilog import TOP, generate_verilog
+from ..link.memory_layout import probe_layers
 from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
-from .probe_records import assemble
+from .probe_records import assemble, layer_records
 
 __all__ = ["fast_cosimulate"]
 
@@ -80,7 +81,7 @@ int main(int argc, char **argv) {
 
     VerilatedContext context;
     V@TOP@ top(&context);
-    std::vector<uint32_t> records[@LAYERS@], outputs, step_cycles;
+    std::vector<uint32_t> records[@PORTS@], outputs, step_cycles;
     top.clk = 0; top.rst = 1; top.clear = 0;
     top.i_events__valid = 0; top.i_events__payload = 0; top.o_events__ready = 0;
     top.eval();
@@ -132,7 +133,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) { top.clk = 1; top.eval(); top.clk = 0; top.eval(); }
     std::vector<uint32_t> counters = {@COUNTERS@};
     char name[64];
-    for (int k = 0; k < @LAYERS@; k++) {
+    for (int k = 0; k < @PORTS@; k++) {
         std::snprintf(name, sizeof name, "records%d.bin", k);
         save(dir, name, records[k]);
     }
@@ -145,22 +146,22 @@ int main(int argc, char **argv) {
 """
 
 
-def _harness(layers):
-    """The C++ harness for a core of ``layers`` layers. Verilator escapes ``__`` in port names
+def _harness(ports):
+    """The C++ harness for a core of ``ports`` probe ports. Verilator escapes ``__`` in port names
     as ``___05F``."""
     probes = "\n".join(
         f"        if (top.probe__{k}__valid) for (int w = 0; w < {PROBE_WORDS}; w++) "
-        f"records[{k}].push_back(top.probe__{k}__payload[w]);" for k in range(layers))
-    text = (_HARNESS.replace("@TOP@", TOP).replace("@LAYERS@", str(layers))
+        f"records[{k}].push_back(top.probe__{k}__payload[w]);" for k in range(ports))
+    text = (_HARNESS.replace("@TOP@", TOP).replace("@PORTS@", str(ports))
             .replace("@PROBES@", probes).replace("@MARKER@", str(MARKER))
             .replace("@COUNTERS@", ", ".join(f"(uint32_t)top.{c}" for c in COUNTERS)))
     return re.sub(r"top\.(\w+)", lambda m: "top." + m[1].replace("__", "___05F"), text)
 
 
-def _build(verilog, layers):
+def _build(verilog, ports):
     """Compile the design and the harness once; return the executable."""
     root = configure_verilator()
-    harness = _harness(layers)
+    harness = _harness(ports)
     digest = hashlib.sha256(f"{verilog}\n{harness}".encode()).hexdigest()[:16]
     folder = cache_dir() / f"verilator-fast-{digest}"
     executable = folder / "obj" / "harness"
@@ -245,8 +246,8 @@ def fast_cosimulate(network, spikes, lanes=1, consumer_gap=0, max_cycles=None, v
     if x.ndim == 2:
         x = x[None]
     start = time.perf_counter()
-    layers = len(network.layers)
-    executable = _build(verilog or generate_verilog(network, lanes=lanes), layers)
+    ports = len(probe_layers(network, lanes))
+    executable = _build(verilog or generate_verilog(network, lanes=lanes), ports)
     built = time.perf_counter()
     if max_cycles is None:  # generous: the schedule model predicts the real count exactly
         max_cycles = 4 * (1 + consumer_gap) * _cycle_bound(network, x, lanes) + 10_000
@@ -255,7 +256,8 @@ def fast_cosimulate(network, spikes, lanes=1, consumer_gap=0, max_cycles=None, v
         _stimulus(x, consumer_gap, max_cycles).tofile(folder / "stimulus.bin")
         _run(executable, folder, progress, x.shape[0])
         read = lambda name: np.fromfile(folder / name, "<u4")  # noqa: E731
-        records = [_records(read(f"records{k}.bin")) for k in range(layers)]
+        records = layer_records(network, lanes,
+                                [_records(read(f"records{k}.bin")) for k in range(ports)])
         outputs = [tuple(pair) for pair in read("outputs.bin").astype(np.int64).reshape(-1, 2)
                    .tolist()]
         counters = dict(zip(COUNTERS, read("counters.bin").astype(np.int64).tolist(),

@@ -1,19 +1,20 @@
 r"""The schedule pass: cycle-exact latency per step and per inference, from the HDL's schedule model
 (:mod:`spikeforge.hdl.schedule`: a layer of :math:`N` neurons, :math:`Q = N/P` per lane, busy
-:math:`N + 10 + (E + R)\,Q` cycles for :math:`E` input and :math:`R` recurrent events; a step
-takes the slowest layer's cycles).
+:math:`U + 10 + (E + R)\,Q` cycles for :math:`E` input and :math:`R` recurrent events, its
+update taking :math:`N/W \le U \le N` cycles with :math:`W` neurons a cycle; a step takes the
+slowest layer's cycles).
 
-Always reported: the bounds over all inputs, :math:`T \max_l (N_l + 10)` (no spike anywhere) and
-:math:`T \max_l (N_l + 10 + R_l Q_l)` (every input and neuron spiking every step; for a
-convolutional layer, every input's pairs, :func:`~spikeforge.hdl.schedule.max_layer_cycles`). With
-``options.inputs`` (batch, T, n_in): the exact cycles of every step and inference of each
-sample, which the co-simulated RTL reproduces (``tests/compiler/test_compile.py``).
+Always reported: the bounds over all inputs, :math:`T \max_l (N_l / W_l + 10)` (no spike
+anywhere) and :math:`T \max_l (N_l + 10 + R_l Q_l)` (every input and neuron spiking every
+step; for a convolutional layer, every input's pairs,
+:func:`~spikeforge.hdl.schedule.max_layer_cycles`). With ``options.inputs`` (batch, T, n_in):
+the exact cycles of every step and inference of each sample, which the co-simulated RTL
+reproduces (``tests/compiler/test_compile.py``).
 """
 
 import numpy as np
 
-from ...hdl.neuron_update import NeuronUpdate
-from ...hdl.schedule import layer_cycles, max_layer_cycles, schedules
+from ...hdl.schedule import max_layer_cycles, min_layer_cycles, schedules
 from ..ir import graph_to_network
 from .base import Pass
 
@@ -28,9 +29,7 @@ class SchedulePass(Pass):
     def run(self, graph, options, report):
         network, lanes = graph_to_network(graph), options.lanes
         steps = network.steps
-        best = max(int(layer_cycles(ly.params.n, lanes, 0,
-                                    latency=NeuronUpdate.latency(ly.params)))
-                   for ly in network.layers)
+        best = max(min_layer_cycles(ly, lanes) for ly in network.layers)
         worst = max(max_layer_cycles(ly, lanes) for ly in network.layers)
         section = {"lanes": lanes, "steps": steps,
                    "cycles_per_step_min": best, "cycles_per_step_max": worst,

@@ -164,7 +164,7 @@ class LIFLayer(wiring.Component):
             raise ValueError(f"spram_lanes must be lanes of 0..{lanes - 1}, not "
                              f"{sorted(self.spram_lanes)}")
         self.update_lanes = update_lanes(layer, lanes)
-        self.state_words = p.n // self.update_lanes  # state words
+        self.state_words = p.n // self.update_lanes  # of W neurons each
         self.acc_width = input_accumulator_width(p)
         self.latency = NeuronUpdate.latency(p)
         members = {

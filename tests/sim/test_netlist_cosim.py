@@ -21,6 +21,9 @@ pytestmark = [pytest.mark.sim, pytest.mark.synth]
     # every version-2 feature on purpose (feature_network), after iCE40 synthesis
     ("ice40", "icarus", 2, None),
     ("ecp5", "verilator", 2, (NeuronKind.IF, NeuronKind.LIF)),
+    # four neurons updated a cycle, their spikes emitted one a cycle, after iCE40 synthesis
+    pytest.param("ice40", "verilator", 4, (NeuronKind.LIF, NeuronKind.ALIF),
+                 marks=pytest.mark.slow),
 ])
 def test_netlist_matches_reference(target, sim, lanes, kinds):
     require(sim)

@@ -28,7 +28,14 @@ from ..hdl.events import MARKER, ProbeLayout
 from ..hdl.network_core import COUNTERS
 from ..hdl.verilog import TOP, generate_verilog
 from ..link.memory_layout import probe_layers
-from ..toolchain import ToolMissing, build_lock, cache_dir, configure_verilator, missing_reason
+from ..toolchain import (
+    ToolMissing,
+    build_lock,
+    cache_dir,
+    configure_verilator,
+    drop_intermediates,
+    missing_reason,
+)
 from .probe_records import assemble, layer_records
 
 __all__ = ["fast_cosimulate"]
@@ -182,6 +189,7 @@ def _compile(root, folder, verilog, harness):
     if result.returncode != 0 or not executable.exists():
         raise RuntimeError("the Verilator build of the fast co-simulation failed:\n"
                            + (result.stdout + result.stderr)[-3000:])
+    drop_intermediates(folder / "obj")
     return executable
 
 

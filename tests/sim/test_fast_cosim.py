@@ -81,3 +81,24 @@ def test_cosim_cli_runs_every_test_sample_on_the_cpp_harness(tmp_path, capsys):
     bare = save_network(Network((layer,), data.encoding, name="bare"), tmp_path / "bare.sfn")
     assert main(["cosim", str(bare), "--samples", "all"]) == 2
     assert "--samples all needs a network trained on a dataset" in capsys.readouterr().err
+
+
+def test_cached_build_keeps_the_executable_not_the_intermediates(tmp_path, monkeypatch):
+    """A cached C++-harness build keeps its executable and sources, not Verilator's precompiled
+    headers and object files (about 150 MB a design before): a sweep of hundreds of designs
+    no longer fills the disk, and the cached build still runs."""
+    from spikeforge.hdl.verilog import generate_verilog
+    from spikeforge.sim.verilator_fast import _build
+
+    require("verilator")
+    monkeypatch.setenv("SPIKEFORGE_CACHE", str(tmp_path))
+    network = feature_network(np.random.default_rng(3), 1)
+    executable = _build(generate_verilog(network), len(network.layers))
+    assert executable.exists()
+    left = sorted(p.name for p in executable.parent.iterdir()
+                  if p.suffix in (".gch", ".o", ".a"))
+    assert left == []
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) < 20 * 2**20
+    assert _build(generate_verilog(network), len(network.layers)) == executable
+    x = random_spikes(np.random.default_rng(4), 6, network.n_in, 0.5)[None]
+    check_report(network, x, cosim_report(network, x, "verilator"))

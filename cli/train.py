@@ -70,6 +70,9 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=integer(1), default=64)
     parser.add_argument("--lr", type=number(above=0), default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--augment", type=integer(0, 16), default=0, metavar="PIXELS",
+                        help="shift each training image by up to PIXELS in x and y, drawn "
+                             "anew every epoch (image datasets: --arch nets; default 0: none)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     parser.add_argument("--threads", type=integer(1), default=None, help="torch CPU threads")
     parser.add_argument("--out", required=True, type=new_file, help="network file to write (.sfn)")
@@ -107,6 +110,7 @@ def run(args):
         lr=args.lr,
         seed=args.seed,
         device=args.device,
+        augment=args.augment,
     )
     if config.arch is not None and config.input_shape is None:
         config.input_shape = dataset.input_shape

@@ -24,6 +24,7 @@ from ..network import Readout
 from ..numerics import IntFormat
 from ..params import LayerParams, NeuronKind
 from .architecture import ArchitectureError, LayerPlan, plan_architecture
+from .augment import translate
 from .modules import SpikingLayer, SpikingNetwork
 
 __all__ = ["TrainConfig", "build_network", "fit_decays", "layer_plans", "predict", "train",
@@ -56,6 +57,9 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
+    #: random translations of up to this many pixels of each training image, drawn anew every
+    #: epoch (:mod:`.augment`); image inputs (``input_shape``) only, 0: none
+    augment: int = 0
     seed: int = 0
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
@@ -213,9 +217,20 @@ def train(dataset, config: TrainConfig, progress=None):
     y_train = torch.as_tensor(dataset.labels("train"), device=device)
     x_test = dataset.spikes("test")
     rng = np.random.default_rng(config.seed)
+    if config.augment:
+        shape = config.input_shape or getattr(dataset, "input_shape", None)
+        if shape is None or np.ndim(getattr(dataset, "x_train", None)) != 2:
+            raise ValueError(f"augment={config.augment} translates images, but the samples of "
+                             f"{dataset.name!r} are not integer images of a known (C, H, W) "
+                             f"shape (give the input shape, or train with augment 0)")
+        shift_rng = np.random.default_rng([config.seed, 1])  # its own stream: order unchanged
     history = []
     for epoch in range(config.epochs):
         start = time.perf_counter()
+        if config.augment:
+            moved = translate(dataset.x_train, shape, config.augment, shift_rng)
+            x_train = torch.as_tensor(dataset.encoding.encode(moved), dtype=net.dtype,
+                                      device=device)
         net.train()
         loss, train_acc = train_epoch(net, opt, x_train, y_train, config.batch_size, rng)
         sched.step()

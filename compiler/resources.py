@@ -70,8 +70,9 @@ from .targets import TARGETS
 __all__ = ["FitError", "allocate", "bram_blocks", "check_fit", "estimate_luts", "largest_dense",
            "spram_plan", "weight_words"]
 
-#: SPRAMs the board's host link takes on an UltraPlus: its frame and output buffers
-#: (``hdl/link_ram.py``)
+#: SPRAMs the board's host link keeps on an UltraPlus: its frame and output buffers
+#: (``hdl/link_ram.py``). Its counter bank takes the other two unless weights need them
+#: (:func:`spram_plan`; the counters then take block RAM).
 LINK_SPRAMS = 2
 EVENT_BITS = 17  #: address (16) and marker (1) of an event (``hdl.events``)
 LOGIC_BITS = 128  #: an output FIFO this small is left to flip-flops by the bitstream flow
@@ -168,6 +169,8 @@ def spram_plan(network, lanes, target, learning=False):
         return frozenset()
     memories = _allocate(network, lanes, target, frozenset())
     short = sum(m["blocks"] for m in memories) - target.bram_blocks
+    if short > 0:  # the SPRAMs the link's counters would take go to weights: they need blocks
+        short += _link_counters(target)["blocks"]
     weights = []  # (blocks, layer, lane, SPRAMs) of every weight memory
     for index, layer in enumerate(network.layers):
         depth, width = _held_depth(layer, lanes), layer.params.weight_format.width
@@ -185,8 +188,16 @@ def spram_plan(network, lanes, target, learning=False):
     return frozenset(plan) if short <= 0 else frozenset()
 
 
+def _link_counters(target):
+    """The host link's counter bank (``hdl/counter_bank.py``) in block RAM: on an UltraPlus it
+    takes two SPRAMs instead, unless weights take them (:func:`spram_plan`)."""
+    from ..hdl.host_link import BANKED
+
+    return _memory(target, "host link", "counters", None, len(BANKED), 32)
+
+
 def _allocate(network, lanes, target, plan):
-    memories = []
+    memories = [_link_counters(target)] if plan else []
     for index, layer in enumerate(network.layers):
         p = layer.params
         name = layer.name or f"layer{index}"

@@ -49,7 +49,7 @@ no multipliers.
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -67,7 +67,6 @@ from ..link.layouts import (
     nbytes,
 )
 from ..link.protocol import (
-    CORE_COUNTER_NAMES,
     COUNTER_NAMES,
     EVENT_MARKER,
     MAX_PAYLOAD,
@@ -82,19 +81,26 @@ from ..link.protocol import (
 from ..model.fingerprint import NO_NETWORK
 from ..model.numerics import check_int
 from .arith import const_mul
+from .counter_bank import CounterBank
 from .events import ProbeLayout, event_signature
 from .frame_rx import FrameReceiver
 from .learn_decoder import LearnWordDecoder
 from .learning_events import command_signature
 from .link_ram import BufferRAM
+from .network_core import INCREMENTED
 from .output_buffer import OutputBuffer
 from .payload_reader import PayloadReader
 from .response_serializer import ResponseSerializer
 
-__all__ = ["CORE_COUNTERS", "HostLink"]
+__all__ = ["BANKED", "HostLink"]
 
-#: Counters the core provides, in :data:`~spikeforge.link.protocol.COUNTER_NAMES` order.
-CORE_COUNTERS = CORE_COUNTER_NAMES
+#: The counters kept in the link's :class:`~spikeforge.hdl.counter_bank.CounterBank`: the clock
+#: cycles, the core's counters that add an increment each cycle
+#: (:data:`~spikeforge.hdl.network_core.INCREMENTED`), and the link's own frame and byte
+#: counts. The others are registers read as they are: ``steps`` and ``step_cycles`` (the core's
+#: step controller), ``steps_sent`` and ``trials`` (compared with each other to wait for a quiet
+#: core), ``output_level`` (the output buffer's level).
+BANKED = ("cycles", *INCREMENTED, "frames_ok", "frames_rejected", "bytes_dropped")
 
 
 def _any_of(terms):
@@ -120,6 +126,15 @@ class HostLink(wiring.Component):
         with (:func:`~spikeforge.model.fingerprint.weights_fingerprint`). While it reads 0 ("no
         valid network", set by a deploy before its first write) ``RUN`` and ``LEARN`` are
         refused with ``NO_NETWORK``.
+    increment_maxima : dict
+        The most each of the core's counters of
+        :data:`~spikeforge.hdl.network_core.INCREMENTED` adds in a cycle
+        (:attr:`NetworkCore.increment_maxima
+        <spikeforge.hdl.network_core.NetworkCore.increment_maxima>`): it sizes the counter
+        bank's pending registers.
+    counter_storage : str
+        Where the counter bank keeps its words: ``"spram"`` (two UltraPlus SPRAMs) or
+        ``"memory"`` (:class:`~spikeforge.hdl.counter_bank.CounterBank`).
 
     Ports
     -----
@@ -133,8 +148,12 @@ class HostLink(wiring.Component):
         Output events of the core.
     clear : Out(1); idle : In(1)
         The core's ``clear`` and ``idle``.
-    counters : In(array of 9 × 32 bits)
-        The core's counters, :data:`CORE_COUNTERS` order.
+    steps, step_cycles : In(32)
+        The core's step counter and the cycles of its last step.
+    <name>_increment : In
+        The core's increments of the counters :data:`~spikeforge.hdl.network_core.INCREMENTED`
+        (:attr:`NetworkCore.increments <spikeforge.hdl.network_core.NetworkCore.increments>`),
+        which the link counts in its counter bank with ``cycles`` and its own counts.
     w_en, w_layer, w_lane, w_addr, w_data; r_layer, r_lane, r_addr : Out
         The core's host-access ports; ``r_weight``, ``r_state`` : In.
     leds : Out(32)
@@ -147,12 +166,18 @@ class HostLink(wiring.Component):
         A frame or response is in progress (for testbenches that pause the clock when idle).
     """
 
-    def __init__(self, info, *, timeout, weights_id=NO_NETWORK):
+    def __init__(self, info, *, timeout, weights_id=NO_NETWORK, increment_maxima,
+                 counter_storage="memory"):
         if not isinstance(info, DesignInfo):
             raise TypeError(f"info must be a DesignInfo, not {info!r}")
         self.info = info
         self.timeout = timeout
         self.initial_weights_id = check_int("weights_id", weights_id, 0, (1 << 32) - 1)
+        if set(increment_maxima) != set(INCREMENTED):
+            raise ValueError(f"increment_maxima must give {INCREMENTED}, not "
+                             f"{tuple(increment_maxima)}")
+        self.increment_maxima = dict(increment_maxima)
+        self.counter_storage = counter_storage
         layers = info.layers
         deepest = max(ly.depth for ly in layers)
         largest = max(ly.n for ly in layers)
@@ -167,7 +192,9 @@ class HostLink(wiring.Component):
             "events": Out(event_signature()),
             "outputs": In(event_signature()),
             "clear": Out(1), "idle": In(1),
-            "counters": In(unsigned(32)).array(len(CORE_COUNTERS)),
+            "steps": In(32), "step_cycles": In(32),
+            **{f"{name}_increment": In(range(top + 1))
+               for name, top in self.increment_maxima.items()},
             "w_en": Out(1), "w_layer": Out(8), "w_lane": Out(8), "w_addr": Out(range(deepest)),
             "w_data": Out(signed(self.weight_width)),
             "r_layer": Out(8), "r_lane": Out(8), "r_addr": Out(range(max(deepest, largest))),
@@ -183,8 +210,17 @@ class HostLink(wiring.Component):
         rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout)
         m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid),
                      f.length.eq(rx.rep_len), f.tag.eq(rx.rep_tag), f.args.eq(rx.rep_args)]
-        dropped = Signal()  # registered, so no 32-bit carry chain follows the receiver's FSM
-        m.d.sync += [dropped.eq(rx.dropped), f.bytes_dropped.eq(f.bytes_dropped + dropped)]
+        # the counters of BANKED and their increments this cycle; a byte dropped by the
+        # receiver is counted a cycle late, from a register
+        maxima = {"cycles": 1, **self.increment_maxima, "frames_ok": 1, "frames_rejected": 1,
+                  "bytes_dropped": 1}
+        bank = f.bank = m.submodules.counters = CounterBank(
+            [maxima[name] for name in BANKED], storage=self.counter_storage)
+        f.tally = {name: bank.increments[index] for index, name in enumerate(BANKED)}
+        m.d.comb += f.tally["cycles"].eq(1)
+        for name in INCREMENTED:
+            m.d.comb += f.tally[name].eq(getattr(self, f"{name}_increment"))
+        m.d.sync += f.tally["bytes_dropped"].eq(rx.dropped)
         fbuf = m.submodules.frame_buffer = BufferRAM(width=8, depth=MAX_PAYLOAD)
         reader = f.reader = m.submodules.payload_reader = PayloadReader()
         m.d.comb += [
@@ -256,9 +292,6 @@ class HostLink(wiring.Component):
         f.advance = [f.k_left.eq(f.k_left - 1), f.k_done.eq(f.k_left == 1)]  # with k + 1
         f.accepted = Signal(16)  # RUN: events pushed
         f.steps_sent = Signal(32)
-        f.frames_ok = Signal(32)
-        f.frames_rejected = Signal(32)
-        f.bytes_dropped = Signal(32)
         f.weights_id = Signal(32, init=self.initial_weights_id)
         f.no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
         m.d.sync += f.no_network.eq(f.weights_id == NO_NETWORK)
@@ -275,8 +308,10 @@ class HostLink(wiring.Component):
         f.waiting = Signal(init=1)  # the executor is in IDLE
         f.exec_done = Signal()
         f.resp_len = Signal(16)
-        f.item_word = Signal(STATE_RECORD_BYTES * 8)
+        f.item_byte = Signal(8)  # the serializer's next byte of the item
         f.item_bytes = Signal(range(STATE_RECORD_BYTES + 1))
+        f.in_header = Signal()  # the serializer's piece is the response header
+        f.fsm_load_reg = Signal()  # the executor is in LOAD_REG: the item sources load
         # the argument layouts of link/layouts.py viewed over the frame's argument bytes
         f.weights_args = data.View(READ_WEIGHTS_ARGS, f.args[:READ_WEIGHTS_ARGS.size])
         f.state_args = data.View(READ_STATE_ARGS, f.args[:READ_STATE_ARGS.size])
@@ -372,52 +407,86 @@ class HostLink(wiring.Component):
     # ---- response items ----------------------------------------------------------------------
 
     def _items(self, m, f):
-        """``item_word`` and ``item_bytes``: item ``k`` of the frame's response, and the
-        core's host-access ports that address it. Words read from memories are registered
-        before the item selection: a block RAM's clock-to-output time leaves no room for logic
-        behind it at the ECP5's clock rates."""
+        """``item_byte`` and ``item_bytes``: the next byte of item ``k`` of the frame's
+        response and its size, and the core's host-access ports that address it.
+
+        Each kind of item has a source register, loaded in ``LOAD_REG``, whose byte ``index``
+        the serializer pulls (:mod:`.response_serializer`). Words read from memories are loaded
+        straight from the memory's output, with no logic between: a block RAM's clock-to-output
+        time leaves no room for logic behind it at the ECP5's clock rates."""
         info, k, a, s = self.info, f.k, f.weights_args, f.state_args
         is_read_state = f.cmd_is[Command.READ_STATE]
         level = f.obuf.level
         params = [f.weights_id, self.leds, *([self.lfsr] if self.learning else [])]
         assert len(params) == info.n_params
-        counters = [*self.counters, f.frames_ok, f.frames_rejected, f.bytes_dropped,
-                    f.steps_sent, level, self.trials]
-        assert len(counters) == len(COUNTER_NAMES)
-        # parameter and counter k, registered (valid a cycle after k changes, well before
-        # CAPTURE): one 16-way selection, no register stage between its halves (it would take
-        # 128 flip-flops, 3 % of the UP5K)
-        param_k = Signal(32)
-        counter_k = Signal(32)
-        m.d.sync += [param_k.eq(Array(params)[k[:(len(params) - 1).bit_length()]]),
-                     counter_k.eq(Array(counters)[k[:(len(counters) - 1).bit_length()]])]
-        rom_q = Signal.like(f.rom_rd.data)
-        # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
-        weight_q = Signal(self.r_weight.shape())
-        state_q = Signal(STATE_RECORD)
-        obuf_q = Signal.like(f.obuf.data)
-        state = self.r_state
-        m.d.sync += [rom_q.eq(f.rom_rd.data), weight_q.eq(self.r_weight),
-                     state_q.i.eq(state.i), state_q.u.eq(state.u), state_q.b.eq(state.b),
-                     state_q.s.eq(state.s), obuf_q.eq(f.obuf.data)]
+        # counter k: the bank's (read from LOAD on) or one of the registers beside it
+        live = {"steps": self.steps, "step_cycles": self.step_cycles,
+                "steps_sent": f.steps_sent, "output_level": level, "trials": self.trials}
+        assert set(live) | set(BANKED) == set(COUNTER_NAMES)
+        k4 = k[:(len(COUNTER_NAMES) - 1).bit_length()]
+        f.k_banked = Array(Const(name in BANKED, 1) for name in COUNTER_NAMES)[k4]
+        f.k_bank_addr = Array(Const(BANKED.index(name) if name in BANKED else 0,
+                                    range(len(BANKED))) for name in COUNTER_NAMES)[k4]
+        counter = Mux(f.k_banked, f.bank.value,
+                      _any_of(Mux(k4 == COUNTER_NAMES.index(name), value, 0)
+                              for name, value in live.items()))
         run_reply = Signal(RUN_REPLY)
         m.d.comb += [run_reply.accepted.eq(f.accepted), run_reply.buffered.eq(level[:16])]
-        # the item of the frame's command and its size: an AND-OR of the one-hot command flags
-        f.sources = {
-            Command.INFO: (rom_q, 1),
-            Command.READ_WEIGHTS: (weight_q, f.wbytes),
-            Command.READ_STATE: (state_q.as_value(), STATE_RECORD_BYTES),
-            Command.READ_PARAMS: (param_k, 4),
-            Command.READ_COUNTERS: (counter_k, 4),
-            Command.READ_OUTPUT: (obuf_q, 2),
-            Command.RUN: (run_reply.as_value(), nbytes(RUN_REPLY)),
-            Command.LEARN: (run_reply.as_value(), nbytes(RUN_REPLY)),
+        # the 32-bit items that are no memory's output share one source: counter k, parameter
+        # k or the RUN / LEARN reply, registered first so that k's selections do not chain into
+        # the source's load and shift (the bank's value is ready a cycle before LOAD_REG)
+        cmd_is = f.cmd_is
+        param = Array(params)[k[:(len(params) - 1).bit_length()]]
+        word = Signal(32)
+        m.d.sync += word.eq(Mux(cmd_is[Command.READ_COUNTERS], counter,
+                                Mux(cmd_is[Command.READ_PARAMS], param, run_reply.as_value())))
+        state = self.r_state
+        record = Signal(STATE_RECORD)
+        m.d.comb += [record.i.eq(state.i), record.u.eq(state.u), record.b.eq(state.b),
+                     record.s.eq(state.s)]
+        # signed: a weight narrower than its B bytes is sign-extended on the wire, as written
+        sources = {
+            "word": (Signal(32), word),
+            "state": (Signal(STATE_RECORD.size), record.as_value()),
+            "weight": (Signal(signed(8 * f.wbytes)), self.r_weight),
+            "output": (Signal.like(f.obuf.data), f.obuf.data),
+            "rom": (Signal.like(f.rom_rd.data), f.rom_rd.data),
         }
+        # loaded with a clock enable and nothing else: a memory's output reaches its register
+        # through no logic of the link's
+        with m.If(f.fsm_load_reg):
+            m.d.sync += [register.eq(value) for register, value in sources.values()]
+        source = {name: register for name, (register, _) in sources.items()}
+        # each command's source and item size; the serializer's next byte is byte ``index`` of
+        # the command's source: an AND-OR of the one-hot command flags over the sources' bytes
+        f.items = {
+            Command.INFO: (source["rom"], 1),
+            Command.READ_WEIGHTS: (source["weight"], f.wbytes),
+            Command.READ_STATE: (source["state"], STATE_RECORD_BYTES),
+            Command.READ_PARAMS: (source["word"], 4),
+            Command.READ_COUNTERS: (source["word"], 4),
+            Command.READ_OUTPUT: (source["output"], 2),
+            Command.RUN: (source["word"], nbytes(RUN_REPLY)),
+            Command.LEARN: (source["word"], nbytes(RUN_REPLY)),
+        }
+        index = f.serializer.index
+
+        def byte(register):
+            """Byte ``index`` of ``register`` (its only byte, or ``index`` of its bytes)."""
+            count = len(register) // 8
+            if count == 1:
+                return register[:8]
+            return Array(register.word_select(j, 8) for j in range(count))[
+                index[:(count - 1).bit_length()]]
+
+        byte_of = {}  # one selection per source, shared by the commands that read it
+        for register, _ in f.items.values():
+            byte_of.setdefault(id(register), byte(register))
         m.d.comb += [
-            f.item_word.eq(_any_of(Mux(f.cmd_is[c], word, 0)
-                                   for c, (word, _) in f.sources.items())),
-            f.item_bytes.eq(_any_of(Mux(f.cmd_is[c], size, 0)
-                                    for c, (_, size) in f.sources.items())),
+            f.item_byte.eq(_any_of(Mux(cmd_is[c], byte_of[id(register)], 0)
+                                   for c, (register, _) in f.items.items())),
+            f.item_bytes.eq(_any_of(Mux(cmd_is[c], size, 0)
+                                    for c, (_, size) in f.items.items())),
             f.rom_rd.addr.eq(k),
             self.w_layer.eq(a.layer), self.w_lane.eq(a.lane), self.w_addr.eq(a.addr + k),
             self.w_data.eq(f.weight_word),
@@ -510,8 +579,7 @@ class HostLink(wiring.Component):
         that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``."""
         cmd_is, reader, full = f.cmd_is, f.reader, f.obuf.full
         quiet = Signal()  # one cycle late; nothing is pushed while the executor waits for it
-        steps = self.counters[CORE_COUNTERS.index("steps")]
-        m.d.sync += quiet.eq(self.idle & (steps == f.steps_sent)
+        m.d.sync += quiet.eq(self.idle & (self.steps == f.steps_sent)
                              & (self.trials == f.trials_sent))
         next_word = [reader.take.eq(1)]  # with the statements that move k on
         with m.State("PRESCAN"):
@@ -628,15 +696,13 @@ class HostLink(wiring.Component):
                         m.d.comb += items.eq(value)
             with m.Elif((f.status == Status.BUSY) & f.is_events):
                 m.d.comb += items.eq(1)  # the RUN reply: how many events were accepted
-            with m.If(f.status == Status.OK):
-                m.d.sync += f.frames_ok.eq(f.frames_ok + 1)
-            with m.Else():
-                m.d.sync += f.frames_rejected.eq(f.frames_rejected + 1)
+            m.d.comb += [f.tally["frames_ok"].eq(f.status == Status.OK),
+                         f.tally["frames_rejected"].eq(f.status != Status.OK)]
             m.d.sync += [count.eq(items), f.k.eq(0)]
             m.next = "LENGTH"
         with m.State("LENGTH"):  # the payload length, registered before HEADER uses it
             with m.Switch(cmd):
-                for command, (_, size) in f.sources.items():
+                for command, (_, size) in f.items.items():
                     with m.Case(command):
                         m.d.sync += f.resp_len.eq(const_mul(count, size))
                 with m.Default():
@@ -645,11 +711,15 @@ class HostLink(wiring.Component):
         head = Signal(RESPONSE_HEAD)
         m.d.comb += [head.length.eq(f.resp_len), head.command.eq(cmd), head.seq.eq(f.seq),
                      head.status.eq(f.status)]
+        # the serializer's next byte: byte ``index`` of the header, or the item's next byte
+        header = Cat(Const(SYNC, 8), head)
+        header_bytes = Array(header.word_select(j, 8) for j in range(RESPONSE_HEADER))
+        m.d.comb += serializer.data.eq(Mux(f.in_header, header_bytes[serializer.index],
+                                           f.item_byte))
         with m.State("HEADER"):
             m.d.comb += [serializer.load.eq(1), serializer.begin.eq(1),
-                         serializer.data.eq(Cat(Const(SYNC, 8), head)),
                          serializer.size.eq(RESPONSE_HEADER)]
-            m.d.sync += f.restart(count)
+            m.d.sync += [*f.restart(count), f.in_header.eq(1)]
             m.next = "SEND"
         with m.State("SEND"), m.If(serializer.empty):
             with m.If(f.k_done):
@@ -658,21 +728,23 @@ class HostLink(wiring.Component):
                 m.d.sync += f.reading_out.eq(is_read_output)
                 m.next = "LOAD"
         with m.State("LOAD"):  # addresses of item k are driven from here on
+            # a counter of the bank is read in a slot of its own, a few cycles
+            m.d.comb += [f.bank.read.eq(f.cmd_is[Command.READ_COUNTERS] & f.k_banked),
+                         f.bank.addr.eq(f.k_bank_addr)]
             m.next = "LOAD_WAIT"
-        with m.State("LOAD_WAIT"):  # the memories' read data
+        with m.State("LOAD_WAIT"), m.If(~f.bank.busy):  # the memories' read data
             m.next = "LOAD_REG"
-        with m.State("LOAD_REG"):  # ... and its register
+        with m.State("LOAD_REG"):  # ... which the item's source register loads
+            m.d.comb += f.fsm_load_reg.eq(1)
             m.next = "CAPTURE"
-        item_reg = Signal.like(f.item_word)
         item_reg_bytes = Signal.like(f.item_bytes)
-        with m.State("CAPTURE"):  # the item selection is registered: a long mux otherwise
-            m.d.sync += [item_reg.eq(f.item_word), item_reg_bytes.eq(f.item_bytes),
-                         f.reading_out.eq(0)]
+        with m.State("CAPTURE"):  # the item's size is registered
+            m.d.sync += [item_reg_bytes.eq(f.item_bytes), f.reading_out.eq(0)]
             m.next = "LATCH"
         with m.State("LATCH"):
             m.d.comb += [f.obuf.pop.eq(is_read_output), serializer.load.eq(1),
-                         serializer.data.eq(item_reg), serializer.size.eq(item_reg_bytes)]
-            m.d.sync += [f.k.eq(f.k + 1), *f.advance]
+                         serializer.size.eq(item_reg_bytes)]
+            m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.in_header.eq(0)]
             m.next = "SEND"
         with m.State("CRC"):
             m.d.comb += serializer.finish.eq(1)

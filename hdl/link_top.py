@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 from ..link.protocol import DEFAULT_LINK, design_info
 from ..model.fingerprint import NO_NETWORK, weights_fingerprint
 from .events import EventLayout
-from .host_link import CORE_COUNTERS, HostLink
+from .host_link import HostLink
 from .learning_core import LearningCore
 from .learning_events import CommandLayout
 from .network_core import NetworkCore
@@ -80,9 +80,13 @@ class LinkTop(wiring.Component):
         core = m.submodules.core = self.core
         # SPRAM starts empty: a design with weights there has no network until one is deployed
         in_spram = has_spram(platform) and bool(getattr(self.core, "spram_weights", ()))
-        link = m.submodules.link = HostLink(self.info, timeout=self.timeout,
-                                              weights_id=NO_NETWORK if in_spram
-                                              else self.weights_id)
+        network_core = core if isinstance(core, NetworkCore) else core.core
+        # the link's counters take the two SPRAMs a UP5K leaves free when its weights do not
+        link = m.submodules.link = HostLink(
+            self.info, timeout=self.timeout,
+            weights_id=NO_NETWORK if in_spram else self.weights_id,
+            increment_maxima=network_core.increment_maxima,
+            counter_storage="spram" if has_spram(platform) and not in_spram else "memory")
         urx = m.submodules.uart_rx = UARTReceiver(divisor=self.divisor)
         utx = m.submodules.uart_tx = UARTTransmitter(divisor=self.divisor)
         m.d.comb += [
@@ -101,9 +105,10 @@ class LinkTop(wiring.Component):
         wiring.connect(m, core.o_events, from_core.i)
         wiring.connect(m, from_core.o, link.outputs)
         m.d.comb += [core.clear.eq(link.clear), link.idle.eq(core.idle)]
-        network_core = core if isinstance(core, NetworkCore) else core.core
-        for index, name in enumerate(CORE_COUNTERS):
-            m.d.comb += link.counters[index].eq(getattr(network_core, name))
+        m.d.comb += [link.steps.eq(network_core.steps),
+                     link.step_cycles.eq(network_core.step_cycles)]
+        for name, increment in network_core.increments.items():
+            m.d.comb += getattr(link, f"{name}_increment").eq(increment)
         if isinstance(core, LearningCore):
             to_learning = m.submodules.to_learning = SkidBuffer(CommandLayout)
             wiring.connect(m, link.commands, to_learning.i)

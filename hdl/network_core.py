@@ -94,11 +94,14 @@ from .events import EventLayout, ProbeLayout, event_signature, probe_signature
 from .lif_layer import LIFLayer
 from .skid_buffer import SkidBuffer
 
-__all__ = ["COUNTERS", "NetworkCore"]
+__all__ = ["COUNTERS", "INCREMENTED", "NetworkCore"]
 
 #: Names of the 32-bit counter outputs, in the order a host reads them (declared with the wire
 #: contract, :data:`spikeforge.link.protocol.CORE_COUNTER_NAMES`).
 COUNTERS = CORE_COUNTER_NAMES
+#: The counters that sum an increment each cycle (:attr:`NetworkCore.increments`); ``cycles``
+#: adds 1, ``steps`` and ``step_cycles`` follow the step controller.
+INCREMENTED = ("events", "synops", "saturations", "stall_cycles", "in_events", "out_events")
 
 
 class _FIFO(wiring.Component):
@@ -196,6 +199,16 @@ class NetworkCore(wiring.Component):
         }
         for name in COUNTERS:
             members[name] = Out(unsigned(32))
+        #: the increments the counters of :data:`INCREMENTED` add each cycle (a cycle after
+        #: the events they count), for a parent that keeps the counts elsewhere
+        #: (:class:`~spikeforge.hdl.counter_bank.CounterBank`): name → Signal of its maximum
+        n_cores = len(self.cores)
+        maxima = {"events": n_cores, "synops": n_cores * lanes,
+                  "saturations": sum((1 << len(core.sat)) - 1 for core in self.cores),
+                  "stall_cycles": n_cores, "in_events": 1, "out_events": 1}
+        self.increment_maxima = {name: maxima[name] for name in INCREMENTED}
+        self.increments = {name: Signal(range(maxima[name] + 1), name=f"{name}_increment")
+                           for name in INCREMENTED}
         if host_access:
             deepest = max(core.depth for core in self.cores)
             widest = max(layer.params.weight_format.width for layer in network.layers)
@@ -311,17 +324,17 @@ class NetworkCore(wiring.Component):
         # 32-bit carry chain never follows the layers' control logic (the counters lag one
         # cycle; they are read while the core is idle)
         lanes = self.lanes
-        increments = (
-            (self.events, sum(core.ev_taken for core in cores)),
-            (self.synops, const_mul(sum(core.issue for core in cores), lanes)),
-            (self.saturations, sum(core.sat for core in cores)),
-            (self.stall_cycles, sum(core.stall for core in cores)),
-            (self.in_events, transfer(self.i_events, 0)),
-            (self.out_events, transfer(self.o_events, 0)),
-        )
+        increments = {
+            "events": sum(core.ev_taken for core in cores),
+            "synops": const_mul(sum(core.issue for core in cores), lanes),
+            "saturations": sum(core.sat for core in cores),
+            "stall_cycles": sum(core.stall for core in cores),
+            "in_events": transfer(self.i_events, 0),
+            "out_events": transfer(self.o_events, 0),
+        }
         m.d.sync += self.cycles.eq(self.cycles + 1)
-        for counter, value in increments:
-            step = Signal(value.shape(), name=f"{counter.name}_increment")
+        for name, value in increments.items():
+            counter, step = getattr(self, name), self.increments[name]
             m.d.sync += [step.eq(value), counter.eq(counter + step)]
         return m
 

@@ -1,17 +1,22 @@
 r"""The host link's response serializer: a frame's pieces out as bytes, with their CRC.
 
-The executor loads a piece of up to :data:`~spikeforge.link.protocol.STATE_RECORD_BYTES` bytes
-(the header, then each item of the response) when the serializer is ``empty``; its bytes go out
-on ``tx`` least significant first, and every byte after the frame's ``SYNC`` enters the CRC
-(CRC-16/CCITT-FALSE, Amaranth's :class:`~amaranth.lib.crc.Processor`). ``finish`` loads the CRC
-itself, two bytes, which end the frame.
+The executor starts a piece of up to :data:`~spikeforge.link.protocol.STATE_RECORD_BYTES` bytes
+(the header, then each item of the response) when the serializer is ``empty``. The serializer
+does not hold the piece: it *pulls* its bytes one at a time, showing on ``index`` how many it
+has taken and reading byte ``index`` of the piece from ``data`` (the executor selects it from
+the registers that hold the item). Only the byte on its way to ``tx`` is stored here, so a
+13-byte state record is not copied into a 104-bit shift register.
+
+Bytes go out on ``tx`` least significant first, and every byte after the frame's ``SYNC``
+enters the CRC (CRC-16/CCITT-FALSE, Amaranth's :class:`~amaranth.lib.crc.Processor`) as it
+leaves. ``finish`` sends the CRC itself, two bytes, which end the frame.
 
 * ``load`` with ``begin``: a new frame, whose first byte (``SYNC``) is not in the CRC;
 * ``load``: the next piece of the same frame;
 * ``finish``: the CRC of every byte sent since ``begin`` after ``SYNC``.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import crc, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -25,41 +30,56 @@ class ResponseSerializer(wiring.Component):
 
     Ports
     -----
-    load : In(1); data : In(8 · STATE_RECORD_BYTES); size : In(range(STATE_RECORD_BYTES + 1))
-        Send the ``size`` low bytes of ``data`` (only while ``empty``).
+    load : In(1); size : In(range(STATE_RECORD_BYTES + 1))
+        Start a piece of ``size`` bytes (only while ``empty``).
     begin : In(1)
         With ``load``: the piece starts a frame with ``SYNC``.
+    data : In(8)
+        Byte ``index`` of the piece.
+    index : Out(range(STATE_RECORD_BYTES + 1))
+        Bytes of the piece taken so far (a register).
     finish : In(1)
         Send the CRC (only while ``empty``).
     empty : Out(1)
-        Every byte loaded was sent.
+        Every byte of the pieces was sent.
     tx : Out(stream of 8 bits)
     """
 
     def __init__(self):
-        super().__init__({"load": In(1), "data": In(8 * STATE_RECORD_BYTES),
-                          "size": In(range(STATE_RECORD_BYTES + 1)), "begin": In(1),
-                          "finish": In(1), "empty": Out(1), "tx": Out(stream.Signature(8))})
+        super().__init__({"load": In(1), "size": In(range(STATE_RECORD_BYTES + 1)),
+                          "begin": In(1), "data": In(8),
+                          "index": Out(range(STATE_RECORD_BYTES + 1)), "finish": In(1),
+                          "empty": Out(1), "tx": Out(stream.Signature(8))})
 
     def elaborate(self, platform):
         m = Module()
-        shift = Signal(8 * STATE_RECORD_BYTES)
-        nbytes = Signal(range(STATE_RECORD_BYTES + 1))
-        crc_skip = Signal()  # the next byte is SYNC: not in the CRC
-        trailer = Signal()  # the CRC's own bytes are on their way
+        left = Signal(range(STATE_RECORD_BYTES + 1))  # bytes of the piece still to take
+        trailer = Signal()  # the piece is the CRC
+        first = Signal()  # the next byte taken is the frame's SYNC
+        # the byte on its way to tx, and whether it enters the CRC
+        out = Signal(8)
+        out_valid = Signal()
+        out_in_crc = Signal()
         crc_unit = m.submodules.crc = crc.Processor(CRC_ALGORITHM(data_width=8))
+        sent = self.tx.valid & self.tx.ready
+        take = (left != 0) & (~out_valid | self.tx.ready)
         m.d.comb += [
-            self.empty.eq(nbytes == 0), self.tx.valid.eq(nbytes != 0),
-            self.tx.payload.eq(shift[:8]),
-            crc_unit.data.eq(shift[:8]),
-            crc_unit.valid.eq(self.tx.valid & self.tx.ready & ~crc_skip & ~trailer),
+            self.empty.eq((left == 0) & ~out_valid),
+            self.tx.valid.eq(out_valid), self.tx.payload.eq(out),
+            crc_unit.data.eq(out), crc_unit.valid.eq(sent & out_in_crc),
             crc_unit.start.eq(self.load & self.begin),
         ]
-        with m.If(self.tx.valid & self.tx.ready):
-            m.d.sync += [shift.eq(shift >> 8), nbytes.eq(nbytes - 1), crc_skip.eq(0)]
+        with m.If(take):
+            # the CRC's bytes, low first, from the CRC unit, which no byte enters meanwhile
+            m.d.sync += [out.eq(Mux(trailer, crc_unit.crc.word_select(self.index[0], 8),
+                                    self.data)),
+                         out_valid.eq(1), out_in_crc.eq(~trailer & ~first), first.eq(0),
+                         left.eq(left - 1), self.index.eq(self.index + 1)]
+        with m.Elif(sent):
+            m.d.sync += out_valid.eq(0)
         with m.If(self.load):
-            m.d.sync += [shift.eq(self.data), nbytes.eq(self.size), crc_skip.eq(self.begin),
+            m.d.sync += [left.eq(self.size), self.index.eq(0), first.eq(self.begin),
                          trailer.eq(0)]
         with m.Elif(self.finish):
-            m.d.sync += [shift.eq(crc_unit.crc), nbytes.eq(2), trailer.eq(1)]
+            m.d.sync += [left.eq(2), self.index.eq(0), trailer.eq(1)]
         return m

@@ -32,19 +32,19 @@ ULTRAPLUS = SimpleNamespace(device="iCE40UP5K")
 
 
 def cosim_verilog(network, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK, learning=None,
-                  spram_weights=()):
+                  spram_weights=(), ultraplus=False):
     """``(verilog text, DesignInfo)`` of the co-simulated board (with learning units if
     ``learning`` is a :class:`~spikeforge.model.learning.LearningConfig`). With
-    ``spram_weights`` (``(layer, lane)`` pairs) the board is elaborated as on an iCE40 UP5K:
-    those weights and the link's buffers are ``SB_SPRAM256KA`` instances (see
-    :func:`spram_model`)."""
+    ``spram_weights`` (``(layer, lane)`` pairs), or ``ultraplus``, the board is elaborated as on
+    an iCE40 UP5K: those weights, the link's buffers and (when no weights take them) its
+    counters are ``SB_SPRAM256KA`` instances (see :func:`spram_model`)."""
     from amaranth.back import verilog
 
     from .cosim_top import CosimTop
 
     top = CosimTop(network, lanes=lanes, divisor=divisor, timeout=timeout, link=link,
                    learning=learning, spram_weights=spram_weights)
-    platform = ULTRAPLUS if spram_weights else None
+    platform = ULTRAPLUS if spram_weights or ultraplus else None
     return verilog.convert(top, name=TOP, emit_src=False, platform=platform), top.info
 
 
@@ -69,12 +69,15 @@ class CosimDevice:
     spram_weights : iterable of (int, int)
         Weight memories held in SPRAM, simulated with the vendor cell's model (an iCE40 UP5K
         board; its weights start empty, so deploy before running).
+    ultraplus : bool
+        Elaborate the board as on an iCE40 UP5K even with no weights in SPRAM (the link's
+        buffers and counters in SPRAM).
     port : int
         TCP port on 127.0.0.1 (0: any free port; ``url`` names the one taken).
     """
 
     def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
-                 learning=None, spram_weights=(), port=0):
+                 learning=None, spram_weights=(), ultraplus=False, port=0):
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in 0..65535 (0: any free port), not "
                              f"{port!r}")
@@ -84,9 +87,9 @@ class CosimDevice:
         configure_verilator()
         self.port = port
         self.rtl, self.info = cosim_verilog(network, lanes, divisor, timeout, link, learning,
-                                            spram_weights)
+                                            spram_weights, ultraplus)
         self.sources = {f"{TOP}.v": self.rtl}
-        if spram_weights:
+        if spram_weights or ultraplus:
             self.sources["sb_spram256ka.v"] = spram_model()
         self._tmp = None
         self._thread = None

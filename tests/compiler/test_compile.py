@@ -150,8 +150,9 @@ def test_network_that_does_not_fit_says_what_and_leaves_nothing(tmp_path, capsys
 def test_more_lanes_can_stop_a_network_fitting(digits_network):
     """Two lanes round each lane's weights up to whole blocks and make the state words twice
     as wide (two neurons updated a cycle; 4 blocks, not 2, for each layer's state): 37 of 30 on
-    the UP5K. Without learning units one lane's weights move to SPRAM and it fits; with them it
-    is refused."""
+    the UP5K. Without learning units both lanes' weights of the first layer move to SPRAM (the
+    two SPRAMs the link's counters leave; the counters then take 2 block RAMs) and it fits; with
+    them it is refused."""
     from spikeforge.compiler.resources import check_fit
 
     network, _ = digits_network
@@ -159,7 +160,9 @@ def test_more_lanes_can_stop_a_network_fitting(digits_network):
                        "RAMs and fits"):
         check_fit(network, 2, get_target("icebreaker"), learning=True)
     allocation = compile_network(network, "icebreaker", lanes=2)["allocation"]
-    assert allocation["bram_blocks"] == 29 and allocation["spram_blocks"] == 1
+    assert allocation["bram_blocks"] == 37 - 2 * 8 + 2 and allocation["spram_blocks"] == 2
+    assert {"layer": "host link", "memory": "counters", "lane": None, "depth": 10, "width": 32,
+            "bits": 320, "blocks": 2} in allocation["memories"]
     assert compile_network(network, "ulx3s-85f", lanes=2)["allocation"]["bram_blocks"] > 0
 
 

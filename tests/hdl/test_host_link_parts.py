@@ -69,8 +69,9 @@ def test_payload_reader_assembles_little_endian_words(size, start):
 
 def test_response_serializer_sends_pieces_and_their_crc():
     """A frame of a 6-byte header (``SYNC`` first) and items of 13, 4 and 1 bytes, with a
-    stalling receiver: the bytes in order, then the CRC of all but ``SYNC``, little-endian; a
-    second frame starts its CRC afresh."""
+    stalling receiver: the serializer pulls each piece's bytes one at a time (byte ``index`` of
+    the piece from ``data``), the bytes go out in order, then the CRC of all but ``SYNC``,
+    little-endian; a second frame starts its CRC afresh."""
     rng = np.random.default_rng(2)
     dut = ResponseSerializer()
     frames = []
@@ -87,13 +88,15 @@ def test_response_serializer_sends_pieces_and_their_crc():
                 else:
                     ctx.set(dut.load, 1)
                     ctx.set(dut.begin, index == 0)
-                    ctx.set(dut.data, int.from_bytes(piece, "little"))
                     ctx.set(dut.size, len(piece))
                 await ctx.tick()
                 ctx.set(dut.load, 0)
                 ctx.set(dut.begin, 0)
                 ctx.set(dut.finish, 0)
                 while not ctx.get(dut.empty):
+                    # the executor shows byte ``index`` of the piece (garbage past its end)
+                    index = ctx.get(dut.index)
+                    ctx.set(dut.data, piece[index] if piece and index < len(piece) else 0x5A)
                     ready = rng.random() < 0.6
                     ctx.set(dut.tx.ready, ready)
                     if ready and ctx.get(dut.tx.valid):

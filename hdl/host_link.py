@@ -434,7 +434,7 @@ class HostLink(wiring.Component):
         m.d.comb += [run_reply.accepted.eq(f.accepted), run_reply.buffered.eq(level[:16])]
         # the 32-bit items that are no memory's output share one source: counter k, parameter
         # k or the RUN / LEARN reply, registered first so that k's selections do not chain into
-        # the source's load and shift (the bank's value is ready a cycle before LOAD_REG)
+        # the source's load (the bank's value is ready a cycle before LOAD_REG)
         cmd_is = f.cmd_is
         param = Array(params)[k[:(len(params) - 1).bit_length()]]
         word = Signal(32)

@@ -23,15 +23,16 @@ that write 0 and take nothing. A counter is therefore flushed at least every
 :math:`B = 12N + 8` cycles, and a pending register of :math:`\lceil \log_2 (B\,\delta_{max} + 1)
 \rceil` bits never overflows (:attr:`pending_cycles`).
 
-Storage: two UltraPlus SPRAMs side by side (16 bits each) where the design leaves them free
-(``storage="spram"``, an iCE40 UP5K), else an ``amaranth.lib.memory.Memory`` (block RAM or LUT
-RAM, simulation).
+Storage: the link's single-port :class:`~spikeforge.hdl.link_ram.BufferRAM` — two of 16 bits
+side by side, each an UltraPlus SPRAM, where a UP5K design leaves them free
+(``storage="spram"``), else one of 32 bits (block RAM or LUT RAM, simulation).
 """
 
-from amaranth.hdl import Array, ClockSignal, Instance, Module, Mux, Signal
+from amaranth.hdl import Array, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from .link_ram import BufferRAM
 
 __all__ = ["CounterBank"]
 
@@ -121,23 +122,14 @@ class CounterBank(wiring.Component):
         return m
 
     def _storage(self, m, address, write, w_data, r_data):
-        """One port at ``address``: read every cycle but a write's, ``r_data`` the word read in
-        the previous cycle."""
-        if self.storage == "spram":
-            spram_address = Signal(14)
-            m.d.comb += spram_address.eq(address)
-            for half in range(2):
-                out = Signal(16, name=f"spram_{half}_data")
-                m.submodules[f"spram_{half}"] = Instance(
-                    "SB_SPRAM256KA",
-                    i_ADDRESS=spram_address,
-                    i_DATAIN=w_data[16 * half:16 * half + 16], i_MASKWREN=0b1111,
-                    i_WREN=write, i_CHIPSELECT=1, i_CLOCK=ClockSignal("sync"), i_STANDBY=0,
-                    i_SLEEP=0, i_POWEROFF=1, o_DATAOUT=out)
-                m.d.comb += r_data[16 * half:16 * half + 16].eq(out)
-            return
-        mem = m.submodules.words = Memory(shape=32, depth=max(2, len(self.maxima)), init=[])
-        wr = mem.write_port()
-        rd = mem.read_port()
-        m.d.comb += [wr.addr.eq(address), wr.data.eq(w_data), wr.en.eq(write),
-                     rd.addr.eq(address), r_data.eq(rd.data)]
+        """One port at ``address`` (:class:`~spikeforge.hdl.link_ram.BufferRAM`): read every
+        cycle but a write's, ``r_data`` the word read in the previous cycle. ``"spram"``: two
+        16-bit halves, each an SPRAM on a UP5K; ``"memory"``: one 32-bit word."""
+        halves = 2 if self.storage == "spram" else 1
+        width = 32 // halves
+        for half in range(halves):
+            ram = m.submodules[f"words_{half}"] = BufferRAM(width=width,
+                                                            depth=max(2, len(self.maxima)))
+            m.d.comb += [ram.addr.eq(address), ram.w_en.eq(write),
+                         ram.w_data.eq(w_data.word_select(half, width)),
+                         r_data.word_select(half, width).eq(ram.r_data)]

@@ -456,19 +456,6 @@ class HostLink(wiring.Component):
         # through no logic of the link's
         with m.If(f.fsm_load_reg):
             m.d.sync += [register.eq(value) for register, value in sources.values()]
-        source = {name: register for name, (register, _) in sources.items()}
-        # each command's source and item size; the serializer's next byte is byte ``index`` of
-        # the command's source: an AND-OR of the one-hot command flags over the sources' bytes
-        f.items = {
-            Command.INFO: (source["rom"], 1),
-            Command.READ_WEIGHTS: (source["weight"], f.wbytes),
-            Command.READ_STATE: (source["state"], STATE_RECORD_BYTES),
-            Command.READ_PARAMS: (source["word"], 4),
-            Command.READ_COUNTERS: (source["word"], 4),
-            Command.READ_OUTPUT: (source["output"], 2),
-            Command.RUN: (source["word"], nbytes(RUN_REPLY)),
-            Command.LEARN: (source["word"], nbytes(RUN_REPLY)),
-        }
         index = f.serializer.index
 
         def byte(register):
@@ -479,12 +466,22 @@ class HostLink(wiring.Component):
             return Array(register.word_select(j, 8) for j in range(count))[
                 index[:(count - 1).bit_length()]]
 
-        byte_of = {}  # one selection per source, shared by the commands that read it
-        for register, _ in f.items.values():
-            byte_of.setdefault(id(register), byte(register))
+        byte_of = {name: byte(register) for name, (register, _) in sources.items()}
+        # each command's source and item size; the serializer's next byte is byte ``index`` of
+        # the command's source: an AND-OR of the one-hot command flags over the sources' bytes
+        f.items = {
+            Command.INFO: ("rom", 1),
+            Command.READ_WEIGHTS: ("weight", f.wbytes),
+            Command.READ_STATE: ("state", STATE_RECORD_BYTES),
+            Command.READ_PARAMS: ("word", 4),
+            Command.READ_COUNTERS: ("word", 4),
+            Command.READ_OUTPUT: ("output", 2),
+            Command.RUN: ("word", nbytes(RUN_REPLY)),
+            Command.LEARN: ("word", nbytes(RUN_REPLY)),
+        }
         m.d.comb += [
-            f.item_byte.eq(_any_of(Mux(cmd_is[c], byte_of[id(register)], 0)
-                                   for c, (register, _) in f.items.items())),
+            f.item_byte.eq(_any_of(Mux(cmd_is[c], byte_of[name], 0)
+                                   for c, (name, _) in f.items.items())),
             f.item_bytes.eq(_any_of(Mux(cmd_is[c], size, 0)
                                     for c, (_, size) in f.items.items())),
             f.rom_rd.addr.eq(k),

@@ -69,6 +69,9 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=integer(1), default=30)
     parser.add_argument("--batch-size", type=integer(1), default=64)
     parser.add_argument("--lr", type=number(above=0), default=2e-3)
+    parser.add_argument("--weight-decay", type=number(0), default=0.0, metavar="LAMBDA",
+                        help="decoupled weight decay of the latent weights (AdamW; default 0: "
+                             "Adam); 0.05 for the digits CNN recipe of benchmarks/cnn_digits.py")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--augment", type=integer(0, 16), default=0, metavar="PIXELS",
                         help="shift each training image by up to PIXELS in x and y, drawn "
@@ -108,6 +111,7 @@ def run(args):
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         seed=args.seed,
         device=args.device,
         augment=args.augment,

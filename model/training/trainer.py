@@ -57,6 +57,10 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
+    #: decoupled weight decay λ of the latent float weights (AdamW: each step also multiplies
+    #: them by 1 − lr·λ; Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization");
+    #: 0: plain Adam
+    weight_decay: float = 0.0
     #: random translations of up to this many pixels of each training image, drawn anew every
     #: epoch (:mod:`.augment`); image inputs (``input_shape``) only, 0: none
     augment: int = 0
@@ -211,7 +215,10 @@ def train(dataset, config: TrainConfig, progress=None):
     net = build_network(dataset.n_in, dataset.n_classes, dataset.encoding, config, dataset.name)
     device = torch.device(config.device)
     net.to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    if config.weight_decay:
+        opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, config.epochs))
     x_train = torch.as_tensor(dataset.spikes("train"), dtype=net.dtype, device=device)
     y_train = torch.as_tensor(dataset.labels("train"), device=device)

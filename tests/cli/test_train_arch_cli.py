@@ -14,7 +14,8 @@ def test_arch_trains_a_cnn_that_evaluates_exactly(tmp_path):
     out = tmp_path / "cnn.sfn"
     proc = subprocess.run(
         [sys.executable, "-m", "spikeforge.cli.main", "train", "--arch", "c4k3-p2-c8k3-p2-d10",
-         "--epochs", "1", "--steps", "8", "--augment", "1", "--out", str(out), "--json"],
+         "--epochs", "1", "--steps", "8", "--augment", "1", "--weight-decay", "0.05",
+         "--out", str(out), "--json"],
         capture_output=True, text=True, check=True)
     report = json.loads(proc.stdout)
     network = load_network(out)
@@ -29,6 +30,7 @@ def test_arch_trains_a_cnn_that_evaluates_exactly(tmp_path):
     assert network.metadata["train_config"]["theta"] == 2.0  # the convolutional default
     assert network.metadata["train_config"]["input_shape"] == [1, 8, 8]
     assert network.metadata["train_config"]["augment"] == 1
+    assert network.metadata["train_config"]["weight_decay"] == 0.05
     assert "conv 4×3×3 stride 1 padding 1 on 1×8×8 → 4×8×8" in report["layers"][0]
     result = subprocess.run([sys.executable, "-m", "spikeforge.cli.main", "eval", str(out),
                              "--json"], capture_output=True, text=True, check=True)
@@ -43,6 +45,7 @@ def test_arch_trains_a_cnn_that_evaluates_exactly(tmp_path):
     (["--arch", "c4k3-d10", "--input-shape", "1", "8", "9"], "has 72 inputs but the data has 64"),
     (["--arch", "c4k3-p16-d10"], "a pooling window of 16 does not fit the 8×8"),
     (["--dataset", "randman", "--augment", "1"], "are not integer images of a known (C, H, W)"),
+    (["--weight-decay", "-0.1"], "--weight-decay: must be a finite number"),
 ])
 def test_bad_arch_is_refused_before_training(tmp_path, capsys, argv, message):
     from spikeforge.cli.main import main

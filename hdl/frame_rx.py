@@ -8,8 +8,11 @@ bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
   ``GARBAGE`` at the next ``SYNC`` (which then starts a frame) or when the line goes quiet;
 * ``LEN > MAX_PAYLOAD``: the rest is discarded until the line goes quiet, then ``OVERSIZE``;
 * the line quiet for ``timeout`` cycles inside a frame: ``TRUNCATED``;
-* a CRC mismatch: ``BAD_CRC``; otherwise ``OK`` with ``LEN``, ``CMD``, ``SEQ``, ``TAG`` and the
-  first six payload bytes (``args``) as registers.
+* a CRC mismatch: ``BAD_CRC``; otherwise ``OK`` with ``LEN``, ``CMD``, ``SEQ``, whether ``TAG``
+  is the network's (``rep_tag_ok``) and the first six payload bytes (``args``) as registers.
+
+The tag is compared as its bytes arrive, one byte a cycle against the network's, into one
+flip-flop: the receiver keeps the 32 bits of ``LEN``, ``CMD`` and ``SEQ``, not the tag's 32.
 
 ``rep_cmd``, ``rep_seq`` and ``rep_len`` are the frame's when its header
 (:data:`~spikeforge.link.layouts.REQUEST_HEAD`, 8 bytes) was received
@@ -24,14 +27,18 @@ until the line goes quiet and reported as one ``OVERRUN`` verdict, so a frame se
 previous response is refused with a status, never dropped silently.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import crc, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..link.layouts import ARGUMENT_BITS, REQUEST_HEAD
 from ..link.protocol import CRC_ALGORITHM, MAX_PAYLOAD, SYNC, Status
+from ..model.numerics import check_int
 
-__all__ = ["FrameReceiver"]
+__all__ = ["HEAD_BITS", "FrameReceiver"]
+
+#: the header bits the receiver keeps: ``LEN``, ``CMD`` and ``SEQ``, the fields before ``TAG``
+HEAD_BITS = REQUEST_HEAD["tag"].offset
 
 
 class FrameReceiver(wiring.Component):
@@ -41,6 +48,8 @@ class FrameReceiver(wiring.Component):
     ----------
     timeout : int
         Cycles of silence that end a frame, a garbage run or a discarded frame.
+    tag : int
+        The network's tag (32 bits), which ``rep_tag_ok`` compares a frame's ``TAG`` with.
 
     Ports
     -----
@@ -50,23 +59,25 @@ class FrameReceiver(wiring.Component):
         Frame buffer writes (payload byte ``fb_addr`` of the frame).
     rep_valid, rep_ready : Out(1), In(1)
         Verdict handshake; ``rep_status`` (:class:`~spikeforge.link.protocol.Status`),
-        ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag``, ``rep_args`` (the first
-        payload bytes, as many as the longest argument layout of ``link/layouts.py``: 6).
+        ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag_ok`` (``TAG`` equals ``tag``),
+        ``rep_args`` (the first payload bytes, as many as the longest argument layout of
+        ``link/layouts.py``: 6).
     exec_done : In(1)
         The executor finished an ``OK`` frame and no longer reads the buffer.
     dropped : Out(1)
         A byte was dropped (it arrived while a frame waited for the executor).
     """
 
-    def __init__(self, *, timeout):
+    def __init__(self, *, timeout, tag):
         if not isinstance(timeout, int) or timeout < 16:
             raise ValueError(f"timeout must be an integer of at least 16 cycles, not {timeout!r}")
         self.timeout = timeout
+        self.tag = check_int("tag", tag, 0, (1 << 32) - 1)
         super().__init__({
             "byte": In(8), "byte_valid": In(1),
             "fb_addr": Out(range(MAX_PAYLOAD)), "fb_data": Out(8), "fb_we": Out(1),
             "rep_valid": Out(1), "rep_ready": In(1), "rep_status": Out(Status),
-            "rep_cmd": Out(8), "rep_seq": Out(8), "rep_len": Out(16), "rep_tag": Out(32),
+            "rep_cmd": Out(8), "rep_seq": Out(8), "rep_len": Out(16), "rep_tag_ok": Out(1),
             "rep_args": Out(ARGUMENT_BITS),
             "exec_done": In(1), "dropped": Out(1),
         })
@@ -80,7 +91,13 @@ class FrameReceiver(wiring.Component):
         crc_unit = m.submodules.crc = crc.Processor(CRC_ALGORITHM(data_width=8))
         m.d.comb += crc_unit.data.eq(byte)
 
-        header = Signal(REQUEST_HEAD)  # shifted in byte by byte, little-endian
+        # LEN, CMD and SEQ (the header's first four bytes), shifted in byte by byte,
+        # little-endian; the TAG bytes that follow are compared with the network's as they come
+        header = Signal(HEAD_BITS)
+        field = {name: header[REQUEST_HEAD[name].offset:][:REQUEST_HEAD[name].width]
+                 for name in ("length", "command", "seq")}
+        tag_ok = Signal()
+        tag_byte = Array(Const((self.tag >> 8 * k) & 0xFF, 8) for k in range(4))
         index = Signal(16)
         args = Signal(ARGUMENT_BITS)
         crc_rx = Signal(16)
@@ -95,10 +112,10 @@ class FrameReceiver(wiring.Component):
         # executor's decoding of the command
         whole = header_ok & ~garbage
         m.d.comb += [
-            self.rep_cmd.eq(Mux(whole, header.command, 0)),
-            self.rep_seq.eq(Mux(whole, header.seq, 0)),
-            self.rep_len.eq(Mux(whole, header.length, 0)),
-            self.rep_tag.eq(header.tag), self.rep_args.eq(args),
+            self.rep_cmd.eq(Mux(whole, field["command"], 0)),
+            self.rep_seq.eq(Mux(whole, field["seq"], 0)),
+            self.rep_len.eq(Mux(whole, field["length"], 0)),
+            self.rep_tag_ok.eq(tag_ok), self.rep_args.eq(args),
             self.fb_addr.eq(index), self.fb_data.eq(byte),
         ]
         self._report(m, garbage, reporting, verdict)
@@ -114,7 +131,7 @@ class FrameReceiver(wiring.Component):
         def frame_starts():
             """``SYNC`` was received: a frame begins."""
             m.d.comb += crc_unit.start.eq(1)
-            m.d.sync += [index.eq(0), args.eq(0), header_ok.eq(0)]
+            m.d.sync += [index.eq(0), args.eq(0), header_ok.eq(0), tag_ok.eq(1)]
             m.next = "HEADER"
 
         def truncated_if_quiet():
@@ -138,8 +155,11 @@ class FrameReceiver(wiring.Component):
             with m.State("HEADER"):
                 with m.If(got):
                     m.d.comb += crc_unit.valid.eq(1)
-                    m.d.sync += [header.eq(Cat(header.as_value()[8:], byte)),
-                                 index.eq(index + 1)]
+                    m.d.sync += index.eq(index + 1)
+                    with m.If(index < HEAD_BITS // 8):
+                        m.d.sync += header.eq(Cat(header[8:], byte))
+                    with m.Elif(byte != tag_byte[index[:2]]):
+                        m.d.sync += tag_ok.eq(0)
                     with m.If(index == REQUEST_HEAD.size // 8 - 1):
                         m.d.sync += [index.eq(0), header_ok.eq(1)]
                         m.next = "CHECK_LEN"
@@ -147,11 +167,11 @@ class FrameReceiver(wiring.Component):
             with m.State("CHECK_LEN"):
                 with m.If(got):  # no byte can arrive one cycle after another; keep it simple
                     m.d.comb += self.dropped.eq(1)
-                m.d.sync += last.eq(header.length - 1)
-                with m.If(header.length > MAX_PAYLOAD):
+                m.d.sync += last.eq(field["length"] - 1)
+                with m.If(field["length"] > MAX_PAYLOAD):
                     m.d.sync += verdict.eq(Status.OVERSIZE)
                     m.next = "DISCARD"
-                with m.Elif(header.length == 0):
+                with m.Elif(field["length"] == 0):
                     m.next = "CRC"
                 with m.Else():
                     m.next = "PAYLOAD"

@@ -207,9 +207,9 @@ class HostLink(wiring.Component):
         m = Module()
         info = self.info
         f = self._frame_registers(m)
-        rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout)
+        rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout, tag=info.tag)
         m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid),
-                     f.length.eq(rx.rep_len), f.tag.eq(rx.rep_tag), f.args.eq(rx.rep_args)]
+                     f.length.eq(rx.rep_len), f.args.eq(rx.rep_args)]
         # the counters of BANKED and their increments this cycle; a byte dropped by the
         # receiver is counted a cycle late, from a register
         maxima = {"cycles": 1, **self.increment_maxima, "frames_ok": 1, "frames_rejected": 1,
@@ -274,11 +274,10 @@ class HostLink(wiring.Component):
         f.is_learn = f.cmd_is[Command.LEARN] if self.learning else Const(0, 1)
         f.is_events = f.cmd_is[Command.RUN] | f.is_learn  # payloads of u16 event words
         f.seq = Signal(8)
-        # the frame's length, tag and arguments are the receiver's registers, not copies: an OK
-        # frame's stay put until the executor is done with it (the receiver waits for
+        # the frame's length, tag check and arguments are the receiver's registers, not copies:
+        # an OK frame's stay put until the executor is done with it (the receiver waits for
         # ``exec_done``), and no other frame reads them
         f.length = Signal(16)
-        f.tag = Signal(32)
         f.args = Signal(ARGUMENT_BITS)
         f.status = Signal(Status)
         f.owns_buffer = Signal()  # an OK frame: the receiver waits for exec_done
@@ -301,6 +300,7 @@ class HostLink(wiring.Component):
         f.needs_quiet = Signal()
         f.word_size = Signal(3)
         f.payload_words = Signal(16)
+        f.no_words = Signal()  # payload_words == 0, registered beside it
         f.words = Signal(16)  # WRITE_WEIGHTS: weight words in the payload (set with the frame)
         f.bad_seen = Signal()  # PRESCAN: a bad word was read
         f.most = Signal(16)  # READ_OUTPUT: the most events one response may carry
@@ -335,12 +335,16 @@ class HostLink(wiring.Component):
         a, s = f.weights_args, f.state_args
         f.layer_ok = a.layer < n_layers
         f.sel = Mux(f.layer_ok, a.layer, 0)[:max(1, (n_layers - 1).bit_length())]
-        f.depth_of = Array(Const(ly.depth, 32) for ly in layers)
-        f.n_of = Array(Const(ly.n, 32) for ly in layers)
+        # limits capped at 2^17 − 1, above any end of two 16-bit fields: the comparison is unchanged
+        cap = lambda limit: Const(min(limit, (1 << 17) - 1), 17)  # noqa: E731
+        f.depth_of = Array(cap(ly.depth) for ly in layers)
+        f.n_of = Array(cap(ly.n) for ly in layers)
         f.checking = Signal(name="fsm_checking")  # the executor is in CHECK_FIELDS
-        # address ends and limits, registered in CHECK; the verdict compares them in VERDICT
-        f.write_end, f.read_end, f.state_end = Signal(17), Signal(17), Signal(17)
-        f.depth_limit, f.n_limit = Signal(32), Signal(32)
+        # the one address range a command names (weight words or neurons): its end and its
+        # layer's limit, registered in CHECK by one adder for every command; ``fits`` is the one
+        # comparison, registered with the other checks in CHECK_FIELDS
+        f.range_end, f.range_limit = Signal(17), Signal(17)
+        fits = f.range_end <= f.range_limit
         max_items = MAX_PAYLOAD >> f.wshift
         yes = Const(1, 1)
         lane_ok = f.layer_ok & (a.lane < info.lanes)
@@ -348,14 +352,14 @@ class HostLink(wiring.Component):
             Command.INFO: (length == 0, yes),
             Command.WRITE_WEIGHTS: ((length >= nbytes(WEIGHTS_ARGS) + wbytes)
                                     & ((length & (wbytes - 1)) == 0),
-                                    lane_ok & (f.write_end <= f.depth_limit)),
+                                    lane_ok & fits),
             Command.READ_WEIGHTS: (length == nbytes(READ_WEIGHTS_ARGS),
                                    lane_ok & (a.count != 0) & (a.count <= max_items)
-                                   & (f.read_end <= f.depth_limit)),
+                                   & fits),
             Command.READ_STATE: (length == nbytes(READ_STATE_ARGS),
                                  (s.layer < n_layers) & (s.count != 0)
                                  & (s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES)
-                                 & (f.state_end <= f.n_limit)),
+                                 & fits),
             Command.WRITE_PARAM: (length == nbytes(WRITE_PARAM_ARGS),
                                   f.param_args.index < info.n_params),
             Command.READ_PARAMS: (length == 0, yes),
@@ -366,13 +370,12 @@ class HostLink(wiring.Component):
         }
         if self.learning:
             checks[Command.LEARN] = ((length != 0) & ~length[0], yes)
-        tag_ok = Signal()
+        tag_ok = f.rx.rep_tag_ok  # a register of the receiver's, compared as the tag arrived
         length_good = {command: Signal(name=f"length_ok_{command.name.lower()}")
                        for command in checks}
         address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
                         for command in checks}
         with m.If(f.checking):
-            m.d.sync += tag_ok.eq(f.tag == info.tag)
             for command, (length_ok, address_ok) in checks.items():
                 m.d.sync += [length_good[command].eq(length_ok),
                              address_good[command].eq(address_ok)]
@@ -423,13 +426,20 @@ class HostLink(wiring.Component):
         live = {"steps": self.steps, "step_cycles": self.step_cycles,
                 "steps_sent": f.steps_sent, "output_level": level, "trials": self.trials}
         assert set(live) | set(BANKED) == set(COUNTER_NAMES)
+        # k's decoding is registered: k holds still from SEND through LOAD and LOAD_WAIT, so
+        # the selects are k's by LOAD and ``word`` below is k's by LOAD_REG
         k4 = k[:(len(COUNTER_NAMES) - 1).bit_length()]
-        f.k_banked = Array(Const(name in BANKED, 1) for name in COUNTER_NAMES)[k4]
-        f.k_bank_addr = Array(Const(BANKED.index(name) if name in BANKED else 0,
-                                    range(len(BANKED))) for name in COUNTER_NAMES)[k4]
+        f.k_banked = Signal()
+        f.k_bank_addr = Signal(range(len(BANKED)))
+        picks = {name: Signal(name=f"pick_{name}") for name in live}
+        m.d.sync += [
+            f.k_banked.eq(Array(Const(name in BANKED, 1) for name in COUNTER_NAMES)[k4]),
+            f.k_bank_addr.eq(Array(Const(BANKED.index(name) if name in BANKED else 0,
+                                         range(len(BANKED))) for name in COUNTER_NAMES)[k4]),
+            *(pick.eq(k4 == COUNTER_NAMES.index(name)) for name, pick in picks.items()),
+        ]
         counter = Mux(f.k_banked, f.bank.value,
-                      _any_of(Mux(k4 == COUNTER_NAMES.index(name), value, 0)
-                              for name, value in live.items()))
+                      _any_of(Mux(picks[name], value, 0) for name, value in live.items()))
         run_reply = Signal(RUN_REPLY)
         m.d.comb += [run_reply.accepted.eq(f.accepted), run_reply.buffered.eq(level[:16])]
         # the 32-bit items that are no memory's output share one source: counter k, parameter
@@ -540,10 +550,18 @@ class HostLink(wiring.Component):
                 m.next = "RESPOND"
         with m.State("CHECK"):
             n_layers = len(self.info.layers)
+            is_state = f.cmd_is[Command.READ_STATE]
+            start = Mux(is_state, s.neuron, a.addr)
+            count = Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.words,
+                        Mux(is_state, s.count, a.count))
+            state_layer = Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]
+            # the payload's word count, registered here so that the item counter's restart in
+            # VERDICT is a copy of registers, not the length's mask and selection
+            frame_words = Mux(f.is_events, f.length >> 1, f.words)
             m.d.sync += [
-                f.write_end.eq(a.addr + f.words), f.read_end.eq(a.addr + a.count),
-                f.state_end.eq(s.neuron + s.count), f.depth_limit.eq(f.depth_of[f.sel]),
-                f.n_limit.eq(f.n_of[Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]]),
+                f.payload_words.eq(frame_words), f.no_words.eq(frame_words == 0),
+                f.range_end.eq(start + count),
+                f.range_limit.eq(Mux(is_state, f.n_of[state_layer], f.depth_of[f.sel])),
             ]
             m.next = "CHECK_FIELDS"
         with m.State("CHECK_FIELDS"):
@@ -552,9 +570,8 @@ class HostLink(wiring.Component):
         with m.State("VERDICT"):
             o_max = f.output_args.max_count
             m.d.sync += f.most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))
-            frame_words = Mux(f.is_events, f.length >> 1, f.words)
             m.d.sync += [f.status.eq(verdict), f.word_size.eq(Mux(f.is_events, 2, f.wbytes)),
-                         f.payload_words.eq(frame_words), *f.restart(frame_words)]
+                         f.k_left.eq(f.payload_words), f.k_done.eq(f.no_words)]
             m.next = "DISPATCH"
         with m.State("DISPATCH"):
             with m.If(f.status != Status.OK):

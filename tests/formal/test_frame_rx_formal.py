@@ -6,7 +6,8 @@ Bytes arrive at any time, but never in two consecutive cycles (the UART's rate).
 1. **Only a well-formed frame is issued.** An ``OK`` verdict is given only for a frame that an
    independent monitor in the harness saw whole: ``SYNC`` between frames, 8 header bytes,
    exactly ``LEN`` ≤ ``MAX_PAYLOAD`` payload bytes and two CRC bytes equal to the CRC-16 of
-   header and payload; its ``LEN``, ``CMD`` and ``SEQ`` are those the monitor saw. A frame with
+   header and payload; its ``LEN``, ``CMD`` and ``SEQ`` are those the monitor saw, and its tag
+   flag says whether the ``TAG`` the monitor saw is the receiver's. A frame with
    a bad CRC or a bad length (``LEN`` > ``MAX_PAYLOAD``, or the line quiet before ``LEN`` bytes)
    is never issued to the executor, so nothing acts on it.
 2. **The frame buffer gets payload bytes only**, each at its own index (byte ``k`` of the
@@ -26,8 +27,8 @@ import contextlib
 
 import pytest
 from amaranth.asserts import AnySeq
-from amaranth.hdl import Assert, Assume, Cat, Module, Mux, ResetSignal, Signal
-from spikeforge.hdl.frame_rx import FrameReceiver
+from amaranth.hdl import Assert, Assume, Cat, Const, Module, Mux, ResetSignal, Signal
+from spikeforge.hdl.frame_rx import HEAD_BITS, FrameReceiver
 from spikeforge.link.protocol import CRC_INIT, CRC_POLY, MAX_PAYLOAD, SYNC, Status
 
 from .sby import elaborated, internal, prove
@@ -35,6 +36,7 @@ from .sby import elaborated, internal, prove
 pytestmark = pytest.mark.formal
 
 TIMEOUT = 16  # the smallest the receiver takes: the proof is about the logic, not the count
+TAG = 0x5A17_C0DE  # any tag: four different bytes
 #: cycles after ``timeout`` quiet ones by which the receiver is idle (report, overrun discard)
 SETTLE = 6
 
@@ -59,12 +61,12 @@ def crc_step(crc, byte):
 
 def harness():
     m = Module()
-    dut = FrameReceiver(timeout=TIMEOUT)
+    dut = FrameReceiver(timeout=TIMEOUT, tag=TAG)
     frag = elaborated(dut)
     m.submodules.dut = frag
     reg = {name: internal(frag, name) for name in
            ("fsm_state", "index", "crc_rx", "header", "last", "verdict", "garbage",
-            "quiet", "overrun", "header_ok")}
+            "quiet", "overrun", "header_ok", "tag_ok")}
     crc_unit = next(sub for sub, name, *_ in frag.subfragments if name == "crc")
     reg["crc"] = internal(crc_unit, "crc_reg")  # the receiver's CRC register
     state = reg["fsm_state"]
@@ -116,7 +118,7 @@ def harness():
         m.d.comb += [
             Assert(done), Assert(length <= MAX_PAYLOAD), Assert(crc_rx == crc),
             Assert(dut.rep_len == length), Assert(dut.rep_cmd == hdr[16:24]),
-            Assert(dut.rep_seq == hdr[24:32]), Assert(dut.rep_tag == hdr[32:64]),
+            Assert(dut.rep_seq == hdr[24:32]), Assert(dut.rep_tag_ok == (hdr[32:64] == TAG)),
         ]
     # ---- 2. the frame buffer gets payload bytes only, each at its index ----------------------
     with m.If(dut.fb_we):
@@ -137,31 +139,42 @@ def harness():
 
     # ---- invariants: the monitor and the receiver's registers, state by state ------------------
     index, quiet = reg["index"], reg["quiet"]
-    same_header = Assert(reg["header"] == hdr)
+    same_header = [Assert(reg["header"] == hdr[:HEAD_BITS]),
+                   Assert(reg["tag_ok"] == (hdr[HEAD_BITS:] == TAG))]
     with m.If(in_state("CHECK_LEN", "PAYLOAD", "CRC")):
         m.d.comb += Assert(reg["header_ok"])
     with m.If(in_state("HEADER")):
         m.d.comb += Assert(~reg["header_ok"])
     with m.If(in_state("HEADER")):
-        unseen = Signal(7)  # header bits not yet received: the received ones are at the top
-        m.d.comb += unseen.eq(64 - (index[:3] << 3))
+        # the bytes received so far: the monitor's are at the top of its register
+        seen, unseen, head_unseen = Signal(64), Signal(7), Signal(6)  # shifts: bits not received
+        m.d.comb += [unseen.eq(64 - (index[:3] << 3)), head_unseen.eq(HEAD_BITS - (index[:3] << 3)),
+                     seen.eq(hdr >> unseen)]
         m.d.comb += [Assert(active), Assert(pos == index), Assert(index < 8),
-                     Assert(reg["crc"] == crc),
-                     Assert(((reg["header"] ^ hdr) >> unseen) == 0)]
+                     Assert(reg["crc"] == crc)]
+        with m.If(index <= HEAD_BITS // 8):  # LEN, CMD, SEQ bytes, at the top of the receiver's
+            m.d.comb += [Assert((reg["header"] >> head_unseen) == seen),
+                         Assert(reg["tag_ok"])]
+        with m.Else():  # and some TAG bytes: the flag is their comparison with the tag's
+            tag_bits, tag_seen = Signal(5), Signal(32)  # TAG bits received, their mask
+            m.d.comb += [tag_bits.eq((index[:3] - 4) << 3),
+                         tag_seen.eq((Const(1, 33) << tag_bits) - 1)]
+            m.d.comb += [Assert(reg["header"] == seen[:HEAD_BITS]),
+                         Assert(reg["tag_ok"] == (((seen[HEAD_BITS:] ^ TAG) & tag_seen) == 0))]
     with m.If(in_state("CHECK_LEN")):
-        m.d.comb += [Assert(active), Assert(pos == 8), Assert(index == 0), same_header,
+        m.d.comb += [Assert(active), Assert(pos == 8), Assert(index == 0), *same_header,
                      Assert(reg["crc"] == crc)]
     with m.If(in_state("PAYLOAD")):
         m.d.comb += [Assert(active), Assert(pos == 8 + index), Assert(index < length),
                      Assert(length <= MAX_PAYLOAD), Assert(reg["last"] == length - 1),
-                     same_header, Assert(reg["crc"] == crc)]
+                     *same_header, Assert(reg["crc"] == crc)]
     with m.If(in_state("CRC")):
         m.d.comb += [Assert(active), Assert(pos == 8 + length + index), Assert(index < 2),
-                     Assert(length <= MAX_PAYLOAD), same_header, Assert(reg["crc"] == crc)]
+                     Assert(length <= MAX_PAYLOAD), *same_header, Assert(reg["crc"] == crc)]
         with m.If(index == 1):
             m.d.comb += Assert(reg["crc_rx"][8:] == crc_rx[8:])
     with m.If(in_state("VERIFY") | (in_state("REPORT") & (reg["verdict"] == Status.OK))):
-        m.d.comb += [Assert(done), Assert(length <= MAX_PAYLOAD), same_header,
+        m.d.comb += [Assert(done), Assert(length <= MAX_PAYLOAD), *same_header,
                      Assert(reg["crc"] == crc), Assert(reg["crc_rx"] == crc_rx),
                      Assert(reg["header_ok"])]
     with m.If(in_state("REPORT") & (reg["verdict"] == Status.OK)):
@@ -191,7 +204,7 @@ def test_frame_receiver_issues_only_whole_frames_and_returns_to_idle(tmp_path):
 @pytest.mark.slow  # two more proofs, about 30 s each
 @pytest.mark.parametrize("what, original, mutation", [
     ("the CRC is not checked", "with m.If(crc_rx != crc_unit.crc):", "with m.If(0):"),
-    ("the length is not checked", "with m.If(header.length > MAX_PAYLOAD):",
+    ("the length is not checked", "with m.If(field[\"length\"] > MAX_PAYLOAD):",
      "with m.If(0):"),
 ])
 def test_the_proof_fails_on_a_receiver_with_a_hole(tmp_path, monkeypatch, what, original,

@@ -65,7 +65,13 @@ def add_arguments(parser):
         "--readout", choices=["spike_count", "membrane_max", "membrane_sum"], default="spike_count"
     )
     parser.add_argument("--surrogate", choices=sorted(SURROGATES), default="fast_sigmoid")
-    parser.add_argument("--slope", type=number(above=0), default=25.0)
+    parser.add_argument(
+        "--slope",
+        type=number(above=0),
+        default=None,
+        help="sharpness of the surrogate gradient (default 25; 5 for an --arch with "
+             "convolutions)",
+    )
     parser.add_argument("--epochs", type=integer(1), default=30)
     parser.add_argument("--batch-size", type=integer(1), default=64)
     parser.add_argument("--lr", type=number(above=0), default=2e-3)

@@ -53,7 +53,11 @@ class TrainConfig:
     theta: float | None = None
     readout: str = "spike_count"
     surrogate: str = "fast_sigmoid"
-    slope: float = 25.0
+    #: sharpness of the surrogate (:mod:`.surrogates`); None: 25, or 5 for an ``arch`` that
+    #: convolves (a spike-count readout whose output neurons all fall silent in the first
+    #: batches recovers only through the surrogate's tail, 1/26² of its peak one θ below
+    #: threshold at 25 and 1/36 at 5; at 25 one digits CNN seed in ten kept a class dead)
+    slope: float | None = None
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
@@ -69,10 +73,12 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        convolves = self.arch is not None and any(
+            token.startswith("c") for token in self.arch.split("-"))
         if self.theta is None:
-            convolves = self.arch is not None and any(
-                token.startswith("c") for token in self.arch.split("-"))
             self.theta = 2.0 if convolves else 4.0
+        if self.slope is None:
+            self.slope = 5.0 if convolves else 25.0
 
     def to_dict(self):
         data = asdict(self)

@@ -27,7 +27,8 @@ def test_arch_trains_a_cnn_that_evaluates_exactly(tmp_path):
     # kernels 4·9 + 8·4·9, dense 10·(8·2·2); unrolled: 256·64 + 128·256 + 10·128
     assert report["weight_words"] == 36 + 288 + 320
     assert report["weight_words_unrolled"] == 256 * 64 + 128 * 256 + 10 * 128
-    assert network.metadata["train_config"]["theta"] == 2.0  # the convolutional default
+    assert network.metadata["train_config"]["theta"] == 2.0  # the convolutional defaults
+    assert network.metadata["train_config"]["slope"] == 5.0
     assert network.metadata["train_config"]["input_shape"] == [1, 8, 8]
     assert network.metadata["train_config"]["augment"] == 1
     assert network.metadata["train_config"]["weight_decay"] == 0.05

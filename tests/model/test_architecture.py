@@ -27,6 +27,23 @@ def test_a_dense_spec_is_the_hidden_network():
         (p.n_in, p.n, None) for p in layer_plans(64, 10, TrainConfig(hidden=(128,)))]
 
 
+def test_a_convolving_spec_defaults_to_its_own_threshold_and_surrogate():
+    """A 3×3 kernel's fan-in is far below a dense layer's (θ = 2, not 4), and a CNN whose
+    spike-count outputs all fall silent early needs the broader surrogate (slope 5, not 25) to
+    wake them: at 25 one digits CNN seed in ten kept a class dead (88 % accuracy)."""
+    from spikeforge.datasets import load_digits
+    from spikeforge.model.training.trainer import build_network
+
+    cnn, dense = TrainConfig(arch="c8k3-p2-d10"), TrainConfig(arch="d128-d10")
+    assert (cnn.theta, cnn.slope) == (2.0, 5.0)
+    assert (dense.theta, dense.slope) == (4.0, 25.0)
+    assert TrainConfig(arch="c8k3-p2-d10", slope=12.0, theta=3.0).slope == 12.0
+    digits = load_digits(steps=4)
+    cnn.input_shape = digits.input_shape
+    net = build_network(digits.n_in, digits.n_classes, digits.encoding, cnn)
+    assert net.slope == 5.0 and all(ly.surrogate == ("fast_sigmoid", 5.0) for ly in net.layers)
+
+
 @pytest.mark.parametrize(("spec", "message"), [
     ("", "non-empty spec"),
     ("c8x3-d10", "token 1 \\('c8x3'\\) is not c<channels>"),

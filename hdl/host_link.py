@@ -443,12 +443,13 @@ class HostLink(wiring.Component):
         run_reply = Signal(RUN_REPLY)
         m.d.comb += [run_reply.accepted.eq(f.accepted), run_reply.buffered.eq(level[:16])]
         # the 32-bit items that are no memory's output share one source: counter k, parameter
-        # k or the RUN / LEARN reply (k's selections are registered, and the bank's value holds
-        # from LOAD_WAIT's last cycle through LOAD_REG)
+        # k or the RUN / LEARN reply, registered first so that k's selections do not chain into
+        # the source's load (the bank's value is ready a cycle before LOAD_REG)
         cmd_is = f.cmd_is
         param = Array(params)[k[:(len(params) - 1).bit_length()]]
-        word = Mux(cmd_is[Command.READ_COUNTERS], counter,
-                   Mux(cmd_is[Command.READ_PARAMS], param, run_reply.as_value()))
+        word = Signal(32)
+        m.d.sync += word.eq(Mux(cmd_is[Command.READ_COUNTERS], counter,
+                                Mux(cmd_is[Command.READ_PARAMS], param, run_reply.as_value())))
         state = self.r_state
         record = Signal(STATE_RECORD)
         m.d.comb += [record.i.eq(state.i), record.u.eq(state.u), record.b.eq(state.b),
@@ -462,7 +463,7 @@ class HostLink(wiring.Component):
             "rom": (Signal.like(f.rom_rd.data), f.rom_rd.data),
         }
         # loaded with a clock enable and nothing else: a memory's output reaches its register
-        # through no logic of the link's (``word``'s selection is of registers)
+        # through no logic of the link's
         with m.If(f.fsm_load_reg):
             m.d.sync += [register.eq(value) for register, value in sources.values()]
         index = f.serializer.index

@@ -16,9 +16,7 @@ value at the slot's first cycle :math:`t_0` is exactly :math:`\text{RAM}[c] + p_
 sum of its increments before :math:`t_0` — what a flip-flop counter holds at :math:`t_0`.
 
 Slots visit the counters round-robin. A read (``read`` with ``addr``) is a flush of that counter
-in the next free slot, whose sum register is ``value`` when ``busy`` falls; it holds for three
-cycles from that one (the next slot registers its sum at the end of the third), and its reader
-registers it in the first, so the bank keeps no 32-bit copy of its own; a read
+in the next free slot, whose sum is also latched into ``value`` (``busy`` falls with it); a read
 slot is always followed by a round-robin one, so every counter is flushed at least once every
 ``2N`` slots. At reset the RAM (SPRAM has no initial contents) is cleared by one round of slots
 that write 0 and take nothing. A counter is therefore flushed at least every
@@ -52,7 +50,7 @@ class CounterBank(wiring.Component):
     busy : Out(1)
         A read is under way (high from the cycle after ``read``).
     value : Out(32)
-        The counter read, in the cycle ``busy`` falls and the two after (not later).
+        The counter last read, once ``busy`` is low again.
     """
 
     def __init__(self, maxima, *, storage="memory"):
@@ -90,7 +88,7 @@ class CounterBank(wiring.Component):
         data = Signal(32)
         total = Signal(32)
         m.d.sync += phase.eq(phase + 1)
-        m.d.comb += [self.busy.eq(wanted), self.value.eq(total)]
+        m.d.comb += self.busy.eq(wanted)
         with m.If(self.read):
             m.d.sync += [wanted.eq(1), wanted_addr.eq(self.addr)]
 
@@ -112,7 +110,7 @@ class CounterBank(wiring.Component):
             m.d.sync += total.eq(Mux(clearing, 0, data + taken))
         with m.If(write):
             with m.If(serving):
-                m.d.sync += wanted.eq(0)
+                m.d.sync += [self.value.eq(total), wanted.eq(0)]
             # a read is served by the slot after a round-robin one, never two in a row
             with m.If(wanted & ~serving & ~clearing):
                 m.d.sync += [current.eq(wanted_addr), serving.eq(1)]

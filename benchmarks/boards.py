@@ -7,7 +7,10 @@ the bar's frequency and reports the Fmax it reached. Bars: UP5K 0 DSP and Fmax >
 ECP5-85F Fmax >= 120 MHz. ``--quick`` builds an 8 → 12 → 4 network instead (a smoke test).
 
 Fmax depends on placement luck, so each design is placed and routed with ``--seeds`` nextpnr
-seeds (default 3) and the median is reported with the spread (lowest and highest).
+seeds (default 3) and the median is reported with the spread (lowest and highest). On the UP5K
+the synthesized netlist's logic depth (:mod:`spikeforge.boards.logic_depth`), which placement
+does not change, is reported too: the most LUT levels in front of any register, against the
+four that the 60 MHz goal leaves room for, and how many register inputs are deeper than that.
 
 Capacity: the largest dense ``H → H → 10`` network each board holds at 8 and 4 bits (``H`` a
 multiple of 16, by the compiler's fit check, which counts SPRAM on the UP5K), in synapses against
@@ -35,6 +38,10 @@ BARS = {"icebreaker": 40.0, "ulx3s-85f": 120.0}
 LUTS = {"icebreaker": "ICESTORM_LC", "ulx3s-85f": "TRELLIS_COMB"}
 BRAMS = {"icebreaker": "ICESTORM_RAM", "ulx3s-85f": "DP16KD"}
 
+
+#: the most LUT levels a register input may have for the UP5K's 60 MHz goal (16.7 ns: 1.4 ns
+#: clock-to-output, 1.2 ns setup, about 3.3 ns a level with its routing in the digits builds)
+GOAL_LEVELS = 4
 
 #: four-term decays close to the one-term defaults (k_syn 1, k_mem 3): the widest adder trees
 FOUR_TERMS = {"k_syn": [1, -4, 6, -9], "k_mem": [3, -6, 8, -11]}
@@ -111,6 +118,15 @@ def _rows(board, report, label=""):
                      "versus": "device total", "versus_value": used["total"],
                      "ratio": used["used"] / used["total"] if used["total"] else None,
                      "limit": 1.0, "meets": used["used"] <= used["total"]})
+    depth = report.get("logic_levels")
+    if depth:
+        deeper = sum(count for levels, count in depth["histogram"].items()
+                     if int(levels) > GOAL_LEVELS)
+        rows.append({"metric": f"{board}{label} LUT levels (deepest)", "value": depth["max"],
+                     "unit": "levels", "versus": f"60 MHz goal: {GOAL_LEVELS}",
+                     "versus_value": GOAL_LEVELS, "ratio": depth["max"] / GOAL_LEVELS,
+                     "limit": 1.0, "meets": depth["max"] <= GOAL_LEVELS,
+                     "deeper_than_goal": deeper, "deepest": depth["deepest"][:5]})
     return rows
 
 

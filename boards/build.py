@@ -22,9 +22,12 @@ import threading
 import time
 from pathlib import Path
 
+from amaranth.vendor import LatticeICE40Platform
+
 from ..compiler.resources import spram_plan
 from ..compiler.targets import get_target
 from ..link.protocol import DEFAULT_LINK
+from .logic_depth import logic_levels
 from .rtlil import relax_collisions
 from .top import BoardTop
 
@@ -138,7 +141,9 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
 
     Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
     clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
-    seconds. It is also written to ``out_dir/report.json``.
+    seconds, and for an iCE40 the synthesized netlist's logic depth
+    (:func:`~spikeforge.boards.logic_depth.logic_levels`, ``None`` elsewhere). It is also
+    written to ``out_dir/report.json``.
     """
     configure_yowasp()
     out = Path(out_dir)
@@ -198,6 +203,8 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
             "learning_hash": top.info.learning_hash.hex()},
         "seed": seed,
         "seconds": round(seconds, 1),
+        "logic_levels": (logic_levels(out / f"{name}.json", name)
+                         if isinstance(platform, LatticeICE40Platform) else None),
     }
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     return report

@@ -13,11 +13,17 @@ bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
 
 The tag is compared as its bytes arrive, one byte a cycle against the network's, into one
 flip-flop: the receiver keeps the 32 bits of ``LEN``, ``CMD`` and ``SEQ``, not the tag's 32.
+Every other decision is taken from flags registered a byte ahead, so no wide compare sits in
+front of the FSM: ``LEN``'s checks as its second byte arrives, each CRC byte against the
+computed CRC as it arrives, the last payload byte from ``index == LEN - 1`` registered in the
+gaps between bytes (bytes never arrive in consecutive cycles), and the line's silence from a
+flag beside the quiet counter.
 
-``rep_cmd``, ``rep_seq`` and ``rep_len`` are the frame's when its header
+``rep_cmd`` and ``rep_seq`` are the frame's when its header
 (:data:`~spikeforge.link.layouts.REQUEST_HEAD`, 8 bytes) was received
 whole (``OK``, ``BAD_CRC``, ``OVERSIZE``, ``TRUNCATED`` after the header), else 0 (``GARBAGE``,
-``OVERRUN``, ``TRUNCATED`` inside the header).
+``OVERRUN``, ``TRUNCATED`` inside the header); ``rep_len`` is the frame's ``LEN`` with ``OK``
+(and the header register's bits otherwise: only an ``OK`` frame's length is used).
 
 After a verdict the parser waits for the executor to take it (``rep_ready``) and, after ``OK``,
 for ``exec_done`` (the executor reads the frame buffer and the ``rep_*`` fields, which hold
@@ -32,7 +38,7 @@ from amaranth.lib import crc, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..link.layouts import ARGUMENT_BITS, REQUEST_HEAD
-from ..link.protocol import CRC_ALGORITHM, MAX_PAYLOAD, SYNC, Status
+from ..link.protocol import CRC_ALGORITHM, MAX_PAYLOAD, Status
 from ..model.numerics import check_int
 
 __all__ = ["HEAD_BITS", "FrameReceiver"]
@@ -55,6 +61,9 @@ class FrameReceiver(wiring.Component):
     -----
     byte, byte_valid : In(8), In(1)
         Received bytes (valid for one cycle each, no backpressure).
+    byte_is_sync : In(1)
+        ``byte == SYNC``, registered with ``byte`` by the caller, so the compare is not in front
+        of the FSM.
     fb_addr, fb_data, fb_we : Out
         Frame buffer writes (payload byte ``fb_addr`` of the frame).
     rep_valid, rep_ready : Out(1), In(1)
@@ -74,7 +83,7 @@ class FrameReceiver(wiring.Component):
         self.timeout = timeout
         self.tag = check_int("tag", tag, 0, (1 << 32) - 1)
         super().__init__({
-            "byte": In(8), "byte_valid": In(1),
+            "byte": In(8), "byte_valid": In(1), "byte_is_sync": In(1),
             "fb_addr": Out(range(MAX_PAYLOAD)), "fb_data": Out(8), "fb_we": Out(1),
             "rep_valid": Out(1), "rep_ready": In(1), "rep_status": Out(Status),
             "rep_cmd": Out(8), "rep_seq": Out(8), "rep_len": Out(16), "rep_tag_ok": Out(1),
@@ -87,7 +96,9 @@ class FrameReceiver(wiring.Component):
         byte, got = self.byte, self.byte_valid
         timed_out = self._silence(m)
 
-        # the CRC of the bytes after SYNC: restarted at SYNC, updated by header and payload bytes
+        # the CRC of the bytes after SYNC: held at its initial value between frames (so a SYNC
+        # finds it restarted, without a compare of the byte in front of it), updated by header
+        # and payload bytes
         crc_unit = m.submodules.crc = crc.Processor(CRC_ALGORITHM(data_width=8))
         m.d.comb += crc_unit.data.eq(byte)
 
@@ -100,8 +111,15 @@ class FrameReceiver(wiring.Component):
         tag_byte = Array(Const((self.tag >> 8 * k) & 0xFF, 8) for k in range(4))
         index = Signal(16)
         args = Signal(ARGUMENT_BITS)
-        crc_rx = Signal(16)
         last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
+        # index == last, compared every cycle: right whenever a byte arrives, since none arrived
+        # in the cycle before (CHECK_LEN sets it for the first payload byte)
+        at_last = Signal()
+        m.d.sync += at_last.eq(index == last)
+        oversize = Signal()  # LEN > MAX_PAYLOAD, set as LEN's high byte arrives
+        no_payload = Signal()  # LEN == 0, likewise
+        crc_low_ok = Signal()  # the first CRC byte received equals the computed CRC's low byte
+        crc_ok = Signal()  # ... and the second its high byte
         verdict = Signal(Status)
         garbage = Signal()  # a garbage run waits to be reported
         header_ok = Signal()  # the frame's header bytes were received
@@ -109,12 +127,13 @@ class FrameReceiver(wiring.Component):
         reporting = Signal()
         # the header's fields, or 0 where no whole header was received (a garbage run, a frame
         # cut short); a mask of two registers, so no path runs from the FSM state into the
-        # executor's decoding of the command
+        # executor's decoding of the command. The length is not masked: the executor checks it
+        # only for OK frames, and the mask was the head of its longest paths
         whole = header_ok & ~garbage
         m.d.comb += [
             self.rep_cmd.eq(Mux(whole, field["command"], 0)),
             self.rep_seq.eq(Mux(whole, field["seq"], 0)),
-            self.rep_len.eq(Mux(whole, field["length"], 0)),
+            self.rep_len.eq(field["length"]),
             self.rep_tag_ok.eq(tag_ok), self.rep_args.eq(args),
             self.fb_addr.eq(index), self.fb_data.eq(byte),
         ]
@@ -130,7 +149,6 @@ class FrameReceiver(wiring.Component):
 
         def frame_starts():
             """``SYNC`` was received: a frame begins."""
-            m.d.comb += crc_unit.start.eq(1)
             m.d.sync += [index.eq(0), args.eq(0), header_ok.eq(0), tag_ok.eq(1)]
             m.next = "HEADER"
 
@@ -139,14 +157,14 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += verdict.eq(Status.TRUNCATED)
                 m.next = "REPORT"
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"), m.If(got):
-                with m.If(byte == SYNC):
+                with m.If(self.byte_is_sync):
                     frame_starts()
                 with m.Else():
                     m.next = "GARBAGE"
             with m.State("GARBAGE"):
-                with m.If(got & (byte == SYNC)):
+                with m.If(got & self.byte_is_sync):
                     m.d.sync += garbage.eq(1)
                     frame_starts()
                 with m.Elif(timed_out):
@@ -156,22 +174,27 @@ class FrameReceiver(wiring.Component):
                 with m.If(got):
                     m.d.comb += crc_unit.valid.eq(1)
                     m.d.sync += index.eq(index + 1)
-                    with m.If(index < HEAD_BITS // 8):
+                    # the header is 8 bytes: here index < 8, and its low 3 bits say which byte
+                    with m.If(index[:3] < HEAD_BITS // 8):
                         m.d.sync += header.eq(Cat(header[8:], byte))
                     with m.Elif(byte != tag_byte[index[:2]]):
                         m.d.sync += tag_ok.eq(0)
-                    with m.If(index == REQUEST_HEAD.size // 8 - 1):
+                    with m.If(index[:3] == 1):  # LEN's high byte; its low byte tops the header
+                        length = Cat(header[HEAD_BITS - 8:], byte)
+                        m.d.sync += [oversize.eq(length > MAX_PAYLOAD),
+                                     no_payload.eq(length == 0)]
+                    with m.If(index[:3] == REQUEST_HEAD.size // 8 - 1):
                         m.d.sync += [index.eq(0), header_ok.eq(1)]
                         m.next = "CHECK_LEN"
                 truncated_if_quiet()
             with m.State("CHECK_LEN"):
                 with m.If(got):  # no byte can arrive one cycle after another; keep it simple
                     m.d.comb += self.dropped.eq(1)
-                m.d.sync += last.eq(field["length"] - 1)
-                with m.If(field["length"] > MAX_PAYLOAD):
+                m.d.sync += [last.eq(field["length"] - 1), at_last.eq(field["length"] == 1)]
+                with m.If(oversize):
                     m.d.sync += verdict.eq(Status.OVERSIZE)
                     m.next = "DISCARD"
-                with m.Elif(field["length"] == 0):
+                with m.Elif(no_payload):
                     m.next = "CRC"
                 with m.Else():
                     m.next = "PAYLOAD"
@@ -182,21 +205,25 @@ class FrameReceiver(wiring.Component):
                     for k in range(ARGUMENT_BITS // 8):
                         with m.If(index == k):
                             m.d.sync += args[8 * k:8 * k + 8].eq(byte)
-                    with m.If(index == last):
+                    with m.If(at_last):
                         m.d.sync += index.eq(0)
                         m.next = "CRC"
                 truncated_if_quiet()
             with m.State("CRC"):
                 with m.If(got):
-                    m.d.sync += [crc_rx.eq(Cat(crc_rx[8:], byte)), index.eq(index + 1)]
-                    with m.If(index == 1):
+                    # each CRC byte against the computed CRC's as it arrives, low byte first
+                    m.d.sync += index.eq(index + 1)
+                    with m.If(~index[0]):
+                        m.d.sync += crc_low_ok.eq(byte == crc_unit.crc[:8])
+                    with m.Else():
+                        m.d.sync += crc_ok.eq(crc_low_ok & (byte == crc_unit.crc[8:]))
                         m.next = "VERIFY"
                 truncated_if_quiet()
             with m.State("VERIFY"):
                 with m.If(got):
                     m.d.comb += self.dropped.eq(1)
                 m.d.sync += verdict.eq(Status.OK)
-                with m.If(crc_rx != crc_unit.crc):
+                with m.If(~crc_ok):
                     m.d.sync += verdict.eq(Status.BAD_CRC)
                 m.next = "REPORT"
             with m.State("DISCARD"), m.If(timed_out):
@@ -217,16 +244,19 @@ class FrameReceiver(wiring.Component):
                     m.d.sync += overrun.eq(1)
                 with m.If(self.exec_done):
                     after_report()
+        m.d.comb += crc_unit.start.eq(fsm.ongoing("IDLE") | fsm.ongoing("GARBAGE"))
         return m
 
     def _silence(self, m):
-        """``timed_out``: no byte for ``timeout`` cycles, and none now."""
+        """``timed_out``: no byte for ``timeout`` cycles, and none now. ``quiet_full`` is
+        ``quiet == timeout`` as a register, so the count's compare is not in the FSM's paths."""
         quiet = Signal(range(self.timeout + 1))
+        quiet_full = Signal()
         with m.If(self.byte_valid):
-            m.d.sync += quiet.eq(0)
-        with m.Elif(quiet != self.timeout):
-            m.d.sync += quiet.eq(quiet + 1)
-        return ~self.byte_valid & (quiet == self.timeout)
+            m.d.sync += [quiet.eq(0), quiet_full.eq(0)]
+        with m.Elif(~quiet_full):
+            m.d.sync += [quiet.eq(quiet + 1), quiet_full.eq(quiet == self.timeout - 1)]
+        return ~self.byte_valid & quiet_full
 
     def _report(self, m, garbage, reporting, verdict):
         """The verdict port: a garbage run first, then the frame's verdict."""

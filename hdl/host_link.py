@@ -43,7 +43,7 @@ the first word of a trial and its end word) and refuses, while one is, every com
 change what the trial computes (``IN_TRIAL``). "Quiet" then also waits until every trial sent
 has finished its update (``trials == trials_sent``).
 
-Every product here is by a constant, as a sum of shifts (:func:`~spikeforge.hdl.arith.const_mul`):
+The one product here, a response's length (items × item size), is a sum of the count's shifts:
 no multipliers.
 """
 
@@ -80,7 +80,6 @@ from ..link.protocol import (
 )
 from ..model.fingerprint import NO_NETWORK
 from ..model.numerics import check_int
-from .arith import const_mul
 from .counter_bank import CounterBank
 from .events import ProbeLayout, event_signature
 from .frame_rx import FrameReceiver
@@ -139,7 +138,7 @@ class HostLink(wiring.Component):
     Ports
     -----
     rx_byte, rx_valid : In
-        Bytes from the UART receiver.
+        Bytes from the UART receiver, registered here with their ``SYNC`` compare.
     tx : Out(stream of 8 bits)
         Response bytes to the UART transmitter.
     events : Out(stream of EventLayout)
@@ -208,8 +207,9 @@ class HostLink(wiring.Component):
         info = self.info
         f = self._frame_registers(m)
         rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout, tag=info.tag)
-        m.d.comb += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid),
-                     f.length.eq(rx.rep_len), f.args.eq(rx.rep_args)]
+        m.d.sync += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid),
+                     rx.byte_is_sync.eq(self.rx_byte == SYNC)]
+        m.d.comb += [f.length.eq(rx.rep_len), f.args.eq(rx.rep_args)]
         # the counters of BANKED and their increments this cycle; a byte dropped by the
         # receiver is counted a cycle late, from a register
         maxima = {"cycles": 1, **self.increment_maxima, "frames_ok": 1, "frames_rejected": 1,
@@ -328,8 +328,9 @@ class HostLink(wiring.Component):
     def _verdict(self, m, f):
         """The frame's status from its fields alone (registers only, nothing changes yet):
         ``UNKNOWN_COMMAND``, ``BAD_TAG``, ``BAD_LENGTH``, ``BAD_ADDRESS`` or ``OK``. The address
-        sums are registered in ``CHECK``, every command's checks side by side in
-        ``CHECK_FIELDS``; the verdict picks the frame's with the one-hot command flags."""
+        sums are registered in ``CHECK``, their comparison in ``CHECK_RANGE``, every command's
+        checks side by side in ``CHECK_FIELDS``, the frame's command's picked from them with the
+        one-hot command flags in ``CHECK_PICK``; ``VERDICT`` ranks them."""
         info, layers = self.info, self.info.layers
         n_layers, wbytes, length = len(layers), f.wbytes, f.length
         a, s = f.weights_args, f.state_args
@@ -339,27 +340,28 @@ class HostLink(wiring.Component):
         cap = lambda limit: Const(min(limit, (1 << 17) - 1), 17)  # noqa: E731
         f.depth_of = Array(cap(ly.depth) for ly in layers)
         f.n_of = Array(cap(ly.n) for ly in layers)
+        f.ranging = Signal(name="fsm_ranging")  # the executor is in CHECK_RANGE
         f.checking = Signal(name="fsm_checking")  # the executor is in CHECK_FIELDS
         # the one address range a command names (weight words or neurons): its end and its
         # layer's limit, registered in CHECK by one adder for every command; ``fits`` is the one
-        # comparison, registered with the other checks in CHECK_FIELDS
+        # comparison (a 17-bit carry chain), registered in CHECK_RANGE beside the checks of the
+        # other arguments, which CHECK_FIELDS then ANDs with it
         f.range_end, f.range_limit = Signal(17), Signal(17)
-        fits = f.range_end <= f.range_limit
+        fits = f.fits = Signal()
         max_items = MAX_PAYLOAD >> f.wshift
         yes = Const(1, 1)
         lane_ok = f.layer_ok & (a.lane < info.lanes)
+        # per command: its length check, its arguments' checks, and whether its range must fit
         checks = {
             Command.INFO: (length == 0, yes),
             Command.WRITE_WEIGHTS: ((length >= nbytes(WEIGHTS_ARGS) + wbytes)
                                     & ((length & (wbytes - 1)) == 0),
-                                    lane_ok & fits),
+                                    lane_ok, True),
             Command.READ_WEIGHTS: (length == nbytes(READ_WEIGHTS_ARGS),
-                                   lane_ok & (a.count != 0) & (a.count <= max_items)
-                                   & fits),
+                                   lane_ok & (a.count != 0) & (a.count <= max_items), True),
             Command.READ_STATE: (length == nbytes(READ_STATE_ARGS),
                                  (s.layer < n_layers) & (s.count != 0)
-                                 & (s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES)
-                                 & fits),
+                                 & (s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES), True),
             Command.WRITE_PARAM: (length == nbytes(WRITE_PARAM_ARGS),
                                   f.param_args.index < info.n_params),
             Command.READ_PARAMS: (length == 0, yes),
@@ -375,19 +377,37 @@ class HostLink(wiring.Component):
                        for command in checks}
         address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
                         for command in checks}
-        with m.If(f.checking):
-            for command, (length_ok, address_ok) in checks.items():
+        for command, (length_ok, args_ok, *ranged) in checks.items():
+            args_good = args_ok
+            if args_ok is not yes:
+                args_good = Signal(name=f"args_ok_{command.name.lower()}")
+                with m.If(f.ranging):
+                    m.d.sync += args_good.eq(args_ok)
+            with m.If(f.checking):
                 m.d.sync += [length_good[command].eq(length_ok),
-                             address_good[command].eq(address_ok)]
+                             address_good[command].eq(args_good & fits if ranged else args_good)]
+        # the frame's command's checks, picked with the one-hot command flags in CHECK_PICK
+        # (registered: the pick is an OR of a dozen terms), then ranked
         cmd_is = f.cmd_is
+        known, tag_bad = Signal(name="check_known"), Signal(name="check_tag_bad")
+        length_fits, address_fits = Signal(name="check_length"), Signal(name="check_address")
+        f.picking = Signal(name="fsm_picking")  # the executor is in CHECK_PICK
+        with m.If(f.picking):
+            m.d.sync += [
+                known.eq(_any_of(cmd_is[c] for c in checks)),
+                tag_bad.eq(_any_of(cmd_is[c] for c in checks if c is not Command.INFO)
+                           & ~tag_ok),
+                length_fits.eq(_any_of(cmd_is[c] & length_good[c] for c in checks)),
+                address_fits.eq(_any_of(cmd_is[c] & address_good[c] for c in checks)),
+            ]
         verdict = Signal(Status)
-        with m.If(~_any_of(cmd_is[c] for c in checks)):
+        with m.If(~known):
             m.d.comb += verdict.eq(Status.UNKNOWN_COMMAND)
-        with m.Elif(_any_of(cmd_is[c] for c in checks if c is not Command.INFO) & ~tag_ok):
+        with m.Elif(tag_bad):
             m.d.comb += verdict.eq(Status.BAD_TAG)
-        with m.Elif(~_any_of(cmd_is[c] & length_good[c] for c in checks)):
+        with m.Elif(~length_fits):
             m.d.comb += verdict.eq(Status.BAD_LENGTH)
-        with m.Elif(~_any_of(cmd_is[c] & address_good[c] for c in checks)):
+        with m.Elif(~address_fits):
             m.d.comb += verdict.eq(Status.BAD_ADDRESS)
         with m.Else():
             m.d.comb += verdict.eq(Status.OK)
@@ -468,17 +488,21 @@ class HostLink(wiring.Component):
             m.d.sync += [register.eq(value) for register, value in sources.values()]
         index = f.serializer.index
 
-        def byte(register):
-            """Byte ``index`` of ``register`` (its only byte, or ``index`` of its bytes)."""
+        def byte(name, register):
+            """Byte ``index`` of ``register``: its only byte, or ``index`` of its bytes as a
+            register (the serializer reads it a cycle after ``index`` moves)."""
             count = len(register) // 8
             if count == 1:
                 return register[:8]
-            return Array(register.word_select(j, 8) for j in range(count))[
-                index[:(count - 1).bit_length()]]
+            picked = Signal(8, name=f"byte_of_{name}")
+            m.d.sync += picked.eq(Array(register.word_select(j, 8) for j in range(count))[
+                index[:(count - 1).bit_length()]])
+            return picked
 
-        byte_of = {name: byte(register) for name, (register, _) in sources.items()}
+        byte_of = {name: byte(name, register) for name, (register, _) in sources.items()}
         # each command's source and item size; the serializer's next byte is byte ``index`` of
-        # the command's source: an AND-OR of the one-hot command flags over the sources' bytes
+        # the command's source: an AND-OR over the sources' bytes of flags registered from the
+        # one-hot command flags (all low while the header is sent)
         f.items = {
             Command.INFO: ("rom", 1),
             Command.READ_WEIGHTS: ("weight", f.wbytes),
@@ -489,9 +513,12 @@ class HostLink(wiring.Component):
             Command.RUN: ("word", nbytes(RUN_REPLY)),
             Command.LEARN: ("word", nbytes(RUN_REPLY)),
         }
+        sends = {name: Signal(name=f"sends_{name}") for name in sources}
+        m.d.sync += [flag.eq(~f.in_header & _any_of(cmd_is[c] for c, (source, _)
+                                                    in f.items.items() if source == name))
+                     for name, flag in sends.items()]
         m.d.comb += [
-            f.item_byte.eq(_any_of(Mux(cmd_is[c], byte_of[name], 0)
-                                   for c, (name, _) in f.items.items())),
+            f.item_byte.eq(_any_of(Mux(flag, byte_of[name], 0) for name, flag in sends.items())),
             f.item_bytes.eq(_any_of(Mux(cmd_is[c], size, 0)
                                     for c, (_, size) in f.items.items())),
             f.rom_rd.addr.eq(k),
@@ -512,9 +539,9 @@ class HostLink(wiring.Component):
 
     def _accept_states(self, m, f, verdict):
         """``IDLE`` takes a verdict from the receiver and ``DECODE`` decodes its command;
-        ``CHECK``, ``CHECK_FIELDS`` and
-        ``VERDICT`` check the frame; ``DISPATCH`` refuses it (``IN_TRIAL``, ``NO_NETWORK``) or
-        sends it on: to the pre-scan, to the quiet wait, or straight to the response."""
+        ``CHECK`` … ``VERDICT`` check the frame;
+        ``DISPATCH`` refuses it (``IN_TRIAL``, ``NO_NETWORK``) or sends it on: to the pre-scan,
+        to the quiet wait, or straight to the response."""
         rx, cmd_is, a, s, cmd = f.rx, f.cmd_is, f.weights_args, f.state_args, f.cmd
         writes_lfsr = Const(0, 1)
         if self.learning:
@@ -563,9 +590,16 @@ class HostLink(wiring.Component):
                 f.range_end.eq(start + count),
                 f.range_limit.eq(Mux(is_state, f.n_of[state_layer], f.depth_of[f.sel])),
             ]
+            m.next = "CHECK_RANGE"
+        with m.State("CHECK_RANGE"):
+            m.d.comb += f.ranging.eq(1)
+            m.d.sync += f.fits.eq(f.range_end <= f.range_limit)
             m.next = "CHECK_FIELDS"
         with m.State("CHECK_FIELDS"):
             m.d.comb += f.checking.eq(1)
+            m.next = "CHECK_PICK"
+        with m.State("CHECK_PICK"):
+            m.d.comb += f.picking.eq(1)
             m.next = "VERDICT"
         with m.State("VERDICT"):
             o_max = f.output_args.max_count
@@ -687,10 +721,10 @@ class HostLink(wiring.Component):
             m.next = "RESPOND"
 
     def _respond_states(self, m, f):
-        """``RESPOND`` counts the frame and sizes the response; ``LENGTH`` registers its
-        payload bytes; ``HEADER`` loads the header into the serializer; then, item by item,
-        ``LOAD`` … ``LATCH`` read item ``k`` while ``SEND`` waits for the serializer; ``CRC`` and
-        ``CRC_SEND`` end the frame."""
+        """``RESPOND`` counts the frame and sizes the response; ``LENGTH`` and ``LENGTH_SUM``
+        register its payload bytes; ``HEADER`` loads the header into the serializer; then, item
+        by item, ``LOAD`` … ``LATCH`` read item ``k`` while ``SEND`` waits for the serializer;
+        ``CRC`` and ``CRC_SEND`` end the frame."""
         cmd, count, serializer = f.cmd, f.count, f.serializer
         is_read_output = f.cmd_is[Command.READ_OUTPUT]
         # min(most, level) of the previous cycle: the level only grows until this frame pops
@@ -704,32 +738,44 @@ class HostLink(wiring.Component):
             Command.RUN: 1, Command.LEARN: 1,
         }
         with m.State("RESPOND"):
-            with m.If(f.status == Status.OK), m.Switch(cmd):
-                for command, value in item_counts.items():
-                    with m.Case(command):
-                        m.d.comb += items.eq(value)
+            with m.If(f.status == Status.OK):
+                # the one-hot command flags pick the count (an AND-OR, not a decoder of ``cmd``)
+                m.d.comb += items.eq(_any_of(Mux(f.cmd_is[command], value, 0)
+                                             for command, value in item_counts.items()))
             with m.Elif((f.status == Status.BUSY) & f.is_events):
                 m.d.comb += items.eq(1)  # the RUN reply: how many events were accepted
             m.d.comb += [f.tally["frames_ok"].eq(f.status == Status.OK),
                          f.tally["frames_rejected"].eq(f.status != Status.OK)]
             m.d.sync += [count.eq(items), f.k.eq(0)]
             m.next = "LENGTH"
-        with m.State("LENGTH"):  # the payload length, registered before HEADER uses it
-            with m.Switch(cmd):
-                for command, (_, size) in f.items.items():
-                    with m.Case(command):
-                        m.d.sync += f.resp_len.eq(const_mul(count, size))
-                with m.Default():
-                    m.d.sync += f.resp_len.eq(0)
+        # the payload length, count × item size, as count's shifts by the size's bits (each
+        # kept where the frame's command has that bit in its item size, a flag registered from
+        # the command's): sums of two in LENGTH, their sum in LENGTH_SUM, registered before
+        # HEADER uses it
+        size_bits = Signal(max(size for _, size in f.items.values()).bit_length())
+        m.d.sync += [size_bits[bit].eq(_any_of(f.cmd_is[c] for c, (_, size) in f.items.items()
+                                               if (size >> bit) & 1))
+                     for bit in range(len(size_bits))]
+        shifted = [Mux(size_bits[bit], count << bit, 0) for bit in range(len(size_bits))]
+        shifted += [Const(0, 1)] * (len(shifted) % 2)
+        halves = [Signal(16, name=f"resp_len_{j}") for j in range(len(shifted) // 2)]
+        with m.State("LENGTH"):
+            m.d.sync += [half.eq(shifted[2 * j] + shifted[2 * j + 1])
+                         for j, half in enumerate(halves)]
+            m.next = "LENGTH_SUM"
+        with m.State("LENGTH_SUM"):
+            m.d.sync += f.resp_len.eq(sum(halves[1:], halves[0]))
             m.next = "HEADER"
         head = Signal(RESPONSE_HEAD)
         m.d.comb += [head.length.eq(f.resp_len), head.command.eq(cmd), head.seq.eq(f.seq),
                      head.status.eq(f.status)]
-        # the serializer's next byte: byte ``index`` of the header, or the item's next byte
+        # the serializer's next byte: byte ``index`` of the header (a register, like the items'
+        # bytes: the serializer reads it a cycle after ``index`` moves), or the item's next byte
         header = Cat(Const(SYNC, 8), head)
-        header_bytes = Array(header.word_select(j, 8) for j in range(RESPONSE_HEADER))
-        m.d.comb += serializer.data.eq(Mux(f.in_header, header_bytes[serializer.index],
-                                           f.item_byte))
+        header_byte = Signal(8)
+        m.d.sync += header_byte.eq(Array(header.word_select(j, 8)
+                                         for j in range(RESPONSE_HEADER))[serializer.index])
+        m.d.comb += serializer.data.eq(Mux(f.in_header, header_byte, 0) | f.item_byte)
         with m.State("HEADER"):
             m.d.comb += [serializer.load.eq(1), serializer.begin.eq(1),
                          serializer.size.eq(RESPONSE_HEADER)]

@@ -93,8 +93,9 @@ class LinkTop(wiring.Component):
             urx.rx.eq(self.rx), self.tx.eq(utx.tx),
             self.leds.eq(link.leds[:8]), self.busy.eq(link.busy),
         ]
-        # a received byte reaches the link one cycle late, from registers
-        m.d.sync += [link.rx_byte.eq(urx.data), link.rx_valid.eq(urx.valid)]
+        # a received byte reaches the link's receiver one cycle late, from registers (the
+        # link's, which hold its SYNC compare beside it)
+        m.d.comb += [link.rx_byte.eq(urx.data), link.rx_valid.eq(urx.valid)]
         wiring.connect(m, link.tx, utx.i)
         # register slices: the link's frame decoding and the core's FIFO flags meet only at
         # registers (they were the longest paths of a board)

@@ -13,10 +13,12 @@ how many bytes arrived since the last ``take`` (the executor compares it with it
 executor's word-ready test starts at a flip-flop: on the iCE40 the compare feeding its FSM and
 word counter was the longest path of the board. It follows a change of ``size`` one cycle
 late, which the executor never sees: it sets the size in its ``VERDICT`` state and reads words
-two states later at the earliest.
+two states later at the earliest. The compare is made for each next count from registers
+(``count``, ``count + 1``, 0) and picked by ``take``/``restart`` last, so the executor's
+decision to take a word is not followed by a compare.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -62,5 +64,9 @@ class PayloadReader(wiring.Component):
             m.d.comb += count.eq(0)
         with m.If(self.restart):
             m.d.sync += self.addr.eq(self.start)
-        m.d.sync += [self.count.eq(count), self.full.eq(count == self.size)]
+        one_more = (self.count + 1)[:len(self.count)]
+        m.d.sync += [self.count.eq(count),
+                     self.full.eq(Mux(self.take | self.restart, self.size == 0,
+                                      Mux(fetch_wait, one_more == self.size,
+                                          self.count == self.size)))]
         return m

@@ -5,7 +5,9 @@ The executor starts a piece of up to :data:`~spikeforge.link.protocol.STATE_RECO
 does not hold the piece: it *pulls* its bytes one at a time, showing on ``index`` how many it
 has taken and reading byte ``index`` of the piece from ``data`` (the executor selects it from
 the registers that hold the item). Only the byte on its way to ``tx`` is stored here, so a
-13-byte state record is not copied into a 104-bit shift register.
+13-byte state record is not copied into a 104-bit shift register. ``data`` is read a cycle
+after ``index`` last moved, so the executor may select it through a register (its byte
+selection is wide: a state record's 13 bytes, a word's 4, the header's).
 
 Bytes go out on ``tx`` least significant first, and every byte after the frame's ``SYNC``
 enters the CRC (CRC-16/CCITT-FALSE, Amaranth's :class:`~amaranth.lib.crc.Processor`) as it
@@ -35,7 +37,7 @@ class ResponseSerializer(wiring.Component):
     begin : In(1)
         With ``load``: the piece starts a frame with ``SYNC``.
     data : In(8)
-        Byte ``index`` of the piece.
+        Byte ``index`` of the piece (``index`` of the cycle before is enough).
     index : Out(range(STATE_RECORD_BYTES + 1))
         Bytes of the piece taken so far (a register).
     finish : In(1)
@@ -62,7 +64,9 @@ class ResponseSerializer(wiring.Component):
         out_in_crc = Signal()
         crc_unit = m.submodules.crc = crc.Processor(CRC_ALGORITHM(data_width=8))
         sent = self.tx.valid & self.tx.ready
-        take = (left != 0) & (~out_valid | self.tx.ready)
+        moved = Signal()  # index moved in the cycle before: data may not follow it yet
+        take = (left != 0) & (~out_valid | self.tx.ready) & ~moved
+        m.d.sync += moved.eq(take | self.load | self.finish)
         m.d.comb += [
             self.empty.eq((left == 0) & ~out_valid),
             self.tx.valid.eq(out_valid), self.tx.payload.eq(out),

@@ -70,7 +70,8 @@ def test_payload_reader_assembles_little_endian_words(size, start):
 def test_response_serializer_sends_pieces_and_their_crc():
     """A frame of a 6-byte header (``SYNC`` first) and items of 13, 4 and 1 bytes, with a
     stalling receiver: the serializer pulls each piece's bytes one at a time (byte ``index`` of
-    the piece from ``data``), the bytes go out in order, then the CRC of all but ``SYNC``,
+    the piece from ``data``, which here follows ``index`` a cycle late, as the executor's
+    registered selection does), the bytes go out in order, then the CRC of all but ``SYNC``,
     little-endian; a second frame starts its CRC afresh."""
     rng = np.random.default_rng(2)
     dut = ResponseSerializer()
@@ -93,10 +94,13 @@ def test_response_serializer_sends_pieces_and_their_crc():
                 ctx.set(dut.load, 0)
                 ctx.set(dut.begin, 0)
                 ctx.set(dut.finish, 0)
+                shown = None  # the index the data shows: the cycle before's
                 while not ctx.get(dut.empty):
-                    # the executor shows byte ``index`` of the piece (garbage past its end)
-                    index = ctx.get(dut.index)
-                    ctx.set(dut.data, piece[index] if piece and index < len(piece) else 0x5A)
+                    # the executor shows byte ``index`` of the piece as of the cycle before
+                    # (garbage past its end, and just after a new piece was loaded)
+                    ctx.set(dut.data, piece[shown] if piece and shown is not None
+                            and shown < len(piece) else 0x5A)
+                    shown = ctx.get(dut.index)
                     ready = rng.random() < 0.6
                     ctx.set(dut.tx.ready, ready)
                     if ready and ctx.get(dut.tx.valid):

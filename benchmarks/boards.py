@@ -120,8 +120,7 @@ def _rows(board, report, label=""):
                      "limit": 1.0, "meets": used["used"] <= used["total"]})
     depth = report.get("logic_levels")
     if depth:
-        deeper = sum(count for levels, count in depth["histogram"].items()
-                     if int(levels) > GOAL_LEVELS)
+        deeper = sum(depth["histogram"][GOAL_LEVELS + 1:])
         rows.append({"metric": f"{board}{label} LUT levels (deepest)", "value": depth["max"],
                      "unit": "levels", "versus": f"60 MHz goal: {GOAL_LEVELS}",
                      "versus_value": GOAL_LEVELS, "ratio": depth["max"] / GOAL_LEVELS,

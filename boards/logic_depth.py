@@ -45,10 +45,11 @@ def logic_levels(netlist, top, *, deepest=12):
     """The logic depth of every register input of module ``top`` in ``netlist`` (a path or
     the parsed JSON).
 
-    Returns ``{"max": L, "histogram": {levels: register inputs}, "deepest": [{"register":
-    name, "levels": l, "bits": n}, ...]}``: the most levels of any register input, how many
-    register (and memory) cells have each depth, and up to ``deepest`` registers by name within
-    one level of ``max`` (the most levels first), with how many of their bits are that deep.
+    Returns ``{"max": L, "histogram": [n_0, ..., n_L], "deepest": [{"register": name,
+    "levels": l, "bits": n}, ...]}``: the most levels of any register input, how many register
+    (and memory) cells have each depth from 0 to ``L`` (a list, so the report reads back from
+    JSON unchanged), and up to ``deepest`` registers by name within one level of ``max`` (the
+    most levels first), with how many of their bits are that deep.
     """
     if not isinstance(netlist, dict):
         netlist = json.loads(Path(netlist).read_text())
@@ -113,6 +114,6 @@ def logic_levels(netlist, top, *, deepest=12):
     top_levels = max(histogram, default=0)
     ranked = sorted(((max(bits), bits[max(bits)], name) for name, bits in by_register.items()
                      if max(bits) >= top_levels - 1), key=lambda row: (-row[0], row[2]))
-    return {"max": top_levels, "histogram": dict(sorted(histogram.items())),
+    return {"max": top_levels, "histogram": [histogram[n] for n in range(top_levels + 1)],
             "deepest": [{"register": name, "levels": levels, "bits": bits}
                         for levels, bits, name in ranked[:deepest]]}

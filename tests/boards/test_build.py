@@ -46,6 +46,7 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
     if board == "icebreaker":  # the netlist's logic depth, placement aside
         depth = report["logic_levels"]
         assert 2 <= depth["max"] <= 8 and depth["deepest"][0]["levels"] == depth["max"]
+        assert len(depth["histogram"]) == depth["max"] + 1 and depth["histogram"][-1] > 0
     else:
         assert report["logic_levels"] is None
     if board == "ulx3s-85f":

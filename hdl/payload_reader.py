@@ -18,7 +18,7 @@ two states later at the earliest. The compare is made for each next count from r
 decision to take a word is not followed by a compare.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -52,21 +52,21 @@ class PayloadReader(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fetch_wait = Signal()  # the byte at ``addr`` arrives this cycle
-        count = Signal.like(self.count)  # the next count
-        m.d.comb += count.eq(self.count)
         with m.If(fetch_wait):
             m.d.sync += [fetch_wait.eq(0), self.addr.eq(self.addr + 1),
                          self.word.eq(Cat(self.word[8:], self.r_data))]
-            m.d.comb += count.eq(self.count + 1)
         with m.Elif(self.want):
             m.d.sync += fetch_wait.eq(1)
-        with m.If(self.take | self.restart):
-            m.d.comb += count.eq(0)
         with m.If(self.restart):
             m.d.sync += self.addr.eq(self.start)
         one_more = (self.count + 1)[:len(self.count)]
-        m.d.sync += [self.count.eq(count),
-                     self.full.eq(Mux(self.take | self.restart, self.size == 0,
-                                      Mux(fetch_wait, one_more == self.size,
-                                          self.count == self.size)))]
+
+        def next_count(of):
+            """``of`` the next count: 0 after ``take``/``restart`` (which win over a byte),
+            else one more with a byte, else the count."""
+            return Mux(self.take | self.restart, of(Const(0, len(self.count))),
+                       Mux(fetch_wait, of(one_more), of(self.count)))
+
+        m.d.sync += [self.count.eq(next_count(lambda count: count)),
+                     self.full.eq(next_count(lambda count: count == self.size))]
         return m

@@ -528,11 +528,14 @@ class HostLink(wiring.Component):
             self.events.payload.marker.eq(f.event_word == EVENT_MARKER),
         ]
         # read addresses are registered: item k is read from LOAD on, and k has been stable for a
-        # whole byte time by then
+        # whole byte time by then; the address's base is a register of its own (the arguments
+        # are still from CHECK on), so the adder's carry chain starts at registers
+        r_base = Signal(len(self.r_addr))
         m.d.sync += [
+            r_base.eq(Mux(is_read_state, s.neuron, a.addr)),
             self.r_layer.eq(Mux(is_read_state, s.layer, a.layer)),
             self.r_lane.eq(Mux(is_read_state, 0, a.lane)),
-            self.r_addr.eq(Mux(is_read_state, s.neuron, a.addr) + k),
+            self.r_addr.eq(r_base + k),
         ]
 
     # ---- the executor's states -----------------------------------------------------------------
@@ -626,9 +629,12 @@ class HostLink(wiring.Component):
         the core (and the learning units) to finish what was sent; then one state per command
         that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``."""
         cmd_is, reader, full = f.cmd_is, f.reader, f.obuf.full
-        quiet = Signal()  # one cycle late; nothing is pushed while the executor waits for it
-        m.d.sync += quiet.eq(self.idle & (self.steps == f.steps_sent)
-                             & (self.trials == f.trials_sent))
+        # two registers: the counters' 64-bit compare, then with ``idle``; quiet is a cycle or
+        # two late, which changes nothing: no step or trial is sent while the executor waits
+        # for it, and the counters only move towards ``*_sent``
+        caught_up, quiet = Signal(), Signal()
+        m.d.sync += [caught_up.eq((self.steps == f.steps_sent) & (self.trials == f.trials_sent)),
+                     quiet.eq(self.idle & caught_up)]
         next_word = [reader.take.eq(1)]  # with the statements that move k on
         with m.State("PRESCAN"):
             # a bad word is remembered in a register and acted on once the scan is done, so

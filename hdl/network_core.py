@@ -82,7 +82,6 @@ output FIFO stalls the last layer (counted in ``stall_cycles``); a full input FI
 
 from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from ..link.memory_layout import check_lanes, core_layer, is_convolutional, probe_layers
@@ -90,6 +89,7 @@ from ..link.protocol import CORE_COUNTER_NAMES
 from ..model import Network
 from .arith import const_mul
 from .conv_layer import ConvLIFLayer
+from .event_fifo import EventFIFO
 from .events import EventLayout, ProbeLayout, event_signature, probe_signature
 from .lif_layer import LIFLayer
 from .skid_buffer import SkidBuffer
@@ -102,37 +102,6 @@ COUNTERS = CORE_COUNTER_NAMES
 #: The counters that sum an increment each cycle (:attr:`NetworkCore.increments`); ``cycles``
 #: adds 1, ``steps`` and ``step_cycles`` follow the step controller.
 INCREMENTED = ("events", "synops", "saturations", "stall_cycles", "in_events", "out_events")
-
-
-class _FIFO(wiring.Component):
-    """A block-RAM FIFO of ``depth`` events as a stream-to-stream component.
-
-    ``w.ready`` is a register: it was set in the previous cycle if the FIFO then held at most
-    ``depth - 1`` events, so a write in this cycle always has room (the FIFO is one entry deeper
-    than ``depth`` for that). The producer's stall logic therefore never waits on the FIFO's
-    level arithmetic.
-    """
-
-    def __init__(self, depth):
-        self.depth = depth
-        #: the library FIFO that holds the events (an attribute so a proof can watch it)
-        self.fifo = SyncFIFOBuffered(width=EventLayout.size, depth=depth + 1)
-        super().__init__({"w": In(event_signature()), "r": Out(event_signature())})
-
-    def elaborate(self, platform):
-        m = Module()
-        fifo = m.submodules.fifo = self.fifo
-        room = Signal()
-        m.d.sync += room.eq(fifo.level < self.depth)
-        m.d.comb += [
-            fifo.w_data.eq(self.w.payload),
-            fifo.w_en.eq(self.w.valid & room),
-            self.w.ready.eq(room),
-            self.r.payload.eq(fifo.r_data),
-            self.r.valid.eq(fifo.r_rdy),
-            fifo.r_en.eq(self.r.ready),
-        ]
-        return m
 
 
 class NetworkCore(wiring.Component):
@@ -237,14 +206,14 @@ class NetworkCore(wiring.Component):
         # every producer (-1: the input port) feeds the FIFO of the layer after it and those
         # of the residual joins that read it, all of which must have room for an event
         sinks = {source: [] for source in range(-1, len(cores))}
-        fifo_in = m.submodules.fifo_in = _FIFO(self.input_depth)
+        fifo_in = m.submodules.fifo_in = EventFIFO(self.input_depth)
         sinks[-1].append(fifo_in.w)
         slice_in = m.submodules.slice_in = SkidBuffer(EventLayout)
         wiring.connect(m, fifo_in.r, slice_in.i)
         wiring.connect(m, slice_in.o, cores[0].i_events)
         for index in range(1, len(cores)):
             depth = 2 * (self.network.layers[index - 1].params.n + 1)
-            fifo = m.submodules[f"fifo_{index}"] = _FIFO(depth)
+            fifo = m.submodules[f"fifo_{index}"] = EventFIFO(depth)
             sinks[index - 1].append(fifo.w)
             wiring.connect(m, fifo.r, cores[index].i_events)
         for index, layer in enumerate(self.network.layers):
@@ -253,13 +222,13 @@ class NetworkCore(wiring.Component):
             source = layer.shortcut.source
             depth = (self.input_depth if source < 0
                      else 2 * (self.network.layers[source].params.n + 1))
-            fifo = m.submodules[f"fifo_join_{index}"] = _FIFO(depth)
+            fifo = m.submodules[f"fifo_join_{index}"] = EventFIFO(depth)
             sinks[source].append(fifo.w)
             wiring.connect(m, fifo.r, cores[index].i_short)
         _broadcast(m, self.i_events, sinks[-1])
         for index in range(len(cores) - 1):
             _broadcast(m, cores[index].o_events, sinks[index])
-        fifo_out = m.submodules.fifo_out = _FIFO(self.output_depth)
+        fifo_out = m.submodules.fifo_out = EventFIFO(self.output_depth)
         wiring.connect(m, cores[-1].o_events, fifo_out.w)
         wiring.connect(m, fifo_out.r, wiring.flipped(self.o_events))
         if "w_en" in self.signature.members:

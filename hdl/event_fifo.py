@@ -3,12 +3,13 @@ r"""The event FIFO between the core's layers: a block-RAM queue whose flags are 
 It behaves cycle for cycle as the FIFO the core was built and measured with, Amaranth's
 ``SyncFIFOBuffered`` of ``depth + 1`` entries (``depth`` in block RAM, one in its output
 register) behind a registered ``w.ready``, so every schedule the model predicts is unchanged
-(``tests/formal/test_event_fifo_formal.py`` proves the two equal, output for output, over every
-producer and consumer behaviour). What differs is how deep its logic is. The library FIFO derives
+(``tests/formal/test_event_fifo_formal.py`` checks the two equal, output for output, for every
+producer and consumer behaviour of the first 12 cycles from reset, at 2, 3 and 5 entries: a
+bounded proof). What differs is how deep its logic is. The library FIFO derives
 its flags from its level in the cycle they are used, ``level != 0`` and ``level != depth``
 comparisons, and wraps its pointers with ``pointer == depth - 1`` comparisons, so a layer's
 ``ready`` passed through those compares, the read enable and a pointer mux before it reached a
-register: six LUT levels on the iCE40, the deepest cones of the UP5K build. Here each of those
+register: six LUT levels on the iCE40, among the deepest cones of the UP5K build. Here each of those
 comparisons is a register, set a cycle ahead from the register it compares (``level == 1`` when
 the level moves down, ``pointer == depth - 2`` when a pointer moves), so ``ready`` and ``valid``
 meet only a LUT or two before a register.

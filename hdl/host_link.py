@@ -630,8 +630,8 @@ class HostLink(wiring.Component):
         that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``."""
         cmd_is, reader, full = f.cmd_is, f.reader, f.obuf.full
         # two registers: the counters' 64-bit compare, then with ``idle``; quiet is a cycle or
-        # two late, which changes nothing: no step or trial is sent while the executor waits
-        # for it, and the counters only move towards ``*_sent``
+        # two late, which is safe: no step or trial is sent while the executor waits for it, and
+        # the counters only move towards ``*_sent`` (a buffer that is full meanwhile is BUSY)
         caught_up, quiet = Signal(), Signal()
         m.d.sync += [caught_up.eq((self.steps == f.steps_sent) & (self.trials == f.trials_sent)),
                      quiet.eq(self.idle & caught_up)]

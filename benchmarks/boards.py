@@ -17,6 +17,11 @@ multiple of 16, by the compiler's fit check, which counts SPRAM on the UP5K), in
 the digits network's 9,472 (bar: 4× on the UP5K); and unless ``--quick`` a ``256 → 256 → 10``
 network is built for the UP5K (its first layer's weights in SPRAM).
 
+Device ceilings (:mod:`spikeforge.boards.ceiling`): the same flow builds a block-RAM read that
+lands in a register with no logic between, the fastest path any design with one-cycle block-RAM
+reads has, and compares its Fmax with the board's goal (UP5K 60 MHz, ECP5-85F 160 MHz); on the
+ECP5 also through the ``DP16KD``'s output register (a two-cycle read).
+
 ``--decay-terms 1,4`` builds the same network twice, every decay of the second with four signed
 terms (contract version 2), and compares: the peer of the 4-term build is the 1-term build of the
 same run; the limits are +5 % logic and no Fmax loss beyond the 1-term build's seed spread.
@@ -35,6 +40,8 @@ import numpy as np
 from common import add_output_arguments, median_build, write_result
 
 BARS = {"icebreaker": 40.0, "ulx3s-85f": 120.0}
+#: the issue's Fmax goals, against which the device ceilings are set
+GOALS = {"icebreaker": 60.0, "ulx3s-85f": 160.0}
 LUTS = {"icebreaker": "ICESTORM_LC", "ulx3s-85f": "TRELLIS_COMB"}
 BRAMS = {"icebreaker": "ICESTORM_RAM", "ulx3s-85f": "DP16KD"}
 
@@ -144,6 +151,29 @@ def _decay_cost_rows(board, one, many, terms):
     ]
 
 
+def _ceiling_rows(board, root):
+    """The board's block-RAM read ceiling (and on the ECP5 with the output register) against
+    its Fmax goal."""
+    from spikeforge.boards import board_platform
+    from spikeforge.boards.ceiling import measure_ceiling
+
+    rows = []
+    for output_register in (False, True) if board == "ulx3s-85f" else (False,):
+        kind = "2-cycle" if output_register else "1-cycle"  # 2: the output register
+        print(f"building the {kind} block-RAM read probe for {board} ...", file=sys.stderr,
+              flush=True)
+        folder = root / f"{board}-ceiling-{'outreg' if output_register else 'noreg'}"
+        probe = measure_ceiling(board_platform(board), folder, output_register=output_register)
+        goal = GOALS[board]
+        rows.append({"metric": f"{board} ceiling, {kind} BRAM read", "value":
+                     probe["fmax_mhz"], "unit": "MHz", "versus": f"goal {goal:g} MHz",
+                     "versus_value": goal, "ratio": probe["fmax_mhz"] / goal, "limit": 1.0,
+                     "meets": probe["fmax_mhz"] >= goal, "critical_source": probe["source"],
+                     "clock_to_out_ns": probe["clock_to_out_ns"],
+                     "routing_ns": probe["routing_ns"]})
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_output_arguments(parser)
@@ -196,6 +226,8 @@ def main(argv=None):
                 result["boards"][f"{board} 4-term"] = reports[4]
                 result["summary"] += _rows(board, reports[4], " 4-term")
                 result["summary"] += _decay_cost_rows(board, reports[1], reports[4], 4)
+        for board in boards:
+            result["summary"] += _ceiling_rows(board, root)
     result["summary"] += _capacity_rows(boards)
     if "icebreaker" in boards and not args.quick:
         big = digits_sized(256, 256, 10)

@@ -51,11 +51,12 @@ update.
 import enum
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..model.learning import LFSR_MASK, rows_of
+from ..model.learning.ranges import error_format
 from .arith import saturate
 from .events import ProbeLayout, event_signature, probe_signature
 from .learning_events import LearningCommand, command_signature, learn_probe_signature
@@ -186,8 +187,7 @@ class LearningCore(wiring.Component):
                 m.d.comb += [mine.valid.eq(theirs.valid), mine.payload.eq(theirs.payload)]
         x_bits = Signal(net.n_in)
         tgt_bits = Signal(n_out)
-        ef = cfg.error_format
-        err = Signal(data.ArrayLayout(signed(ef.width), n_out))
+        err = Signal(data.ArrayLayout(signed(error_format(cfg).width), n_out))
         counts = Signal(data.ArrayLayout(unsigned(16), n_out))
         lfsr = Signal(32, init=cfg.lfsr_seed)
         vars(hw).update(cur=cur, prev=prev, x_bits=x_bits, tgt_bits=tgt_bits, err=err,
@@ -338,8 +338,11 @@ class LearningCore(wiring.Component):
         output (``n_out`` cycles a step instead of ``n_out`` copies of it), in three stages
         (output ``k``'s error and spikes selected; its error decayed; the difference added,
         saturated and written), ``n_out + 2`` cycles; returns the condition of the last cycle."""
-        cfg, ef, n_out = self.config, self.config.error_format, self.network.n_out
+        cfg, ef, n_out = self.config, error_format(self.config), self.network.n_out
         err, counts, out = hw.err, hw.counts, hw.cur[len(self.network.layers) - 1]
+        # output k's error selected by a multiplexer: an array view indexed by a signal scales
+        # the index by the element width, a multiplication unless the width is a power of two
+        errors = Array(err[j] for j in range(n_out))
         # stage 1: select output k
         k = Signal(range(n_out), name="err_k")
         drain = Signal(name="err_drain")  # every output issued: the last one is in flight
@@ -353,7 +356,7 @@ class LearningCore(wiring.Component):
         m.d.sync += valid2.eq(~drain)
         with m.If(~drain):
             m.d.sync += [k.eq(Mux(last, 0, k + 1)), drain.eq(last), k2.eq(k),
-                         err2.eq(err[k]), diff2.eq(diff), spike2.eq(out.bit_select(k, 1))]
+                         err2.eq(errors[k]), diff2.eq(diff), spike2.eq(out.bit_select(k, 1))]
         # stage 2: its decayed error; stage 3: the step's difference added, saturated, written
         k3 = Signal.like(k, name="err_k3")
         valid3, dec3 = Signal(name="err_valid3"), Signal(signed(ef.width), name="err_dec3")
@@ -365,7 +368,7 @@ class LearningCore(wiring.Component):
         finished = valid3 & (k3 == n_out - 1)
         with m.If(valid3):
             value = saturate(dec3 + (diff3 << cfg.error_shift), ef.width)
-            m.d.sync += [err[k3].eq(value), counts[k3].eq(counts[k3] + spike3)]
+            m.d.sync += [errors[k3].eq(value), counts[k3].eq(counts[k3] + spike3)]
         with m.If(finished):
             m.d.sync += drain.eq(0)
         return finished

@@ -37,6 +37,7 @@ from ..link.memory_layout import check_lanes, update_lanes
 from ..model import NeuronKind
 from ..model.learning import LearningRule, rows_of
 from ..model.learning.integer_ops import decay_terms
+from ..model.learning.ranges import error_format, hardware_formats
 from .arith import clamp, const_mul, saturate
 from .events import probe_signature
 from .learning_events import learn_probe_signature
@@ -148,6 +149,10 @@ class LearningUnit(wiring.Component):
         self.q_per_lane = check_lanes(self.layer, lanes)
         self.rows = rows_of(self.layer, config)
         self.is_output = index == len(network.layers) - 1
+        #: the state's formats in hardware: the configured ones, narrowed to the ranges the
+        #: state can reach (:mod:`spikeforge.model.learning.ranges`)
+        self.formats = hardware_formats(network, config, index)
+        self.error_format = error_format(config)
         p = self.layer.params
         words = self.rows * self.q_per_lane
         wide_weight = max(ly.params.weight_format.width for ly in network.layers)
@@ -155,7 +160,7 @@ class LearningUnit(wiring.Component):
             "start": In(1), "update": In(1), "apply": In(1), "done": Out(1),
             "capture": In(probe_signature()).array(update_lanes(self.layer, lanes)),
             "z": In(self.rows),
-            "err": In(data.ArrayLayout(signed(config.error_format.width), network.n_out)),
+            "err": In(data.ArrayLayout(signed(self.error_format.width), network.n_out)),
             "lfsr": In(32), "lfsr_step": Out(1),
             "w_en": Out(1), "w_lane": Out(8), "w_addr": Out(range(max(words, 2))),
             "w_data": Out(signed(wide_weight)),
@@ -234,11 +239,11 @@ class LearningUnit(wiring.Component):
         """The traces ``p, q`` per row, ``ē, a`` and ``G`` per synapse, with their ports. ``G``
         has a memory of its own: the step sweep reads it four stages after ``ē, a``, where it
         is added, so it is not carried through the pipeline."""
-        cfg, p = self.config, self.layer.params
-        tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
-        pq_layout = data.StructLayout({"p": unsigned(tf.width), "q": unsigned(tf.width)})
+        cfg, p, f = self.config, self.layer.params, self.formats
+        ef, gf = cfg.elig_format, cfg.grad_format
+        pq_layout = data.StructLayout({"p": unsigned(f.p.width), "q": unsigned(f.q.width)})
         syn_layout = data.StructLayout({
-            "ebar": signed(ef.width), "a": signed(ef.width if self._alif else 1)})
+            "ebar": signed(f.ebar.width), "a": signed(ef.width if self._alif else 1)})
         pq = m.submodules.pq = Memory(shape=pq_layout, depth=self.rows, init=[])
         syn = m.submodules.syn = Memory(shape=syn_layout, depth=self.rows * p.n, init=[])
         pq_rd, pq_wr = pq.read_port(), pq.write_port()
@@ -261,7 +266,7 @@ class LearningUnit(wiring.Component):
         act_regs = Array(Signal(name=f"act{i}") for i in range(n))
         lz_regs = Array(Signal(name=f"lz{i}") for i in range(n))  # L == 0
         ls_regs = Array(Signal(name=f"ls{i}") for i in range(n))  # L < 0
-        sig_w = cfg.error_format.width + max(1, n_out).bit_length() + 1
+        sig_w = self.error_format.width + max(1, n_out).bit_length() + 1
         le_regs = Array(Signal(range(sig_w + 1), name=f"le{i}") for i in range(n))
 
         i_ctr = Signal(range(n + 1))
@@ -338,14 +343,14 @@ class LearningUnit(wiring.Component):
         the accumulator G, saturated. Each stage is about one add (or shift) deep, so a block
         RAM's read, ē's decay and saturation, and G's shift, add and saturation do not form
         one path."""
-        cfg, p = self.config, self.layer.params
-        tf, ef, gf = cfg.trace_format, cfg.elig_format, cfg.grad_format
+        cfg, p, f = self.config, self.layer.params, self.formats
+        ef, gf = f.ebar, cfg.grad_format
         alif, i1 = self._alif, hw.i1
-        a_w = ef.width if alif else 1
+        a_w = cfg.elig_format.width if alif else 1
         old = hw.syn_rd.data
         # the synapse's identity, traces and learning signal travel with it to the write stage
         travel = dict(r=Signal.like(hw.r1), i=Signal.like(i1), a=Signal.like(hw.a1),
-                      p=Signal(unsigned(tf.width)), q=Signal(unsigned(tf.width)),
+                      p=Signal(unsigned(f.p.width)), q=Signal(unsigned(f.q.width)),
                       le=Signal.like(hw.le_regs[0]),
                       lz=Signal(), ls=Signal())
         s2 = _stage(m, "", 2, **travel, ebar=Signal(signed(ef.width)), a_old=Signal(signed(a_w)),
@@ -354,7 +359,7 @@ class LearningUnit(wiring.Component):
             r=hw.r1, i=i1, a=hw.a1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
             le=hw.le_regs[i1], lz=hw.lz_regs[i1], ls=hw.ls_regs[i1], ebar=old.ebar,
             a_old=old.a if alif else 0, ml=hw.m_regs[i1], act=hw.act_regs[i1])
-        h_w = max(tf.width, ef.width) + 2
+        h_w = max(f.q.width, a_w) + 2  # q - a
         s3 = _stage(m, "", 3, **travel, lam=Signal(signed(h_w)),
                     ebar_dec=Signal(signed(ef.width)), a_dec=Signal(signed(a_w)))
         h = Signal(signed(h_w))
@@ -367,7 +372,7 @@ class LearningUnit(wiring.Component):
         ebar_next = saturate(s3.ebar_dec + s3.lam, ef.width)
         if alif:
             a_next = saturate(s3.a_dec + (const_mul(s3.lam, p.adapt_jump) >> cfg.psi_shift),
-                              ef.width)
+                              a_w)
         else:
             a_next = 0
         hw.stage3_to_4 = s4.load(**s3.carry(travel), ebar=ebar_next, a_next=a_next)
@@ -457,19 +462,18 @@ class LearningUnit(wiring.Component):
         """Stages 2 and 3 of the rows sweep (stage 0 addresses the row, stage 1 receives it).
         Stage 2: its traces and presynaptic spike, registered as they arrive; stage 3: the
         traces decayed; the write stage: the spike's and ``p``'s additions, saturated."""
-        cfg, p = self.config, self.layer.params
-        tf = cfg.trace_format
-        row = dict(r=Signal.like(hw.r1), p=Signal(unsigned(tf.width)))
-        t2 = _stage(m, "rows_", 2, **row, q=Signal(unsigned(tf.width)), z=Signal())
+        cfg, p, f = self.config, self.layer.params, self.formats
+        row = dict(r=Signal.like(hw.r1), p=Signal(unsigned(f.p.width)))
+        t2 = _stage(m, "rows_", 2, **row, q=Signal(unsigned(f.q.width)), z=Signal())
         hw.rows1_to_2 = t2.load(r=hw.r1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
                                 z=self.z.bit_select(hw.r1, 1))
-        t3 = _stage(m, "rows_", 3, **row, p_dec=Signal(unsigned(tf.width)),
-                    q_dec=Signal(unsigned(tf.width)), z=Signal())
+        t3 = _stage(m, "rows_", 3, **row, p_dec=Signal(unsigned(f.p.width)),
+                    q_dec=Signal(unsigned(f.q.width)), z=Signal())
         hw.rows2_to_3 = t3.load(
             **t2.carry(row), z=t2.z, p_dec=decay(t2.p, p.k_syn),
             q_dec=t2.q if p.kind is NeuronKind.IF else decay(t2.q, p.k_mem))
-        hw.p_next, _ = clamp(t3.p_dec + Mux(t3.z, 1 << cfg.trace_shift, 0), tf.min, tf.max)
-        hw.q_next, _ = clamp(t3.q_dec + t3.p, tf.min, tf.max)
+        hw.p_next, _ = clamp(t3.p_dec + Mux(t3.z, 1 << cfg.trace_shift, 0), f.p.min, f.p.max)
+        hw.q_next, _ = clamp(t3.q_dec + t3.p, f.q.min, f.q.max)
         hw.t2, hw.t3 = t2, t3
 
     def _rows_phase(self, m, hw):

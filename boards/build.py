@@ -27,6 +27,7 @@ from amaranth.vendor import LatticeICE40Platform
 from ..compiler.resources import spram_plan
 from ..compiler.targets import get_target
 from ..link.protocol import DEFAULT_LINK
+from ..model.learning.ranges import learning_formats
 from .logic_depth import logic_levels
 from .rtlil import relax_collisions
 from .top import BoardTop
@@ -200,7 +201,8 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
         "design_hash": top.info.design_hash.hex(),
         "learning": None if learning is None else {
             "rule": learning.rule.name.lower(), "layers": list(learning.layers),
-            "learning_hash": top.info.learning_hash.hex()},
+            "learning_hash": top.info.learning_hash.hex(),
+            "formats": learning_formats(network, learning)},
         "seed": seed,
         "seconds": round(seconds, 1),
         "logic_levels": (logic_levels(out / f"{name}.json", name)

@@ -43,7 +43,8 @@ from ..params import NeuronKind
 from .integer_ops import decay, decay_terms
 from .rule import LearningRule
 
-__all__ = ["EXHAUSTIVE", "LayerFormats", "error_format", "hardware_formats", "leaky_bound"]
+__all__ = ["EXHAUSTIVE", "LayerFormats", "error_format", "hardware_formats", "leaky_bound",
+           "learning_formats"]
 
 #: the largest bound :func:`leaky_bound` tightens by checking every value (a few MB of arrays)
 EXHAUSTIVE = 1 << 21
@@ -113,3 +114,12 @@ def hardware_formats(network, config, index):
     ebar = _narrowed(None if lam is None else leaky_bound(lam, config.k_err, signed=False),
                      config.elig_format)
     return LayerFormats(p, q, ebar)
+
+
+def learning_formats(network, config):
+    """Every hardware format of ``config`` as text, for reports: ``{"error": "s8", "layers":
+    {"1": {"p": "u8", "q": "u11", "ebar": "s15"}}}``."""
+    return {"error": str(error_format(config)),
+            "layers": {str(index): {name: str(fmt) for name, fmt
+                                    in hardware_formats(network, config, index)._asdict().items()}
+                       for index in config.layers}}

@@ -99,6 +99,7 @@ def test_learning_bitstream_for_the_ulx3s(tmp_path):
     _need_tools()
     from spikeforge.link.protocol import learning_hash
     from spikeforge.model.learning import LearningConfig
+    from spikeforge.model.learning.ranges import learning_formats
 
     network = small_network(1)
     netfile = save_network(network, tmp_path / "a.sfn")
@@ -110,7 +111,12 @@ def test_learning_bitstream_for_the_ulx3s(tmp_path):
     report = json.loads(proc.stdout)
     config = LearningConfig.create(network, "superspike", learning_rate=2.0 ** -6, seed=3)
     assert report["learning"] == {"rule": "superspike", "layers": [1],
-                                  "learning_hash": learning_hash(config).hex()}
+                                  "learning_hash": learning_hash(config).hex(),
+                                  "formats": learning_formats(network, config)}
+    # the formats the learning units were built with: narrowed from the configured ones
+    formats = report["learning"]["formats"]
+    assert formats["error"] != str(config.error_format)
+    assert formats["layers"]["1"]["ebar"] != str(config.elig_format)
     assert report["dsp"] == 0
     assert report["fmax_mhz"] >= report["clock_mhz"]
     assert (tmp_path / "ulx3s" / report["bitstream"]).stat().st_size > 100_000

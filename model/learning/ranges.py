@@ -13,12 +13,14 @@ d)\,|x|` for the decay's factor :math:`d = \sum_i s_i 2^{-k_i}` (clamped to 1). 
     |x| \le B = \lceil U / d \rceil \quad\text{since}\quad (1 - d)\,B + U \le B,
 
 so a format of :math:`B`'s bits holds every reachable value, its saturation never acts, and a
-register of that width computes bit for bit what the configured format computes. With
+register of that width computes bit for bit what the configured format computes
+(:func:`leaky_bound` tightens :math:`B` further by checking every value). With
 :math:`F` = ``trace_shift``, :math:`E` = ``error_shift`` and the layer's decays
 :math:`d_{syn}, d_{mem}` (the same ones the compiler sizes :math:`I` and :math:`U` from):
 
 * :math:`p`: :math:`U = 2^F`; :math:`q`: :math:`U = \bar p` (the bound of :math:`p`), unbounded
-  for an IF layer (no leak);
+  for an IF layer (no leak), whose :math:`q` keeps its format and saturates at its largest
+  value :math:`\bar q`;
 * :math:`\epsilon`: :math:`U = 2^E` (a target minus an output spike is −1, 0 or 1), leak
   :math:`2^{-k_{err}}`;
 * :math:`\bar e`: :math:`\lambda = (q - a) \gg m\ell` with :math:`a \equiv 0` unless the layer is
@@ -26,7 +28,7 @@ register of that width computes bit for bit what the configured format computes.
   :math:`2^{-k_{err}}`; with the ALIF component :math:`\lambda` and :math:`a` feed each other and
   the configured format stays.
 
-A bound at or beyond the configured format leaves that format (its saturation is then real).
+A bound beyond the configured format leaves that format (its saturation is then real).
 The gradient accumulators :math:`G` sum over a trial of any length: their format always stays.
 The hardware (:mod:`spikeforge.hdl.learning_unit`, :mod:`spikeforge.hdl.learning_core`) sizes
 its memories and pipeline registers from :func:`hardware_formats`; the reference keeps the

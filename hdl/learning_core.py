@@ -272,11 +272,13 @@ class LearningCore(wiring.Component):
         the end of a trial (``UPDATE``, ``CLEAR``, ``SETTLE``)."""
         core, state, active, update = self.core, hw.state, hw.active, hw.update
         all_done, prev, cur = hw.all_done, hw.prev, hw.cur
-        steps_before = Signal(32)
+        # the core completes exactly one step per STEP command, so the low bit of its step
+        # counter says when it has: no 32-bit copy and compare
+        steps_before = Signal()
         with m.Switch(state):
             with m.Case(_State.FEED):
                 self._commands(m, hw, steps_before)
-            with m.Case(_State.RUN), m.If((core.steps != steps_before) & core.idle):
+            with m.Case(_State.RUN), m.If((core.steps[0] != steps_before) & core.idle):
                 m.d.sync += state.eq(_State.ERROR)
             with m.Case(_State.ERROR), m.If(self._error_update(m, hw)):
                 m.d.sync += state.eq(_State.LEARN)
@@ -324,7 +326,7 @@ class LearningCore(wiring.Component):
                     self.i_cmd.ready.eq(core.i_events.ready),
                 ]
                 with m.If(self.i_cmd.valid & core.i_events.ready):
-                    m.d.sync += [state.eq(_State.RUN), steps_before.eq(core.steps)]
+                    m.d.sync += [state.eq(_State.RUN), steps_before.eq(core.steps[0])]
             with m.Case(LearningCommand.END):
                 m.d.comb += self.i_cmd.ready.eq(core.idle)
                 with m.If(self.i_cmd.valid & core.idle):

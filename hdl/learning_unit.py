@@ -277,7 +277,8 @@ class LearningUnit(wiring.Component):
         # a neuron's factors are stored through three stages (its U, b and learning signal
         # selected; v = U - θ - b; |v| >> sg_shift and |L|), so the selection, the
         # subtractions and the leading-one detectors do not form one path
-        v_w = pw + p.trace_format.width + 2
+        # b is captured for ALIF layers only (0 otherwise): v = U - θ needs no room for it
+        v_w = pw + (p.trace_format.width if p.kind is NeuronKind.ALIF else 0) + 2
         stored = dict(i=Signal.like(i_ctr), value=Signal(signed(sig_w)))
         f1 = _stage(m, "factor_", 1, **stored, u=Signal(signed(pw)),
                     b=Signal(unsigned(p.trace_format.width)))

@@ -38,7 +38,7 @@ __all__ = ["BlockRAMReadProbe", "measure_ceiling"]
 
 #: words and width of the probe's ROM: one block RAM on both families
 DEPTH, WIDTH = 256, 16
-#: DP16KD: 18-bit words, the address in ``AD[13:4]`` (``AD[3:0]`` are byte enables)
+#: DP16KD: 18-bit words, the address in ``AD[13:4]`` (at this width ``AD[3:0]`` hold no address)
 _DP16KD_WIDTH, _DP16KD_LOW_ADDRESS_BIT = 18, 4
 
 

@@ -90,8 +90,8 @@ def _narrowed(bound, configured):
     ``[0, bound]`` (unsigned); ``configured`` if ``bound`` is ``None`` or beyond it."""
     if bound is None or bound > configured.max:
         return configured
-    width = max(1, int(bound).bit_length()) + configured.signed
-    return IntFormat(min(width, configured.width), signed=configured.signed)
+    return IntFormat(max(1, int(bound).bit_length()) + configured.signed,
+                     signed=configured.signed)
 
 
 def error_format(config):

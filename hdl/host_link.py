@@ -20,7 +20,7 @@ Executor, per verdict:
    target ``< n_out``, a known marker); one bad word rejects the frame with ``BAD_VALUE`` before
    anything is written (the scan reads every word first).
 3. **Quiet** (weights, state, ``CLEAR``, ``LEARN``, writing ``LFSR``): wait until the core is
-   idle and has finished every step sent (``steps == steps_sent``); if the output buffer is
+   idle and has finished every step sent (none is in flight); if the output buffer is
    full, it never would: ``BUSY``. ``CLEAR`` instead drops every output the core emits while it
    waits, so it is never ``BUSY``.
 4. **Act**: write weights / parameters, push events (a step ends at each end-of-step word),
@@ -69,6 +69,7 @@ from ..link.layouts import (
 from ..link.protocol import (
     COUNTER_NAMES,
     EVENT_MARKER,
+    LED_BITS,
     MAX_PAYLOAD,
     RESPONSE_HEADER,
     STATE_RECORD_BYTES,
@@ -94,12 +95,13 @@ from .response_serializer import ResponseSerializer
 __all__ = ["BANKED", "HostLink"]
 
 #: The counters kept in the link's :class:`~spikeforge.hdl.counter_bank.CounterBank`: the clock
-#: cycles, the core's counters that add an increment each cycle
-#: (:data:`~spikeforge.hdl.network_core.INCREMENTED`), and the link's own frame and byte
-#: counts. The others are registers read as they are: ``steps`` and ``step_cycles`` (the core's
-#: step controller), ``steps_sent`` and ``trials`` (compared with each other to wait for a quiet
-#: core), ``output_level`` (the output buffer's level).
-BANKED = ("cycles", *INCREMENTED, "frames_ok", "frames_rejected", "bytes_dropped")
+#: cycles, the steps the core completed, the core's counters that add an increment each cycle
+#: (:data:`~spikeforge.hdl.network_core.INCREMENTED`), and the link's own frame, byte and
+#: end-of-step counts. The others are registers read as they are: ``step_cycles`` (the core's
+#: step controller), ``trials`` (compared with the trials sent to wait for quiet learning
+#: units), ``output_level`` (the output buffer's level).
+BANKED = ("cycles", "steps", *INCREMENTED, "frames_ok", "frames_rejected", "bytes_dropped",
+          "steps_sent")
 
 
 def _any_of(terms):
@@ -134,6 +136,11 @@ class HostLink(wiring.Component):
     counter_storage : str
         Where the counter bank keeps its words: ``"spram"`` (two UltraPlus SPRAMs) or
         ``"memory"`` (:class:`~spikeforge.hdl.counter_bank.CounterBank`).
+    steps_in_flight : int
+        The most end-of-step words the link can have sent that the core has not finished a step
+        for: what the buffers between them hold, plus the step running. It sizes the
+        count of steps in flight that ``QUIET`` waits to see at 0 (instead of comparing two
+        32-bit counts).
 
     Ports
     -----
@@ -147,16 +154,20 @@ class HostLink(wiring.Component):
         Output events of the core.
     clear : Out(1); idle : In(1)
         The core's ``clear`` and ``idle``.
-    steps, step_cycles : In(32)
-        The core's step counter and the cycles of its last step.
+    step_parity : In(1)
+        The low bit of the core's step counter: each change is a step completed (the link
+        counts them in its counter bank, ``steps``, and as steps no longer in flight).
+    step_cycles : In(32)
+        The cycles of the core's last step.
     <name>_increment : In
         The core's increments of the counters :data:`~spikeforge.hdl.network_core.INCREMENTED`
         (:attr:`NetworkCore.increments <spikeforge.hdl.network_core.NetworkCore.increments>`),
         which the link counts in its counter bank with ``cycles`` and its own counts.
     w_en, w_layer, w_lane, w_addr, w_data; r_layer, r_lane, r_addr : Out
-        The core's host-access ports; ``r_weight``, ``r_state`` : In.
-    leds : Out(32)
-        :attr:`~spikeforge.link.protocol.Param.LEDS`.
+        The core's host-access ports (a layer and a lane as wide as their valid values);
+        ``r_weight``, ``r_state`` : In.
+    leds : Out(LED_BITS)
+        :attr:`~spikeforge.link.protocol.Param.LEDS` (its low :data:`LED_BITS` bits).
     trials : In(32)
         Learning trials completed (tie to 0 without learning units).
     commands : Out(stream of CommandLayout); lfsr : In(32); lfsr_w_en, lfsr_w_data : Out
@@ -166,7 +177,7 @@ class HostLink(wiring.Component):
     """
 
     def __init__(self, info, *, timeout, weights_id=NO_NETWORK, increment_maxima,
-                 counter_storage="memory"):
+                 counter_storage="memory", steps_in_flight):
         if not isinstance(info, DesignInfo):
             raise TypeError(f"info must be a DesignInfo, not {info!r}")
         self.info = info
@@ -177,9 +188,12 @@ class HostLink(wiring.Component):
                              f"{tuple(increment_maxima)}")
         self.increment_maxima = dict(increment_maxima)
         self.counter_storage = counter_storage
+        self.steps_in_flight = check_int("steps_in_flight", steps_in_flight, 1, 1 << 24)
         layers = info.layers
         deepest = max(ly.depth for ly in layers)
         largest = max(ly.n for ly in layers)
+        # a layer and lane are checked before any access: only their valid values go out
+        layer_bits, lane_bits = range(len(layers)), range(info.lanes)
         self.weight_width = max(ly.weight_width for ly in layers)
         self.learning = bool(info.learning)
         learning = {"commands": Out(command_signature()), "lfsr": In(32), "lfsr_w_en": Out(1),
@@ -191,14 +205,16 @@ class HostLink(wiring.Component):
             "events": Out(event_signature()),
             "outputs": In(event_signature()),
             "clear": Out(1), "idle": In(1),
-            "steps": In(32), "step_cycles": In(32),
+            "step_parity": In(1), "step_cycles": In(32),
             **{f"{name}_increment": In(range(top + 1))
                for name, top in self.increment_maxima.items()},
-            "w_en": Out(1), "w_layer": Out(8), "w_lane": Out(8), "w_addr": Out(range(deepest)),
+            "w_en": Out(1), "w_layer": Out(layer_bits), "w_lane": Out(lane_bits),
+            "w_addr": Out(range(deepest)),
             "w_data": Out(signed(self.weight_width)),
-            "r_layer": Out(8), "r_lane": Out(8), "r_addr": Out(range(max(deepest, largest))),
+            "r_layer": Out(layer_bits), "r_lane": Out(lane_bits),
+            "r_addr": Out(range(max(deepest, largest))),
             "r_weight": In(signed(self.weight_width)), "r_state": In(ProbeLayout),
-            "leds": Out(32), "busy": Out(1),
+            "leds": Out(LED_BITS), "busy": Out(1),
         })
 
     def elaborate(self, platform):
@@ -212,8 +228,8 @@ class HostLink(wiring.Component):
         m.d.comb += [f.length.eq(rx.rep_len), f.args.eq(rx.rep_args)]
         # the counters of BANKED and their increments this cycle; a byte dropped by the
         # receiver is counted a cycle late, from a register
-        maxima = {"cycles": 1, **self.increment_maxima, "frames_ok": 1, "frames_rejected": 1,
-                  "bytes_dropped": 1}
+        maxima = {"cycles": 1, "steps": 1, **self.increment_maxima, "frames_ok": 1,
+                  "frames_rejected": 1, "bytes_dropped": 1, "steps_sent": 1}
         bank = f.bank = m.submodules.counters = CounterBank(
             [maxima[name] for name in BANKED], storage=self.counter_storage)
         f.tally = {name: bank.increments[index] for index, name in enumerate(BANKED)}
@@ -221,6 +237,7 @@ class HostLink(wiring.Component):
         for name in INCREMENTED:
             m.d.comb += f.tally[name].eq(getattr(self, f"{name}_increment"))
         m.d.sync += f.tally["bytes_dropped"].eq(rx.dropped)
+        self._steps_in_flight(m, f)
         fbuf = m.submodules.frame_buffer = BufferRAM(width=8, depth=MAX_PAYLOAD)
         reader = f.reader = m.submodules.payload_reader = PayloadReader()
         m.d.comb += [
@@ -290,7 +307,7 @@ class HostLink(wiring.Component):
         f.restart = lambda limit: [f.k_left.eq(limit), f.k_done.eq(limit == 0)]
         f.advance = [f.k_left.eq(f.k_left - 1), f.k_done.eq(f.k_left == 1)]  # with k + 1
         f.accepted = Signal(16)  # RUN: events pushed
-        f.steps_sent = Signal(32)
+        f.marker_sent = Signal()  # an end-of-step word goes to the core this cycle
         f.weights_id = Signal(32, init=self.initial_weights_id)
         f.no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
         m.d.sync += f.no_network.eq(f.weights_id == NO_NETWORK)
@@ -322,6 +339,26 @@ class HostLink(wiring.Component):
         f.event_word = Signal(16)
         f.weight_word = Signal(signed(8 * wbytes))
         return f
+
+    def _steps_in_flight(self, m, f):
+        """``steps`` and ``steps_sent`` are counted in the bank; ``QUIET`` waits for
+        ``none_in_flight``: the end-of-step words sent minus the steps completed, a count of at
+        most ``steps_in_flight``, is 0. A step completed is a change of the core's step parity.
+
+        It is ``steps_sent − steps`` (the counts a host reads), so waiting for 0 is the 32-bit
+        compare of the two that it replaces."""
+        parity = Signal()
+        completed = Signal()
+        m.d.sync += parity.eq(self.step_parity)
+        m.d.comb += completed.eq(parity != self.step_parity)
+        in_flight = Signal(range(self.steps_in_flight + 1))
+        f.none_in_flight = Signal(init=1)
+        with m.If(f.marker_sent & ~completed):
+            m.d.sync += [in_flight.eq(in_flight + 1), f.none_in_flight.eq(0)]
+        with m.Elif(completed & ~f.marker_sent):
+            m.d.sync += [in_flight.eq(in_flight - 1), f.none_in_flight.eq(in_flight == 1)]
+        # the bank's increments are registers: its pending adders start at flip-flops
+        m.d.sync += [f.tally["steps"].eq(completed), f.tally["steps_sent"].eq(f.marker_sent)]
 
     # ---- checks ------------------------------------------------------------------------------
 
@@ -443,11 +480,10 @@ class HostLink(wiring.Component):
         params = [f.weights_id, self.leds, *([self.lfsr] if self.learning else [])]
         assert len(params) == info.n_params
         # counter k: the bank's (read from LOAD on) or one of the registers beside it
-        live = {"steps": self.steps, "step_cycles": self.step_cycles,
-                "steps_sent": f.steps_sent, "output_level": level, "trials": self.trials}
+        live = {"step_cycles": self.step_cycles, "output_level": level, "trials": self.trials}
         assert set(live) | set(BANKED) == set(COUNTER_NAMES)
-        # k's decoding is registered: k holds still from SEND through LOAD and LOAD_WAIT, so
-        # the selects are k's by LOAD and ``word`` below is k's by LOAD_REG
+        # k's decoding is registered: k holds still from SEND through LOAD_REG, so the selects
+        # are k's by LOAD and the ``word`` that LOAD_REG loads is item k
         k4 = k[:(len(COUNTER_NAMES) - 1).bit_length()]
         f.k_banked = Signal()
         f.k_bank_addr = Signal(range(len(BANKED)))
@@ -463,13 +499,12 @@ class HostLink(wiring.Component):
         run_reply = Signal(RUN_REPLY)
         m.d.comb += [run_reply.accepted.eq(f.accepted), run_reply.buffered.eq(level[:16])]
         # the 32-bit items that are no memory's output share one source: counter k, parameter
-        # k or the RUN / LEARN reply, registered first so that k's selections do not chain into
-        # the source's load (the bank's value is ready a cycle before LOAD_REG)
+        # k or the RUN / LEARN reply, selected from registers (k's decoding, the bank's value,
+        # the one-hot command flags) straight into the source's register
         cmd_is = f.cmd_is
         param = Array(params)[k[:(len(params) - 1).bit_length()]]
-        word = Signal(32)
-        m.d.sync += word.eq(Mux(cmd_is[Command.READ_COUNTERS], counter,
-                                Mux(cmd_is[Command.READ_PARAMS], param, run_reply.as_value())))
+        word = Mux(cmd_is[Command.READ_COUNTERS], counter,
+                   Mux(cmd_is[Command.READ_PARAMS], param, run_reply.as_value()))
         state = self.r_state
         record = Signal(STATE_RECORD)
         m.d.comb += [record.i.eq(state.i), record.u.eq(state.u), record.b.eq(state.b),
@@ -482,8 +517,8 @@ class HostLink(wiring.Component):
             "output": (Signal.like(f.obuf.data), f.obuf.data),
             "rom": (Signal.like(f.rom_rd.data), f.rom_rd.data),
         }
-        # loaded with a clock enable and nothing else: a memory's output reaches its register
-        # through no logic of the link's
+        # loaded with a clock enable: a memory's output reaches its register through no logic
+        # of the link's
         with m.If(f.fsm_load_reg):
             m.d.sync += [register.eq(value) for register, value in sources.values()]
         index = f.serializer.index
@@ -629,11 +664,11 @@ class HostLink(wiring.Component):
         the core (and the learning units) to finish what was sent; then one state per command
         that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``."""
         cmd_is, reader, full = f.cmd_is, f.reader, f.obuf.full
-        # two registers: the counters' 64-bit compare, then with ``idle``; quiet is a cycle or
-        # two late, which is safe: no step or trial is sent while the executor waits for it, and
-        # the counters only move towards ``*_sent`` (a buffer that is full meanwhile is BUSY)
+        # two registers: no step in flight and the trials' compare, then with ``idle``; quiet is
+        # a cycle or two late, which is safe: no step or trial is sent while the executor waits
+        # for it, and the counts only move towards quiet (a buffer that is full meanwhile is BUSY)
         caught_up, quiet = Signal(), Signal()
-        m.d.sync += [caught_up.eq((self.steps == f.steps_sent) & (self.trials == f.trials_sent)),
+        m.d.sync += [caught_up.eq(f.none_in_flight & (self.trials == f.trials_sent)),
                      quiet.eq(self.idle & caught_up)]
         next_word = [reader.take.eq(1)]  # with the statements that move k on
         with m.State("PRESCAN"):
@@ -689,8 +724,7 @@ class HostLink(wiring.Component):
                 with m.If(sink.ready):
                     m.d.comb += next_word
                     m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.accepted.eq(f.accepted + 1)]
-                    with m.If(f.event_word == EVENT_MARKER):
-                        m.d.sync += f.steps_sent.eq(f.steps_sent + 1)
+                    m.d.comb += f.marker_sent.eq(f.event_word == EVENT_MARKER)
                     on_push()
                 with m.Elif(full):
                     m.d.sync += f.status.eq(Status.BUSY)

@@ -12,7 +12,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..link.protocol import DEFAULT_LINK, design_info
+from ..link.protocol import DEFAULT_LINK, LED_BITS, design_info
 from ..model.fingerprint import NO_NETWORK, weights_fingerprint
 from .events import EventLayout
 from .host_link import HostLink
@@ -51,7 +51,7 @@ class LinkTop(wiring.Component):
     -----
     rx : In(1), init 1; tx : Out(1), init 1
         The serial line (8N1, idle high).
-    leds : Out(8)
+    leds : Out(LED_BITS)
         The low bits of the ``LEDS`` parameter.
     busy : Out(1)
         The link is receiving or executing a frame.
@@ -72,7 +72,13 @@ class LinkTop(wiring.Component):
                 raise ValueError("the learning units read and write weights in one cycle: "
                                  "their weights cannot be in single-port SPRAM")
             self.core = LearningCore(network, learning, lanes=lanes, link=True, **depths)
-        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(8),
+        # the most end-of-step words the link can have sent whose steps the core has not
+        # completed: every entry between them may hold one (the register slices of
+        # ``elaborate``, two each; the core's input FIFO, ``input_depth`` in block RAM and one
+        # in its output register; its slice in front of the first layer, two), and one step runs
+        slices = 1 if learning is None else 2  # to_core (and to_learning)
+        self.steps_in_flight = 2 * slices + depths["input_depth"] + 1 + 2 + 1
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(LED_BITS),
                           "busy": Out(1)})
 
     def elaborate(self, platform):
@@ -86,12 +92,13 @@ class LinkTop(wiring.Component):
             self.info, timeout=self.timeout,
             weights_id=NO_NETWORK if in_spram else self.weights_id,
             increment_maxima=network_core.increment_maxima,
-            counter_storage="spram" if has_spram(platform) and not in_spram else "memory")
+            counter_storage="spram" if has_spram(platform) and not in_spram else "memory",
+            steps_in_flight=self.steps_in_flight)
         urx = m.submodules.uart_rx = UARTReceiver(divisor=self.divisor)
         utx = m.submodules.uart_tx = UARTTransmitter(divisor=self.divisor)
         m.d.comb += [
             urx.rx.eq(self.rx), self.tx.eq(utx.tx),
-            self.leds.eq(link.leds[:8]), self.busy.eq(link.busy),
+            self.leds.eq(link.leds), self.busy.eq(link.busy),
         ]
         # a received byte reaches the link's receiver one cycle late, from registers (the
         # link's, which hold its SYNC compare beside it)
@@ -106,7 +113,7 @@ class LinkTop(wiring.Component):
         wiring.connect(m, core.o_events, from_core.i)
         wiring.connect(m, from_core.o, link.outputs)
         m.d.comb += [core.clear.eq(link.clear), link.idle.eq(core.idle)]
-        m.d.comb += [link.steps.eq(network_core.steps),
+        m.d.comb += [link.step_parity.eq(network_core.steps[0]),
                      link.step_cycles.eq(network_core.step_cycles)]
         for name, increment in network_core.increments.items():
             m.d.comb += getattr(link, f"{name}_increment").eq(increment)

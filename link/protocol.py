@@ -53,6 +53,7 @@ __all__ = [
     "LEARN_TARGET",
     "LEARN_TRIAL_FREEZE",
     "LEARN_TRIAL_LEARN",
+    "LED_BITS",
     "MAX_PAYLOAD",
     "PROTOCOL_VERSION",
     "REQUEST_HEADER",
@@ -177,6 +178,10 @@ class Status(enum.IntEnum, shape=8):
     NO_NETWORK = 0x0D
 
 
+#: The bits of ``Param.LEDS`` a device keeps (a board has at most this many user LEDs).
+LED_BITS = 8
+
+
 class Param(enum.IntEnum, shape=8):
     """Device parameters (u32, read and written by the host).
 
@@ -185,7 +190,9 @@ class Param(enum.IntEnum, shape=8):
     """
 
     WEIGHTS_ID = 0  #: fingerprint of the weights the host deployed (``deploy`` writes it)
-    LEDS = 1  #: drives the board's user LEDs (bit k: LED k)
+    #: drives the board's user LEDs (bit k: LED k); the device keeps the low :data:`LED_BITS`
+    #: bits of the value written and reads the others back as 0
+    LEDS = 1
     #: learning bitstreams only: the state of the LFSR that rounds weight updates
     #: (:mod:`spikeforge.model.learning.lfsr`); write ``lfsr_seed`` to replay the reference
     LFSR = 2

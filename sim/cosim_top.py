@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..hdl.link_top import LinkTop
 from ..hdl.uart import UARTReceiver, UARTTransmitter
-from ..link.protocol import DEFAULT_LINK
+from ..link.protocol import DEFAULT_LINK, LED_BITS
 
 __all__ = ["FIFO_DEPTH", "CosimTop"]
 
@@ -36,7 +36,7 @@ class CosimTop(wiring.Component):
     h_rx_level : Out(range(FIFO_DEPTH + 1))
     line_busy : Out(1)
         A byte is on the line in either direction, or the link is busy.
-    leds : Out(8)
+    leds : Out(LED_BITS)
     """
 
     def __init__(self, network, *, lanes=1, divisor=4, timeout=None, link=DEFAULT_LINK,
@@ -47,7 +47,7 @@ class CosimTop(wiring.Component):
         super().__init__({
             "h_tx": In(stream.Signature(8)), "h_tx_level": Out(range(FIFO_DEPTH + 1)),
             "h_rx": Out(stream.Signature(8)), "h_rx_level": Out(range(FIFO_DEPTH + 1)),
-            "line_busy": Out(1), "leds": Out(8),
+            "line_busy": Out(1), "leds": Out(LED_BITS),
         })
 
     @property

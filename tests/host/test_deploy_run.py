@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from spikeforge.host.deploy import DeployError, deploy, weights_fingerprint
 from spikeforge.host.inference import run_on_device
-from spikeforge.link.protocol import Param
+from spikeforge.link.protocol import LED_BITS, Param
 from spikeforge.model import run
 from spikeforge.model.network import final_states
 
@@ -81,4 +81,7 @@ def test_deploy_refuses_a_mismatched_network_and_changes_nothing(device, variant
 def test_leds_parameter_round_trips(device):
     device.write_param(Param.LEDS, 0b101)
     assert device.read_params()["leds"] == 0b101
+    # the device keeps the low LED_BITS bits, as many as a board has LEDs
+    device.write_param(Param.LEDS, 0x1234_56A5)
+    assert device.read_params()["leds"] == 0x1234_56A5 & ((1 << LED_BITS) - 1) == 0xA5
     device.write_param(Param.LEDS, 0)

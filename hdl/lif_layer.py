@@ -16,7 +16,7 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
    lane count is a power of two, else 1: :func:`~spikeforge.link.memory_layout.update_lanes`),
    ascending: read a state word, the accumulators and bias (clearing the accumulators behind
    the read), then :math:`W` pipelined :class:`~spikeforge.hdl.neuron_update.NeuronUpdate`
-   (latency :math:`L`, 4 to 6 cycles, a function of the layer's parameters), whose output stage
+   (latency :math:`L`, 3 to 6 cycles, a function of the layer's parameters), whose output stage
    writes the next state word. Each spike is emitted as an output event, one a cycle in
    ascending order: a word with :math:`c > 1` spikes holds the pipeline for :math:`c - 1`
    cycles, and a full consumer stalls it too (nothing is dropped); both are decided from

@@ -32,14 +32,20 @@ update is the longest combinational path of a layer otherwise, and sets the cloc
    behind the last adder, the clearing reset 0), the tree of :math:`b` the jump. A tree of
    :math:`n` operands takes :math:`\lceil \log_2 n \rceil` adder levels, one per stage;
    :math:`T` is the deepest tree's, and a shallower tree registers its operands first;
-2. saturation (compare with the format's bounds, select);
-3. the threshold compare :math:`U[n+1] \ge \theta + b[n+1]`.
+2. saturation (compare with the format's bounds, select), and beside it the threshold compare
+   :math:`U[n+1] \ge \theta` of the wide sum: :math:`\theta` lies in :math:`[1, U_{max}]`
+   and the format's minimum is at most 0, so the saturated sum reaches :math:`\theta`
+   exactly where the wide one does (saturation is monotone and leaves
+   :math:`[U_{min}, U_{max}]` alone);
+3. *(ALIF only)* the threshold compare :math:`U[n+1] \ge \theta + b[n+1]`, which needs both
+   saturated (:math:`b` may saturate where :math:`U` does not).
 
-The latency is :meth:`NeuronUpdate.latency`: :math:`P + T + 2` with :math:`P` the pre-stage (0
-or 1). One-term decays without same-step recurrence or reset before the leak give
-:math:`T = 2`, :math:`P = 0`, so :attr:`NeuronUpdate.LATENCY` = 4 cycles and the same hardware
-as the version 1 pipeline (the first level of :math:`U`'s tree keeps its register widths); 2 to
-4 terms give :math:`T = 3` where a tree then holds more than 4 operands (up to 8 fit 3 levels).
+The latency is :meth:`NeuronUpdate.latency`: :math:`P + T + 1` (ALIF :math:`P + T + 2`) with
+:math:`P` the pre-stage (0 or 1). One-term decays without same-step recurrence or reset before
+the leak give :math:`T = 2`, :math:`P = 0`, so :attr:`NeuronUpdate.LATENCY` = 3 cycles (ALIF 4,
+the version 1 pipeline's; the first level of :math:`U`'s tree keeps the version 1 register
+widths); 2 to 4 terms give :math:`T = 3` where a tree then holds more than 4 operands (up to 8
+fit 3 levels).
 
 A result leaves ``latency`` cycles of ``en`` after its operands entered; ``en`` low freezes
 every stage (the consumer's backpressure). ``valid`` and ``tag`` (the neuron's address) travel
@@ -106,8 +112,9 @@ class NeuronUpdate(wiring.Component):
     """
 
     #: cycles (of ``en``) from operands to results with one-term decays and none of the
-    #: version-2 features (reset before the leak, same-step recurrence); see :meth:`latency`
-    LATENCY = 4
+    #: version-2 features (reset before the leak, same-step recurrence), but ALIF, whose
+    #: threshold compare takes a stage of its own; see :meth:`latency`
+    LATENCY = 3
 
     @staticmethod
     def pre_stage(params):
@@ -131,11 +138,13 @@ class NeuronUpdate(wiring.Component):
     @classmethod
     def latency(cls, params):
         """Cycles (of ``en``) from operands to results for a layer of ``params``:
-        pre-stage (0 or 1) + the deepest adder tree's levels + saturation + compare."""
+        pre-stage (0 or 1) + the deepest adder tree's levels + saturation (with the threshold
+        compare beside it) + ALIF's compare of the saturated ``U`` with ``θ + b``."""
         if not isinstance(params, LayerParams):
             raise TypeError(f"params must be LayerParams, not {params!r}")
         depth = max(_levels(n) for n in cls.tree_operands(params).values())
-        return int(cls.pre_stage(params)) + depth + 2
+        alif = params.kind is NeuronKind.ALIF
+        return int(cls.pre_stage(params)) + depth + 1 + int(alif)
 
     def __init__(self, params, *, tag_width=1):
         if not isinstance(params, LayerParams):
@@ -173,7 +182,7 @@ class NeuronUpdate(wiring.Component):
         cf, pf, tf = p.current_format, p.potential_format, p.trace_format
         alif = p.kind is NeuronKind.ALIF
         latency = self.latency(p)
-        sums = latency - 2  # the stage that registers the wide sums
+        sums = latency - 1 - int(alif)  # the stage that registers the wide sums
 
         def stage(name, value, shape=None):
             """A pipeline register loaded from ``value`` while ``en``."""
@@ -251,20 +260,23 @@ class NeuronUpdate(wiring.Component):
             b_c, sat_b = Const(0, tf.width), Const(0, 1)
         sat_c = stage(f"sat_{sums + 1}", sat_i + sat_u + sat_b, unsigned(2))
 
-        # threshold compare; the state passes through
+        # the threshold compare: ALIF's of the saturated U and b, a stage of its own (the state
+        # passes through); else of the wide sum, beside the saturation (see the module's
+        # docstring: the same spikes)
+        m.d.comb += [self.valid_out.eq(valid), self.tag_out.eq(tag)]
         if alif:
-            spike = u_c >= p.theta + b_c
+            m.d.comb += [
+                self.i_next.eq(stage(f"i_{latency}", i_c)),
+                self.u_next.eq(stage(f"u_{latency}", u_c)),
+                self.b_next.eq(stage(f"b_{latency}", b_c, unsigned(tf.width))),
+                self.s_next.eq(stage(f"s_{latency}", u_c >= p.theta + b_c, unsigned(1))),
+                self.saturations.eq(stage(f"sat_{latency}", sat_c)),
+            ]
         else:
-            spike = u_c >= p.theta if p.spiking else Const(0, 1)
-        m.d.comb += [
-            self.valid_out.eq(valid),
-            self.tag_out.eq(tag),
-            self.i_next.eq(stage(f"i_{latency}", i_c)),
-            self.u_next.eq(stage(f"u_{latency}", u_c)),
-            self.b_next.eq(stage(f"b_{latency}", b_c, unsigned(tf.width))),
-            self.s_next.eq(stage(f"s_{latency}", spike, unsigned(1))),
-            self.saturations.eq(stage(f"sat_{latency}", sat_c)),
-        ]
+            spike = (stage(f"s_{latency}", u_wide >= p.theta, unsigned(1)) if p.spiking
+                     else Const(0, 1))
+            m.d.comb += [self.i_next.eq(i_c), self.u_next.eq(u_c), self.b_next.eq(b_c),
+                         self.s_next.eq(spike), self.saturations.eq(sat_c)]
         return m
 
     def _multi_term(self):

@@ -12,9 +12,9 @@ events and :math:`R` recurrent events in a step is busy for
 
 cycles, where the update begins with one cycle for the last synaptic operation's accumulator
 read and :math:`L` is the latency of the layer's pipelined neuron update
-(:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`): 4 with one-term decays and none of
-the version-2 structural features, 5 or 6 with multi-term decays, a reset before the leak or
-same-step recurrence. The update handles :math:`W` neurons a cycle
+(:meth:`~spikeforge.hdl.neuron_update.NeuronUpdate.latency`): 3 with one-term decays and none of
+the version-2 structural features (ALIF 4), up to 6 with multi-term decays, a reset before the
+leak or same-step recurrence. The update handles :math:`W` neurons a cycle
 (:func:`~spikeforge.link.memory_layout.update_lanes`: :math:`W = P` for a dense layer whose
 lane count is a power of two, else 1) and emits one spike a cycle, so a state word whose
 :math:`W` neurons spike :math:`c_g` times in the step holds it :math:`\max(1, c_g)` cycles:
@@ -83,7 +83,7 @@ JOIN_MARKER = 1
 
 #: cycles of a step beyond one per neuron and one per synaptic issue: go, marker, phase change,
 #: the last accumulator read, the update pipeline's fill and drain, end marker; for a layer
-#: whose update has the version-1 latency (see :func:`step_overhead`)
+#: whose update has :attr:`NeuronUpdate.LATENCY` (see :func:`step_overhead`)
 STEP_OVERHEAD = 6 + NeuronUpdate.LATENCY
 
 

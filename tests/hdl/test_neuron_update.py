@@ -207,24 +207,25 @@ def test_version_2_update_matches_layer_step(name):
 
 
 @pytest.mark.parametrize(("changes", "latency"), [
-    ({}, 4),
-    ({"kind": NeuronKind.ALIF, "bias": True}, 4),
-    ({"kind": NeuronKind.IF, "reset": ResetMode.ZERO}, 4),
-    ({"theta_reset": 9, "input_shift": 3}, 4),  # free: a constant and wiring
-    ({"kind": NeuronKind.LI, "k_mem": [2, 4]}, 4),  # U: 4 operands (U, 2 terms, I)
-    ({"kind": NeuronKind.IF, "reset": ResetMode.ZERO, "k_syn": 0}, 4),  # U: 2 operands
-    ({"reset": ResetMode.CLEAR}, 4),  # U: 3 operands, then a select of 0
-    ({"k_syn": [1, -3]}, 5),  # I: 5 operands (I, 2 terms, acc, bias)
-    ({"k_mem": [1, -3]}, 5),  # U: 5 operands (U, 2 terms, I, reset)
-    ({"k_syn": [1, 2, -4, 6], "k_mem": [1, -3, 4, -6], "bias": True}, 5),  # 7 operands
-    ({"reset": ResetMode.SUBTRACT_BEFORE_LEAK}, 5),
-    ({"recurrent": True, "same_step_recurrence": True}, 5),
-    ({"recurrent": True, "same_step_recurrence": True, "k_syn": [1, 2, -4, 6]}, 6),
+    ({}, 3),
+    ({"kind": NeuronKind.ALIF, "bias": True}, 4),  # U ≥ θ + b of the saturated U and b
+    ({"kind": NeuronKind.IF, "reset": ResetMode.ZERO}, 3),
+    ({"theta_reset": 9, "input_shift": 3}, 3),  # free: a constant and wiring
+    ({"kind": NeuronKind.LI, "k_mem": [2, 4]}, 3),  # U: 4 operands (U, 2 terms, I)
+    ({"kind": NeuronKind.IF, "reset": ResetMode.ZERO, "k_syn": 0}, 3),  # U: 2 operands
+    ({"reset": ResetMode.CLEAR}, 3),  # U: 3 operands, then a select of 0
+    ({"k_syn": [1, -3]}, 4),  # I: 5 operands (I, 2 terms, acc, bias)
+    ({"k_mem": [1, -3]}, 4),  # U: 5 operands (U, 2 terms, I, reset)
+    ({"k_syn": [1, 2, -4, 6], "k_mem": [1, -3, 4, -6], "bias": True}, 4),  # 7 operands
+    ({"kind": NeuronKind.ALIF, "k_adapt": [1, -3, 5]}, 5),  # b: 5 operands, then the compare
+    ({"reset": ResetMode.SUBTRACT_BEFORE_LEAK}, 4),
+    ({"recurrent": True, "same_step_recurrence": True}, 4),
+    ({"recurrent": True, "same_step_recurrence": True, "k_syn": [1, 2, -4, 6]}, 5),
 ])
 def test_latency_follows_the_layer(changes, latency):
     """``latency(params)`` is what the pipeline does: one valid result, exactly that many
     cycles after its operands (en held); one-term decays without the version-2 structural
-    features keep the version-1 latency."""
+    features take ``LATENCY``, ALIF one cycle more (the version-1 latency)."""
     params = v2_params(**changes)
     assert NeuronUpdate.latency(params) == latency
     dut = NeuronUpdate(params, tag_width=4)

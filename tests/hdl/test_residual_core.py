@@ -44,9 +44,9 @@ def tiny_block(source):
 
 @pytest.mark.parametrize("source", [0, -1])
 def test_golden_cycles_of_a_tiny_join(source):
-    """``b`` (N = 9, L = 4) takes its input's group, one cycle for that marker, then the join's
+    """``b`` (N = 9, L = 3) takes its input's group, one cycle for that marker, then the join's
     group: N + 6 + L + 1 + [E > 0](3 + E) + [E' > 0](3 + E') cycles (one pair, G = 1, per
-    event); ``a`` takes 9 + 6 + 4 + [E > 0](3 + E) and the step the larger of the two."""
+    event); ``a`` takes 9 + 6 + 3 + [E > 0](3 + E) and the step the larger of the two."""
     network = tiny_block(source)
     x = np.zeros((4, 9), np.int64)
     x[0, [0, 4]] = 1
@@ -61,11 +61,11 @@ def test_golden_cycles_of_a_tiny_join(source):
     def busy(events):
         return np.where(events > 0, CONV_FILL + events, 0)
 
-    want = np.maximum(19 + busy(x.sum(axis=1)), 19 + JOIN_MARKER + busy(main) + busy(join))
+    want = np.maximum(18 + busy(x.sum(axis=1)), 18 + JOIN_MARKER + busy(main) + busy(join))
     np.testing.assert_array_equal(result.step_cycles, want)
     np.testing.assert_array_equal(schedule(network, x, 1, trace).cycles, want)
     assert result.counters["events"] == int(x.sum() + main.sum() + join.sum())
-    assert max_layer_cycles(network.layers[1], 1) == 19 + JOIN_MARKER + 2 * (CONV_FILL + 9)
+    assert max_layer_cycles(network.layers[1], 1) == 18 + JOIN_MARKER + 2 * (CONV_FILL + 9)
 
 
 @pytest.mark.parametrize("seed", range(12))

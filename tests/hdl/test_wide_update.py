@@ -11,7 +11,7 @@ from spikeforge.sim.random_networks import random_network, random_spikes
 
 
 def _burst_network():
-    """One LIF layer of 8 neurons (theta 64, one-term decays, L = 4) over 2 inputs: input 0
+    """One LIF layer of 8 neurons (theta 64, one-term decays, L = 3) over 2 inputs: input 0
     drives neurons 0-4 hard and inhibits 7, input 1 drives neuron 6."""
     weight = np.zeros((8, 2), np.int64)
     weight[:5, 0], weight[7, 0], weight[6, 1] = 120, -120, 120
@@ -50,21 +50,21 @@ def test_update_cycles_count_each_word_once_and_each_extra_spike():
 
 def test_hand_computed_cycles_of_a_burst():
     """The reference fires neurons 0-4 from step 1 and neuron 6 from step 4. With P = 4 (Q = 2,
-    two words) a step is U + 10 + E Q cycles: step 0 (no spikes, E = 1) 2 + 10 + 2 = 14; steps
-    1-2 (word 0 four spikes, word 1 one) 5 + 10 + 2 = 17; step 3 (E = 2) 5 + 10 + 4 = 19;
-    steps 4-5 (word 1: neurons 4 and 6) 6 + 10 + 4 = 20. With P = 2 (Q = 4, four words of
-    2, 2, 1, 0 spikes from step 1, the last word 1 from step 4): U = 4, then 6; 4 + 10 + 4 = 18,
-    6 + 10 + 4 = 20, then 6 + 10 + 8 = 24. With P = 1: 8 + 10 + 8E."""
+    two words) a step is U + 9 + E Q cycles: step 0 (no spikes, E = 1) 2 + 9 + 2 = 13; steps
+    1-2 (word 0 four spikes, word 1 one) 5 + 9 + 2 = 16; step 3 (E = 2) 5 + 9 + 4 = 18;
+    steps 4-5 (word 1: neurons 4 and 6) 6 + 9 + 4 = 19. With P = 2 (Q = 4, four words of
+    2, 2, 1, 0 spikes from step 1, the last word 1 from step 4): U = 4, then 6; 4 + 9 + 4 = 17,
+    6 + 9 + 4 = 19, then 6 + 9 + 8 = 23. With P = 1: 8 + 9 + 8E."""
     network, x = _burst_network(), _burst_input()
     trace = run(network, x[None])
     want = np.zeros((6, 8), np.int64)
     want[1:, :5] = 1
     want[4:, 6] = 1
     np.testing.assert_array_equal(trace.spikes[0][0], want)
-    np.testing.assert_array_equal(schedule(network, x, 4, trace).cycles, [14, 17, 17, 19, 20, 20])
-    np.testing.assert_array_equal(schedule(network, x, 2, trace).cycles, [18, 20, 20, 24, 24, 24])
-    np.testing.assert_array_equal(schedule(network, x, 1, trace).cycles, [26, 26, 26, 34, 34, 34])
-    assert max_layer_cycles(network.layers[0], 4) == int(layer_cycles(8, 4, 2)) == 8 + 10 + 4
+    np.testing.assert_array_equal(schedule(network, x, 4, trace).cycles, [13, 16, 16, 18, 19, 19])
+    np.testing.assert_array_equal(schedule(network, x, 2, trace).cycles, [17, 19, 19, 23, 23, 23])
+    np.testing.assert_array_equal(schedule(network, x, 1, trace).cycles, [25, 25, 25, 33, 33, 33])
+    assert max_layer_cycles(network.layers[0], 4) == int(layer_cycles(8, 4, 2)) == 8 + 9 + 4
 
 
 @pytest.mark.parametrize("lanes", [1, 2, 4, 8])

@@ -104,8 +104,14 @@ class CounterBank(wiring.Component):
         r_data = Signal(32)
         write = phase == 3
         self._storage(m, current, write, total, r_data)
-        with m.If(phase == 1):
-            m.d.sync += data.eq(r_data)
+        if self.storage == "spram":
+            # the SPRAM's output holds the word through phase 2 (the address does not move
+            # within a slot) and needs no register of its own before the adder: the UP5K's logic
+            # cells, not its clock, are what is short there
+            m.d.comb += data.eq(r_data)
+        else:
+            with m.If(phase == 1):  # a block RAM's output leaves no room for an adder behind it
+                m.d.sync += data.eq(r_data)
         with m.If(phase == 2):
             m.d.sync += total.eq(Mux(clearing, 0, data + taken))
         with m.If(write):

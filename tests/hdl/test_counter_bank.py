@@ -24,8 +24,8 @@ class _DirtyBank(CounterBank):
                      rd.addr.eq(address), r_data.eq(rd.data)]
 
 
-def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank):
-    dut = bank(maxima)
+def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank, storage="memory"):
+    dut = bank(maxima, storage=storage)
     rng = np.random.default_rng(seed)
     n = len(maxima)
     checked = []
@@ -76,20 +76,25 @@ def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank):
     return checked
 
 
+# "spram": the word read goes into the adder without a register of its own (simulated in
+# memories of the same one-cycle read latency as the UP5K's SPRAMs)
+@pytest.mark.parametrize("storage", ["memory", "spram"])
 @pytest.mark.parametrize(("maxima", "read_every", "full"), [
     ((1,) * 10, 1, True),  # reads back to back, every counter at its maximum every cycle
     ((1, 8, 6, 1, 1, 3, 1, 1, 1, 1), 1, True),
     ((1, 8, 6, 1, 1, 3, 1, 1, 1, 1), 7, False),
     ((3, 1), 1, True),
 ])
-def test_reads_equal_the_increments_before_their_slot(maxima, read_every, full):
-    checked = _simulate(maxima, 1500, read_every, seed=len(maxima) + read_every)
+def test_reads_equal_the_increments_before_their_slot(maxima, read_every, full, storage):
+    checked = _simulate(maxima, 1500, read_every, seed=len(maxima) + read_every, full=full,
+                        storage=storage)
     assert len(checked) > 100 // read_every
     assert set(checked) == set(range(len(maxima)))
 
 
-def test_a_ram_that_powers_up_dirty_is_cleared_first():
-    checked = _simulate((1, 2, 1, 1), 600, 1, seed=4, full=True, bank=_DirtyBank)
+@pytest.mark.parametrize("storage", ["memory", "spram"])
+def test_a_ram_that_powers_up_dirty_is_cleared_first(storage):
+    checked = _simulate((1, 2, 1, 1), 600, 1, seed=4, full=True, bank=_DirtyBank, storage=storage)
     assert set(checked) == {0, 1, 2, 3}
 
 

@@ -24,7 +24,8 @@ lane count is a power of two, else 1) and emits one spike a cycle, so a state wo
     U = \sum_{g=0}^{N/W - 1} \max(1, c_g) \qquad (U = N \text{ with } W = 1,
     \text{ and at most } N)
 
-(:func:`update_cycles`); with one-term decays :math:`C = U + 10 + (E + R)\,Q`. The recurrent
+(:func:`update_cycles`); with one-term decays :math:`C = U + 9 + (E + R)\,Q` (ALIF
+:math:`U + 10 + (E + R)\,Q`). The recurrent
 events of a layer with same-step recurrence go to accumulators of their own in the same
 cycles, so they cost what they cost elsewhere. All layers start a step together,
 so the step takes :math:`\max_l C_l` cycles (the ``step_cycles`` counter) as long as

@@ -10,7 +10,8 @@ word of a RAM plus a small *pending* register :math:`p_c` that sums its incremen
 
     \text{RAM}[c] \leftarrow \text{RAM}[c] + p_c, \qquad p_c \leftarrow \delta_c(t)
 
-in a slot of four cycles (read; the word registered; the sum registered; written), one RAM
+in a slot of four cycles (read; the word registered; the sum registered; written; with SPRAM
+storage the word is not registered, the SPRAM's output holding it through the slot), one RAM
 port, one 32-bit adder and one selection of a pending register for all counters. The counter's
 value at the slot's first cycle :math:`t_0` is exactly :math:`\text{RAM}[c] + p_c(t_0)`, the
 sum of its increments before :math:`t_0` — what a flip-flop counter holds at :math:`t_0`.

@@ -17,12 +17,13 @@ value at the slot's first cycle :math:`t_0` is exactly :math:`\text{RAM}[c] + p_
 sum of its increments before :math:`t_0` — what a flip-flop counter holds at :math:`t_0`.
 
 Slots visit the counters round-robin. A read (``read`` with ``addr``) is a flush of that counter
-in the next free slot, whose sum is also latched into ``value`` (``busy`` falls with it); a read
-slot is always followed by a round-robin one, so every counter is flushed at least once every
-``2N`` slots. At reset the RAM (SPRAM has no initial contents) is cleared by one round of slots
-that write 0 and take nothing. A counter is therefore flushed at least every
-:math:`B = 12N + 8` cycles, and a pending register of :math:`\lceil \log_2 (B\,\delta_{max} + 1)
-\rceil` bits never overflows (:attr:`pending_cycles`).
+in the next free slot, whose sum is ``value`` as ``busy`` falls and in the cycle after (the sum
+register itself, not a copy: the next slot's sum replaces it a cycle later, and a reader loads
+its own register in that window); a read slot is always followed by a round-robin one, so every
+counter is flushed at least once every ``2N`` slots. At reset the RAM (SPRAM has no initial
+contents) is cleared by one round of slots that write 0 and take nothing. A counter is therefore
+flushed at least every :math:`B = 12N + 8` cycles, and a pending register of :math:`\lceil
+\log_2 (B\,\delta_{max} + 1) \rceil` bits never overflows (:attr:`pending_cycles`).
 
 Storage: the link's single-port :class:`~spikeforge.hdl.link_ram.BufferRAM` — two of 16 bits
 side by side, each an UltraPlus SPRAM, where a UP5K design leaves them free
@@ -51,7 +52,7 @@ class CounterBank(wiring.Component):
     busy : Out(1)
         A read is under way (high from the cycle after ``read``).
     value : Out(32)
-        The counter last read, once ``busy`` is low again.
+        The counter read, in the cycle ``busy`` falls and the one after.
     """
 
     def __init__(self, maxima, *, storage="memory"):
@@ -89,7 +90,7 @@ class CounterBank(wiring.Component):
         data = Signal(32)
         total = Signal(32)
         m.d.sync += phase.eq(phase + 1)
-        m.d.comb += self.busy.eq(wanted)
+        m.d.comb += [self.busy.eq(wanted), self.value.eq(total)]
         with m.If(self.read):
             m.d.sync += [wanted.eq(1), wanted_addr.eq(self.addr)]
 
@@ -117,7 +118,7 @@ class CounterBank(wiring.Component):
             m.d.sync += total.eq(Mux(clearing, 0, data + taken))
         with m.If(write):
             with m.If(serving):
-                m.d.sync += [self.value.eq(total), wanted.eq(0)]
+                m.d.sync += wanted.eq(0)
             # a read is served by the slot after a round-robin one, never two in a row
             with m.If(wanted & ~serving & ~clearing):
                 m.d.sync += [current.eq(wanted_addr), serving.eq(1)]

@@ -29,7 +29,12 @@ from amaranth.lib.wiring import In, Out
 
 from .events import EventLayout
 
-__all__ = ["EventFIFO"]
+__all__ = ["NO_RW_COLLISION", "EventFIFO"]
+
+#: the attribute of a memory with one read and one write port that are never at the same
+#: address in the same cycle: a build may leave a read-during-write there undefined
+#: (:data:`spikeforge.boards.yosys.RAM_COLLISIONS_UNDEFINED`)
+NO_RW_COLLISION = "no_rw_collision"
 
 
 class EventFIFO(wiring.Component):
@@ -60,7 +65,10 @@ class EventFIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         depth = self.depth
-        storage = m.submodules.storage = Memory(shape=self.width, depth=depth, init=[])
+        # never read and written at one address in one cycle (read: M > 0; write: M < depth),
+        # so the build need not emulate the old word's read there
+        storage = m.submodules.storage = Memory(shape=self.width, depth=depth, init=[],
+                                              attrs={NO_RW_COLLISION: 1})
         w_port = storage.write_port()
         r_port = storage.read_port(domain="sync")
 
@@ -74,7 +82,8 @@ class EventFIFO(wiring.Component):
         consume_last = Signal()            # consume == depth - 1
 
         take = self.w.valid & room
-        read = stored_nonzero & (~out_valid | self.r.ready)
+        read = Signal()  # a word moves from block RAM to the output register
+        m.d.comb += read.eq(stored_nonzero & (~out_valid | self.r.ready))
         m.d.comb += [
             self.w.ready.eq(room),
             self.r.valid.eq(out_valid),

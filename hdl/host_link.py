@@ -97,9 +97,9 @@ __all__ = ["BANKED", "HostLink"]
 #: The counters kept in the link's :class:`~spikeforge.hdl.counter_bank.CounterBank`: the clock
 #: cycles, the steps the core completed, the core's counters that add an increment each cycle
 #: (:data:`~spikeforge.hdl.network_core.INCREMENTED`), and the link's own frame, byte and
-#: end-of-step counts. The others are registers read as they are: ``step_cycles`` (the core's
-#: step controller), ``trials`` (compared with the trials sent to wait for quiet learning
-#: units), ``output_level`` (the output buffer's level).
+#: end-of-step counts. The others are registers read as they are: ``trials`` (compared with
+#: the trials sent to wait for quiet learning units), ``output_level`` (the output buffer's
+#: level).
 BANKED = ("cycles", "steps", *INCREMENTED, "frames_ok", "frames_rejected", "bytes_dropped",
           "steps_sent")
 
@@ -157,8 +157,6 @@ class HostLink(wiring.Component):
     step_parity : In(1)
         The low bit of the core's step counter: each change is a step completed (the link
         counts them in its counter bank, ``steps``, and as steps no longer in flight).
-    step_cycles : In(32)
-        The cycles of the core's last step.
     <name>_increment : In
         The core's increments of the counters :data:`~spikeforge.hdl.network_core.INCREMENTED`
         (:attr:`NetworkCore.increments <spikeforge.hdl.network_core.NetworkCore.increments>`),
@@ -205,7 +203,7 @@ class HostLink(wiring.Component):
             "events": Out(event_signature()),
             "outputs": In(event_signature()),
             "clear": Out(1), "idle": In(1),
-            "step_parity": In(1), "step_cycles": In(32),
+            "step_parity": In(1),
             **{f"{name}_increment": In(range(top + 1))
                for name, top in self.increment_maxima.items()},
             "w_en": Out(1), "w_layer": Out(layer_bits), "w_lane": Out(lane_bits),
@@ -316,9 +314,10 @@ class HostLink(wiring.Component):
         f.trial_blocks = Signal()  # the frame's command would change what an open trial computes
         f.needs_quiet = Signal()
         f.word_size = Signal(3)
+        # the payload's words: events (RUN, LEARN) or WRITE_WEIGHTS' weights behind its
+        # arguments (set with the frame; meaningless for other commands)
         f.payload_words = Signal(16)
-        f.no_words = Signal()  # payload_words == 0, registered beside it
-        f.words = Signal(16)  # WRITE_WEIGHTS: weight words in the payload (set with the frame)
+        f.no_words = Signal()  # payload_words == 0, registered a state later
         f.bad_seen = Signal()  # PRESCAN: a bad word was read
         f.most = Signal(16)  # READ_OUTPUT: the most events one response may carry
         f.reading_out = Signal()  # the executor owns the output buffer's port (a register)
@@ -480,7 +479,7 @@ class HostLink(wiring.Component):
         params = [f.weights_id, self.leds, *([self.lfsr] if self.learning else [])]
         assert len(params) == info.n_params
         # counter k: the bank's (read from LOAD on) or one of the registers beside it
-        live = {"step_cycles": self.step_cycles, "output_level": level, "trials": self.trials}
+        live = {"output_level": level, "trials": self.trials}
         assert set(live) | set(BANKED) == set(COUNTER_NAMES)
         # k's decoding is registered: k holds still from SEND through LOAD_REG, so the selects
         # are k's by LOAD and the ``word`` that LOAD_REG loads is item k
@@ -600,8 +599,10 @@ class HostLink(wiring.Component):
             m.d.comb += [f.reader.restart.eq(1),
                          f.reader.start.eq(Mux(cmd == Command.WRITE_WEIGHTS,
                                                nbytes(WEIGHTS_ARGS), 0))]
+            events = (cmd == Command.RUN) | ((cmd == Command.LEARN) if self.learning else 0)
             m.d.sync += [
-                f.words.eq((f.length - nbytes(WEIGHTS_ARGS)) >> f.wshift),
+                f.payload_words.eq(Mux(events, f.length >> 1,
+                                       (f.length - nbytes(WEIGHTS_ARGS)) >> f.wshift)),
                 *(flag.eq(cmd == command) for command, flag in cmd_is.items()),
                 f.needs_quiet.eq((cmd == Command.WRITE_WEIGHTS) | (cmd == Command.READ_WEIGHTS)
                                  | (cmd == Command.READ_STATE) | (cmd == Command.CLEAR)
@@ -617,14 +618,13 @@ class HostLink(wiring.Component):
             n_layers = len(self.info.layers)
             is_state = f.cmd_is[Command.READ_STATE]
             start = Mux(is_state, s.neuron, a.addr)
-            count = Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.words,
+            count = Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.payload_words,
                         Mux(is_state, s.count, a.count))
             state_layer = Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]
-            # the payload's word count, registered here so that the item counter's restart in
-            # VERDICT is a copy of registers, not the length's mask and selection
-            frame_words = Mux(f.is_events, f.length >> 1, f.words)
+            # registered here so that the item counter's restart in VERDICT is a copy of
+            # registers
             m.d.sync += [
-                f.payload_words.eq(frame_words), f.no_words.eq(frame_words == 0),
+                f.no_words.eq(f.payload_words == 0),
                 f.range_end.eq(start + count),
                 f.range_limit.eq(Mux(is_state, f.n_of[state_layer], f.depth_of[f.sel])),
             ]

@@ -113,8 +113,7 @@ class LinkTop(wiring.Component):
         wiring.connect(m, core.o_events, from_core.i)
         wiring.connect(m, from_core.o, link.outputs)
         m.d.comb += [core.clear.eq(link.clear), link.idle.eq(core.idle)]
-        m.d.comb += [link.step_parity.eq(network_core.steps[0]),
-                     link.step_cycles.eq(network_core.step_cycles)]
+        m.d.comb += link.step_parity.eq(network_core.steps[0])
         for name, increment in network_core.increments.items():
             m.d.comb += getattr(link, f"{name}_increment").eq(increment)
         if isinstance(core, LearningCore):

@@ -32,7 +32,8 @@ port                           dir   width      meaning
 ``idle``                       out   1          between steps: no step and no clear running
 ``cycles``                     out   32         clock cycles since reset
 ``steps``                      out   32         completed time steps
-``step_cycles``                out   32         cycles of the last completed step
+``run_cycles``                 out   32         cycles spent running steps (the sum of every
+                                                ``step_cycles``)
 ``events``                     out   32         spike events processed by all layers (input
                                                 and recurrent)
 ``synops``                     out   32         synaptic operations (``lanes`` per issue cycle)
@@ -40,7 +41,8 @@ port                           dir   width      meaning
 ``stall_cycles``               out   32         layer-cycles stalled by a full output FIFO
 ``in_events``, ``out_events``  out   32         spike events accepted on ``i_events`` and
                                                 delivered on ``o_events`` (markers excluded);
-                                                ``events`` to ``out_events`` lag one cycle
+                                                ``run_cycles`` to ``out_events`` lag one cycle
+``step_cycles``                out   32         cycles of the last completed step
 ``w_en``                       in    1          (``host_access=True`` only) write one weight
 ``w_layer``, ``w_lane``        in    8, 8       which layer and lane memory
 ``w_addr``                     in    A          word address (``link/memory_layout.py``);
@@ -100,8 +102,9 @@ __all__ = ["COUNTERS", "INCREMENTED", "NetworkCore"]
 #: contract, :data:`spikeforge.link.protocol.CORE_COUNTER_NAMES`).
 COUNTERS = CORE_COUNTER_NAMES
 #: The counters that sum an increment each cycle (:attr:`NetworkCore.increments`); ``cycles``
-#: adds 1, ``steps`` and ``step_cycles`` follow the step controller.
-INCREMENTED = ("events", "synops", "saturations", "stall_cycles", "in_events", "out_events")
+#: adds 1 and ``steps`` follows the step controller.
+INCREMENTED = ("run_cycles", "events", "synops", "saturations", "stall_cycles", "in_events",
+               "out_events")
 
 
 class NetworkCore(wiring.Component):
@@ -168,11 +171,12 @@ class NetworkCore(wiring.Component):
         }
         for name in COUNTERS:
             members[name] = Out(unsigned(32))
+        members["step_cycles"] = Out(unsigned(32))  # a value per step, not a counter
         #: the increments the counters of :data:`INCREMENTED` add each cycle (a cycle after
         #: the events they count), for a parent that keeps the counts elsewhere
         #: (:class:`~spikeforge.hdl.counter_bank.CounterBank`): name → Signal of its maximum
         n_cores = len(self.cores)
-        maxima = {"events": n_cores, "synops": n_cores * lanes,
+        maxima = {"run_cycles": 1, "events": n_cores, "synops": n_cores * lanes,
                   "saturations": sum((1 << len(core.sat)) - 1 for core in self.cores),
                   "stall_cycles": n_cores, "in_events": 1, "out_events": 1}
         self.increment_maxima = {name: maxima[name] for name in INCREMENTED}
@@ -268,7 +272,7 @@ class NetworkCore(wiring.Component):
             m.d.sync += [groups.eq(groups - 1), has_group.eq(groups != 1)]
 
         running = Signal()
-        run_cycles = Signal(32)
+        cycles_so_far = Signal(32)  # of the step running
         all_idle = Signal()
         m.d.comb += all_idle.eq(_all(core.idle for core in cores))
         between_steps = ~running & all_idle
@@ -277,16 +281,16 @@ class NetworkCore(wiring.Component):
         for core in cores:
             m.d.comb += [core.go.eq(go), core.clear.eq(between_steps & self.clear)]
         with m.If(go):
-            m.d.sync += [running.eq(1), run_cycles.eq(1)]
+            m.d.sync += [running.eq(1), cycles_so_far.eq(1)]
         with m.Elif(running):
             with m.If(all_idle):
                 m.d.sync += [
                     running.eq(0),
-                    self.step_cycles.eq(run_cycles),
+                    self.step_cycles.eq(cycles_so_far),
                     self.steps.eq(self.steps + 1),
                 ]
             with m.Else():
-                m.d.sync += run_cycles.eq(run_cycles + 1)
+                m.d.sync += cycles_so_far.eq(cycles_so_far + 1)
 
         # ---- counters ----------------------------------------------------------------------
         # the increments of a cycle are registered and added in the next one, so that a
@@ -294,6 +298,7 @@ class NetworkCore(wiring.Component):
         # cycle; they are read while the core is idle)
         lanes = self.lanes
         increments = {
+            "run_cycles": running,  # every cycle of a step: the sum of the steps' cycles
             "events": sum(core.ev_taken for core in cores),
             "synops": const_mul(sum(core.issue for core in cores), lanes),
             "saturations": sum(core.sat for core in cores),

@@ -201,7 +201,7 @@ class Param(enum.IntEnum, shape=8):
 #: Counters in ``READ_COUNTERS`` order: the core's (:data:`CORE_COUNTER_NAMES`), the
 #: link's, then the learning trials completed (always 0 without learning units).
 COUNTER_NAMES = (
-    "cycles", "steps", "step_cycles", "events", "synops", "saturations", "stall_cycles",
+    "cycles", "steps", "run_cycles", "events", "synops", "saturations", "stall_cycles",
     "in_events", "out_events",
     "frames_ok", "frames_rejected", "bytes_dropped", "steps_sent", "output_level",
     "trials",

@@ -112,6 +112,7 @@ class _Bench:
         self.events = []
         self.cycles = []
         self.counters = {}
+        self.last_step_cycles = 0
         self.markers = []
         # a core that stops (a deadlock) must fail, not hang: a generous bound on the cycles
         per_step = sum(max(ly.params.n + 16 + lane_depth(ly, lanes), max_layer_cycles(ly, lanes))
@@ -137,6 +138,7 @@ class _Bench:
             received = len(self.markers)
         for name in COUNTERS:
             self.counters[name] = ctx.get(getattr(dut, name))
+        self.last_step_cycles = ctx.get(dut.step_cycles)
         if self.read_back:
             await ctx.tick().until(dut.idle)
             for index, layer in enumerate(self.network.layers):
@@ -226,9 +228,9 @@ class _Bench:
                                             np.broadcast_to(np.arange(n), (steps, n))))
             for key, column in (("i", 1), ("u", 2), ("b", 3), ("s", 4)):
                 per_layer[key].append(arr[:, :, column].reshape(*shape, n))
-        # the monitor sees the counter one cycle after it changes: the last value comes from
-        # `counters`
-        step_cycles = np.asarray([*self.cycles, self.counters["step_cycles"]], np.int64)[:steps]
+        # the monitor sees ``step_cycles`` one cycle after it changes: the last value is read
+        # at the end
+        step_cycles = np.asarray([*self.cycles, self.last_step_cycles], np.int64)[:steps]
         return SimResult(self.output.reshape(*shape, self.network.n_out), per_layer["s"],
                          per_layer["i"], per_layer["u"], per_layer["b"],
                          step_cycles.reshape(shape), self.counters, order_ok, self.readback,

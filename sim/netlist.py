@@ -16,16 +16,18 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+from ..boards.yosys import RAM_COLLISIONS_UNDEFINED
 from ..hdl.verilog import TOP, generate_verilog
 from ..toolchain import ToolMissing, build_lock, cache_dir, yosys_command
 
 __all__ = ["TARGETS", "cell_includes", "lower_processes", "netlist_build", "netlist_sources",
            "synthesize_netlist", "yosys_share"]
 
-#: target → (Yosys synthesis command, cell model file under the share folder)
+#: target → (Yosys synthesis command, cell model file under the share folder); the memories
+#: that never read and write one address in a cycle are built as the boards build them
 TARGETS = {
-    "ice40": ("synth_ice40 -top {top}", "ice40/cells_sim.v"),
-    "ecp5": ("synth_ecp5 -top {top}", "ecp5/cells_sim.v"),
+    "ice40": (f"{RAM_COLLISIONS_UNDEFINED}; synth_ice40 -top {{top}}", "ice40/cells_sim.v"),
+    "ecp5": (f"{RAM_COLLISIONS_UNDEFINED}; synth_ecp5 -top {{top}}", "ecp5/cells_sim.v"),
 }
 
 

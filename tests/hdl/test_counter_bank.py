@@ -33,7 +33,7 @@ def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank, st
     async def bench(ctx):
         sums = np.zeros(n, dtype=np.int64)
         prefix = []  # sums before each cycle
-        reading = None
+        reading = held = None
         for t in range(cycles):
             prefix.append(sums.copy())
             step = (np.array(maxima) if full
@@ -42,9 +42,13 @@ def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank, st
                 ctx.set(increment, int(step[c]))
             sums += step
             busy = ctx.get(dut.busy)
+            if held is not None:  # the value holds a cycle after busy fell
+                assert ctx.get(dut.value) == held, (t, reading)
+                held = None
             if reading is not None and not busy:
                 # the slot that served the read began four cycles before busy fell
-                assert ctx.get(dut.value) == prefix[t - 4][reading] % (1 << 32), (t, reading)
+                held = ctx.get(dut.value)
+                assert held == prefix[t - 4][reading] % (1 << 32), (t, reading)
                 checked.append(reading)
                 reading = None
             if reading is None and not busy and t % read_every == 0:
@@ -66,6 +70,8 @@ def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank, st
             ctx.set(dut.read, 0)
             while ctx.get(dut.busy):
                 await ctx.tick()
+            assert ctx.get(dut.value) == sums[c] % (1 << 32)
+            await ctx.tick()
             assert ctx.get(dut.value) == sums[c] % (1 << 32)
             checked.append(c)
 

@@ -50,6 +50,7 @@ def test_random_networks_match_reference_and_schedule(seed, lanes, layers, satur
     predicted = schedule(network, spikes, lanes, trace)
     assert result.counters["synops"] == int(predicted.synops.sum())
     assert result.counters["events"] == int(predicted.events.sum())
+    assert result.counters["run_cycles"] == int(result.step_cycles.sum())
     if consumer_gap == 0:
         np.testing.assert_array_equal(result.step_cycles, predicted.cycles)
         assert result.counters["stall_cycles"] == 0

@@ -161,8 +161,8 @@ def test_more_lanes_can_stop_a_network_fitting(digits_network):
         check_fit(network, 2, get_target("icebreaker"), learning=True)
     allocation = compile_network(network, "icebreaker", lanes=2)["allocation"]
     assert allocation["bram_blocks"] == 37 - 2 * 8 + 2 and allocation["spram_blocks"] == 2
-    assert {"layer": "host link", "memory": "counters", "lane": None, "depth": 12, "width": 32,
-            "bits": 384, "blocks": 2} in allocation["memories"]
+    assert {"layer": "host link", "memory": "counters", "lane": None, "depth": 13, "width": 32,
+            "bits": 416, "blocks": 2} in allocation["memories"]
     assert compile_network(network, "ulx3s-85f", lanes=2)["allocation"]["bram_blocks"] > 0
 
 

@@ -12,7 +12,7 @@
 
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from .yosys import RAM_COLLISIONS_UNDEFINED, RECODE_FSMS
+from .yosys import RECODE_FSMS
 
 __all__ = ["SpikeforgeICEBreaker"]
 
@@ -34,7 +34,7 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
         it is still valid on the board as long as its Fmax exceeds 12 MHz, which the build checks.
         """
         return {
-            "script_after_read": f"{RECODE_FSMS}\n{RAM_COLLISIONS_UNDEFINED}",
+            "script_after_read": RECODE_FSMS,
             "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
             "nextpnr_opts": "--timing-allow-fail"
                             + ("" if seed is None else f" --seed {int(seed)}"),

@@ -5,11 +5,13 @@ transparent promises the *old* word when the same address is written in the same
 and ECP5 block RAMs do not keep that promise, so Yosys builds it around every such memory
 (``emulate_read_first``: the write delayed by a register and an address comparator in front of
 the read data), and that comparator sits on the longest paths of a layer. The memories of a
-:class:`~spikeforge.hdl.lif_layer.LIFLayer` whose collisions never matter carry the attribute
-``no_rw_check``; Yosys honours it only on read ports it builds itself from flip-flops, while
-Amaranth hands it finished synchronous ports. :func:`relax_collisions` therefore sets
-``COLLISION_X_MASK`` (the collision returns an undefined word) on every non-transparent read
-port of those memories in the RTLIL that Amaranth writes for the board build.
+:class:`~spikeforge.hdl.lif_layer.LIFLayer` whose collisions never matter, and the event FIFOs'
+(never read and written at one address in a cycle: ``tests/formal/test_event_fifo_formal.py``;
+83 logic cells on the digits-sized UP5K build), carry the attribute ``no_rw_check``; Yosys
+honours it only on read ports it builds itself from flip-flops, while Amaranth hands it finished
+synchronous ports. :func:`relax_collisions` therefore sets ``COLLISION_X_MASK`` (the collision
+returns an undefined word) on every non-transparent read port of those memories in the RTLIL
+that Amaranth writes for the board build.
 """
 
 import re

@@ -11,7 +11,7 @@ every flip-flop's ``init`` value), so the ``init`` attribute that
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
-from .yosys import RAM_COLLISIONS_UNDEFINED, SMALL_RAMS_TO_LUTS
+from .yosys import SMALL_RAMS_TO_LUTS
 
 __all__ = ["SpikeforgeULX3S85F"]
 
@@ -31,7 +31,7 @@ class SpikeforgeULX3S85F(ULX3S_85F_Platform):
         return {
             "add_preferences":
                 f'FREQUENCY PORT "{self.default_clk}_0__io" {target_mhz * 1e6:.0f} HZ;',
-            "script_after_read": f"{SMALL_RAMS_TO_LUTS}\n{RAM_COLLISIONS_UNDEFINED}",
+            "script_after_read": SMALL_RAMS_TO_LUTS,
             "nextpnr_opts": "--timing-allow-fail"
                             + ("" if seed is None else f" --seed {int(seed)}"),
         }

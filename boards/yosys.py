@@ -14,33 +14,11 @@ digits-sized network: Fmax 30.4 MHz with the binary encodings, 35.5 MHz re-encod
 alone; the phase registers came later).
 """
 
-from ..hdl.event_fifo import NO_RW_COLLISION
-
-__all__ = ["COLLISIONS_UNDEFINED_IN_MEMORY_CELLS", "RAM_COLLISIONS_UNDEFINED", "RECODE_FSMS",
-           "SMALL_RAMS_TO_LUTS", "SMALL_RAM_WORDS", "SYNTH_NOABC"]
+__all__ = ["RECODE_FSMS", "SMALL_RAMS_TO_LUTS", "SMALL_RAM_WORDS", "SYNTH_NOABC"]
 
 #: drop the ``init`` attribute of Amaranth FSM state registers (named ``fsm_state``) and of the
 #: layers' ``phase`` registers (an enum set only to constants: an FSM to Yosys)
 RECODE_FSMS = "setattr -unset init w:*fsm_state w:phase"
-
-#: the command of :data:`RAM_COLLISIONS_UNDEFINED` on ``$mem_v2`` cells whose read port is
-#: synchronous: from Verilog (the netlist simulations) that is after ``synth``'s ``coarse``
-#: step has merged each read port's register (``-run begin:map_ram``)
-COLLISIONS_UNDEFINED_IN_MEMORY_CELLS = ("setparam -set RD_COLLISION_X_MASK 1'b1 "
-                                        f"t:$mem_v2 a:{NO_RW_COLLISION} %i")
-
-#: leave a read-during-write at one address undefined in the memories marked
-#: :data:`~spikeforge.hdl.event_fifo.NO_RW_COLLISION` (``RD_COLLISION_X_MASK``): the event FIFOs,
-#: which ``tests/formal/test_event_fifo_formal.py`` proves never see one. Amaranth asks every
-#: synchronous read port for the old word, which an iCE40 block RAM does not promise, so Yosys
-#: emulates it with a copy of the write's address and data and a compare and a multiplexer
-#: behind the read data: 79 logic cells for the two event FIFOs of the digits-sized UP5K build
-#: (3,546 → 3,467 LC).
-#: A memory that never sees the case needs none of it. The parameter is on the ``$mem_v2``
-#: cell that collects a memory's ports (:data:`COLLISIONS_UNDEFINED_IN_MEMORY_CELLS`), hence
-#: ``proc`` and ``memory_collect`` first: Amaranth's RTLIL has its read ports synchronous
-#: already.
-RAM_COLLISIONS_UNDEFINED = f"proc; memory_collect; {COLLISIONS_UNDEFINED_IN_MEMORY_CELLS}"
 
 #: the largest memory (in words) that :data:`SMALL_RAMS_TO_LUTS` puts in LUT RAM
 SMALL_RAM_WORDS = 384

@@ -318,6 +318,9 @@ class HostLink(wiring.Component):
         # arguments (set with the frame; meaningless for other commands)
         f.payload_words = Signal(16)
         f.no_words = Signal()  # payload_words == 0, registered a state later
+        # the first index the frame reads or writes: READ_STATE's neuron, else the weight
+        # address (set with the frame; meaningless for commands without one)
+        f.first = Signal(16)
         f.bad_seen = Signal()  # PRESCAN: a bad word was read
         f.most = Signal(16)  # READ_OUTPUT: the most events one response may carry
         f.reading_out = Signal()  # the executor owns the output buffer's port (a register)
@@ -382,7 +385,7 @@ class HostLink(wiring.Component):
         # layer's limit, registered in CHECK by one adder for every command; ``fits`` is the one
         # comparison (a 17-bit carry chain), registered in CHECK_RANGE beside the checks of the
         # other arguments, which CHECK_FIELDS then ANDs with it
-        f.range_end, f.range_limit = Signal(17), Signal(17)
+        f.range_end, f.range_limit = Signal(17), Signal(17)  # first + count, its limit
         fits = f.fits = Signal()
         max_items = MAX_PAYLOAD >> f.wshift
         yes = Const(1, 1)
@@ -562,14 +565,12 @@ class HostLink(wiring.Component):
             self.events.payload.marker.eq(f.event_word == EVENT_MARKER),
         ]
         # read addresses are registered: item k is read from LOAD on, and k has been stable for a
-        # whole byte time by then; the address's base is a register of its own (the arguments
-        # are still from CHECK on), so the adder's carry chain starts at registers
-        r_base = Signal(len(self.r_addr))
+        # whole byte time by then; the address's base is the frame's first index (set in
+        # DECODE), so the adder's carry chain starts at registers
         m.d.sync += [
-            r_base.eq(Mux(is_read_state, s.neuron, a.addr)),
             self.r_layer.eq(Mux(is_read_state, s.layer, a.layer)),
             self.r_lane.eq(Mux(is_read_state, 0, a.lane)),
-            self.r_addr.eq(r_base + k),
+            self.r_addr.eq(f.first + k),
         ]
 
     # ---- the executor's states -----------------------------------------------------------------
@@ -601,6 +602,7 @@ class HostLink(wiring.Component):
                                                nbytes(WEIGHTS_ARGS), 0))]
             events = (cmd == Command.RUN) | ((cmd == Command.LEARN) if self.learning else 0)
             m.d.sync += [
+                f.first.eq(Mux(cmd == Command.READ_STATE, s.neuron, a.addr)),
                 f.payload_words.eq(Mux(events, f.length >> 1,
                                        (f.length - nbytes(WEIGHTS_ARGS)) >> f.wshift)),
                 *(flag.eq(cmd == command) for command, flag in cmd_is.items()),
@@ -617,7 +619,6 @@ class HostLink(wiring.Component):
         with m.State("CHECK"):
             n_layers = len(self.info.layers)
             is_state = f.cmd_is[Command.READ_STATE]
-            start = Mux(is_state, s.neuron, a.addr)
             count = Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.payload_words,
                         Mux(is_state, s.count, a.count))
             state_layer = Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]
@@ -625,7 +626,7 @@ class HostLink(wiring.Component):
             # registers
             m.d.sync += [
                 f.no_words.eq(f.payload_words == 0),
-                f.range_end.eq(start + count),
+                f.range_end.eq(f.first + count),
                 f.range_limit.eq(Mux(is_state, f.n_of[state_layer], f.depth_of[f.sel])),
             ]
             m.next = "CHECK_RANGE"

@@ -16,20 +16,16 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from ..boards.yosys import COLLISIONS_UNDEFINED_IN_MEMORY_CELLS
 from ..hdl.verilog import TOP, generate_verilog
 from ..toolchain import ToolMissing, build_lock, cache_dir, yosys_command
 
 __all__ = ["TARGETS", "cell_includes", "lower_processes", "netlist_build", "netlist_sources",
            "synthesize_netlist", "yosys_share"]
 
-#: target → (Yosys synthesis command, cell model file under the share folder); the memories
-#: that never read and write one address in a cycle are built as the boards build them,
-#: their read-during-write undefined before the memory mapping
+#: target → (Yosys synthesis command, cell model file under the share folder)
 TARGETS = {
-    family: (f"{synth} -top {{top}} -run begin:map_ram; {COLLISIONS_UNDEFINED_IN_MEMORY_CELLS}; "
-             f"{synth} -top {{top}} -run map_ram:", f"{family}/cells_sim.v")
-    for family, synth in (("ice40", "synth_ice40"), ("ecp5", "synth_ecp5"))
+    "ice40": ("synth_ice40 -top {top}", "ice40/cells_sim.v"),
+    "ecp5": ("synth_ecp5 -top {top}", "ecp5/cells_sim.v"),
 }
 
 

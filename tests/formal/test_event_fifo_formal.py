@@ -12,8 +12,8 @@ and they behave cycle for cycle as the FIFO the core's schedules were measured w
 * **No drop** (k-induction): a word taken always has room in block RAM, the level equals the
   words taken minus the words given, and the registered flags equal what they stand for (the
   level's ``!= 0``, each pointer's ``== depth - 1``, ``w.ready``'s promise). And the block RAM
-  is never read and written at one address in the same cycle, so the boards' builds may leave
-  that case undefined (:data:`~spikeforge.boards.yosys.RAM_COLLISIONS_UNDEFINED`).
+  is never read and written at one address in the same cycle, so the builds may leave that case
+  undefined (``no_rw_check``, :mod:`spikeforge.boards.rtlil`).
 * **Order** (against a model, bounded: the first 10 cycles): a word chosen by the solver (any
   index ``t``, any value ``v``) is the ``t``-th word taken; the ``t``-th word given is ``v``. This
   is the bound Amaranth's own test suite checks its FIFOs' contract to (2·depth + 1 cycles).
@@ -115,8 +115,8 @@ def harness(component=EventFIFO, *, order):
         Assert(internal(fragment, "stored_nonzero") == (stored != 0)),
         Assert(internal(fragment, "produce_last") == (produce == DEPTH - 1)),
         Assert(internal(fragment, "consume_last") == (consume == DEPTH - 1)),
-        # never a read and a write at one address in one cycle: what lets the boards leave a
-        # read-during-write undefined (spikeforge.boards.yosys.RAM_COLLISIONS_UNDEFINED)
+        # never a read and a write at one address in one cycle: what lets the builds leave a
+        # read-during-write undefined (no_rw_check, spikeforge.boards.rtlil)
         Assert(~(take & internal(fragment, "read")) | (produce != consume)),
     ]
     return m

@@ -481,7 +481,9 @@ class HostLink(wiring.Component):
         level = f.obuf.level
         params = [f.weights_id, self.leds, *([self.lfsr] if self.learning else [])]
         assert len(params) == info.n_params
-        # counter k: the bank's (read from LOAD on) or one of the registers beside it
+        # counter k: the bank's (read from LOAD on; its value holds as busy falls, when
+        # LOAD_WAIT leaves, and in the cycle after, when LOAD_REG loads it) or one of the
+        # registers beside it
         live = {"output_level": level, "trials": self.trials}
         assert set(live) | set(BANKED) == set(COUNTER_NAMES)
         # k's decoding is registered: k holds still from SEND through LOAD_REG, so the selects

@@ -602,6 +602,7 @@ class HostLink(wiring.Component):
             m.d.comb += [f.reader.restart.eq(1),
                          f.reader.start.eq(Mux(cmd == Command.WRITE_WEIGHTS,
                                                nbytes(WEIGHTS_ARGS), 0))]
+            # ``is_events`` from the command itself: the flags it is made of are set here
             events = (cmd == Command.RUN) | ((cmd == Command.LEARN) if self.learning else 0)
             m.d.sync += [
                 f.first.eq(Mux(cmd == Command.READ_STATE, s.neuron, a.addr)),

@@ -150,7 +150,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # weights go to the UltraPlus SPRAM only where the block RAMs cannot hold the design
-    spram = spram_plan(network, lanes, get_target(platform.board), learning is not None)
+    spram = spram_plan(network, lanes, get_target(platform.board), learning)
     top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link,
                    learning=learning, spram_weights=spram)
     start = time.perf_counter()

@@ -39,7 +39,7 @@ def run(args):
     network = load_network_arg(args.netfile)
     learning = None if args.rule is None else learning_config(network, args)
     platform = board_platform(args.board)
-    _check_fit(network, args, learning is not None)
+    _check_fit(network, args, learning)
     what = "" if learning is None else f" with {args.rule} learning units"
     log(args, f"building {network.name}{what} for {args.board} ({platform.device}) in "
         f"{args.out} ...")

@@ -149,30 +149,52 @@ def _word_memory(target, layer, kind, depth, width):
     return memory
 
 
-def allocate(network, lanes, target, learning=False):
-    """Every memory of the design with its size and block count on ``target``; a weight memory
-    :func:`spram_plan` puts in SPRAM takes no block RAM and says how many SPRAMs it takes."""
-    return _allocate(network, lanes, target, spram_plan(network, lanes, target, learning))
+def allocate(network, lanes, target, learning=None):
+    """Every memory of the design with its size and block count on ``target`` (``learning``:
+    a :class:`~spikeforge.model.learning.LearningConfig`, whose units' memories are added); a
+    weight memory :func:`spram_plan` puts in SPRAM takes no block RAM and says how many SPRAMs
+    it takes."""
+    plan = spram_plan(network, lanes, target, learning)
+    return _allocate(network, lanes, target, plan) + _learning_memories(network, target, learning)
 
 
-def spram_plan(network, lanes, target, learning=False):
+def _learning_memories(network, target, learning):
+    """The learning units' block memories (:func:`spikeforge.hdl.learning_unit.memory_shapes`),
+    none without ``learning``."""
+    if not learning:
+        return []
+    from ..hdl.learning_unit import memory_shapes
+
+    return [_memory(target, network.layers[index].name or f"layer{index}", f"learning {kind}",
+                    None, depth, width)
+            for index in learning.layers
+            for kind, (depth, width) in memory_shapes(network, learning, index).items()]
+
+
+def spram_plan(network, lanes, target, learning=None):
     """``(layer, lane)`` weight memories held in the UltraPlus SPRAM on ``target``.
 
     None while the block RAMs hold the design (its timing and its boot-time weights stay as
     they are); else the weight memories that free the most block RAMs go first, while SPRAMs
     are left beside the host link's (:data:`LINK_SPRAMS`) and until the rest fits. SPRAM
-    starts empty, so such a design runs once its weights are deployed; the learning units
-    need a second port, so a learning build keeps block RAM (``learning=True``: no plan).
+    starts empty, so such a design runs once its weights are deployed. With ``learning`` (a
+    :class:`~spikeforge.model.learning.LearningConfig`) the units' memories count, and the
+    weights of a learning layer stay in block RAM: its unit reads and writes them in one
+    cycle, which a single-port SPRAM cannot.
     """
     free = target.spram_blocks - LINK_SPRAMS
-    if learning or free <= 0 or target.bram_blocks is None:
+    if free <= 0 or target.bram_blocks is None:
         return frozenset()
-    memories = _allocate(network, lanes, target, frozenset())
+    memories = (_allocate(network, lanes, target, frozenset())
+                + _learning_memories(network, target, learning))
     short = sum(m["blocks"] for m in memories) - target.bram_blocks
     if short > 0:  # the SPRAMs the link's counters would take go to weights: they need blocks
         short += _link_counters(target)["blocks"]
+    learning_layers = set(learning.layers) if learning else set()
     weights = []  # (blocks, layer, lane, SPRAMs) of every weight memory
     for index, layer in enumerate(network.layers):
+        if index in learning_layers:
+            continue
         depth, width = _held_depth(layer, lanes), layer.params.weight_format.width
         blocks = bram_blocks(depth, width, target.bram_shapes)
         weights += [(blocks, index, lane, spram_blocks(depth, width)) for lane in range(lanes)]
@@ -278,10 +300,10 @@ def _spram_note(target, learning):
     free = target.spram_blocks - LINK_SPRAMS
     if free <= 0:
         return ""
-    if learning:
-        return ("Weights go to SPRAM only without learning units (they need a second port). ")
+    learning_layers = "; a learning layer's stay in block RAM (its unit needs a second port)"
     return (f"Its {free} SPRAMs beside the host link's ({target.spram_block_bits // 1024} kbit "
-            "each, weights only) cannot take enough weight memories for the rest to fit. ")
+            f"each, weights only{learning_layers if learning else ''}) cannot take enough "
+            "weight memories for the rest to fit. ")
 
 
 def _fitting_blocks(network, lanes, target, learning):
@@ -315,7 +337,7 @@ def _narrower_weights(network, lanes, target, learning):
     return ""
 
 
-def largest_dense(target, bits=8, lanes=1, step=16, limit=4096, learning=False):
+def largest_dense(target, bits=8, lanes=1, step=16, limit=4096):
     """``(H, synapses)`` of the largest ``H → H → 10`` network of ``bits``-bit weights that
     ``target`` holds by this model (block RAM, SPRAM, LUT estimate); ``(0, 0)`` if none."""
     def network(h):
@@ -326,7 +348,7 @@ def largest_dense(target, bits=8, lanes=1, step=16, limit=4096, learning=False):
 
     best = 0
     for h in range(step, limit + 1, step):  # more neurons never need less: stop at a miss
-        if _fitting_blocks(network(h), lanes, target, learning) is None:
+        if _fitting_blocks(network(h), lanes, target, None) is None:
             break
         best = h
     return best, best * best + 10 * best
@@ -337,7 +359,7 @@ def _what_fits(network, lanes, target, learning):
     narrower = _narrower_weights(network, lanes, target, learning)
     if narrower:
         return narrower
-    h, synapses = largest_dense(target, 8, lanes, learning=learning)
+    h, synapses = largest_dense(target, 8, lanes)
     mine = sum(weight_words(layer)["unrolled"] for layer in network.layers)
     return (f"For scale: the largest dense H → H → 10 network of 8-bit weights it holds has "
             f"H = {h} ({synapses} synapses); this one has {mine}. " if h else "")
@@ -355,9 +377,10 @@ def _advice(target):
                f": {target.name} is the largest board spikeforge builds for."))
 
 
-def check_fit(network, lanes, target, learning=False):
+def check_fit(network, lanes, target, learning=None):
     """Allocate and refuse a design that needs more block RAM or LUTs than ``target`` has
-    (``learning``: with learning units, whose weights stay in block RAM)."""
+    (``learning``: a :class:`~spikeforge.model.learning.LearningConfig`, with learning units,
+    their memories counted and their layers' weights kept in block RAM)."""
     memories = allocate(network, lanes, target, learning)
     blocks = sum(m["blocks"] for m in memories)
     bits = sum(m["bits"] for m in memories)

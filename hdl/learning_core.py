@@ -26,6 +26,9 @@ port                     dir   width   meaning
                                        load it
 =======================  ====  ======  ==========================================================
 
+``spram_weights`` are the network core's (:class:`~spikeforge.hdl.network_core.NetworkCore`),
+of layers that do not learn only.
+
 With ``link=True`` the core also serves a host link (:class:`~spikeforge.hdl.link_top.LinkTop`):
 between trials (``FEED``, no command waiting) input events pass straight to the network (plain
 inference), ``clear`` and host weight writes reach it, and its output events go out on
@@ -80,8 +83,16 @@ class LearningCore(wiring.Component):
     """On-chip learning around a network core; see the module docstring for the ports."""
 
     def __init__(self, network, config, *, lanes=1, probe=False, link=False, input_depth=None,
-                 output_depth=None):
+                 output_depth=None, spram_weights=()):
         config.check(network)
+        # a unit reads and writes its layer's weights in one cycle (``UPDATE``): single-port
+        # SPRAM holds only the weights of layers that do not learn
+        learning_in_spram = sorted({index for index, _ in spram_weights} & set(config.layers))
+        if learning_in_spram:
+            raise ValueError(
+                f"layer(s) {learning_in_spram} learn: their units read and write weights in one "
+                "cycle, so their weights cannot be in single-port SPRAM (only the weights of "
+                "layers that do not learn can)")
         for index, layer in enumerate(network.layers):
             if layer.connectivity is not None and layer.connectivity.conv is not None:
                 raise ValueError(
@@ -95,7 +106,9 @@ class LearningCore(wiring.Component):
                     "row per input); learn another layer, or train this one offline")
         self.network, self.config, self.lanes, self.link = network, config, lanes, link
         self.core = NetworkCore(network, lanes=lanes, probe=True, host_access=True,
-                                input_depth=input_depth, output_depth=output_depth)
+                                input_depth=input_depth, output_depth=output_depth,
+                                spram_weights=spram_weights)
+        self.spram_weights = self.core.spram_weights
         self.units = [LearningUnit(network, config, index, lanes=lanes, probe=probe)
                       for index in config.layers]
         members = {

@@ -42,7 +42,7 @@ from .arith import clamp, const_mul, saturate
 from .events import probe_signature
 from .learning_events import learn_probe_signature
 
-__all__ = ["LearningUnit", "bit_length", "decay"]
+__all__ = ["LearningUnit", "bit_length", "decay", "memory_shapes"]
 
 
 class _Phase(enum.IntEnum):
@@ -52,6 +52,26 @@ class _Phase(enum.IntEnum):
     SYN = 3
     UPDATE = 4
     CLEAR = 5
+
+
+def _has_alif_component(layer, config):
+    """Whether the eligibility has the ALIF component ``a`` (an ALIF layer under e-prop)."""
+    return layer.params.kind is NeuronKind.ALIF and config.rule is LearningRule.EPROP
+
+
+def memory_shapes(network, config, index):
+    r"""``{name: (depth, width)}`` of the block memories of learning layer ``index``'s unit
+    (:math:`R` rows, :math:`N` neurons): ``traces`` :math:`R \times (w_p + w_q)`,
+    ``eligibilities`` :math:`R N \times (w_{\bar e} + w_a)` (:math:`w_a = 1` without the ALIF
+    component) and ``gradients`` :math:`R N \times w_G`, in the formats of
+    :func:`~spikeforge.model.learning.ranges.hardware_formats`. (A hidden layer's feedback
+    signs are a ROM read in the same cycle: logic, not a block memory.)"""
+    layer = network.layers[index]
+    f, rows, n = hardware_formats(network, config, index), rows_of(layer, config), layer.params.n
+    a_width = config.elig_format.width if _has_alif_component(layer, config) else 1
+    return {"traces": (rows, f.p.width + f.q.width),
+            "eligibilities": (rows * n, f.ebar.width + a_width),
+            "gradients": (rows * n, config.grad_format.width)}
 
 
 def decay(x, k):
@@ -212,28 +232,31 @@ class LearningUnit(wiring.Component):
     @property
     def _alif(self):
         """Whether the eligibility has the ALIF component ``a`` (an ALIF layer under e-prop)."""
-        return (self.layer.params.kind is NeuronKind.ALIF
-                and self.config.rule is LearningRule.EPROP)
+        return _has_alif_component(self.layer, self.config)
 
     def _captured_state(self, m, hw):
-        """Registers of every neuron's ``U`` and ``b``, loaded from the capture ports: the layer
-        probes every neuron once a step in ascending order, ``W`` a cycle, so the records shift
-        ``W`` places down a chain and neuron ``i``'s ends in register ``i`` (no decoder of the
-        neuron index)."""
+        """A memory of every neuron's ``U`` (and ``b``, ALIF), written from the capture ports:
+        the layer probes every neuron once a step in ascending order, ``W`` a cycle, so the
+        records of a cycle fill word :math:`i / W` of its first neuron :math:`i` (``W`` is a
+        power of two: the word is the neuron index's high bits). Neuron ``i`` is read from
+        there by ``NEURON`` (``hw.captured``, a cycle after ``hw.i_ctr``)."""
         p = self.layer.params
-        n = p.n
-        pw = p.potential_format.width
-        u_regs = [Signal(signed(pw), name=f"u{i}") for i in range(n)]
-        b_regs = [Signal(unsigned(p.trace_format.width), name=f"b{i}") for i in range(n)]
-        records = [port.payload for port in self.capture]
-        w = len(records)
+        fields = {"u": signed(p.potential_format.width)}
+        if p.kind is NeuronKind.ALIF:
+            fields["b"] = unsigned(p.trace_format.width)
+        w = len(self.capture)
+        shift = w.bit_length() - 1
+        # no read of a word meets its write: the words are written while the network runs,
+        # and read after it has
+        captured = Memory(shape=data.ArrayLayout(data.StructLayout(fields), w),
+                          depth=p.n // w, init=[], attrs={"no_rw_check": 1})
+        m.submodules.captured = captured
+        wr = captured.write_port()
         with m.If(self.capture[0].valid):
-            m.d.sync += [reg.eq(nxt) for reg, nxt
-                         in zip(u_regs, [*u_regs[w:], *(r.u for r in records)], strict=True)]
-            if p.kind is NeuronKind.ALIF:
-                m.d.sync += [reg.eq(nxt) for reg, nxt
-                             in zip(b_regs, [*b_regs[w:], *(r.b for r in records)], strict=True)]
-        hw.u_regs, hw.b_regs = u_regs, b_regs
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(self.capture[0].payload.neuron >> shift)]
+            for lane, port in enumerate(self.capture):
+                m.d.comb += [wr.data[lane][name].eq(port.payload[name]) for name in fields]
+        hw.captured, hw.captured_shift = captured.read_port(), shift
 
     def _memories(self, m, hw):
         """The traces ``p, q`` per row, ``ē, a`` and ``G`` per synapse, with their ports. ``G``
@@ -244,65 +267,79 @@ class LearningUnit(wiring.Component):
         pq_layout = data.StructLayout({"p": unsigned(f.p.width), "q": unsigned(f.q.width)})
         syn_layout = data.StructLayout({
             "ebar": signed(f.ebar.width), "a": signed(ef.width if self._alif else 1)})
-        pq = m.submodules.pq = Memory(shape=pq_layout, depth=self.rows, init=[])
-        syn = m.submodules.syn = Memory(shape=syn_layout, depth=self.rows * p.n, init=[])
+        # a sweep reads an address and writes it stages later: a read that meets a write to
+        # its address in one cycle is one whose data no stage takes (past a sweep's end)
+        relaxed = {"no_rw_check": 1}
+        pq = m.submodules.pq = Memory(shape=pq_layout, depth=self.rows, init=[], attrs=relaxed)
+        syn = m.submodules.syn = Memory(shape=syn_layout, depth=self.rows * p.n, init=[],
+                                        attrs=relaxed)
         pq_rd, pq_wr = pq.read_port(), pq.write_port()
         grad = m.submodules.grad = Memory(shape=signed(gf.width), depth=self.rows * p.n,
-                                          init=[])
+                                          init=[], attrs=relaxed)
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
         g_rd, g_wr = grad.read_port(), grad.write_port()
         vars(hw).update(pq_rd=pq_rd, pq_wr=pq_wr, syn_rd=syn_rd, syn_wr=syn_wr, g_rd=g_rd,
                         g_wr=g_wr)
 
     def _neuron_factors(self, m, hw):
-        """Per-neuron registers of the surrogate exponent and the quantized learning signal,
-        the pipeline that stores them (``hw.store_signal(L)`` stores neuron ``i_ctr``'s, with
-        the surrogate's leading-one detector) and (hidden layer) the feedback ROM."""
+        """A memory of every neuron's factors (the surrogate exponent and the quantized
+        learning signal), the pipeline that stores them (``hw.store_signal(L)`` stores neuron
+        ``i_ctr``'s, with the surrogate's leading-one detector) and (hidden layer) the feedback
+        ROM."""
         cfg, p = self.config, self.layer.params
         n, n_out = p.n, self.network.n_out
         pw = p.potential_format.width
+        alif = p.kind is NeuronKind.ALIF
         exp_w = max(1, (cfg.sg_slope * (pw + 2)).bit_length())
-        m_regs = Array(Signal(exp_w, name=f"m{i}") for i in range(n))
-        act_regs = Array(Signal(name=f"act{i}") for i in range(n))
-        lz_regs = Array(Signal(name=f"lz{i}") for i in range(n))  # L == 0
-        ls_regs = Array(Signal(name=f"ls{i}") for i in range(n))  # L < 0
         sig_w = self.error_format.width + max(1, n_out).bit_length() + 1
-        le_regs = Array(Signal(range(sig_w + 1), name=f"le{i}") for i in range(n))
+        # per neuron: m·ℓ, whether the surrogate is not zero, L == 0, L < 0, |L|'s exponent
+        factors = data.StructLayout({"ml": unsigned(exp_w), "act": 1, "lz": 1, "ls": 1,
+                                     "le": range(sig_w + 1)})
+        # written in NEURON (and the first cycles of ROWS), read in SYN: never in one cycle
+        memory = m.submodules.factors = Memory(shape=factors, depth=n, init=[],
+                                               attrs={"no_rw_check": 1})
+        factor_wr = memory.write_port()
 
         i_ctr = Signal(range(n + 1))
         k_ctr = Signal(range(n_out + 1))
         acc = Signal(signed(sig_w))
-        vars(hw).update(m_regs=m_regs, act_regs=act_regs, lz_regs=lz_regs, ls_regs=ls_regs,
-                        le_regs=le_regs, sig_w=sig_w, i_ctr=i_ctr, k_ctr=k_ctr, acc=acc)
-        # a neuron's factors are stored through three stages (its U, b and learning signal
-        # selected; v = U - θ - b; |v| >> sg_shift and |L|), so the selection, the
-        # subtractions and the leading-one detectors do not form one path
+        vars(hw).update(factor_rd=memory.read_port(), sig_w=sig_w, i_ctr=i_ctr, k_ctr=k_ctr,
+                        acc=acc)
+        # a neuron's factors are stored through four stages (its learning signal, while its
+        # U and b are read; U and b selected; v = U - θ - b; |v| >> sg_shift and |L|), so the
+        # memory's read, the subtractions and the leading-one detectors do not form one path
         # b is captured for ALIF layers only (0 otherwise): v = U - θ needs no room for it
-        v_w = pw + (p.trace_format.width if p.kind is NeuronKind.ALIF else 0) + 2
+        v_w = pw + (p.trace_format.width if alif else 0) + 2
         stored = dict(i=Signal.like(i_ctr), value=Signal(signed(sig_w)))
-        f1 = _stage(m, "factor_", 1, **stored, u=Signal(signed(pw)),
-                    b=Signal(unsigned(p.trace_format.width)))
-        hw.store_signal = lambda value: f1.load(i=i_ctr, value=value, u=Array(hw.u_regs)[i_ctr],
-                                                b=Array(hw.b_regs)[i_ctr])
-        f2 = _stage(m, "factor_", 2, **stored, v=Signal(signed(v_w)))
-        f3 = _stage(m, "factor_", 3, i=stored["i"], dist=Signal(unsigned(v_w)),
+        captured, shift = hw.captured, hw.captured_shift
+        m.d.comb += captured.addr.eq(i_ctr >> shift)
+        f1 = _stage(m, "factor_", 1, **stored)
+        hw.store_signal = lambda value: f1.load(i=i_ctr, value=value)
+        f2 = _stage(m, "factor_", 2, **stored, u=Signal(signed(pw)),
+                    b=Signal(unsigned(p.trace_format.width if alif else 1)))
+        f3 = _stage(m, "factor_", 3, **stored, v=Signal(signed(v_w)))
+        f4 = _stage(m, "factor_", 4, i=stored["i"], dist=Signal(unsigned(v_w)),
                     mag=Signal(unsigned(sig_w)), lz=Signal(), ls=Signal())
         with m.If(f1.valid):
-            m.d.sync += f2.load(**f1.carry(stored), v=f1.u - p.theta - f1.b)
+            record = Array(captured.data)[f1.i[:shift]] if shift else captured.data[0]
+            m.d.sync += f2.load(**f1.carry(stored), u=record.u, b=record.b if alif else 0)
         with m.If(f2.valid):
-            m.d.sync += f3.load(i=f2.i, dist=Mux(f2.v < 0, -f2.v, f2.v) >> cfg.sg_shift,
-                                mag=Mux(f2.value < 0, -f2.value, f2.value),
-                                lz=f2.value == 0, ls=f2.value < 0)
+            m.d.sync += f3.load(**f2.carry(stored), v=f2.u - p.theta - f2.b)
         with m.If(f3.valid):
-            ell = bit_length(f3.dist, v_w)
-            m.d.sync += [
-                m_regs[f3.i].eq(const_mul(ell, cfg.sg_slope)),
-                act_regs[f3.i].eq(ell <= cfg.sg_cut),
-                lz_regs[f3.i].eq(f3.lz),
-                ls_regs[f3.i].eq(f3.ls),
-                le_regs[f3.i].eq(bit_length(f3.mag, sig_w) - 1),
+            m.d.sync += f4.load(i=f3.i, dist=Mux(f3.v < 0, -f3.v, f3.v) >> cfg.sg_shift,
+                                mag=Mux(f3.value < 0, -f3.value, f3.value),
+                                lz=f3.value == 0, ls=f3.value < 0)
+        with m.If(f4.valid):
+            ell = bit_length(f4.dist, v_w)
+            m.d.comb += [
+                factor_wr.en.eq(1), factor_wr.addr.eq(f4.i),
+                factor_wr.data.ml.eq(const_mul(ell, cfg.sg_slope)),
+                factor_wr.data.act.eq(ell <= cfg.sg_cut),
+                factor_wr.data.lz.eq(f4.lz),
+                factor_wr.data.ls.eq(f4.ls),
+                factor_wr.data.le.eq(bit_length(f4.mag, sig_w) - 1),
             ]
-        hw.factors_busy = f1.valid | f2.valid | f3.valid
+        hw.factors_busy = f1.valid | f2.valid | f3.valid | f4.valid
 
         if not self.is_output:
             fb = cfg.feedback[self.index]
@@ -352,14 +389,15 @@ class LearningUnit(wiring.Component):
         # the synapse's identity, traces and learning signal travel with it to the write stage
         travel = dict(r=Signal.like(hw.r1), i=Signal.like(i1), a=Signal.like(hw.a1),
                       p=Signal(unsigned(f.p.width)), q=Signal(unsigned(f.q.width)),
-                      le=Signal.like(hw.le_regs[0]),
+                      le=Signal.like(hw.factor_rd.data.le),
                       lz=Signal(), ls=Signal())
         s2 = _stage(m, "", 2, **travel, ebar=Signal(signed(ef.width)), a_old=Signal(signed(a_w)),
-                    ml=Signal.like(hw.m_regs[0]), act=Signal())
+                    ml=Signal.like(hw.factor_rd.data.ml), act=Signal())
+        factor = hw.factor_rd.data  # neuron i's, addressed with the synapse in stage 0
         hw.stage1_to_2 = s2.load(
             r=hw.r1, i=i1, a=hw.a1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
-            le=hw.le_regs[i1], lz=hw.lz_regs[i1], ls=hw.ls_regs[i1], ebar=old.ebar,
-            a_old=old.a if alif else 0, ml=hw.m_regs[i1], act=hw.act_regs[i1])
+            le=factor.le, lz=factor.lz, ls=factor.ls, ebar=old.ebar,
+            a_old=old.a if alif else 0, ml=factor.ml, act=factor.act)
         h_w = max(f.q.width, a_w) + 2  # q - a
         s3 = _stage(m, "", 3, **travel, lam=Signal(signed(h_w)),
                     ebar_dec=Signal(signed(ef.width)), a_dec=Signal(signed(a_w)))
@@ -504,7 +542,8 @@ class LearningUnit(wiring.Component):
         r_ctr, i_ctr, a_ctr, valid1 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1
         s2, s3, s4, s5, s6 = hw.s2, hw.s3, hw.s4, hw.s5, hw.s6
         syn_wr, g_next = hw.syn_wr, hw.g_next
-        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr), hw.g_rd.addr.eq(s4.a)]
+        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr), hw.g_rd.addr.eq(s4.a),
+                     hw.factor_rd.addr.eq(i_ctr)]
         with m.If(r_ctr < rows):
             m.d.sync += [hw.r1.eq(r_ctr), hw.i1.eq(i_ctr), hw.a1.eq(a_ctr), valid1.eq(1),
                          a_ctr.eq(a_ctr + 1)]

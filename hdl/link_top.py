@@ -44,8 +44,9 @@ class LinkTop(wiring.Component):
         On-chip learning units (:mod:`spikeforge.model.learning`), or none.
     spram_weights : iterable of (int, int)
         ``(layer, lane)`` weight memories held in SPRAM on an iCE40 UP5K
-        (:func:`spikeforge.compiler.resources.spram_plan`; not with learning units). Such a
-        bitstream starts with no network (``NO_NETWORK``) until one is deployed.
+        (:func:`spikeforge.compiler.resources.spram_plan`; with learning units, of layers
+        that do not learn). Such a bitstream starts with no network (``NO_NETWORK``) until
+        one is deployed.
 
     Ports
     -----
@@ -68,10 +69,8 @@ class LinkTop(wiring.Component):
             self.core = NetworkCore(network, lanes=lanes, host_access=True,
                                     spram_weights=spram_weights, **depths)
         else:
-            if spram_weights:
-                raise ValueError("the learning units read and write weights in one cycle: "
-                                 "their weights cannot be in single-port SPRAM")
-            self.core = LearningCore(network, learning, lanes=lanes, link=True, **depths)
+            self.core = LearningCore(network, learning, lanes=lanes, link=True,
+                                     spram_weights=spram_weights, **depths)
         # the most end-of-step words the link can have sent whose steps the core has not
         # completed: every entry between them may hold one (the register slices of
         # ``elaborate``, two each; the core's input FIFO, ``input_depth`` in block RAM and one

@@ -54,8 +54,9 @@ update.
 import enum
 from types import SimpleNamespace
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..model.learning import LFSR_MASK, rows_of
@@ -200,7 +201,15 @@ class LearningCore(wiring.Component):
                 m.d.comb += [mine.valid.eq(theirs.valid), mine.payload.eq(theirs.payload)]
         x_bits = Signal(net.n_in)
         tgt_bits = Signal(n_out)
-        err = Signal(data.ArrayLayout(signed(error_format(cfg).width), n_out))
+        # the errors in a memory: the error update reads and writes it, every unit reads it
+        # (unit 0 through the update's port, in other states); ``fresh`` stands for the zeros
+        # a trial starts from (the first update of a trial reads them instead)
+        errors = Memory(shape=signed(error_format(cfg).width), depth=n_out, init=[],
+                        attrs={"no_rw_check": 1})
+        m.submodules.errors = errors
+        err = SimpleNamespace(wr=errors.write_port(),
+                              rd=[errors.read_port() for _ in self.units],
+                              fresh=Signal(init=1, name="err_fresh"))
         counts = Signal(data.ArrayLayout(unsigned(16), n_out))
         lfsr = Signal(32, init=cfg.lfsr_seed)
         vars(hw).update(cur=cur, prev=prev, x_bits=x_bits, tgt_bits=tgt_bits, err=err,
@@ -233,7 +242,8 @@ class LearningCore(wiring.Component):
                 z = Cat(z, prev[index])
             m.d.comb += [
                 unit.start.eq(start_r), unit.update.eq(update_r[k]), unit.apply.eq(apply),
-                unit.z.eq(z), unit.err.eq(hw.err), unit.lfsr.eq(lfsr),
+                unit.z.eq(z), hw.err.rd[k].addr.eq(unit.err_addr),
+                unit.err_data.eq(hw.err.rd[k].data), unit.lfsr.eq(lfsr),
             ]
             for mine, theirs in zip(unit.capture, self._ports_of(index), strict=True):
                 m.d.comb += [mine.valid.eq(theirs.valid), mine.payload.eq(theirs.payload)]
@@ -309,7 +319,7 @@ class LearningCore(wiring.Component):
                             m.d.comb += update[k].eq(1)
             with m.Case(_State.CLEAR):
                 m.d.comb += core.clear.eq(1)
-                m.d.sync += [state.eq(_State.SETTLE), hw.err.eq(0), hw.counts.eq(0),
+                m.d.sync += [state.eq(_State.SETTLE), hw.err.fresh.eq(1), hw.counts.eq(0),
                              self.trials.eq(self.trials + 1)]
                 m.d.sync += [p.eq(0) for p in prev]
             with m.Case(_State.SETTLE), m.If(core.idle):
@@ -351,27 +361,27 @@ class LearningCore(wiring.Component):
         """``ERROR``: for one output ``k`` a cycle, ascending: decay its error, add the step's
         target minus output spike, and count its output spike. One datapath serves every
         output (``n_out`` cycles a step instead of ``n_out`` copies of it), in three stages
-        (output ``k``'s error and spikes selected; its error decayed; the difference added,
-        saturated and written), ``n_out + 2`` cycles; returns the condition of the last cycle."""
+        (output ``k``'s error read and spikes selected; its error decayed; the difference
+        added, saturated and written), ``n_out + 2`` cycles; returns the condition of the last
+        cycle."""
         cfg, ef, n_out = self.config, error_format(self.config), self.network.n_out
         err, counts, out = hw.err, hw.counts, hw.cur[len(self.network.layers) - 1]
-        # output k's error selected by a multiplexer: an array view indexed by a signal scales
-        # the index by the element width, a multiplication unless the width is a power of two
-        errors = Array(err[j] for j in range(n_out))
-        # stage 1: select output k
+        # stage 1: read output k's error (the port is unit 0's outside this state)
         k = Signal(range(n_out), name="err_k")
+        m.d.comb += err.rd[0].addr.eq(k)
         drain = Signal(name="err_drain")  # every output issued: the last one is in flight
         last = k == n_out - 1
         diff = Signal(signed(2))
         m.d.comb += diff.eq(hw.tgt_bits.bit_select(k, 1).as_unsigned()
                             - out.bit_select(k, 1).as_unsigned())
         k2 = Signal.like(k, name="err_k2")
-        valid2, err2 = Signal(name="err_valid2"), Signal(signed(ef.width), name="err2")
+        valid2 = Signal(name="err_valid2")
         diff2, spike2 = Signal(signed(2), name="err_diff2"), Signal(name="err_spike2")
         m.d.sync += valid2.eq(~drain)
         with m.If(~drain):
             m.d.sync += [k.eq(Mux(last, 0, k + 1)), drain.eq(last), k2.eq(k),
-                         err2.eq(errors[k]), diff2.eq(diff), spike2.eq(out.bit_select(k, 1))]
+                         diff2.eq(diff), spike2.eq(out.bit_select(k, 1))]
+        err2 = Mux(err.fresh, 0, err.rd[0].data)  # output k2's error, as it arrives
         # stage 2: its decayed error; stage 3: the step's difference added, saturated, written
         k3 = Signal.like(k, name="err_k3")
         valid3, dec3 = Signal(name="err_valid3"), Signal(signed(ef.width), name="err_dec3")
@@ -383,7 +393,8 @@ class LearningCore(wiring.Component):
         finished = valid3 & (k3 == n_out - 1)
         with m.If(valid3):
             value = saturate(dec3 + (diff3 << cfg.error_shift), ef.width)
-            m.d.sync += [errors[k3].eq(value), counts[k3].eq(counts[k3] + spike3)]
+            m.d.comb += [err.wr.en.eq(1), err.wr.addr.eq(k3), err.wr.data.eq(value)]
+            m.d.sync += counts[k3].eq(counts[k3] + spike3)
         with m.If(finished):
-            m.d.sync += drain.eq(0)
+            m.d.sync += [drain.eq(0), err.fresh.eq(0)]
         return finished

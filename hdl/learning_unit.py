@@ -150,8 +150,9 @@ class LearningUnit(wiring.Component):
         :func:`~spikeforge.link.memory_layout.update_lanes`).
     z : In(R)
         Presynaptic spikes z[n] of the rows.
-    err : In(array of n_out signed)
-        Output errors after the step.
+    err_addr : Out(range(n_out)); err_data : In(signed)
+        A read port of the output errors after the step: ``err_data`` is the error of the
+        previous cycle's ``err_addr``.
     lfsr : In(32), lfsr_step : Out(1)
         The shared rounding LFSR and its step request.
     w_en, w_lane, w_addr, w_data, r_lane, r_addr : Out; r_weight : In
@@ -180,7 +181,8 @@ class LearningUnit(wiring.Component):
             "start": In(1), "update": In(1), "apply": In(1), "done": Out(1),
             "capture": In(probe_signature()).array(update_lanes(self.layer, lanes)),
             "z": In(self.rows),
-            "err": In(data.ArrayLayout(signed(self.error_format.width), network.n_out)),
+            "err_addr": Out(range(max(network.n_out, 2))),
+            "err_data": In(signed(self.error_format.width)),
             "lfsr": In(32), "lfsr_step": Out(1),
             "w_en": Out(1), "w_lane": Out(8), "w_addr": Out(range(max(words, 2))),
             "w_data": Out(signed(wide_weight)),
@@ -278,8 +280,12 @@ class LearningUnit(wiring.Component):
                                           init=[], attrs=relaxed)
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
         g_rd, g_wr = grad.read_port(), grad.write_port()
+        # G as it arrives, registered every cycle: the step sweep's stage 6 and the update
+        # sweep's stage 2 take it from here (one register for both)
+        g_data = Signal(signed(gf.width))
+        m.d.sync += g_data.eq(g_rd.data)
         vars(hw).update(pq_rd=pq_rd, pq_wr=pq_wr, syn_rd=syn_rd, syn_wr=syn_wr, g_rd=g_rd,
-                        g_wr=g_wr)
+                        g_wr=g_wr, g_data=g_data)
 
     def _neuron_factors(self, m, hw):
         """A memory of every neuron's factors (the surrogate exponent and the quantized
@@ -322,7 +328,9 @@ class LearningUnit(wiring.Component):
                     mag=Signal(unsigned(sig_w)), lz=Signal(), ls=Signal())
         with m.If(f1.valid):
             record = Array(captured.data)[f1.i[:shift]] if shift else captured.data[0]
-            m.d.sync += f2.load(**f1.carry(stored), u=record.u, b=record.b if alif else 0)
+            # an output neuron's learning signal is its error, read with U and b
+            signal = self.err_data if self.is_output else f1.value
+            m.d.sync += f2.load(i=f1.i, value=signal, u=record.u, b=record.b if alif else 0)
         with m.If(f2.valid):
             m.d.sync += f3.load(**f2.carry(stored), v=f2.u - p.theta - f2.b)
         with m.If(f3.valid):
@@ -349,8 +357,10 @@ class LearningUnit(wiring.Component):
             fb_rd = rom.read_port(domain="comb")
             fb_addr = Signal(range(n * n_out + 1))
             m.d.comb += fb_rd.addr.eq(fb_addr)
-            err_k = Array(self.err[k] for k in range(n_out))[k_ctr]
-            vars(hw).update(fb_rd=fb_rd, fb_addr=fb_addr, err_k=err_k)
+            # the feedback sign of the error read last cycle, which arrives now
+            pending, fb_zero, fb_neg = Signal(), Signal(), Signal()
+            vars(hw).update(fb_rd=fb_rd, fb_addr=fb_addr, pending=pending, fb_zero=fb_zero,
+                            fb_neg=fb_neg)
 
     def _counters(self, m, hw):
         """Row and synapse counters of the sweeps and their stage-1 copies."""
@@ -369,7 +379,12 @@ class LearningUnit(wiring.Component):
         waddr1 = Signal.like(waddr)
         upd_valid1 = Signal()
         m.d.sync += [valid1.eq(0), upd_valid1.eq(0)]
+        # step sweep: the synapses pass every stage in address order, so the address in stage
+        # 4 (G's read) and in the write stage is the count of those that passed it before
+        g_addr = Signal.like(a_ctr)
+        write_addr = Signal.like(a_ctr)
         vars(hw).update(r_ctr=r_ctr, a_ctr=a_ctr, valid1=valid1, r1=r1, i1=i1, a1=a1,
+                        g_addr=g_addr, write_addr=write_addr,
                         lane_ctr=lane_ctr, qq_ctr=qq_ctr, waddr=waddr, lane1=lane1,
                         waddr1=waddr1, upd_valid1=upd_valid1)
 
@@ -386,8 +401,9 @@ class LearningUnit(wiring.Component):
         alif, i1 = self._alif, hw.i1
         a_w = cfg.elig_format.width if alif else 1
         old = hw.syn_rd.data
-        # the synapse's identity, traces and learning signal travel with it to the write stage
-        travel = dict(r=Signal.like(hw.r1), i=Signal.like(i1), a=Signal.like(hw.a1),
+        # the synapse's row and neuron (for the probe), traces and learning signal travel with
+        # it to the write stage; its address does not (counters of stages 4 and 6 give it)
+        travel = dict(r=Signal.like(hw.r1), i=Signal.like(i1),
                       p=Signal(unsigned(f.p.width)), q=Signal(unsigned(f.q.width)),
                       le=Signal.like(hw.factor_rd.data.le),
                       lz=Signal(), ls=Signal())
@@ -395,7 +411,7 @@ class LearningUnit(wiring.Component):
                     ml=Signal.like(hw.factor_rd.data.ml), act=Signal())
         factor = hw.factor_rd.data  # neuron i's, addressed with the synapse in stage 0
         hw.stage1_to_2 = s2.load(
-            r=hw.r1, i=i1, a=hw.a1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
+            r=hw.r1, i=i1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
             le=factor.le, lz=factor.lz, ls=factor.ls, ebar=old.ebar,
             a_old=old.a if alif else 0, ml=factor.ml, act=factor.act)
         h_w = max(f.q.width, a_w) + 2  # q - a
@@ -420,20 +436,20 @@ class LearningUnit(wiring.Component):
         s5 = _stage(m, "", 5, **s4.carry(written), signed_ebar=Signal(signed(ef.width + 1)))
         hw.stage4_to_5 = s5.load(**s4.carry(written),
                                  signed_ebar=Mux(s4.lz, 0, Mux(s4.ls, -s4.ebar, s4.ebar)))
-        # G is addressed in stage 4 and arrives in stage 5
+        # G is addressed in stage 4, arrives in stage 5 and is registered for stage 6
         s6 = _stage(m, "", 6, **s5.carry(written),
-                    prod=Signal(signed(ef.width + 1 + hw.sig_w)), g=Signal(signed(gf.width)))
-        hw.stage5_to_6 = s6.load(**s5.carry(written), prod=s5.signed_ebar << s5.le,
-                                 g=hw.g_rd.data)
+                    prod=Signal(signed(ef.width + 1 + hw.sig_w)))
+        hw.stage5_to_6 = s6.load(**s5.carry(written), prod=s5.signed_ebar << s5.le)
         g_sum = Signal(signed(max(gf.width, s6.prod.shape().width) + 1))
-        m.d.comb += g_sum.eq(s6.g + s6.prod)
+        m.d.comb += g_sum.eq(hw.g_data + s6.prod)
         g_next = saturate(g_sum, gf.width)
         vars(hw).update(g_next=g_next, s2=s2, s3=s3, s4=s4, s5=s5, s6=s6)
 
     def _update_datapath(self, m, hw):
         r"""Stages 2 and 3 of the update sweep (stage 0 addresses ``G`` and ``W``, stage 1
-        receives them). Stage 2: ``G``, ``W`` and the rounding bits ``r``, registered as they
-        arrive; stage 3: the rounded step :math:`\delta = (G + r) \gg k_\eta`; the write stage:
+        receives them). Stage 2: ``G`` and ``W``, registered as they arrive, and the rounding
+        bits ``r`` of the LFSR, which steps as each synapse leaves stage 2; stage 3: the
+        rounded step :math:`\delta = (G + r) \gg k_\eta`; the write stage:
         the new weight :math:`\mathrm{sat}_W(W + \delta)`. So the block RAM's read, the rounding
         add and shift, and the weight's add and saturation do not form one path."""
         cfg, wf, gf = self.config, self.layer.params.weight_format, self.config.grad_format
@@ -444,13 +460,11 @@ class LearningUnit(wiring.Component):
             rnd = (1 << k) >> 1
         weight = dict(w=Signal(signed(wf.width)), lane=Signal.like(hw.lane1),
                       waddr=Signal.like(hw.waddr1))
-        u2 = _stage(m, "upd_", 2, **weight, g=Signal(signed(gf.width)),
-                    rnd=Signal(unsigned(max(1, k))))
-        hw.update1_to_2 = u2.load(w=self.r_weight, lane=hw.lane1, waddr=hw.waddr1,
-                                  g=hw.g_rd.data, rnd=rnd)
+        u2 = _stage(m, "upd_", 2, **weight)
+        hw.update1_to_2 = u2.load(w=self.r_weight, lane=hw.lane1, waddr=hw.waddr1)
         # |(G + r) >> k| <= 2^(width - 1 - k) + 1
         u3 = _stage(m, "upd_", 3, **weight, delta=Signal(signed(max(2, gf.width + 1 - k))))
-        hw.update2_to_3 = u3.load(**u2.carry(weight), delta=(u2.g + u2.rnd) >> k)
+        hw.update2_to_3 = u3.load(**u2.carry(weight), delta=(hw.g_data + rnd) >> k)
         hw.w_new, _ = clamp(u3.w + u3.delta, wf.min, wf.max)
         hw.u2, hw.u3 = u2, u3
         # the weight read address straight from the sweep's counters, whatever the phase (the
@@ -465,7 +479,7 @@ class LearningUnit(wiring.Component):
             m.d.sync += [phase.eq(_Phase.NEURON), hw.i_ctr.eq(0), hw.k_ctr.eq(0),
                          hw.acc.eq(0)]
             if not self.is_output:
-                m.d.sync += hw.fb_addr.eq(0)
+                m.d.sync += [hw.fb_addr.eq(0), hw.pending.eq(0)]
         with m.Elif(self.update):
             m.d.sync += [phase.eq(_Phase.UPDATE), hw.r_ctr.eq(0), hw.a_ctr.eq(0),
                          hw.lane_ctr.eq(0), hw.qq_ctr.eq(0), hw.waddr.eq(0)]
@@ -475,27 +489,33 @@ class LearningUnit(wiring.Component):
         with its surrogate factors."""
         n, n_out = self.layer.params.n, self.network.n_out
         phase, i_ctr, k_ctr, acc, r_ctr = hw.phase, hw.i_ctr, hw.k_ctr, hw.acc, hw.r_ctr
-        err = self.err
         last_neuron = i_ctr == n - 1
         if self.is_output:
-            m.d.sync += hw.store_signal(Array(err[k] for k in range(n_out))[i_ctr])
+            # neuron i's error is read now and arrives with the stage its factors start in
+            m.d.comb += self.err_addr.eq(i_ctr)
+            m.d.sync += hw.store_signal(0)
             with m.If(last_neuron):
                 m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
             with m.Else():
                 m.d.sync += i_ctr.eq(i_ctr + 1)
         else:
+            # error k is read as k_ctr passes it and added the cycle after, with its feedback
+            # sign: the sum is complete as k_ctr reaches n_out
+            err, pending = self.err_data, hw.pending
+            term = Mux(hw.fb_zero | ~pending, 0, Mux(hw.fb_neg, -err, err))
+            total = Signal.like(acc)
+            m.d.comb += [self.err_addr.eq(k_ctr), total.eq(acc + term)]
             with m.If(k_ctr == n_out):
-                m.d.sync += hw.store_signal(acc)
-                m.d.sync += [k_ctr.eq(0), acc.eq(0)]
+                m.d.sync += hw.store_signal(total)
+                m.d.sync += [k_ctr.eq(0), acc.eq(0), pending.eq(0)]
                 with m.If(last_neuron):
                     m.d.sync += [phase.eq(_Phase.ROWS), r_ctr.eq(0)]
                 with m.Else():
                     m.d.sync += i_ctr.eq(i_ctr + 1)
             with m.Else():
-                fb_rd, err_k = hw.fb_rd, hw.err_k
-                term = Mux(fb_rd.data == 0, 0, Mux(fb_rd.data < 0, -err_k, err_k))
-                m.d.sync += [acc.eq(acc + term), k_ctr.eq(k_ctr + 1),
-                             hw.fb_addr.eq(hw.fb_addr + 1)]
+                fb = hw.fb_rd.data
+                m.d.sync += [acc.eq(total), k_ctr.eq(k_ctr + 1), hw.fb_addr.eq(hw.fb_addr + 1),
+                             pending.eq(1), hw.fb_zero.eq(fb == 0), hw.fb_neg.eq(fb < 0)]
 
     def _rows_datapath(self, m, hw):
         """Stages 2 and 3 of the rows sweep (stage 0 addresses the row, stage 1 receives it).
@@ -533,7 +553,8 @@ class LearningUnit(wiring.Component):
                          pq_wr.data.p.eq(hw.p_next), pq_wr.data.q.eq(hw.q_next)]
         # the last neurons' factors are stored by now (R > 3) or in a few more cycles
         with m.If((r_ctr == rows) & ~(valid1 | t2.valid | t3.valid | hw.factors_busy)):
-            m.d.sync += [hw.phase.eq(_Phase.SYN), r_ctr.eq(0), hw.i_ctr.eq(0), hw.a_ctr.eq(0)]
+            m.d.sync += [hw.phase.eq(_Phase.SYN), r_ctr.eq(0), hw.i_ctr.eq(0), hw.a_ctr.eq(0),
+                         hw.g_addr.eq(0), hw.write_addr.eq(0)]
 
     def _synapse_phase(self, m, hw):
         """``SYN``: every synapse's eligibility and accumulator, in a seven-stage pipeline
@@ -542,7 +563,7 @@ class LearningUnit(wiring.Component):
         r_ctr, i_ctr, a_ctr, valid1 = hw.r_ctr, hw.i_ctr, hw.a_ctr, hw.valid1
         s2, s3, s4, s5, s6 = hw.s2, hw.s3, hw.s4, hw.s5, hw.s6
         syn_wr, g_next = hw.syn_wr, hw.g_next
-        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr), hw.g_rd.addr.eq(s4.a),
+        m.d.comb += [hw.pq_rd.addr.eq(r_ctr), hw.syn_rd.addr.eq(a_ctr), hw.g_rd.addr.eq(hw.g_addr),
                      hw.factor_rd.addr.eq(i_ctr)]
         with m.If(r_ctr < rows):
             m.d.sync += [hw.r1.eq(r_ctr), hw.i1.eq(i_ctr), hw.a1.eq(a_ctr), valid1.eq(1),
@@ -558,13 +579,15 @@ class LearningUnit(wiring.Component):
         with m.If(s3.valid):
             m.d.sync += hw.stage3_to_4
         with m.If(s4.valid):
-            m.d.sync += hw.stage4_to_5
+            m.d.sync += [hw.stage4_to_5, hw.g_addr.eq(hw.g_addr + 1)]
         with m.If(s5.valid):
             m.d.sync += hw.stage5_to_6
         # each synapse is read once a sweep, so no read meets a write still in flight
         with m.If(s6.valid):
-            m.d.comb += [syn_wr.addr.eq(s6.a), syn_wr.en.eq(1), syn_wr.data.ebar.eq(s6.ebar),
-                         hw.g_wr.addr.eq(s6.a), hw.g_wr.en.eq(1), hw.g_wr.data.eq(g_next)]
+            m.d.sync += hw.write_addr.eq(hw.write_addr + 1)
+            m.d.comb += [syn_wr.addr.eq(hw.write_addr), syn_wr.en.eq(1),
+                         syn_wr.data.ebar.eq(s6.ebar), hw.g_wr.addr.eq(hw.write_addr),
+                         hw.g_wr.en.eq(1), hw.g_wr.data.eq(g_next)]
             if self._alif:
                 m.d.comb += syn_wr.data.a.eq(s6.a_next)
             if self.is_probed:
@@ -605,10 +628,10 @@ class LearningUnit(wiring.Component):
         with m.If(upd_valid1):
             m.d.sync += hw.update1_to_2
             m.d.comb += [syn_wr.addr.eq(hw.a1), syn_wr.en.eq(1), syn_wr.data.eq(0),
-                         hw.g_wr.addr.eq(hw.a1), hw.g_wr.en.eq(1), hw.g_wr.data.eq(0),
-                         self.lfsr_step.eq(self.apply)]
+                         hw.g_wr.addr.eq(hw.a1), hw.g_wr.en.eq(1), hw.g_wr.data.eq(0)]
         with m.If(u2.valid):
             m.d.sync += hw.update2_to_3
+            m.d.comb += self.lfsr_step.eq(self.apply)
         with m.If(u3.valid):
             m.d.comb += [self.w_en.eq(self.apply), self.w_lane.eq(u3.lane),
                          self.w_addr.eq(u3.waddr), self.w_data.eq(hw.w_new)]

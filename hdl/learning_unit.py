@@ -380,7 +380,8 @@ class LearningUnit(wiring.Component):
         upd_valid1 = Signal()
         m.d.sync += [valid1.eq(0), upd_valid1.eq(0)]
         # step sweep: the synapses pass every stage in address order, so the address in stage
-        # 4 (G's read) and in the write stage is the count of those that passed it before
+        # 4 (ē and a written, G read) and in stage 6 (G written) is the count of those that
+        # passed it before
         g_addr = Signal.like(a_ctr)
         write_addr = Signal.like(a_ctr)
         vars(hw).update(r_ctr=r_ctr, a_ctr=a_ctr, valid1=valid1, r1=r1, i1=i1, a1=a1,
@@ -391,9 +392,10 @@ class LearningUnit(wiring.Component):
     def _step_datapath(self, m, hw):
         """Stages 2 to 6 of the step sweep (stage 0 addresses the synapse, stage 1 receives it).
         Stage 2: the block RAMs' data and the neuron's factors, registered as they arrive;
-        stage 3: λ and the decayed ē and a; stage 4: ē and a saturated; stage 5: ±ē, the sign
-        of the neuron's learning signal applied; stage 6: its shift ≪ e_i; the write stage:
-        the accumulator G, saturated. Each stage is about one add (or shift) deep, so a block
+        stage 3: λ and the decayed ē and a; stage 4: ē and a saturated (and written); stage 5:
+        ±ē, the sign of the neuron's learning signal applied; stage 6: its shift ≪ e_i; the
+        write stage: the accumulator G, saturated. Each stage is about one add (or shift) deep,
+        so a block
         RAM's read, ē's decay and saturation, and G's shift, add and saturation do not form
         one path."""
         cfg, p, f = self.config, self.layer.params, self.formats
@@ -578,18 +580,21 @@ class LearningUnit(wiring.Component):
             m.d.sync += hw.stage2_to_3
         with m.If(s3.valid):
             m.d.sync += hw.stage3_to_4
+        # each synapse is read once a sweep, so no read meets a write still in flight. Its ē
+        # and a are final in stage 4 and written there (they travel on only to the probe), at
+        # the address G is read from
         with m.If(s4.valid):
             m.d.sync += [hw.stage4_to_5, hw.g_addr.eq(hw.g_addr + 1)]
+            m.d.comb += [syn_wr.addr.eq(hw.g_addr), syn_wr.en.eq(1),
+                         syn_wr.data.ebar.eq(s4.ebar)]
+            if self._alif:
+                m.d.comb += syn_wr.data.a.eq(s4.a_next)
         with m.If(s5.valid):
             m.d.sync += hw.stage5_to_6
-        # each synapse is read once a sweep, so no read meets a write still in flight
         with m.If(s6.valid):
             m.d.sync += hw.write_addr.eq(hw.write_addr + 1)
-            m.d.comb += [syn_wr.addr.eq(hw.write_addr), syn_wr.en.eq(1),
-                         syn_wr.data.ebar.eq(s6.ebar), hw.g_wr.addr.eq(hw.write_addr),
-                         hw.g_wr.en.eq(1), hw.g_wr.data.eq(g_next)]
-            if self._alif:
-                m.d.comb += syn_wr.data.a.eq(s6.a_next)
+            m.d.comb += [hw.g_wr.addr.eq(hw.write_addr), hw.g_wr.en.eq(1),
+                         hw.g_wr.data.eq(g_next)]
             if self.is_probed:
                 m.d.comb += [
                     self.lprobe.valid.eq(1),

@@ -59,7 +59,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..model.learning import LFSR_MASK, rows_of
+from ..model.learning import LFSR_MASK
 from ..model.learning.ranges import error_format
 from .arith import saturate
 from .events import ProbeLayout, event_signature, probe_signature
@@ -213,7 +213,8 @@ class LearningCore(wiring.Component):
         counts = Signal(data.ArrayLayout(unsigned(16), n_out))
         lfsr = Signal(32, init=cfg.lfsr_seed)
         vars(hw).update(cur=cur, prev=prev, x_bits=x_bits, tgt_bits=tgt_bits, err=err,
-                        counts=counts, lfsr=lfsr)
+                        counts=counts, lfsr=lfsr, spike_memories={}, bank=Signal(name="bank"),
+                        spikes_cleared=Signal(init=1, name="spikes_cleared"))
 
     def _ports_of(self, index):
         """The network core's probe ports of layer ``index`` (``W`` of them, slot order)."""
@@ -223,8 +224,7 @@ class LearningCore(wiring.Component):
     def _unit_ports(self, m, hw):
         """Every unit's inputs (its presynaptic spikes, errors, captures) and probe; the LFSR,
         stepped by the updating unit (or, ``link``, loaded by the host between trials)."""
-        net, cfg = self.network, self.config
-        prev, lfsr = hw.prev, hw.lfsr
+        lfsr = hw.lfsr
         start = Signal()
         update = Signal(len(self.units))
         apply = Signal()
@@ -236,16 +236,13 @@ class LearningCore(wiring.Component):
         update_r = Signal(len(self.units), name="update_r")
         m.d.sync += [start_r.eq(start), update_r.eq(update)]
         for k, unit in enumerate(self.units):
-            index = unit.index
-            z = hw.x_bits if index == 0 else prev[index - 1]
-            if rows_of(net.layers[index], cfg) > net.layers[index].params.n_in:
-                z = Cat(z, prev[index])
             m.d.comb += [
                 unit.start.eq(start_r), unit.update.eq(update_r[k]), unit.apply.eq(apply),
-                unit.z.eq(z), hw.err.rd[k].addr.eq(unit.err_addr),
+                unit.z_data.eq(self._presynaptic_spikes(m, hw, unit)),
+                hw.err.rd[k].addr.eq(unit.err_addr),
                 unit.err_data.eq(hw.err.rd[k].data), unit.lfsr.eq(lfsr),
             ]
-            for mine, theirs in zip(unit.capture, self._ports_of(index), strict=True):
+            for mine, theirs in zip(unit.capture, self._ports_of(unit.index), strict=True):
                 m.d.comb += [mine.valid.eq(theirs.valid), mine.payload.eq(theirs.payload)]
             with m.If(unit.lfsr_step):
                 m.d.comb += lfsr_step.eq(1)
@@ -263,6 +260,50 @@ class LearningCore(wiring.Component):
                                 & ~update_r.any())
         vars(hw).update(start=start, update=update, update_r=update_r, apply=apply,
                         all_done=all_done)
+
+    def _spike_memory(self, m, hw, index):
+        """Layer ``index``'s spikes of the last two steps, in two banks of a memory: the step
+        running writes bank ``bank`` from the layer's probes (``W`` spikes a word, the word
+        the high bits of the first neuron's index), the units read the step before from the
+        other; ``LEARN``'s end swaps them (``hw.spikes_cleared``: that bank is the zeros a
+        trial starts from). One memory per layer, made on first use."""
+        if index in hw.spike_memories:
+            return hw.spike_memories[index]
+        ports = self._ports_of(index)
+        w = len(ports)
+        shift = w.bit_length() - 1
+        word_bits = (self.network.layers[index].params.n // w - 1).bit_length()
+        # no read meets a write: the units read while the network is quiet
+        memory = Memory(shape=unsigned(w), depth=2 << word_bits, init=[],
+                        attrs={"no_rw_check": 1})
+        m.submodules[f"spikes_{index}"] = memory
+        wr = memory.write_port()
+        with m.If(ports[0].valid):
+            m.d.comb += [wr.en.eq(1),
+                         wr.addr.eq(Cat((ports[0].payload.neuron >> shift)[:word_bits], hw.bank)),
+                         wr.data.eq(Cat(port.payload.s for port in ports))]
+        hw.spike_memories[index] = (memory, shift, word_bits)
+        return hw.spike_memories[index]
+
+    def _presynaptic_spikes(self, m, hw, unit):
+        """``unit``'s ``z_data``: the spike of the row it addressed last cycle. Rows of the
+        layer's inputs are the input bits of this step (the first layer) or the previous
+        layer's spikes of the step before (from its spike memory); rows of its own neurons
+        (recurrent, e-prop) its spikes of the step before."""
+        n_in = self.network.layers[unit.index].params.n_in
+        row = Signal.like(unit.z_addr, name=f"z_row_{unit.index}")
+        m.d.sync += row.eq(unit.z_addr)
+        if unit.index == 0:
+            spike = hw.x_bits.bit_select(row, 1)
+        else:
+            memory, shift, word_bits = self._spike_memory(m, hw, unit.index - 1)
+            rd = memory.read_port()
+            m.d.comb += rd.addr.eq(Cat((unit.z_addr >> shift)[:word_bits], ~hw.bank))
+            spike = rd.data.bit_select(row[:shift], 1) & ~hw.spikes_cleared
+        if unit.rows > n_in:
+            own = hw.prev[unit.index].bit_select((row - n_in).as_unsigned(), 1)
+            spike = Mux(row < n_in, spike, own)
+        return spike
 
     def _host_port(self, m, hw):
         """The network's host port: the updating unit's in ``UPDATE``, else the outside's
@@ -307,7 +348,8 @@ class LearningCore(wiring.Component):
                 m.d.sync += state.eq(_State.LEARN)
                 m.d.comb += hw.start.eq(1)
             with m.Case(_State.LEARN), m.If(all_done):
-                m.d.sync += [state.eq(_State.FEED), hw.x_bits.eq(0), hw.tgt_bits.eq(0)]
+                m.d.sync += [state.eq(_State.FEED), hw.x_bits.eq(0), hw.tgt_bits.eq(0),
+                             hw.bank.eq(~hw.bank), hw.spikes_cleared.eq(0)]
                 m.d.sync += [p.eq(c) for p, c in zip(prev, cur, strict=True)]
             with m.Case(_State.UPDATE), m.If(all_done):
                 with m.If(active == len(self.units) - 1):
@@ -322,6 +364,7 @@ class LearningCore(wiring.Component):
                 m.d.sync += [state.eq(_State.SETTLE), hw.err.fresh.eq(1), hw.counts.eq(0),
                              self.trials.eq(self.trials + 1)]
                 m.d.sync += [p.eq(0) for p in prev]
+                m.d.sync += hw.spikes_cleared.eq(1)
             with m.Case(_State.SETTLE), m.If(core.idle):
                 m.d.sync += state.eq(_State.FEED)
 

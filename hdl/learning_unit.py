@@ -148,8 +148,9 @@ class LearningUnit(wiring.Component):
         The layer's probe records: U and b of every neuron after the step, in ascending
         neuron order, ``W`` a cycle (as the layer's update writes them,
         :func:`~spikeforge.link.memory_layout.update_lanes`).
-    z : In(R)
-        Presynaptic spikes z[n] of the rows.
+    z_addr : Out(range(R)); z_data : In(1)
+        A read port of the rows' presynaptic spikes z[n]: ``z_data`` is the spike of the row
+        at the previous cycle's ``z_addr``.
     err_addr : Out(range(n_out)); err_data : In(signed)
         A read port of the output errors after the step: ``err_data`` is the error of the
         previous cycle's ``err_addr``.
@@ -180,7 +181,7 @@ class LearningUnit(wiring.Component):
         members = {
             "start": In(1), "update": In(1), "apply": In(1), "done": Out(1),
             "capture": In(probe_signature()).array(update_lanes(self.layer, lanes)),
-            "z": In(self.rows),
+            "z_addr": Out(range(max(self.rows, 2))), "z_data": In(1),
             "err_addr": Out(range(max(network.n_out, 2))),
             "err_data": In(signed(self.error_format.width)),
             "lfsr": In(32), "lfsr_step": Out(1),
@@ -527,7 +528,7 @@ class LearningUnit(wiring.Component):
         row = dict(r=Signal.like(hw.r1), p=Signal(unsigned(f.p.width)))
         t2 = _stage(m, "rows_", 2, **row, q=Signal(unsigned(f.q.width)), z=Signal())
         hw.rows1_to_2 = t2.load(r=hw.r1, p=hw.pq_rd.data.p, q=hw.pq_rd.data.q,
-                                z=self.z.bit_select(hw.r1, 1))
+                                z=self.z_data)
         t3 = _stage(m, "rows_", 3, **row, p_dec=Signal(unsigned(f.p.width)),
                     q_dec=Signal(unsigned(f.q.width)), z=Signal())
         hw.rows2_to_3 = t3.load(
@@ -542,7 +543,7 @@ class LearningUnit(wiring.Component):
         (address, read, decays, additions)."""
         rows, t2, t3 = self.rows, hw.t2, hw.t3
         pq_rd, pq_wr, r_ctr, r1, valid1 = hw.pq_rd, hw.pq_wr, hw.r_ctr, hw.r1, hw.valid1
-        m.d.comb += pq_rd.addr.eq(r_ctr)
+        m.d.comb += [pq_rd.addr.eq(r_ctr), self.z_addr.eq(r_ctr)]
         with m.If(r_ctr < rows):
             m.d.sync += [r_ctr.eq(r_ctr + 1), r1.eq(r_ctr), valid1.eq(1)]
         with m.If(valid1):

@@ -155,20 +155,30 @@ def allocate(network, lanes, target, learning=None):
     weight memory :func:`spram_plan` puts in SPRAM takes no block RAM and says how many SPRAMs
     it takes."""
     plan = spram_plan(network, lanes, target, learning)
-    return _allocate(network, lanes, target, plan) + _learning_memories(network, target, learning)
+    return (_allocate(network, lanes, target, plan)
+            + _learning_memories(network, lanes, target, learning))
 
 
-def _learning_memories(network, target, learning):
-    """The learning units' block memories (:func:`spikeforge.hdl.learning_unit.memory_shapes`),
-    none without ``learning``."""
+def _learning_memories(network, lanes, target, learning):
+    """The learning units' block memories (:func:`spikeforge.hdl.learning_unit.memory_shapes`)
+    and the learning core's (:func:`spikeforge.hdl.learning_core.memory_shapes`), none
+    without ``learning``."""
     if not learning:
         return []
-    from ..hdl.learning_unit import memory_shapes
+    from ..hdl import learning_core, learning_unit
 
-    return [_memory(target, network.layers[index].name or f"layer{index}", f"learning {kind}",
-                    None, depth, width)
-            for index in learning.layers
-            for kind, (depth, width) in memory_shapes(network, learning, index).items()]
+    def name(index):
+        return "learning" if index is None else network.layers[index].name or f"layer{index}"
+
+    unit_memories = [
+        _memory(target, name(index), f"learning {kind}", None, depth, width)
+        for index in learning.layers
+        for kind, (depth, width) in learning_unit.memory_shapes(network, learning, index,
+                                                                lanes).items()]
+    return unit_memories + [
+        _memory(target, name(index), f"learning {kind}", None, depth, width)
+        for (kind, index), (depth, width) in learning_core.memory_shapes(network, learning,
+                                                                          lanes).items()]
 
 
 def spram_plan(network, lanes, target, learning=None):
@@ -186,7 +196,7 @@ def spram_plan(network, lanes, target, learning=None):
     if free <= 0 or target.bram_blocks is None:
         return frozenset()
     memories = (_allocate(network, lanes, target, frozenset())
-                + _learning_memories(network, target, learning))
+                + _learning_memories(network, lanes, target, learning))
     short = sum(m["blocks"] for m in memories) - target.bram_blocks
     if short > 0:  # the SPRAMs the link's counters would take go to weights: they need blocks
         short += _link_counters(target)["blocks"]

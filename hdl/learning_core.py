@@ -59,6 +59,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..link.memory_layout import update_lanes
 from ..model.learning import LFSR_MASK
 from ..model.learning.ranges import error_format
 from .arith import saturate
@@ -67,7 +68,22 @@ from .learning_events import LearningCommand, command_signature, learn_probe_sig
 from .learning_unit import LearningUnit, decay
 from .network_core import NetworkCore
 
-__all__ = ["LearningCore"]
+__all__ = ["LearningCore", "memory_shapes"]
+
+
+def memory_shapes(network, config, lanes=1):
+    """``{(name, layer index): (depth, width)}`` of the block memories the core keeps beside
+    its units' (:func:`spikeforge.hdl.learning_unit.memory_shapes`): the ``errors``
+    (:math:`N_{out}` of :func:`~spikeforge.model.learning.ranges.error_format`, layer
+    ``None``) and the ``spikes`` of each layer a learning unit takes its presynaptic spikes
+    from (two banks of ``W``-bit words, :meth:`LearningCore._spike_memory`)."""
+    shapes = {("errors", None): (network.n_out, error_format(config).width)}
+    for index in sorted({i - 1 for i in config.layers if i > 0}):
+        layer = network.layers[index]
+        w = update_lanes(layer, lanes)
+        word_bits = (layer.params.n // w - 1).bit_length()
+        shapes["spikes", index] = (2 << word_bits, w)
+    return shapes
 
 
 class _State(enum.IntEnum):

@@ -59,19 +59,48 @@ def _has_alif_component(layer, config):
     return layer.params.kind is NeuronKind.ALIF and config.rule is LearningRule.EPROP
 
 
-def memory_shapes(network, config, index):
+def memory_shapes(network, config, index, lanes=1):
     r"""``{name: (depth, width)}`` of the block memories of learning layer ``index``'s unit
-    (:math:`R` rows, :math:`N` neurons): ``traces`` :math:`R \times (w_p + w_q)`,
-    ``eligibilities`` :math:`R N \times (w_{\bar e} + w_a)` (:math:`w_a = 1` without the ALIF
-    component) and ``gradients`` :math:`R N \times w_G`, in the formats of
-    :func:`~spikeforge.model.learning.ranges.hardware_formats`. (A hidden layer's feedback
-    signs are a ROM read in the same cycle: logic, not a block memory.)"""
+    (:math:`R` rows, :math:`N` neurons, ``W`` neurons updated a cycle at ``lanes``):
+    ``traces`` :math:`R \times (w_p + w_q)`, ``eligibilities`` :math:`R N \times (w_{\bar e}
+    + w_a)` (:math:`w_a = 1` without the ALIF component), ``gradients`` :math:`R N \times
+    w_G`, in the formats of :func:`~spikeforge.model.learning.ranges.hardware_formats`;
+    ``captured state`` :math:`N / W \times W (w_U + w_b)` and ``neuron factors`` :math:`N`
+    words of :func:`factor_layout`. (A hidden layer's feedback signs are a ROM read in the
+    same cycle: logic, not a block memory.)"""
     layer = network.layers[index]
-    f, rows, n = hardware_formats(network, config, index), rows_of(layer, config), layer.params.n
+    p = layer.params
+    f, rows, n = hardware_formats(network, config, index), rows_of(layer, config), p.n
     a_width = config.elig_format.width if _has_alif_component(layer, config) else 1
+    w = update_lanes(layer, lanes)
     return {"traces": (rows, f.p.width + f.q.width),
             "eligibilities": (rows * n, f.ebar.width + a_width),
-            "gradients": (rows * n, config.grad_format.width)}
+            "gradients": (rows * n, config.grad_format.width),
+            "captured state": (n // w, w * captured_layout(p).size),
+            "neuron factors": (n, factor_layout(network, config, index).size)}
+
+
+def captured_layout(params):
+    """A neuron's captured state: ``U`` (and ``b``, ALIF)."""
+    fields = {"u": signed(params.potential_format.width)}
+    if params.kind is NeuronKind.ALIF:
+        fields["b"] = unsigned(params.trace_format.width)
+    return data.StructLayout(fields)
+
+
+def factor_layout(network, config, index):
+    """A neuron's stored factors: ``m·ℓ`` (the surrogate's exponent), whether the surrogate is
+    not zero, ``L == 0``, ``L < 0`` and ``|L|``'s exponent."""
+    pw = network.layers[index].params.potential_format.width
+    exp_w = max(1, (config.sg_slope * (pw + 2)).bit_length())
+    return data.StructLayout({"ml": unsigned(exp_w), "act": 1, "lz": 1, "ls": 1,
+                              "le": range(signal_width(network, config) + 1)})
+
+
+def signal_width(network, config):
+    r"""Bits of a learning signal :math:`L = \sum_k B_{ik} e_k`: an error and the sum over
+    the network's outputs, signed."""
+    return error_format(config).width + max(1, network.n_out).bit_length() + 1
 
 
 def decay(x, k):
@@ -244,14 +273,13 @@ class LearningUnit(wiring.Component):
         power of two: the word is the neuron index's high bits). Neuron ``i`` is read from
         there by ``NEURON`` (``hw.captured``, a cycle after ``hw.i_ctr``)."""
         p = self.layer.params
-        fields = {"u": signed(p.potential_format.width)}
-        if p.kind is NeuronKind.ALIF:
-            fields["b"] = unsigned(p.trace_format.width)
+        layout = captured_layout(p)
+        fields = layout.members
         w = len(self.capture)
         shift = w.bit_length() - 1
         # no read of a word meets its write: the words are written while the network runs,
         # and read after it has
-        captured = Memory(shape=data.ArrayLayout(data.StructLayout(fields), w),
+        captured = Memory(shape=data.ArrayLayout(layout, w),
                           depth=p.n // w, init=[], attrs={"no_rw_check": 1})
         m.submodules.captured = captured
         wr = captured.write_port()
@@ -297,11 +325,8 @@ class LearningUnit(wiring.Component):
         n, n_out = p.n, self.network.n_out
         pw = p.potential_format.width
         alif = p.kind is NeuronKind.ALIF
-        exp_w = max(1, (cfg.sg_slope * (pw + 2)).bit_length())
-        sig_w = self.error_format.width + max(1, n_out).bit_length() + 1
-        # per neuron: m·ℓ, whether the surrogate is not zero, L == 0, L < 0, |L|'s exponent
-        factors = data.StructLayout({"ml": unsigned(exp_w), "act": 1, "lz": 1, "ls": 1,
-                                     "le": range(sig_w + 1)})
+        sig_w = signal_width(self.network, cfg)
+        factors = factor_layout(self.network, cfg, self.index)
         # written in NEURON (and the first cycles of ROWS), read in SYN: never in one cycle
         memory = m.submodules.factors = Memory(shape=factors, depth=n, init=[],
                                                attrs={"no_rw_check": 1})

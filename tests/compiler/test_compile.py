@@ -149,16 +149,22 @@ def test_network_that_does_not_fit_says_what_and_leaves_nothing(tmp_path, capsys
 
 def test_more_lanes_can_stop_a_network_fitting(digits_network):
     """Two lanes round each lane's weights up to whole blocks and make the state words twice
-    as wide (two neurons updated a cycle; 4 blocks, not 2, for each layer's state): 37 of 30 on
-    the UP5K. Without learning units both lanes' weights of the first layer move to SPRAM (the
-    two SPRAMs the link's counters leave; the counters then take 2 block RAMs) and it fits; with
-    them it is refused."""
+    as wide (two neurons updated a cycle; 4 blocks, not 2, for each layer's state): 37 of 30
+    block RAMs, refused on a UP5K without its SPRAMs, with the lane count that fits. With them
+    both lanes' weights of the first layer move to SPRAM (the two SPRAMs the link's counters
+    leave; the counters then take 2 block RAMs) and it fits; with e-prop on every layer no
+    weights may move (a learning unit writes the weights it reads) and it is refused."""
     from spikeforge.compiler.resources import check_fit
+    from spikeforge.model.learning import LearningConfig
 
     network, _ = digits_network
+    icebreaker = get_target("icebreaker")
     with pytest.raises(FitError, match=r"need 37 block RAMs.*With 1 lane\(s\) it needs 30 block "
                        "RAMs and fits"):
-        check_fit(network, 2, get_target("icebreaker"), learning=True)
+        check_fit(network, 2, icebreaker._replace(spram_blocks=0))
+    everywhere = LearningConfig.create(network, "eprop", learning_rate=2.0 ** -6)
+    with pytest.raises(FitError, match=r"need \d+ block RAMs.*a learning layer's stay in block"):
+        check_fit(network, 2, icebreaker, learning=everywhere)
     allocation = compile_network(network, "icebreaker", lanes=2)["allocation"]
     assert allocation["bram_blocks"] == 37 - 2 * 8 + 2 and allocation["spram_blocks"] == 2
     assert {"layer": "host link", "memory": "counters", "lane": None, "depth": 13, "width": 32,

@@ -93,6 +93,31 @@ def test_a_256_256_10_network_builds_for_the_up5k_with_weights_in_spram(tmp_path
 LEARNING = ["--rule", "superspike", "--learning-rate", "2^-6", "--seed", "3"]
 
 
+@pytest.mark.slow
+def test_readout_learning_of_the_learning_demo_network_builds_for_the_up5k(tmp_path):
+    """SuperSpike on the readout of the learning demo's network (64 → 64 → 10): the first
+    layer's weights go to SPRAM to make room for the unit's memories, the readout's stay in
+    block RAM (the unit writes them), and the design fits the UP5K's 5,280 logic cells."""
+    _need_tools()
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]
+                           / "benchmarks"))
+    from learning import demo_network
+
+    network, _ = demo_network(0)
+    netfile = save_network(network, tmp_path / "learning.sfn")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board",
+         "icebreaker", "--out", str(tmp_path / "ice"), "--json", *LEARNING],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["spram_weights"] == [{"layer": "hidden", "lane": 0}]
+    assert not report["weights_at_boot"]
+    used = {cell: u["used"] for cell, u in report["utilization"].items()}
+    assert used["ICESTORM_LC"] <= 5280 and used["ICESTORM_RAM"] <= 30 and report["dsp"] == 0
+    assert report["fmax_mhz"] >= report["clock_mhz"]
+
+
 def test_learning_bitstream_for_the_ulx3s(tmp_path):
     """Learning units and the LEARN command in a placed and routed ECP5 bitstream, 0 DSP; the
     report names the rule and the learning hash the device will report in INFO."""
@@ -123,13 +148,15 @@ def test_learning_bitstream_for_the_ulx3s(tmp_path):
 
 
 def test_a_design_too_large_for_the_board_is_refused_clearly(tmp_path):
-    """The UP5K cannot hold learning units (their datapath alone is larger than its 5,280
-    logic cells): the build stops with what is short and what to do, not a tool traceback."""
+    """The UP5K holds one learning unit but not two: e-prop on both layers needs about 6,500
+    of its 5,280 logic cells. The build stops with what is short and what to do, not a tool
+    traceback."""
     _need_tools()
     netfile = save_network(small_network(1), tmp_path / "a.sfn")
+    eprop = ["--rule", "eprop", *LEARNING[2:]]
     proc = subprocess.run(
         [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board",
-         "icebreaker", "--out", str(tmp_path / "ice"), *LEARNING],
+         "icebreaker", "--out", str(tmp_path / "ice"), *eprop],
         capture_output=True, text=True)
     assert proc.returncode == 2
     message = proc.stderr.strip().splitlines()[-1]

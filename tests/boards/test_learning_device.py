@@ -197,3 +197,32 @@ def test_check_learning_names_what_differs(learner):
     with pytest.raises(DeployError, match="learning configuration"):
         check_learning(network, learning_config(config.rule.name, lfsr_seed=99),
                        device.info())
+
+
+def test_learning_beside_weights_in_spram_equals_the_reference():
+    """The UP5K's learning build: SuperSpike on the readout while the first layer's weights
+    sit in SPRAM (the vendor cell's model). The board boots without a network, takes a deploy
+    and then learns exactly as the reference does; the readout's weights, in block RAM, are
+    the ones that move."""
+    reason = missing_reason("verilator")
+    if reason:
+        pytest.skip(reason)
+    from spikeforge.model.fingerprint import NO_NETWORK
+    from spikeforge.sim.cosim_device import CosimDevice
+
+    network, config = small_network(1), learning_config("superspike")
+    x, targets = _stimulus(5, 3)
+    learn = [True, True, False]
+    with CosimDevice(network, divisor=4, timeout=TIMEOUT, learning=config,
+                     spram_weights={(0, 0)}) as board, Device(board.url, timeout=60) as device:
+        assert device.read_params()["weights_id"] == NO_NETWORK
+        deploy(device, network)
+        got = learn_on_device(device, network, config, x, targets, learn)
+        hidden = read_layer_rows(device, network, 0)
+    _, expected = expected_run(network, config, x, targets, learn)
+    report = compare_learning(config, expected, got)
+    assert report["mismatches"] == 0, report["first_mismatch"]
+    assert report["values_compared"] == len(learn) * (layer_rows(network.layers[1]).size
+                                                      + 4 + 8 * 4)
+    assert not np.array_equal(got[-1]["weights"][1], layer_rows(network.layers[1]))
+    assert np.array_equal(hidden, layer_rows(network.layers[0]))  # read back from SPRAM

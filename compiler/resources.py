@@ -35,6 +35,13 @@ over 12 calibration designs (1 to 3 layers, 32 to 300 neurons, 1 to 4 lanes, 4/8
 with event FIFOs one entry shallower than now). On ECP5 small memories may go to LUT RAM, so
 there it is an upper bound.
 
+With learning units (a :class:`~spikeforge.model.learning.LearningConfig`) their memories count
+too (:func:`spikeforge.hdl.learning_unit.memory_shapes`,
+:func:`spikeforge.hdl.learning_core.memory_shapes`: traces, eligibilities, gradients, captured
+state, neuron factors, errors, presynaptic spikes): 30 blocks for SuperSpike readout learning of
+the learning demo's 64-64-10 network with its first layer's weights in SPRAM, what nextpnr
+places. A learning layer's weights never go to SPRAM (its unit writes the weights it reads).
+
 LUTs (:func:`estimate_luts`): a linear model fitted to Yosys ``synth_ice40 -noabc`` LUT4 counts
 of 12 designs (1 to 3 layers, 32 to 300 neurons, 1 to 4 lanes, 4/8-bit weights, 16/24-bit
 state; residuals within 8 %, largest 132 LUTs):

@@ -27,7 +27,11 @@ port                     dir   width   meaning
 =======================  ====  ======  ==========================================================
 
 ``spram_weights`` are the network core's (:class:`~spikeforge.hdl.network_core.NetworkCore`),
-of layers that do not learn only.
+of layers that do not learn only: a unit reads and writes its layer's weights in one cycle.
+
+The errors and the spikes of each layer a unit takes its presynaptic spikes from (two banks: the
+step running writes one, the units read the step before from the other) are memories the units
+read through ports of their own (:func:`memory_shapes`).
 
 With ``link=True`` the core also serves a host link (:class:`~spikeforge.hdl.link_top.LinkTop`):
 between trials (``FEED``, no command waiting) input events pass straight to the network (plain

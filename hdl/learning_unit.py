@@ -23,6 +23,14 @@ pace with the network core's clock:
 Shifts by a variable amount, additions, comparisons, multiplexers, and one multiplication by the
 constant ``adapt_jump`` written as a sum of shifts (:func:`~spikeforge.hdl.arith.const_mul`): no
 multiplier.
+
+State lives in memories, not registers, so a unit fits the iCE40 UP5K beside the network
+(:func:`memory_shapes`): the traces, the eligibilities :math:`\bar e, a` (written in the
+synapse sweep's stage 4, where ``G`` is read), ``G``, every neuron's captured ``U`` and ``b``
+and its factors from ``NEURON``. Sweep addresses come from counters rather than travelling down
+the pipeline, and one ``G`` register serves both ``SYN`` and ``UPDATE``. The errors and the
+presynaptic spikes are the learning core's memories, read through the ``err_*`` and ``z_*``
+ports.
 """
 
 import enum

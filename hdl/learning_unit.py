@@ -79,13 +79,24 @@ def memory_shapes(network, config, index, lanes=1):
     layer = network.layers[index]
     p = layer.params
     f, rows, n = hardware_formats(network, config, index), rows_of(layer, config), p.n
-    a_width = config.elig_format.width if _has_alif_component(layer, config) else 1
     w = update_lanes(layer, lanes)
-    return {"traces": (rows, f.p.width + f.q.width),
-            "eligibilities": (rows * n, f.ebar.width + a_width),
+    return {"traces": (rows, trace_layout(f).size),
+            "eligibilities": (rows * n, synapse_layout(layer, config, f).size),
             "gradients": (rows * n, config.grad_format.width),
             "captured state": (n // w, w * captured_layout(p).size),
             "neuron factors": (n, factor_layout(network, config, index).size)}
+
+
+def trace_layout(formats):
+    """A row's presynaptic traces ``p, q`` (``formats``: :func:`hardware_formats`)."""
+    return data.StructLayout({"p": unsigned(formats.p.width), "q": unsigned(formats.q.width)})
+
+
+def synapse_layout(layer, config, formats):
+    """A synapse's filtered eligibility ``ē`` and ALIF component ``a`` (one bit, always zero,
+    without it)."""
+    a_width = config.elig_format.width if _has_alif_component(layer, config) else 1
+    return data.StructLayout({"ebar": signed(formats.ebar.width), "a": signed(a_width)})
 
 
 def captured_layout(params):
@@ -302,10 +313,8 @@ class LearningUnit(wiring.Component):
         has a memory of its own: the step sweep reads it four stages after ``ē, a``, where it
         is added, so it is not carried through the pipeline."""
         cfg, p, f = self.config, self.layer.params, self.formats
-        ef, gf = cfg.elig_format, cfg.grad_format
-        pq_layout = data.StructLayout({"p": unsigned(f.p.width), "q": unsigned(f.q.width)})
-        syn_layout = data.StructLayout({
-            "ebar": signed(f.ebar.width), "a": signed(ef.width if self._alif else 1)})
+        gf = cfg.grad_format
+        pq_layout, syn_layout = trace_layout(f), synapse_layout(self.layer, cfg, f)
         # a sweep reads an address and writes it stages later: a read that meets a write to
         # its address in one cycle is one whose data no stage takes (past a sweep's end)
         relaxed = {"no_rw_check": 1}
@@ -429,9 +438,8 @@ class LearningUnit(wiring.Component):
         stage 3: λ and the decayed ē and a; stage 4: ē and a saturated (and written); stage 5:
         ±ē, the sign of the neuron's learning signal applied; stage 6: its shift ≪ e_i; the
         write stage: the accumulator G, saturated. Each stage is about one add (or shift) deep,
-        so a block
-        RAM's read, ē's decay and saturation, and G's shift, add and saturation do not form
-        one path."""
+        so a block RAM's read, ē's decay and saturation, and G's shift, add and saturation do
+        not form one path."""
         cfg, p, f = self.config, self.layer.params, self.formats
         ef, gf = f.ebar, cfg.grad_format
         alif, i1 = self._alif, hw.i1

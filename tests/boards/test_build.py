@@ -19,10 +19,11 @@ def _need_tools():
             pytest.skip(f"{module} is not installed: pip install {module.replace('_', '-')}")
 
 
-def _build(netfile, board, out):
+def _build(netfile, board, out, *options):
+    """``spikeforge build --json`` with ``options``; its report."""
     proc = subprocess.run(
         [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board", board,
-         "--out", str(out), "--json"], capture_output=True, text=True)
+         "--out", str(out), "--json", *options], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -105,12 +106,7 @@ def test_readout_learning_of_the_learning_demo_network_builds_for_the_up5k(tmp_p
 
     network, _ = demo_network(0)
     netfile = save_network(network, tmp_path / "learning.sfn")
-    proc = subprocess.run(
-        [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board",
-         "icebreaker", "--out", str(tmp_path / "ice"), "--json", *LEARNING],
-        capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout)
+    report = _build(netfile, "icebreaker", tmp_path / "ice", *LEARNING)
     assert report["spram_weights"] == [{"layer": "hidden", "lane": 0}]
     assert not report["weights_at_boot"]
     used = {cell: u["used"] for cell, u in report["utilization"].items()}
@@ -128,12 +124,7 @@ def test_learning_bitstream_for_the_ulx3s(tmp_path):
 
     network = small_network(1)
     netfile = save_network(network, tmp_path / "a.sfn")
-    proc = subprocess.run(
-        [sys.executable, "-m", "spikeforge.cli.main", "build", str(netfile), "--board",
-         "ulx3s-85f", "--out", str(tmp_path / "ulx3s"), "--json", *LEARNING],
-        capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout)
+    report = _build(netfile, "ulx3s-85f", tmp_path / "ulx3s", *LEARNING)
     config = LearningConfig.create(network, "superspike", learning_rate=2.0 ** -6, seed=3)
     assert report["learning"] == {"rule": "superspike", "layers": [1],
                                   "learning_hash": learning_hash(config).hex(),

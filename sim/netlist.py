@@ -111,5 +111,9 @@ def netlist_build(network, target, sim, lanes=1) -> dict:
     if sim == "icarus" and target == "ice40":
         # Icarus 11 does not take default values on input ports
         args.append("-DNO_ICE40_DEFAULT_ASSIGNMENTS")
+    if sim == "verilator":
+        # a gate-level netlist is thousands of cell instances: compiling its C++ unoptimized
+        # takes a fraction of the time, and the few thousand cycles a test runs stay quick
+        args += ["-CFLAGS", "-O0"]
     return {"sources": netlist_sources(network, target, lanes), "includes": cell_includes(target),
             "build_args": args}

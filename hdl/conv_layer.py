@@ -252,7 +252,7 @@ class ConvLIFLayer(LIFLayer):
         operation per lane per cycle through the three-stage accumulator read-modify-write;
         adds the engine's handshake and counters to ``hw``."""
         p = self.layer.params
-        lanes, q_max, g_max, how = self.lanes, self.q_per_lane, self.groups, self.positions
+        q_max, g_max, how = self.q_per_lane, self.groups, self.positions
         w_rd, a_wr, a_rd = hw.w_rd, hw.a_wr, hw.a_rd
         map_rd, map_fields, pair_rd, pair_fields, pair_total = self._roms(m)
 
@@ -343,9 +343,7 @@ class ConvLIFLayer(LIFLayer):
         m.d.sync += [s1_valid.eq(w1_valid), s1_q.eq(op_a), s2_valid.eq(s1_valid),
                      s2_q.eq(s1_q)]
         m.d.comb += [self.ev_taken.eq(take), self.issue.eq(w1_valid)]
-        for lane in range(lanes):
-            w_reg = Signal(hw.wshape, name=f"weight_{lane}")
-            m.d.sync += w_reg.eq(w_rd[lane].data)
+        for lane, w_reg in enumerate(self._weight_registers(m, hw)):
             m.d.comb += [
                 w_rd[lane].addr.eq(op_w),
                 a_wr[lane].addr.eq(s2_q),

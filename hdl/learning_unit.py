@@ -205,7 +205,8 @@ class LearningUnit(wiring.Component):
     lfsr : In(32), lfsr_step : Out(1)
         The shared rounding LFSR and its step request.
     w_en, w_lane, w_addr, w_data, r_lane, r_addr : Out; r_weight : In
-        The network core's host weight port (used only during ``UPDATE``).
+        The network core's host weight port (used only during ``UPDATE``); ``r_weight`` is
+        the weight at ``r_*`` of two cycles before.
     lprobe : Out(learn probe stream)
         Every synapse's p, q, ē, a, G after each step.
     """
@@ -491,7 +492,9 @@ class LearningUnit(wiring.Component):
 
     def _update_datapath(self, m, hw):
         r"""Stages 2 and 3 of the update sweep (stage 0 addresses ``G`` and ``W``, stage 1
-        receives them). Stage 2: ``G`` and ``W``, registered as they arrive, and the rounding
+        receives them). Stage 2: ``G`` and ``W``, registered as they arrive (``W`` in the
+        network core's weight register, which ``r_weight`` reads two cycles after the
+        address), and the rounding
         bits ``r`` of the LFSR, which steps as each synapse leaves stage 2; stage 3: the
         rounded step :math:`\delta = (G + r) \gg k_\eta`; the write stage:
         the new weight :math:`\mathrm{sat}_W(W + \delta)`. So the block RAM's read, the rounding
@@ -502,13 +505,14 @@ class LearningUnit(wiring.Component):
             rnd = self.lfsr & ((1 << k) - 1)
         else:
             rnd = (1 << k) >> 1
-        weight = dict(w=Signal(signed(wf.width)), lane=Signal.like(hw.lane1),
-                      waddr=Signal.like(hw.waddr1))
-        u2 = _stage(m, "upd_", 2, **weight)
-        hw.update1_to_2 = u2.load(w=self.r_weight, lane=hw.lane1, waddr=hw.waddr1)
+        where = dict(lane=Signal.like(hw.lane1), waddr=Signal.like(hw.waddr1))
+        u2 = _stage(m, "upd_", 2, **where)
+        hw.update1_to_2 = u2.load(lane=hw.lane1, waddr=hw.waddr1)
         # |(G + r) >> k| <= 2^(width - 1 - k) + 1
-        u3 = _stage(m, "upd_", 3, **weight, delta=Signal(signed(max(2, gf.width + 1 - k))))
-        hw.update2_to_3 = u3.load(**u2.carry(weight), delta=(hw.g_data + rnd) >> k)
+        u3 = _stage(m, "upd_", 3, w=Signal(signed(wf.width)), **where,
+                    delta=Signal(signed(max(2, gf.width + 1 - k))))
+        hw.update2_to_3 = u3.load(w=self.r_weight, **u2.carry(where),
+                                  delta=(hw.g_data + rnd) >> k)
         hw.w_new, _ = clamp(u3.w + u3.delta, wf.min, wf.max)
         hw.u2, hw.u3 = u2, u3
         # the weight read address straight from the sweep's counters, whatever the phase (the

@@ -320,7 +320,7 @@ class LIFLayer(wiring.Component):
         """Take an event, issue Q operations per lane through the three-stage accumulator
         read-modify-write; adds the engine's handshake and counters to ``hw``."""
         p = self.layer.params
-        lanes, q_max = self.lanes, self.q_per_lane
+        q_max = self.q_per_lane
         n = p.n
         same_step = hw.same_step
         w_rd, a_wr, a_rd, r_wr, r_rd = hw.w_rd, hw.a_wr, hw.a_rd, hw.r_wr, hw.r_rd
@@ -355,9 +355,8 @@ class LIFLayer(wiring.Component):
             with m.If(take):
                 m.d.sync += op_rec.eq(take_rec)
             m.d.sync += [s1_rec.eq(op_rec), s2_rec.eq(s1_rec)]
-        for lane in range(lanes):
-            w_reg = Signal(hw.wshape, name=f"weight_{lane}")
-            m.d.sync += w_reg.eq(w_rd[lane].data)
+        w_regs = self._weight_registers(m, hw)
+        for lane, w_reg in enumerate(w_regs):
             m.d.comb += [
                 w_rd[lane].addr.eq(row_base + q),
                 a_wr[lane].addr.eq(s2_q),
@@ -377,6 +376,17 @@ class LIFLayer(wiring.Component):
             m.d.sync += rec_ptr.eq(rec_ptr + take_rec)
         vars(hw).update(can_take=can_take, take=take, new_base=new_base, rec_count=rec_count,
                         rec_ptr=rec_ptr, s1_valid=s1_valid, s1_q=s1_q, take_rec=take_rec)
+
+    def _weight_registers(self, m, hw):
+        """One register per lane that takes its weight memory's read data every cycle: the
+        synaptic engine's operand, and the host's read-back (so a block RAM's data reaches a
+        register and nothing else). Adds them to ``hw`` as ``w_regs``."""
+        hw.w_regs = []
+        for lane, port in enumerate(hw.w_rd):
+            w_reg = Signal(hw.wshape, name=f"weight_{lane}")
+            m.d.sync += w_reg.eq(port.data)
+            hw.w_regs.append(w_reg)
+        return hw.w_regs
 
     def _update_pipeline(self, m, hw):
         """Stage A reads state word ``upd_i``, stage B presents its ``W`` neurons' operands to
@@ -669,12 +679,14 @@ class LIFLayer(wiring.Component):
                                      wr[lane].en.eq(~hold)]
 
     def _host_read_port(self, m, hw):
-        """The host's read port: a weight and a neuron's state, one cycle after the address."""
+        """The host's read port: a neuron's state one cycle after the address, a weight two
+        (from the synaptic engine's weight registers)."""
         # reads while idle, where no phase uses these read ports
         w_rd = hw.w_rd
-        r_lane = Signal.like(self.r_lane)
         r_addr = Signal.like(self.r_addr)
-        m.d.sync += [r_lane.eq(self.r_lane), r_addr.eq(self.r_addr)]
+        r_lane = Signal.like(self.r_lane)  # the weight registers' lane, a cycle after r_lane
+        r_lane_1 = Signal.like(self.r_lane)
+        m.d.sync += [r_lane_1.eq(self.r_lane), r_lane.eq(r_lane_1), r_addr.eq(self.r_addr)]
         # the neuron's slot in the word: a multiplexer per field (a view indexed by a signal
         # would compute its offset with a multiplication)
         slot = r_addr[:self._slot_bits]
@@ -683,7 +695,7 @@ class LIFLayer(wiring.Component):
             for lane in range(self.lanes):
                 m.d.comb += w_rd[lane].addr.eq(self.r_addr)
         m.d.comb += [
-            self.r_weight.eq(Array(rd.data for rd in w_rd)[r_lane]),
+            self.r_weight.eq(Array(hw.w_regs)[r_lane]),
             self.r_state.layer.eq(self.index),
             self.r_state.neuron.eq(r_addr),
             self.r_state.i.eq(Array(word.i for word in words)[slot]),

@@ -50,7 +50,7 @@ port                           dir   width      meaning
 ``w_data``                     in    W          signed weight; ``W`` is the widest weight format
 ``r_layer``, ``r_lane``        in    8, 8       (``host_access=True`` only) read, while ``idle``:
 ``r_addr``                     in    A'         weight address, or neuron index for the state
-``r_weight``                   out   W          the weight at ``r_*`` of the previous cycle
+``r_weight``                   out   W          the weight at ``r_*`` of two cycles before
 ``r_state``                    out   121        state of neuron ``r_addr`` of the previous cycle,
                                                 as a probe record (``ProbeLayout``)
 =============================  ====  =========  ===============================================
@@ -245,11 +245,16 @@ class NetworkCore(wiring.Component):
                     core.r_lane.eq(self.r_lane),
                     core.r_addr.eq(self.r_addr),
                 ]
-            r_layer = Signal.like(self.r_layer)
-            m.d.sync += r_layer.eq(self.r_layer)
+            # the state comes a cycle after its address, the weight two (it is read into the
+            # synaptic engine's register first, so no logic follows a weight block RAM)
+            r_layer_state = Signal.like(self.r_layer)
+            r_layer_weight = Signal.like(self.r_layer)
+            m.d.sync += [r_layer_state.eq(self.r_layer), r_layer_weight.eq(r_layer_state)]
             for index, core in enumerate(cores):
-                with m.If(r_layer == index):
-                    m.d.comb += [self.r_weight.eq(core.r_weight), self.r_state.eq(core.r_state)]
+                with m.If(r_layer_state == index):
+                    m.d.comb += self.r_state.eq(core.r_state)
+                with m.If(r_layer_weight == index):
+                    m.d.comb += self.r_weight.eq(core.r_weight)
         if "probe" in self.signature.members:
             ports = iter(self.probe)
             for core in cores:

@@ -247,7 +247,7 @@ async def _read_layer(ctx, dut, index, layer, lanes):
         values = []
         for addr in range(words):
             ctx.set(dut.r_addr, addr)
-            await ctx.tick()
+            await ctx.tick().repeat(2)  # a weight comes two cycles after its address
             values.append(ctx.get(dut.r_weight))
         weights.append(values)
     state = np.zeros((layer.params.n, 4), np.int64)

@@ -45,7 +45,7 @@ def simulate_learning(network, config, spikes, targets, learn, *, lanes=1, trace
                     ctx.set(dut.r_lane, lane)
                     for addr in range(lane_depth(layer, lanes)):
                         ctx.set(dut.r_addr, addr)
-                        await ctx.tick()
+                        await ctx.tick().repeat(2)  # two cycles after the address
                         words.append(ctx.get(dut.r_weight))
                 rows = lane_words_to_rows(layer, lanes, words)
                 result["weights"][index] = rows[:, :rows_of(layer, config)]

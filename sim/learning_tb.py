@@ -79,7 +79,8 @@ class LearningTB:
             dut.r_lane.value = lane
             for addr in range(words):
                 dut.r_addr.value = addr
-                await FallingEdge(dut.clk)
+                for _ in range(2):  # a weight comes two cycles after its address
+                    await FallingEdge(dut.clk)
                 values.append(dut.r_weight.value.to_signed())
         return values
 

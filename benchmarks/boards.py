@@ -11,6 +11,9 @@ seeds (default 3) and the median is reported with the spread (lowest and highest
 the synthesized netlist's logic depth (:mod:`spikeforge.boards.logic_depth`), which placement
 does not change, is reported too: the most LUT levels in front of any register, against the
 four that the 60 MHz goal leaves room for, and how many register inputs are deeper than that.
+Both boards report which memories' read data passes logic before a register
+(:mod:`spikeforge.boards.memory_outputs`; a read through a block RAM's output register needs
+none), a measure without a bar.
 
 Capacity: the largest dense ``H → H → 10`` network each board holds at 8 and 4 bits (``H`` a
 multiple of 16, by the compiler's fit check, which counts SPRAM on the UP5K), in synapses against
@@ -141,6 +144,13 @@ def _rows(board, report, label="", logic_goal=None):
                      "versus_value": GOAL_LEVELS, "ratio": depth["max"] / GOAL_LEVELS,
                      "limit": 1.0, "meets": depth["max"] <= GOAL_LEVELS,
                      "deeper_than_goal": deeper, "deepest": depth["deepest"][:5]})
+    memories = report.get("memory_outputs")
+    if memories:  # a two-cycle read through a block RAM's output register needs none listed
+        through = memories["through_logic"]
+        rows.append({"metric": f"{board}{label} memories read through logic",
+                     "value": len(through), "unit": "memories",
+                     "versus": "memories in the design", "versus_value": len(memories["memories"]),
+                     "ratio": None, "limit": None, "meets": True, "memories": through})
     return rows
 
 

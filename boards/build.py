@@ -29,6 +29,7 @@ from ..compiler.targets import get_target
 from ..link.protocol import DEFAULT_LINK
 from ..model.learning.ranges import learning_formats
 from .logic_depth import logic_levels
+from .memory_outputs import memory_outputs
 from .rtlil import relax_collisions
 from .top import BoardTop
 
@@ -143,7 +144,9 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
     clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
     seconds, and for an iCE40 the synthesized netlist's logic depth
-    (:func:`~spikeforge.boards.logic_depth.logic_levels`, ``None`` elsewhere). It is also
+    (:func:`~spikeforge.boards.logic_depth.logic_levels`, ``None`` elsewhere), and the
+    memories whose read data passes logic before a register
+    (:func:`~spikeforge.boards.memory_outputs.memory_outputs`). It is also
     written to ``out_dir/report.json``.
     """
     configure_yowasp()
@@ -207,6 +210,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
         "seconds": round(seconds, 1),
         "logic_levels": (logic_levels(out / f"{name}.json", name)
                          if isinstance(platform, LatticeICE40Platform) else None),
+        "memory_outputs": memory_outputs(out / f"{name}.json", name),
     }
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     return report

@@ -34,7 +34,8 @@ def _build(netfile, board, out, *options):
 ])
 def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut):
     _need_tools()
-    netfile = save_network(small_network(1), tmp_path / "a.sfn")
+    # 8 x 52 = 416 first-layer weights: more than the ECP5 build puts in LUT RAM (384 words)
+    netfile = save_network(small_network(1, n_hidden=52), tmp_path / "a.sfn")
     report = _build(netfile, board, tmp_path / board)
     bitstream = tmp_path / board / report["bitstream"]
     assert bitstream.suffix == suffix and bitstream.stat().st_size == report["bitstream_bytes"]
@@ -55,6 +56,12 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
         # link's frame buffer stays in block RAM
         assert report["utilization"]["TRELLIS_RAMW"]["used"] > 0
         assert report["utilization"]["DP16KD"]["used"] > 0
+        # every block RAM's data lands in flip-flops, the first layer's weights included (the
+        # host reads them back from the synaptic engine's register, not from the block RAM)
+        memories = report["memory_outputs"]
+        assert memories["cells"] == report["utilization"]["DP16KD"]["used"]
+        assert "top.core.layer_0.weights_0" in memories["memories"]
+        assert memories["through_logic"] == []
 
 
 @pytest.mark.slow

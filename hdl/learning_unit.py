@@ -494,11 +494,10 @@ class LearningUnit(wiring.Component):
         r"""Stages 2 and 3 of the update sweep (stage 0 addresses ``G`` and ``W``, stage 1
         receives them). Stage 2: ``G`` and ``W``, registered as they arrive (``W`` in the
         network core's weight register, which ``r_weight`` reads two cycles after the
-        address), and the rounding
-        bits ``r`` of the LFSR, which steps as each synapse leaves stage 2; stage 3: the
-        rounded step :math:`\delta = (G + r) \gg k_\eta`; the write stage:
-        the new weight :math:`\mathrm{sat}_W(W + \delta)`. So the block RAM's read, the rounding
-        add and shift, and the weight's add and saturation do not form one path."""
+        address), and the rounding bits ``r`` of the LFSR, which steps as each synapse leaves
+        stage 2; stage 3: the rounded step :math:`\delta = (G + r) \gg k_\eta`; the write
+        stage: the new weight :math:`\mathrm{sat}_W(W + \delta)`. So the block RAM's read, the
+        rounding add and shift, and the weight's add and saturation do not form one path."""
         cfg, wf, gf = self.config, self.layer.params.weight_format, self.config.grad_format
         k = cfg.lr_shift
         if cfg.rounding == "stochastic":

@@ -181,6 +181,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
                            f"{platform.clock_hz / 1e6:g} MHz clock (see {name}.tim)")
     bitstream = out / f"{name}{platform.bitstream_suffix}"
     data = bitstream.read_bytes()
+    netlist = json.loads((out / f"{name}.json").read_text())  # what Yosys gave nextpnr
     report = {
         "board": platform.board,
         "device": platform.device,
@@ -208,9 +209,9 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
             "formats": learning_formats(network, learning)},
         "seed": seed,
         "seconds": round(seconds, 1),
-        "logic_levels": (logic_levels(out / f"{name}.json", name)
+        "logic_levels": (logic_levels(netlist, name)
                          if isinstance(platform, LatticeICE40Platform) else None),
-        "memory_outputs": memory_outputs(out / f"{name}.json", name),
+        "memory_outputs": memory_outputs(netlist, name),
     }
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     return report

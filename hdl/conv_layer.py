@@ -43,7 +43,7 @@ Pipeline of the synaptic engine (no stage ever waits in the input phase while ev
 4. **issue** (W1): weight address :math:`cK^2G + g + (iK+j)G`, accumulator address
    :math:`y_oW_o + x_o + gH_oW_o`, then the three-stage accumulator read-modify-write of
    :class:`~spikeforge.hdl.lif_layer.LIFLayer` (weight read; accumulator read; add and write,
-   the read port transparent to the write port).
+   the read transparent to the write).
 
 The marker is taken once the queue and the walker are empty (the last operation then issues, as
 in the dense core), so the phases after it are exactly :class:`LIFLayer`'s. A step with ``E > 0``
@@ -347,7 +347,7 @@ class ConvLIFLayer(LIFLayer):
             m.d.comb += [
                 w_rd[lane].addr.eq(op_w),
                 a_wr[lane].addr.eq(s2_q),
-                a_wr[lane].data.eq(a_rd[lane].data + w_reg),
+                a_wr[lane].data.eq(hw.a_data[lane] + w_reg),
                 a_wr[lane].en.eq(s2_valid),
             ]
         # the update's counters beyond LIFLayer's: the output position and the group's base

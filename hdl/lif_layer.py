@@ -26,8 +26,8 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
 Accumulators are exact (:func:`~spikeforge.hdl.arith.accumulator_width` bits); saturation happens
 once, in the update, so event order cannot change a result. The accumulator read-modify-write is a
 three-stage pipeline (read the weight; register it and read the accumulator; add and write) whose
-read port is transparent to its write port, so back-to-back operations on the same accumulator
-(``Q = 1``) see each other. The update phase begins with one cycle in which the last synaptic
+read is transparent to its write (a bypass register behind the read, ``hdl/forwarded_read.py``),
+so back-to-back operations on the same accumulator (``Q = 1``) see each other. The update phase begins with one cycle in which the last synaptic
 operation reads its accumulator.
 
 Timing without stalls, ``go`` at cycle 0, ``E`` input events, ``R`` recurrent events: the core is
@@ -49,6 +49,7 @@ from ..model import Layer, NeuronKind
 from ..model.decay import Decay
 from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
 from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
+from .forwarded_read import forwarded_read
 from .neuron_update import NeuronUpdate
 from .weight_spram import WeightSPRAM
 
@@ -99,7 +100,7 @@ class LIFLayer(wiring.Component):
     host_access : bool
         Add a weight write port (``w_en``, ``w_lane``, ``w_addr``, ``w_data``; registered, the
         write lands in the next cycle; write only while ``idle``) and a read port (``r_lane``,
-        ``r_addr`` in; ``r_weight``, ``r_state`` out one cycle later, while ``idle``: the weight
+        ``r_addr`` in; ``r_weight``, ``r_state`` out two cycles later, while ``idle``: the weight
         at ``r_lane``/``r_addr`` and the state of neuron ``r_addr``). Weight addresses follow
         :mod:`spikeforge.link.memory_layout`.
     spram_lanes : iterable of int
@@ -272,12 +273,18 @@ class LIFLayer(wiring.Component):
             for lane in range(lanes):
                 m.submodules[f"rec_acc_{lane}"] = rec_accs[lane]
             r_wr = [mem.write_port() for mem in rec_accs]
-            r_rd = [mem.read_port(transparent_for=(wp,))
-                    for mem, wp in zip(rec_accs, r_wr, strict=True)]
+            r_rd = [mem.read_port() for mem in rec_accs]
         w_rd = [mem.read_port() if isinstance(mem, Memory)
                 else SimpleNamespace(addr=mem.r_addr, data=mem.r_data) for mem in weights]
         a_wr = [mem.write_port() for mem in accs]
-        a_rd = [mem.read_port(transparent_for=(wp,)) for mem, wp in zip(accs, a_wr, strict=True)]
+        a_rd = [mem.read_port() for mem in accs]
+        # the accumulators read as if transparent to their writes (``hdl/forwarded_read.py``):
+        # an operation sees the one before it on the same accumulator
+        a_data = [forwarded_read(m, rd, wr, f"acc_{lane}")
+                  for lane, (rd, wr) in enumerate(zip(a_rd, a_wr, strict=True))]
+        r_data = None if r_rd is None else [
+            forwarded_read(m, rd, wr, f"rec_acc_{lane}")
+            for lane, (rd, wr) in enumerate(zip(r_rd, r_wr, strict=True))]
         s_wr = state.write_port()
         s_rd = state.read_port()
         if p.bias:
@@ -294,7 +301,8 @@ class LIFLayer(wiring.Component):
             k_wr = spikes.write_port()
             k_rd = spikes.read_port()
         vars(hw).update(wshape=wshape, depth=depth, weights=weights, same_step=same_step,
-                        w_rd=w_rd, a_wr=a_wr, a_rd=a_rd, r_wr=r_wr, r_rd=r_rd, s_wr=s_wr,
+                        w_rd=w_rd, a_wr=a_wr, a_rd=a_rd, r_wr=r_wr, r_rd=r_rd, a_data=a_data,
+                        r_data=r_data, s_wr=s_wr,
                         s_rd=s_rd, c_rd=c_rd, k_wr=k_wr, k_rd=k_rd)
 
     def _host_write_registers(self, m, hw):
@@ -344,7 +352,7 @@ class LIFLayer(wiring.Component):
             m.d.sync += [q.eq(q + 1), q_last.eq(q == max(q_max - 2, 0))]
 
         # three stages: read the weight (issue), register it while the accumulator is read (1),
-        # add and write (2); the accumulator's read port is transparent to its write port, so an
+        # add and write (2); the accumulator's read is transparent to its write, so an
         # operation sees the one issued in the cycle before it on the same accumulator
         s1_valid, s2_valid = Signal(), Signal()
         s1_q, s2_q = Signal.like(q), Signal.like(q)
@@ -360,13 +368,13 @@ class LIFLayer(wiring.Component):
             m.d.comb += [
                 w_rd[lane].addr.eq(row_base + q),
                 a_wr[lane].addr.eq(s2_q),
-                a_wr[lane].data.eq(a_rd[lane].data + w_reg),
+                a_wr[lane].data.eq(hw.a_data[lane] + w_reg),
                 a_wr[lane].en.eq(s2_valid & ~s2_rec if same_step else s2_valid),
             ]
             if same_step:
                 m.d.comb += [
                     r_wr[lane].addr.eq(s2_q),
-                    r_wr[lane].data.eq(r_rd[lane].data + w_reg),
+                    r_wr[lane].data.eq(hw.r_data[lane] + w_reg),
                     r_wr[lane].en.eq(s2_valid & s2_rec),
                 ]
 
@@ -411,8 +419,8 @@ class LIFLayer(wiring.Component):
         i_width = upd_i.shape().width
         updates = [NeuronUpdate(p, tag_width=i_width + 1 if k == 0 else 1) for k in range(w)]
         # W = P: slot k is lane k's accumulator; W = 1: the lane the neuron belongs to
-        acc_of = ((lambda rd, k: rd[k].data) if w == lanes
-                  else (lambda rd, k: Array(port.data for port in rd)[b_lane]))
+        acc_of = ((lambda data, k: data[k]) if w == lanes
+                  else (lambda data, k: Array(data)[b_lane]))
         for k, update in enumerate(updates):
             m.submodules["update" if w == 1 else f"update_{k}"] = update
             word = s_rd.data[k]
@@ -422,8 +430,8 @@ class LIFLayer(wiring.Component):
                 update.i.eq(word.i),
                 update.u.eq(word.u),
                 update.s.eq(word.s),
-                update.acc.eq(acc_of(hw.a_rd, k)),
-                *([update.rec.eq(acc_of(hw.r_rd, k))] if hw.same_step else []),
+                update.acc.eq(acc_of(hw.a_data, k)),
+                *([update.rec.eq(acc_of(hw.r_data, k))] if hw.same_step else []),
             ]
             if p.kind is NeuronKind.ALIF:
                 m.d.comb += update.b.eq(word.b)
@@ -431,10 +439,9 @@ class LIFLayer(wiring.Component):
                 m.d.comb += update.bias.eq(hw.c_rd.data[k])
         m.d.comb += [
             updates[0].tag.eq(Cat(b_i, b_i == self.state_words - 1)),
-            # the state is read for the update while upd_active, for the host otherwise (it
-            # reads while idle): a register picks the address, not the phase decoding
-            s_rd.addr.eq(Mux(upd_active, upd_i, self.r_addr[self._slot_bits:])
-                         if self.host_access else upd_i),
+            # the state's only read address is the register upd_i (the host's reads load it
+            # while idle): no logic between a flip-flop and the LUT RAM's address
+            s_rd.addr.eq(upd_i),
             s_rd.en.eq(~hold),
         ]
         if p.bias:
@@ -679,14 +686,15 @@ class LIFLayer(wiring.Component):
                                      wr[lane].en.eq(~hold)]
 
     def _host_read_port(self, m, hw):
-        """The host's read port: a neuron's state one cycle after the address, a weight two
-        (from the synaptic engine's weight registers)."""
+        """The host's read port: a weight two cycles after its address (from the synaptic
+        engine's weight registers), a neuron's state two (the address is registered into
+        ``upd_i``, the state memory's only read address)."""
         # reads while idle, where no phase uses these read ports
         w_rd = hw.w_rd
-        r_addr = Signal.like(self.r_addr)
-        r_lane = Signal.like(self.r_lane)  # the weight registers' lane, a cycle after r_lane
-        r_lane_1 = Signal.like(self.r_lane)
-        m.d.sync += [r_lane_1.eq(self.r_lane), r_lane.eq(r_lane_1), r_addr.eq(self.r_addr)]
+        r_lane_1, r_lane = Signal.like(self.r_lane), Signal.like(self.r_lane)
+        r_addr_1, r_addr = Signal.like(self.r_addr), Signal.like(self.r_addr)
+        m.d.sync += [r_lane_1.eq(self.r_lane), r_lane.eq(r_lane_1),
+                     r_addr_1.eq(self.r_addr), r_addr.eq(r_addr_1)]
         # the neuron's slot in the word: a multiplexer per field (a view indexed by a signal
         # would compute its offset with a multiplication)
         slot = r_addr[:self._slot_bits]
@@ -694,6 +702,7 @@ class LIFLayer(wiring.Component):
         with m.If(hw.phase == Phase.IDLE):
             for lane in range(self.lanes):
                 m.d.comb += w_rd[lane].addr.eq(self.r_addr)
+            m.d.sync += hw.upd_i.eq(self.r_addr[self._slot_bits:])
         m.d.comb += [
             self.r_weight.eq(Array(hw.w_regs)[r_lane]),
             self.r_state.layer.eq(self.index),

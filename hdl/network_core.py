@@ -51,7 +51,7 @@ port                           dir   width      meaning
 ``r_layer``, ``r_lane``        in    8, 8       (``host_access=True`` only) read, while ``idle``:
 ``r_addr``                     in    A'         weight address, or neuron index for the state
 ``r_weight``                   out   W          the weight at ``r_*`` of two cycles before
-``r_state``                    out   121        state of neuron ``r_addr`` of the previous cycle,
+``r_state``                    out   121        state of neuron ``r_addr`` of two cycles before,
                                                 as a probe record (``ProbeLayout``)
 =============================  ====  =========  ===============================================
 
@@ -245,16 +245,14 @@ class NetworkCore(wiring.Component):
                     core.r_lane.eq(self.r_lane),
                     core.r_addr.eq(self.r_addr),
                 ]
-            # the state comes a cycle after its address, the weight two (it is read into the
-            # synaptic engine's register first, so no logic follows a weight block RAM)
-            r_layer_state = Signal.like(self.r_layer)
-            r_layer_weight = Signal.like(self.r_layer)
-            m.d.sync += [r_layer_state.eq(self.r_layer), r_layer_weight.eq(r_layer_state)]
+            # a weight and a state come two cycles after their address: the weight is read
+            # into the synaptic engine's register first (no logic follows a weight block RAM),
+            # the state's address is registered first (no logic precedes the state's LUT RAM)
+            r_layer_1, r_layer_2 = Signal.like(self.r_layer), Signal.like(self.r_layer)
+            m.d.sync += [r_layer_1.eq(self.r_layer), r_layer_2.eq(r_layer_1)]
             for index, core in enumerate(cores):
-                with m.If(r_layer_state == index):
-                    m.d.comb += self.r_state.eq(core.r_state)
-                with m.If(r_layer_weight == index):
-                    m.d.comb += self.r_weight.eq(core.r_weight)
+                with m.If(r_layer_2 == index):
+                    m.d.comb += [self.r_state.eq(core.r_state), self.r_weight.eq(core.r_weight)]
         if "probe" in self.signature.members:
             ports = iter(self.probe)
             for core in cores:

@@ -253,7 +253,7 @@ async def _read_layer(ctx, dut, index, layer, lanes):
     state = np.zeros((layer.params.n, 4), np.int64)
     for neuron in range(layer.params.n):
         ctx.set(dut.r_addr, neuron)
-        await ctx.tick()
+        await ctx.tick().repeat(2)  # so does a state
         record = ctx.get(dut.r_state)
         state[neuron] = (record.i, record.u, record.b, record.s)
     return {"weights": weights, "state": state}

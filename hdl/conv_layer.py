@@ -212,6 +212,9 @@ class ConvLIFLayer(LIFLayer):
     its own clear; the network input does not).
     """
 
+    #: a kernel's operations write any accumulator address in any order
+    _adjacent_operations_share_accumulators = True
+
     def __init__(self, layer, *, lanes=1, flush_short_on_clear=False, **kwargs):
         super().__init__(layer, lanes=lanes, **kwargs)
         conn = layer.connectivity
@@ -253,7 +256,7 @@ class ConvLIFLayer(LIFLayer):
         adds the engine's handshake and counters to ``hw``."""
         p = self.layer.params
         q_max, g_max, how = self.q_per_lane, self.groups, self.positions
-        w_rd, a_wr, a_rd = hw.w_rd, hw.a_wr, hw.a_rd
+        w_rd, a_wr = hw.w_rd, hw.a_wr
         map_rd, map_fields, pair_rd, pair_fields, pair_total = self._roms(m)
 
         take = Signal()  # an input event is taken this cycle (driven by the input phase)

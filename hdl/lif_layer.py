@@ -25,10 +25,11 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
 
 Accumulators are exact (:func:`~spikeforge.hdl.arith.accumulator_width` bits); saturation happens
 once, in the update, so event order cannot change a result. The accumulator read-modify-write is a
-three-stage pipeline (read the weight; register it and read the accumulator; add and write) whose
-read is transparent to its write (a bypass register behind the read, ``hdl/forwarded_read.py``),
-so back-to-back operations on the same accumulator (``Q = 1``) see each other. The update phase begins with one cycle in which the last synaptic
-operation reads its accumulator.
+three-stage pipeline (read the weight; register it and read the accumulator; add and write).
+Only with ``Q = 1`` do back-to-back operations meet on one accumulator; then its read is
+transparent to its write through a bypass register behind the read (``hdl/forwarded_read.py``).
+The update phase begins with one cycle in which the last synaptic operation reads its
+accumulator.
 
 Timing without stalls, ``go`` at cycle 0, ``E`` input events, ``R`` recurrent events: the core is
 busy for :math:`\sum_g \max(1, c_g) + 6 + L + (E + R)\,Q` cycles, :math:`c_g` the spikes of
@@ -278,13 +279,14 @@ class LIFLayer(wiring.Component):
                 else SimpleNamespace(addr=mem.r_addr, data=mem.r_data) for mem in weights]
         a_wr = [mem.write_port() for mem in accs]
         a_rd = [mem.read_port() for mem in accs]
-        # the accumulators read as if transparent to their writes (``hdl/forwarded_read.py``):
-        # an operation sees the one before it on the same accumulator
-        a_data = [forwarded_read(m, rd, wr, f"acc_{lane}")
-                  for lane, (rd, wr) in enumerate(zip(a_rd, a_wr, strict=True))]
-        r_data = None if r_rd is None else [
-            forwarded_read(m, rd, wr, f"rec_acc_{lane}")
-            for lane, (rd, wr) in enumerate(zip(r_rd, r_wr, strict=True))]
+        a_data, r_data = [rd.data for rd in a_rd], r_rd and [rd.data for rd in r_rd]
+        if self._adjacent_operations_share_accumulators:
+            # the accumulators read as if transparent to their writes
+            # (``hdl/forwarded_read.py``): an operation sees the one before it
+            a_data = [forwarded_read(m, rd, wr, f"acc_{lane}")
+                      for lane, (rd, wr) in enumerate(zip(a_rd, a_wr, strict=True))]
+            r_data = r_rd and [forwarded_read(m, rd, wr, f"rec_acc_{lane}")
+                               for lane, (rd, wr) in enumerate(zip(r_rd, r_wr, strict=True))]
         s_wr = state.write_port()
         s_rd = state.read_port()
         if p.bias:
@@ -304,6 +306,17 @@ class LIFLayer(wiring.Component):
                         w_rd=w_rd, a_wr=a_wr, a_rd=a_rd, r_wr=r_wr, r_rd=r_rd, a_data=a_data,
                         r_data=r_data, s_wr=s_wr,
                         s_rd=s_rd, c_rd=c_rd, k_wr=k_wr, k_rd=k_rd)
+
+    @property
+    def _adjacent_operations_share_accumulators(self):
+        """Whether an accumulator can be read in the cycle it is written (then its read goes
+        through a bypass register). A read at address ``a`` in cycle ``t`` meets the write of
+        cycle ``t`` only: an event's ``Q`` operations read addresses ``0 … Q − 1`` in
+        consecutive cycles, each written two cycles after its read, so the write beside a read
+        is the previous operation's, at the previous address, or with ``Q = 1`` the same one;
+        the update's first read (address 0) meets the last operation's write (address
+        ``Q − 1``), and the clearing behind the update writes the address read a cycle before."""
+        return self.q_per_lane == 1
 
     def _host_write_registers(self, m, hw):
         """The host's weight write port: one write port per weight memory, fed by registers."""
@@ -331,7 +344,7 @@ class LIFLayer(wiring.Component):
         q_max = self.q_per_lane
         n = p.n
         same_step = hw.same_step
-        w_rd, a_wr, a_rd, r_wr, r_rd = hw.w_rd, hw.a_wr, hw.a_rd, hw.r_wr, hw.r_rd
+        w_rd, a_wr, r_wr = hw.w_rd, hw.a_wr, hw.r_wr
         busy = Signal()
         q = Signal(range(q_max))
         row_base = Signal(range(hw.depth))
@@ -498,14 +511,21 @@ class LIFLayer(wiring.Component):
         record the spikes in the spike buffer as they leave."""
         p = self.layer.params
         s_wr, out_i, write = hw.s_wr, hw.out_i, hw.write
-        m.d.comb += [s_wr.addr.eq(out_i), s_wr.en.eq(write)]
+        # the word is written in every cycle it waits at the output, the same word at the same
+        # address (the pipeline holds), so the write enable is a register, not the hold logic
+        # of the consumer's ready; ``CLEAR`` writes zeros while the register ``clearing`` is set
+        clearing, clr_i = Signal(), Signal(range(self.state_words))
+        m.d.comb += [s_wr.addr.eq(Mux(clearing, clr_i, out_i)),
+                     s_wr.en.eq(updates[0].valid_out | clearing)]
         for k, update in enumerate(updates):
-            m.d.comb += [
-                s_wr.data[k].i.eq(update.i_next),
-                s_wr.data[k].u.eq(update.u_next),
-                s_wr.data[k].b.eq(update.b_next),
-                s_wr.data[k].s.eq(update.s_next),
-            ]
+            with m.If(~clearing):
+                m.d.comb += [
+                    s_wr.data[k].i.eq(update.i_next),
+                    s_wr.data[k].u.eq(update.u_next),
+                    s_wr.data[k].b.eq(update.b_next),
+                    s_wr.data[k].s.eq(update.s_next),
+                ]
+        hw.clearing, hw.clr_i = clearing, clr_i
         with m.If(write):
             m.d.comb += self.sat.eq(sum(update.saturations for update in updates))
         if self.is_probed:
@@ -534,21 +554,27 @@ class LIFLayer(wiring.Component):
 
     def _phase_control(self, m, hw):
         """The phase register's transitions and what each phase drives."""
-        clr_i = Signal(range(self.state_words))
-        clr_state_done = Signal()
+        clr_i, clr_state_done = hw.clr_i, Signal()
         clr_input_done = Signal()
         phase = hw.phase
+        # the output stream carries the update's spikes or, in PRIME and MARK, the marker:
+        # its valid is an OR of registers (no phase decoding before the consumer's write)
+        marking = hw.marking = Signal(init=self.prime)  # the marker is offered
+        m.d.comb += [
+            self.o_events.valid.eq(hw.spike_out | marking),
+            self.o_events.payload.marker.eq(marking),
+            self.o_events.payload.addr.eq(Mux(marking, 0, hw.spike_i)),
+        ]
         with m.Switch(phase):
-            with m.Case(Phase.PRIME):
-                m.d.comb += [self.o_events.valid.eq(1), self.o_events.payload.marker.eq(1)]
-                with m.If(self.o_events.ready):
-                    m.d.sync += phase.eq(Phase.IDLE)
+            with m.Case(Phase.PRIME), m.If(self.o_events.ready):
+                m.d.sync += [phase.eq(Phase.IDLE), marking.eq(0)]
             with m.Case(Phase.IDLE):
                 with m.If(self.go):
                     m.d.sync += phase.eq(Phase.SYN_IN)
                 with m.Elif(self.clear):
                     m.d.sync += [
                         phase.eq(Phase.CLEAR), clr_i.eq(0), clr_state_done.eq(0),
+                        hw.clearing.eq(1),
                         clr_input_done.eq(not self.flush_on_clear),
                     ]
             with m.Case(Phase.CLEAR):
@@ -564,21 +590,16 @@ class LIFLayer(wiring.Component):
                 self._update_phase(m, hw)
             with m.Case(Phase.MARK):
                 m.d.sync += hw.b_valid.eq(0)
-                m.d.comb += [self.o_events.valid.eq(1), self.o_events.payload.marker.eq(1)]
                 with m.If(self.o_events.ready):
-                    m.d.sync += phase.eq(Phase.IDLE)
+                    m.d.sync += [phase.eq(Phase.IDLE), marking.eq(0)]
 
     def _clear_phase(self, m, hw, clr_i, clr_state_done, clr_input_done):
         """``CLEAR``: zero every neuron's state and (with ``flush_on_clear``) drop the pending
         input group."""
-        s_wr = hw.s_wr
-        m.d.comb += [
-            s_wr.addr.eq(clr_i), s_wr.data.eq(0), s_wr.en.eq(~clr_state_done),
-            self.i_events.ready.eq(~clr_input_done),
-        ]
-        with m.If(~clr_state_done):
+        m.d.comb += self.i_events.ready.eq(~clr_input_done)
+        with m.If(~clr_state_done):  # the state port writes word clr_i while ``clearing``
             with m.If(clr_i == self.state_words - 1):
-                m.d.sync += clr_state_done.eq(1)
+                m.d.sync += [clr_state_done.eq(1), hw.clearing.eq(0)]
             with m.Else():
                 m.d.sync += clr_i.eq(clr_i + 1)
         with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):
@@ -588,6 +609,7 @@ class LIFLayer(wiring.Component):
             m.d.sync += [
                 hw.rec_count.eq(0),
                 hw.phase.eq(Phase.PRIME if self.prime else Phase.IDLE),
+                hw.marking.eq(self.prime),
             ]
 
     def _inputs_flushed(self, m, hw, input_done):
@@ -632,10 +654,6 @@ class LIFLayer(wiring.Component):
     def _update_phase(self, m, hw):
         """``UPDATE``: step through the state words, emit the spikes, then go to ``MARK``."""
         upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
-        m.d.comb += [
-            self.o_events.valid.eq(hw.spike_out),
-            self.o_events.payload.addr.eq(hw.spike_i),
-        ]
         with m.If(hw.upd_start):  # one cycle for the last synaptic read of the accumulators
             m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1)]
         with m.If(~hw.hold):
@@ -650,7 +668,7 @@ class LIFLayer(wiring.Component):
                     m.d.sync += upd_i.eq(upd_i + 1)
                 self._next_neuron(m, hw)
         with m.If(hw.write & hw.out_last):
-            m.d.sync += hw.phase.eq(Phase.MARK)
+            m.d.sync += [hw.phase.eq(Phase.MARK), hw.marking.eq(1)]
 
     def _next_neuron(self, m, hw):
         """The update's lane and accumulator address move to the next state word: neuron ``i``

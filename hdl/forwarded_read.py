@@ -1,8 +1,9 @@
 r"""A transparent read of a memory, built from a plain read port and a bypass register.
 
-An accumulator's read port must be transparent to its write port: an operation reads the
-accumulator that the operation before it writes in the same cycle. Asked for a transparent port,
-Yosys builds the bypass in front of the read register,
+Where an operation can read the accumulator that the operation before it writes in the same
+cycle (a dense layer with one accumulator address per lane, ``Q = 1``, and convolutions), the
+accumulator's read must be transparent to its write. Asked for a transparent port, Yosys builds
+the bypass in front of the read register,
 
 .. math:: d_{t+1} = \text{hit}_t\ ?\ w_t : M[a_t],
 

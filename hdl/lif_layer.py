@@ -365,8 +365,8 @@ class LIFLayer(wiring.Component):
             m.d.sync += [q.eq(q + 1), q_last.eq(q == max(q_max - 2, 0))]
 
         # three stages: read the weight (issue), register it while the accumulator is read (1),
-        # add and write (2); the accumulator's read is transparent to its write, so an
-        # operation sees the one issued in the cycle before it on the same accumulator
+        # add and write (2); an operation sees the one issued in the cycle before it on the same
+        # accumulator (``hw.a_data``: the read, through a bypass register where they can meet)
         s1_valid, s2_valid = Signal(), Signal()
         s1_q, s2_q = Signal.like(q), Signal.like(q)
         m.d.sync += [s1_valid.eq(busy), s1_q.eq(q), s2_valid.eq(s1_valid), s2_q.eq(s1_q)]

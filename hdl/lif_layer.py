@@ -554,7 +554,8 @@ class LIFLayer(wiring.Component):
 
     def _phase_control(self, m, hw):
         """The phase register's transitions and what each phase drives."""
-        clr_i, clr_state_done = hw.clr_i, Signal()
+        # in CLEAR the state is done once ``clearing`` (set on entry) falls
+        clr_i, clr_state_done = hw.clr_i, ~hw.clearing
         clr_input_done = Signal()
         phase = hw.phase
         # the output stream carries the update's spikes or, in PRIME and MARK, the marker:
@@ -573,8 +574,7 @@ class LIFLayer(wiring.Component):
                     m.d.sync += phase.eq(Phase.SYN_IN)
                 with m.Elif(self.clear):
                     m.d.sync += [
-                        phase.eq(Phase.CLEAR), clr_i.eq(0), clr_state_done.eq(0),
-                        hw.clearing.eq(1),
+                        phase.eq(Phase.CLEAR), clr_i.eq(0), hw.clearing.eq(1),
                         clr_input_done.eq(not self.flush_on_clear),
                     ]
             with m.Case(Phase.CLEAR):
@@ -597,9 +597,9 @@ class LIFLayer(wiring.Component):
         """``CLEAR``: zero every neuron's state and (with ``flush_on_clear``) drop the pending
         input group."""
         m.d.comb += self.i_events.ready.eq(~clr_input_done)
-        with m.If(~clr_state_done):  # the state port writes word clr_i while ``clearing``
+        with m.If(hw.clearing):  # the state port writes word clr_i
             with m.If(clr_i == self.state_words - 1):
-                m.d.sync += [clr_state_done.eq(1), hw.clearing.eq(0)]
+                m.d.sync += hw.clearing.eq(0)
             with m.Else():
                 m.d.sync += clr_i.eq(clr_i + 1)
         with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):

@@ -270,10 +270,9 @@ class HostLink(wiring.Component):
             self._act_states(m, f)
             self._respond_states(m, f)
         # CLEAR: from its QUIET wait to its response, core outputs are taken and dropped (so a
-        # core stalled on a full buffer finishes its steps), then the buffer is emptied
-        m.d.comb += obuf.flush.eq(f.cmd_is[Command.CLEAR] & (fsm.ongoing("QUIET")
-                                                             | fsm.ongoing("CLEARING")
-                                                             | fsm.ongoing("CLEAR_WAIT")))
+        # core stalled on a full buffer finishes its steps), then the buffer is emptied; the
+        # window is a register (``flushing``), not a decoding of the executor's state
+        m.d.comb += obuf.flush.eq(f.flushing)
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | rx.rep_valid)
         return m
 
@@ -324,6 +323,7 @@ class HostLink(wiring.Component):
         f.bad_seen = Signal()  # PRESCAN: a bad word was read
         f.most = Signal(16)  # READ_OUTPUT: the most events one response may carry
         f.reading_out = Signal()  # the executor owns the output buffer's port (a register)
+        f.flushing = Signal()  # CLEAR, from QUIET to the end of CLEAR_WAIT: outputs are dropped
         f.waiting = Signal(init=1)  # the executor is in IDLE
         f.exec_done = Signal()
         f.resp_len = Signal(16)
@@ -661,6 +661,7 @@ class HostLink(wiring.Component):
             with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | f.is_events):
                 m.next = "PRESCAN"
             with m.Else():
+                m.d.sync += f.flushing.eq(cmd_is[Command.CLEAR])
                 m.next = "QUIET"
 
     def _act_states(self, m, f):
@@ -757,11 +758,18 @@ class HostLink(wiring.Component):
                 with m.Elif(p.index == Param.LFSR):
                     m.d.comb += self.lfsr_w_en.eq(1)
             m.next = "RESPOND"
-        with m.State("CLEARING"):
+        # the core's idle, registered: it is the layers' phases and the step's state, which
+        # would otherwise lead into this FSM's next state and the output buffer's enables
+        core_was_idle = Signal()
+        m.d.sync += core_was_idle.eq(self.idle)
+        with m.State("CLEARING"):  # the core takes clear in this cycle, its layers leave idle
             m.d.sync += self.clear.eq(0)
+            m.next = "CLEAR_SETTLE"
+        with m.State("CLEAR_SETTLE"):  # core_was_idle is CLEARING's idle: not yet the clear's
             m.next = "CLEAR_WAIT"
-        with m.State("CLEAR_WAIT"), m.If(self.idle):
+        with m.State("CLEAR_WAIT"), m.If(core_was_idle):
             m.d.comb += f.obuf.clear.eq(1)  # the output buffer is emptied
+            m.d.sync += f.flushing.eq(0)
             m.next = "RESPOND"
 
     def _respond_states(self, m, f):

@@ -26,12 +26,35 @@ def const_mul(value, const):
     return total
 
 def clamp(value, lo, hi):
-    """``(min(max(value, lo), hi), saturated)``; ``saturated`` is 1 if ``value`` was clamped."""
+    """``(min(max(value, lo), hi), saturated)``; ``saturated`` is 1 if ``value`` was clamped.
+
+    Where ``lo … hi`` is the whole range of a ``W``-bit two's complement number and ``value``
+    is signed, this is :func:`saturate` (a reduction of ``value``'s top bits, no comparator's
+    carry chain in front of the result's multiplexer: on the ECP5 the neuron update's two
+    comparators were the core's critical path); the result is ``W`` bits wide there."""
     value = Value.cast(value)
+    width = hi.bit_length() + 1 if isinstance(hi, int) and hi >= 0 else None
+    if (width is not None and value.shape().signed and isinstance(lo, int)
+            and (lo, hi) == (-(1 << (width - 1)), (1 << (width - 1)) - 1)):
+        if value.shape().width <= width:
+            return value, Const(0, 1)
+        overflow = _overflow(value, width)
+        return _saturated(value, width, overflow), overflow
     # an unsigned value cannot be below 0 (and Verilator flags a constant comparison)
     low = Const(0, 1) if not value.shape().signed and lo <= 0 else value < lo
     high = value > hi
     return Mux(high, hi, Mux(low, lo, value)), low | high
+
+def _overflow(value, width):
+    """A signed ``value`` does not fit ``width`` bits: it differs from the sign extension of
+    its low ``width`` bits (its bits from ``width - 1`` up are neither all zeros nor all ones)."""
+    return value != value[:width].as_signed()
+
+def _saturated(value, width, overflow):
+    """``value`` as ``width`` signed bits, or its sign's limit where ``overflow`` is set."""
+    limit = Mux(value[-1], Const(-(1 << (width - 1)), signed(width)),
+                Const((1 << (width - 1)) - 1, signed(width)))
+    return Mux(overflow, limit, value[:width].as_signed())
 
 def saturate(value, width):
     """``clamp(value, -2^(width-1), 2^(width-1) - 1)`` for a signed ``value``, as a signed
@@ -42,11 +65,7 @@ def saturate(value, width):
         raise TypeError(f"saturate takes a signed value, not {value.shape()}")
     if value.shape().width <= width:
         return value
-    top = value[width - 1:]
-    overflow = ~(top.all() | ~top.any())
-    limit = Mux(value[-1], Const(-(1 << (width - 1)), signed(width)),
-                Const((1 << (width - 1)) - 1, signed(width)))
-    return Mux(overflow, limit, value[:width].as_signed())
+    return _saturated(value, width, _overflow(value, width))
 
 def signed_width(lo, hi):
     """Smallest two's complement width holding every integer in ``lo..hi``."""

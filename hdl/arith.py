@@ -31,7 +31,7 @@ def clamp(value, lo, hi):
     Where ``lo … hi`` is the whole range of a ``W``-bit two's complement number and ``value``
     is signed, this is :func:`saturate` (a reduction of ``value``'s top bits, no comparator's
     carry chain in front of the result's multiplexer: on the ECP5 the neuron update's two
-    comparators were the core's critical path); the result is ``W`` bits wide there."""
+    comparators were the core's critical path); the result is at most ``W`` bits wide there."""
     value = Value.cast(value)
     width = hi.bit_length() + 1 if isinstance(hi, int) and hi >= 0 else None
     if (width is not None and value.shape().signed and isinstance(lo, int)

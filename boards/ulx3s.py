@@ -11,7 +11,7 @@ every flip-flop's ``init`` value), so the ``init`` attribute that
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
-from .yosys import SMALL_RAMS_TO_LUTS
+from .yosys import SMALL_RAM_WORDS, SMALL_RAMS_TO_LUTS
 
 __all__ = ["SpikeforgeULX3S85F"]
 
@@ -24,6 +24,10 @@ class SpikeforgeULX3S85F(ULX3S_85F_Platform):
     #: the frequency nextpnr is asked to reach (its report says what it did reach)
     target_mhz = 120
     bitstream_suffix = ".bit"
+    #: written memories of at most this many words are LUT RAM (``SMALL_RAMS_TO_LUTS``); the
+    #: weight memories above it read through the block RAM's output register
+    #: (``hdl/weight_bram.py``)
+    lut_ram_words = SMALL_RAM_WORDS
 
     def toolchain_overrides(self, target_mhz, seed=None):
         """Amaranth template overrides: a later ``FREQUENCY`` preference for the oscillator pin

@@ -52,6 +52,7 @@ from .arith import const_mul, input_accumulator_width, recurrent_accumulator_wid
 from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
 from .forwarded_read import forwarded_read
 from .neuron_update import NeuronUpdate
+from .weight_bram import WeightBRAM
 from .weight_spram import WeightSPRAM
 
 __all__ = ["LIFLayer", "Phase"]
@@ -249,10 +250,12 @@ class LIFLayer(wiring.Component):
         # collision logic it would otherwise build around every block RAM, a long path.
         unchecked = {"no_rw_check": 1}
         # a lane listed in ``spram_lanes`` keeps its weights in UltraPlus SPRAM on an iCE40 UP5K
-        # (``hdl/weight_spram.py``), in a block RAM like the others anywhere else
+        # (``hdl/weight_spram.py``), in a block RAM like the others anywhere else; a block RAM's
+        # data arrive from a register (``hdl/weight_bram.py``: the ECP5's output register)
         weights = [
             WeightSPRAM(width=wshape.width, depth=depth, init=init) if lane in self.spram_lanes
-            else Memory(shape=wshape, depth=depth, init=init, attrs=unchecked)
+            else WeightBRAM(width=wshape.width, depth=depth, init=init,
+                            writable=self.host_access)
             for lane, init in enumerate(lane_weights(layer, lanes))
         ]
         accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[]) for _ in range(lanes)]
@@ -275,8 +278,7 @@ class LIFLayer(wiring.Component):
                 m.submodules[f"rec_acc_{lane}"] = rec_accs[lane]
             r_wr = [mem.write_port() for mem in rec_accs]
             r_rd = [mem.read_port() for mem in rec_accs]
-        w_rd = [mem.read_port() if isinstance(mem, Memory)
-                else SimpleNamespace(addr=mem.r_addr, data=mem.r_data) for mem in weights]
+        w_rd = [SimpleNamespace(addr=mem.r_addr, data=mem.r_data) for mem in weights]
         a_wr = [mem.write_port() for mem in accs]
         a_rd = [mem.read_port() for mem in accs]
         a_data, r_data = [rd.data for rd in a_rd], r_rd and [rd.data for rd in r_rd]
@@ -329,12 +331,10 @@ class LIFLayer(wiring.Component):
         m.d.sync += [h_en.eq(self.w_en), h_lane.eq(self.w_lane), h_addr.eq(self.w_addr),
                      h_data.eq(self.w_data)]
         for lane, mem in enumerate(hw.weights):
-            host = (mem.write_port() if isinstance(mem, Memory)
-                    else SimpleNamespace(en=mem.w_en, addr=mem.w_addr, data=mem.w_data))
             m.d.comb += [
-                host.en.eq(h_en & (h_lane == lane)),
-                host.addr.eq(h_addr),
-                host.data.eq(h_data),
+                mem.w_en.eq(h_en & (h_lane == lane)),
+                mem.w_addr.eq(h_addr),
+                mem.w_data.eq(h_data),
             ]
 
     def _synaptic_engine(self, m, hw):
@@ -401,9 +401,14 @@ class LIFLayer(wiring.Component):
     def _weight_registers(self, m, hw):
         """One register per lane that takes its weight memory's read data every cycle: the
         synaptic engine's operand, and the host's read-back (so a block RAM's data reaches a
-        register and nothing else). Adds them to ``hw`` as ``w_regs``."""
+        register and nothing else). A block RAM's lane reads through its own register
+        (:class:`~spikeforge.hdl.weight_bram.WeightBRAM`), an SPRAM's through one here. Adds
+        them to ``hw`` as ``w_regs``."""
         hw.w_regs = []
-        for lane, port in enumerate(hw.w_rd):
+        for lane, (mem, port) in enumerate(zip(hw.weights, hw.w_rd, strict=True)):
+            if isinstance(mem, WeightBRAM):
+                hw.w_regs.append(port.data)
+                continue
             w_reg = Signal(hw.wshape, name=f"weight_{lane}")
             m.d.sync += w_reg.eq(port.data)
             hw.w_regs.append(w_reg)

@@ -56,11 +56,14 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
         # link's frame buffer stays in block RAM
         assert report["utilization"]["TRELLIS_RAMW"]["used"] > 0
         assert report["utilization"]["DP16KD"]["used"] > 0
-        # every block RAM's data lands in flip-flops, the first layer's weights included (the
-        # host reads them back from the synaptic engine's register, not from the block RAM)
+        # every block RAM's data lands in flip-flops or comes from its output register: the
+        # layers' weights are read through it (``hdl/weight_bram.py``), the link's buffers
+        # into flip-flops
         memories = report["memory_outputs"]
         assert memories["cells"] == report["utilization"]["DP16KD"]["used"]
-        assert "top.core.layer_0.weights_0" in memories["memories"]
+        assert "top.core.layer_0.weights_0" in memories["registered"]
+        assert "top.link.frame_buffer.mem" in set(memories["memories"]) - set(
+            memories["registered"])
         assert memories["through_logic"] == []
 
 

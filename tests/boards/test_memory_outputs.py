@@ -30,7 +30,7 @@ def _netlist(*, weight_sink, spram_sink):
 def test_memories_whose_data_reach_only_flip_flops_are_not_listed():
     netlist = _netlist(weight_sink=("TRELLIS_FF", "DI"), spram_sink=("SB_DFFE", "D"))
     assert memory_outputs(netlist, "top") == {
-        "cells": 3, "memories": ["top.c", "top.w"], "through_logic": []}
+        "cells": 3, "memories": ["top.c", "top.w"], "registered": [], "through_logic": []}
 
 
 @pytest.mark.parametrize("weight_sink", [("LUT4", "A"), ("TRELLIS_FF", "CE"),
@@ -38,6 +38,21 @@ def test_memories_whose_data_reach_only_flip_flops_are_not_listed():
 def test_a_memory_whose_data_passes_logic_or_a_control_input_is_listed(weight_sink):
     netlist = _netlist(weight_sink=weight_sink, spram_sink=("SB_LUT4", "I0"))
     assert memory_outputs(netlist, "top")["through_logic"] == ["top.c", "top.w"]
+
+
+def test_a_block_ram_read_through_its_output_register_may_drive_logic():
+    """Port B's data come from the DP16KD's output register (``hdl/weight_bram.py``); port A's
+    do not, so logic behind them still lists the memory."""
+    netlist = _netlist(weight_sink=("LUT4", "A"), spram_sink=("SB_DFFE", "D"))
+    cells = netlist["modules"]["top"]["cells"]
+    for name in ("top.w.0.0", "top.w.0.1"):
+        cells[name.replace(".0.", ".dp16kd_0_")] = dict(cells.pop(name),
+                                                        parameters={"REGMODE_B": "OUTREG"})
+    assert memory_outputs(netlist, "top") == {
+        "cells": 3, "memories": ["top.c", "top.w"], "registered": ["top.w"], "through_logic": []}
+    for name in ("top.w.dp16kd_0_0", "top.w.dp16kd_0_1"):
+        cells[name]["parameters"] = {"REGMODE_A": "OUTREG", "REGMODE_B": "NOREG"}
+    assert memory_outputs(netlist, "top")["through_logic"] == ["top.w"]
 
 
 def test_a_missing_module_is_named():

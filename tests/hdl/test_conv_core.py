@@ -107,8 +107,9 @@ def test_weight_memories_hold_the_kernel_not_the_unrolled_matrix():
     for lanes in (1, 2, 4):
         core = ConvLIFLayer(layer, lanes=lanes, host_access=True)
         fragment = Fragment.get(core, None)
-        depths = [sub._data.depth for sub, name, _ in fragment.subfragments
-                  if name.startswith("weights_")]
+        weights = [sub for sub, name, _ in fragment.subfragments if name.startswith("weights_")]
+        depths = [mem._data.depth for sub in weights for mem, name, _ in sub.subfragments
+                  if name == "mem"]
         assert len(depths) == lanes
         assert sum(depths) == 4 * 2 * 3 * 3 == 72  # C_out·C_in·K², not n·n_in = 256·128
         assert core.w_addr.shape().width == (72 // lanes - 1).bit_length()

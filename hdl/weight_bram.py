@@ -120,6 +120,7 @@ class WeightBRAM(wiring.Component):
         columns = math.ceil(self.width / block_width)
         rows = math.ceil(self.depth / block_depth)
         low_bit = (block_depth - 1).bit_length()  # address bits within a block
+        used_bits = min(low_bit, len(self.r_addr))  # fewer in a memory shallower than a block
         # the address sits at the top of AD[13:0]; at 18 bits AD[1:0] are the byte enables
         pin_shift = 14 - low_bit
         unsigned_init = [v & ((1 << self.width) - 1) for v in self.init]
@@ -137,8 +138,8 @@ class WeightBRAM(wiring.Component):
                 ports = {}
                 for pin in range(14):
                     bit = pin - pin_shift
-                    ports[f"i_ADA{pin}"] = self.w_addr[bit] if 0 <= bit < low_bit else Const(0)
-                    ports[f"i_ADB{pin}"] = self.r_addr[bit] if 0 <= bit < low_bit else Const(0)
+                    ports[f"i_ADA{pin}"] = self.w_addr[bit] if 0 <= bit < used_bits else Const(0)
+                    ports[f"i_ADB{pin}"] = self.r_addr[bit] if 0 <= bit < used_bits else Const(0)
                 write = self.w_en & in_row if self.writable else Const(0)
                 if block_width == 18:  # both byte enables, as Yosys's mapping drives them
                     ports["i_ADA0"] = ports["i_ADA1"] = write

@@ -89,6 +89,7 @@ def _ecp5_blocks(design, folder):
     (1, 16384), (2, 8192), (4, 4096), (8, 1280), (16, 1024),  # one block of each aspect
     (8, 8192), (12, 3000), (16, 2048), (6, 5000),  # width splits
     (4, 20000),  # a depth split: a multiplexer behind the blocks
+    (8, 640), (4, 1000),  # shallower than a block: the high address pins are 0
 ])
 def test_dp16kd_blocks_hold_what_yosys_maps(width, depth, tmp_path):
     """Aspect, contents (``INITVAL_00 … 3F``) and the pins of the read address, write address

@@ -43,7 +43,8 @@ def test_only_unchecked_memories_are_relaxed():
                                                                        strict=True):
         assert (memid, transparent) == (memid2, transparent2)
         width = transparent.split("'")[1]
-        unchecked = memid.split(".")[-1].startswith(("weights_", "state", "spike_buffer",
+        # the weights (``mem`` of a ``WeightBRAM``), state, spike buffers, event FIFOs
+        unchecked = memid.split(".")[-1].startswith(("mem", "state", "spike_buffer",
                                                      "storage"))
         if unchecked:
             expected += 1

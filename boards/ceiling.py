@@ -32,6 +32,7 @@ from amaranth.hdl import (
 )
 from amaranth.lib.memory import Memory
 
+from ..hdl.weight_bram import dp16kd_initvals
 from .build import configure_yowasp, parse_nextpnr_log
 
 __all__ = ["BlockRAMReadProbe", "measure_ceiling"]
@@ -83,11 +84,8 @@ class BlockRAMReadProbe(Elaboratable):
     @staticmethod
     def _dp16kd_outreg(address, word):
         """``DP16KD`` port A as an 18-bit ROM with ``REGMODE_A = "OUTREG"``; port B unused."""
-        contents = _contents()
-        init = {}
-        for row in range(64):  # INITVAL_xx: 16 words of 20 bits (18 used), highest first
-            words = [contents[row * 16 + k] if row * 16 + k < DEPTH else 0 for k in range(16)]
-            init[f"p_INITVAL_{row:02X}"] = "0x" + "".join(f"{w:05X}" for w in reversed(words))
+        init = {f"p_INITVAL_{index:02X}": Const(value, 320)
+                for index, value in enumerate(dp16kd_initvals(_contents(), _DP16KD_WIDTH))}
         ports = {}
         for bit in range(14):
             high = bit - _DP16KD_LOW_ADDRESS_BIT

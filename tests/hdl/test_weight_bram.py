@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from amaranth.back import rtlil
 from amaranth.sim import Simulator
+from spikeforge.boards.yosys import SMALL_RAM_WORDS
 from spikeforge.hdl.weight_bram import (
     WeightBRAM,
     dp16kd_initvals,
@@ -24,7 +25,7 @@ except ToolMissing:
     YOSYS = None
 
 #: what the design sees of the ULX3S's platform (``boards/ulx3s.py``)
-ECP5 = SimpleNamespace(family="ecp5", lut_ram_words=384)
+ECP5 = SimpleNamespace(family="ecp5", lut_ram_words=SMALL_RAM_WORDS)
 
 
 def _weights(width, depth, seed=1):
@@ -136,8 +137,8 @@ def test_initvals_skip_the_parity_bits_of_narrow_words():
 
 
 def test_only_ecp5_memories_above_lut_ram_are_registered_block_ram():
-    assert registered_block_ram(ECP5, 385)
-    assert not registered_block_ram(ECP5, 384)  # the ECP5 build puts it in LUT RAM
+    assert registered_block_ram(ECP5, SMALL_RAM_WORDS + 1)
+    assert not registered_block_ram(ECP5, SMALL_RAM_WORDS)  # the ECP5 build puts it in LUT RAM
     assert not registered_block_ram(SimpleNamespace(family="ice40"), 8192)
     assert not registered_block_ram(None, 8192)
 

@@ -20,21 +20,47 @@ With ``M`` the words in block RAM and ``O`` the output register's valid bit:
   is empty or being read (``read = (M ≠ 0) ∧ (¬O ∨ r.ready)``);
 * ``w.ready`` in cycle ``t + 1`` is ``M + O < depth`` in cycle ``t``, so a word accepted always
   has room (the level grows by at most one a cycle).
+
+On the ECP5 a FIFO the build keeps in LUT RAM (at most ``lut_ram_words``) is read by address
+from a register through the LUT RAM's read multiplexer into the output register: for the
+258 words between the digits network's layers the pointer fans out to 85 LUT-RAM slices and
+the multiplexer is five levels deep, 6.9-7.3 ns, the ECP5's critical path in five of nine
+placements. There the words are interleaved over :data:`BANKS` LUT RAMs (word ``i`` in bank
+``i mod 4``), each read continuously into a register of its own, and the output register loads
+from the register of the head's bank: a read crosses a quarter of the multiplexer in one cycle
+and a 4-way selection in the next, with the same outputs in the same cycles
+(``tests/formal/test_event_fifo_formal.py`` proves it bounded for two banks,
+``tests/hdl/test_event_fifo.py`` runs the core's depths against the one-memory FIFO).
 """
 
-from amaranth.hdl import Module, Mux, Shape, Signal
+from amaranth.hdl import Array, Module, Mux, Shape, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .events import EventLayout
 
-__all__ = ["EventFIFO"]
+__all__ = ["BANKS", "EventFIFO", "lut_ram_banks"]
+
+#: LUT-RAM banks of an interleaved event FIFO (a power of two: its bank counters wrap)
+BANKS = 4
+
+
+def lut_ram_banks(platform, depth):
+    """How many banks a ``depth``-word event FIFO interleaves its words over on ``platform``:
+    :data:`BANKS` on an ECP5 where the build puts it in LUT RAM (``lut_ram_words``) and its
+    read multiplexer would be more than one level deep (over four 16-word LUT-RAM blocks), else
+    1 (one memory read through its synchronous read port)."""
+    if (getattr(platform, "family", None) == "ecp5"
+            and 4 * 16 < depth <= getattr(platform, "lut_ram_words", 0)):
+        return BANKS
+    return 1
 
 
 class EventFIFO(wiring.Component):
     """A FIFO of ``depth`` events (words of ``shape``) in block RAM plus one in its output
-    register.
+    register; ``banks`` (a power of two, ``None``: :func:`lut_ram_banks` of the platform) LUT
+    RAMs interleaved instead.
 
     Ports
     -----
@@ -49,10 +75,15 @@ class EventFIFO(wiring.Component):
         Events held, block RAM and output register together (for proofs and tests).
     """
 
-    def __init__(self, depth, shape=EventLayout):
+    def __init__(self, depth, shape=EventLayout, *, banks=None):
         if depth < 2:
             raise ValueError(f"an event FIFO holds at least 2 events, not {depth}")
+        if banks is not None and (banks < 1 or banks & (banks - 1) or
+                                  (banks > 1 and depth < 2 * banks)):
+            raise ValueError(f"an event FIFO of {depth} words interleaves over 1 bank or a power "
+                             f"of two of at most {depth // 2}, not {banks}")
         self.depth = depth
+        self.banks = banks
         self.width = Shape.cast(shape).width
         super().__init__({"w": In(stream.Signature(shape)), "r": Out(stream.Signature(shape))})
         self.level = Signal(range(depth + 2))
@@ -60,44 +91,26 @@ class EventFIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         depth = self.depth
-        # never read and written at one address in one cycle (a read needs M > 0, a write
-        # M < depth; the formal tests prove it): ``no_rw_check`` spares the build the collision
-        # logic it would build around the block RAM (``boards/rtlil.py``)
-        storage = m.submodules.storage = Memory(shape=self.width, depth=depth, init=[],
-                                              attrs={"no_rw_check": 1})
-        w_port = storage.write_port()
-        r_port = storage.read_port(domain="sync")
-
-        stored = Signal(range(depth + 1))  # M: words in block RAM
+        stored = Signal(range(depth + 1))  # M: words in storage
         stored_nonzero = Signal()          # M != 0
         out_valid = Signal()               # O: the output register holds a word
         room = Signal()                    # M + O < depth a cycle ago
-        produce = Signal(range(depth))
-        produce_last = Signal()            # produce == depth - 1
-        consume = Signal(range(depth))
-        consume_last = Signal()            # consume == depth - 1
 
         take = self.w.valid & room
-        read = Signal()  # a word moves from block RAM to the output register
+        read = Signal()  # a word moves from storage to the output register
         m.d.comb += read.eq(stored_nonzero & (~out_valid | self.r.ready))
         m.d.comb += [
             self.w.ready.eq(room),
             self.r.valid.eq(out_valid),
-            self.r.payload.eq(r_port.data),
-            w_port.addr.eq(produce),
-            w_port.data.eq(self.w.payload),
-            w_port.en.eq(take),
-            r_port.addr.eq(consume),
-            r_port.en.eq(read),
             self.level.eq(stored + out_valid),
         ]
 
-        # each pointer's wrap flag is set from the pointer a step before it is reached
-        for pointer, last, moves in ((produce, produce_last, take),
-                                     (consume, consume_last, read)):
-            with m.If(moves):
-                m.d.sync += [pointer.eq(Mux(last, 0, pointer + 1)),
-                             last.eq(pointer == depth - 2)]
+        banks = self.banks if self.banks is not None else lut_ram_banks(platform, depth)
+        if banks > 1:
+            payload = self._interleaved_storage(m, banks, take, read, stored)
+        else:
+            payload = self._block_ram_storage(m, take, read)
+        m.d.comb += self.r.payload.eq(payload)
 
         with m.If(take & ~read):
             m.d.sync += [stored.eq(stored + 1), stored_nonzero.eq(1)]
@@ -112,3 +125,80 @@ class EventFIFO(wiring.Component):
         # M + O < depth, without the adder: M < depth - O
         m.d.sync += room.eq((stored < depth) & (~out_valid | (stored < depth - 1)))
         return m
+
+    def _block_ram_storage(self, m, take, read):
+        """One memory whose synchronous read port is the output register; its data."""
+        depth = self.depth
+        # never read and written at one address in one cycle (a read needs M > 0, a write
+        # M < depth; the formal tests prove it): ``no_rw_check`` spares the build the collision
+        # logic it would build around the block RAM (``boards/rtlil.py``)
+        storage = m.submodules.storage = Memory(shape=self.width, depth=depth, init=[],
+                                              attrs={"no_rw_check": 1})
+        w_port = storage.write_port()
+        r_port = storage.read_port(domain="sync")
+        produce = Signal(range(depth))
+        produce_last = Signal()            # produce == depth - 1
+        consume = Signal(range(depth))
+        consume_last = Signal()            # consume == depth - 1
+        m.d.comb += [
+            w_port.addr.eq(produce),
+            w_port.data.eq(self.w.payload),
+            w_port.en.eq(take),
+            r_port.addr.eq(consume),
+            r_port.en.eq(read),
+        ]
+        # each pointer's wrap flag is set from the pointer a step before it is reached
+        for pointer, last, moves in ((produce, produce_last, take),
+                                     (consume, consume_last, read)):
+            with m.If(moves):
+                m.d.sync += [pointer.eq(Mux(last, 0, pointer + 1)),
+                             last.eq(pointer == depth - 2)]
+        return r_port.data
+
+    def _interleaved_storage(self, m, banks, take, read, stored):
+        """``banks`` LUT-RAM memories, word ``i`` in bank ``i mod banks``, each read
+        continuously into a register of its own; the output register loads from the head's
+        bank register. Returns the output register.
+
+        Each bank register holds its bank's oldest word (``ahead``, below): a bank's read
+        pointer moves when its word is taken, its register reloads in the next cycle, and the
+        bank is not read again for ``banks - 1`` more reads. A word written while its bank holds
+        nothing (the FIFO holds fewer than ``banks`` words) may be read in the next cycle, so it
+        goes into the bank register directly as it is written.
+        """
+        rows = -(-self.depth // banks)
+        produce_bank = Signal(range(banks))  # banks is a power of two: the counters wrap
+        consume_bank = Signal(range(banks))
+        produce_row = Signal(range(rows))
+        produce_row_last = Signal()          # produce_row == rows - 1
+        few = Signal(init=1)                 # M < banks: the bank written to holds nothing
+        ahead = Array(Signal(self.width, name=f"ahead_{b}") for b in range(banks))
+        for b in range(banks):
+            bank = m.submodules[f"bank_{b}"] = Memory(shape=self.width, depth=rows, init=[])
+            w_port = bank.write_port()
+            r_port = bank.read_port(domain="comb")
+            pointer = Signal(range(rows), name=f"pointer_{b}")
+            last = Signal(name=f"pointer_{b}_last")
+            written = take & (produce_bank == b)
+            m.d.comb += [w_port.addr.eq(produce_row), w_port.data.eq(self.w.payload),
+                         w_port.en.eq(written), r_port.addr.eq(pointer)]
+            m.d.sync += ahead[b].eq(Mux(written & few, self.w.payload, r_port.data))
+            with m.If(read & (consume_bank == b)):
+                m.d.sync += [pointer.eq(Mux(last, 0, pointer + 1)),
+                             last.eq(pointer == rows - 2)]
+        with m.If(take):
+            m.d.sync += produce_bank.eq(produce_bank + 1)
+            with m.If(produce_bank == banks - 1):
+                m.d.sync += [produce_row.eq(Mux(produce_row_last, 0, produce_row + 1)),
+                             produce_row_last.eq(produce_row == rows - 2)]
+        with m.If(read):
+            m.d.sync += consume_bank.eq(consume_bank + 1)
+        with m.If(take & ~read):
+            m.d.sync += few.eq(stored < banks - 1)
+        with m.Elif(read & ~take):
+            m.d.sync += few.eq(stored <= banks)
+
+        output = Signal(self.width)
+        with m.If(read):
+            m.d.sync += output.eq(ahead[consume_bank])
+        return output

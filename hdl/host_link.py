@@ -236,12 +236,12 @@ class HostLink(wiring.Component):
             m.d.comb += f.tally[name].eq(getattr(self, f"{name}_increment"))
         m.d.sync += f.tally["bytes_dropped"].eq(rx.dropped)
         self._steps_in_flight(m, f)
-        fbuf = m.submodules.frame_buffer = BufferRAM(width=8, depth=MAX_PAYLOAD)
+        fbuf = m.submodules.frame_buffer = BufferRAM(width=8, depth=MAX_PAYLOAD, registered=True)
         reader = f.reader = m.submodules.payload_reader = PayloadReader()
         m.d.comb += [
             fbuf.addr.eq(Mux(f.owns_buffer, reader.addr, rx.fb_addr)),
             fbuf.w_en.eq(rx.fb_we & ~f.owns_buffer), fbuf.w_data.eq(rx.fb_data),
-            reader.r_data.eq(fbuf.r_data),
+            reader.r_data.eq(fbuf.r_data), fbuf.r_load.eq(reader.r_load),
         ]
         obuf = f.obuf = m.submodules.output = OutputBuffer(info.output_depth)
         wiring.connect(m, wiring.flipped(self.outputs), obuf.events)
@@ -518,13 +518,15 @@ class HostLink(wiring.Component):
             "word": (Signal(32), word),
             "state": (Signal(STATE_RECORD.size), record.as_value()),
             "weight": (Signal(signed(8 * f.wbytes)), self.r_weight),
-            "output": (Signal.like(f.obuf.data), f.obuf.data),
+            "output": (f.obuf.data, None),  # the output buffer's own register (``load``)
             "rom": (Signal.like(f.rom_rd.data), f.rom_rd.data),
         }
         # loaded with a clock enable: a memory's output reaches its register through no logic
         # of the link's
         with m.If(f.fsm_load_reg):
-            m.d.sync += [register.eq(value) for register, value in sources.values()]
+            m.d.sync += [register.eq(value) for register, value in sources.values()
+                         if value is not None]
+        m.d.comb += f.obuf.load.eq(f.fsm_load_reg)
         index = f.serializer.index
 
         def byte(name, register):

@@ -10,7 +10,9 @@ single-port RAM (:class:`~spikeforge.hdl.link_ram.BufferRAM`) with its pointers 
   when events are taken and dropped;
 * a word is pushed when an event is taken and not flushed, so never into a full buffer
   (``tests/formal/test_output_fifo_formal.py`` proves it for every input sequence);
-* ``pop`` takes the word at ``head``; ``data`` is the word at the previous cycle's address.
+* ``pop`` takes the word at ``head``; ``data`` is a register that ``load`` loads with the
+  word at the address of the cycle before (on the ECP5 the block RAM's output register:
+  :class:`~spikeforge.hdl.link_ram.BufferRAM`).
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -38,20 +40,22 @@ class OutputBuffer(wiring.Component):
         Take the core's events and drop them.
     pop, clear : In(1)
         Take the word at ``head``; empty the buffer.
+    load : In(1)
+        Load ``data`` with the word read (one cycle after ``owned`` addresses ``head``).
     data : Out(16)
-        The word read (one cycle after ``owned`` addresses ``head``).
+        The word loaded, held until the next ``load``.
     level : Out(range(depth + 1)); full : Out(1)
     """
 
     def __init__(self, depth):
         self.depth = depth
         super().__init__({"events": In(event_signature()), "owned": In(1), "flush": In(1),
-                          "pop": In(1), "clear": In(1), "data": Out(16),
+                          "pop": In(1), "clear": In(1), "load": In(1), "data": Out(16),
                           "level": Out(range(depth + 1)), "full": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
-        ram = m.submodules.output_buffer = BufferRAM(width=16, depth=self.depth)
+        ram = m.submodules.output_buffer = BufferRAM(width=16, depth=self.depth, registered=True)
         fifo = m.submodules.output_fifo = FifoPointers(self.depth)
         push = Signal(name="obuf_push")
         events = self.events
@@ -62,6 +66,7 @@ class OutputBuffer(wiring.Component):
             ram.addr.eq(Mux(self.owned, fifo.head, fifo.tail)),
             ram.w_en.eq(push),
             ram.w_data.eq(Mux(events.payload.marker, EVENT_MARKER, events.payload.addr)),
-            self.data.eq(ram.r_data), self.level.eq(fifo.level), self.full.eq(fifo.full),
+            ram.r_load.eq(self.load), self.data.eq(ram.r_data),
+            self.level.eq(fifo.level), self.full.eq(fifo.full),
         ]
         return m

@@ -2,9 +2,12 @@ r"""The host link's payload reader: the words of a request's payload, from the f
 
 The frame buffer is a single-port RAM with one cycle of read latency, so a byte takes two
 cycles: ``want`` addresses byte ``addr``, and in the next cycle its data is shifted into the top
-of ``word`` and ``addr`` moves on. After :math:`b` bytes the little-endian word is
-``word[32 − 8b:]``, so a word of any size 1, 2 or 4 ends at the top of ``word``; ``count`` says
-how many bytes arrived since the last ``take`` (the executor compares it with its word size).
+of ``word`` and ``addr`` moves on. The top byte of ``word`` is the frame buffer's own output
+register (``r_load`` loads it; on the ECP5 the block RAM's:
+:class:`~spikeforge.hdl.link_ram.BufferRAM`), the three below it shift down from it. After
+:math:`b` bytes the little-endian word is ``word[32 − 8b:]``, so a word of any size 1, 2 or 4
+ends at the top of ``word``; ``count`` says how many bytes arrived since the last ``take`` (the
+executor compares it with its word size).
 
 ``restart`` (with ``start``) points the reader at a payload byte and forgets the bytes read;
 ``take`` consumes the word (``count`` ← 0). Both win over a byte arriving in the same cycle.
@@ -33,7 +36,8 @@ class PayloadReader(wiring.Component):
     want : In(1)
         Read the next byte (ignored while one is on its way).
     r_data : In(8)
-        The frame buffer's read data; ``addr`` : Out(16) its address.
+        The frame buffer's output register; ``r_load`` : Out(1) loads it with the byte at
+        ``addr`` of the cycle before; ``addr`` : Out(16).
     restart : In(1); start : In(16)
         Read from payload byte ``start`` on, with no bytes kept.
     take : In(1)
@@ -45,16 +49,18 @@ class PayloadReader(wiring.Component):
     """
 
     def __init__(self):
-        super().__init__({"want": In(1), "r_data": In(8), "addr": Out(16),
+        super().__init__({"want": In(1), "r_data": In(8), "r_load": Out(1), "addr": Out(16),
                           "restart": In(1), "start": In(16), "take": In(1),
                           "word": Out(32), "count": Out(3), "size": In(3), "full": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         fetch_wait = Signal()  # the byte at ``addr`` arrives this cycle
+        below = Signal(24)     # the three bytes below the top one, the oldest lowest
+        m.d.comb += [self.r_load.eq(fetch_wait), self.word.eq(Cat(below, self.r_data))]
         with m.If(fetch_wait):
             m.d.sync += [fetch_wait.eq(0), self.addr.eq(self.addr + 1),
-                         self.word.eq(Cat(self.word[8:], self.r_data))]
+                         below.eq(self.word[8:])]
         with m.Elif(self.want):
             m.d.sync += fetch_wait.eq(1)
         with m.If(self.restart):

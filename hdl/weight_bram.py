@@ -16,7 +16,9 @@ units' updates), port B reads.
 
 Elsewhere (simulation, the iCE40, memories small enough for the ECP5 build to put in LUT RAM:
 ``lut_ram_words`` of the platform) it is a :class:`~amaranth.lib.memory.Memory` read port
-followed by a register: the same values in the same cycles.
+followed by a register: the same values in the same cycles. The link's frame and output buffers
+are read through it too (:class:`~spikeforge.hdl.link_ram.BufferRAM` with ``registered``), their
+users' registers loaded with ``r_load`` (the output register's clock enable).
 """
 
 import math
@@ -85,6 +87,9 @@ class WeightBRAM(wiring.Component):
     r_addr : In(range(depth)); r_data : Out(signed(width))
         ``r_data`` is the weight at ``r_addr`` of two cycles before, from a register (with no
         write to that address in the cycle between).
+    r_load : In(1, init=1)
+        The register's enable: it loads in a cycle with ``r_load`` high (the word at the
+        address of the cycle before) and holds otherwise (the ``DP16KD``'s ``OCEB``).
     w_en : In(1); w_addr : In(range(depth)); w_data : In(signed(width))
         Write ``w_data`` at ``w_addr`` this cycle (with ``writable``; else a ROM).
     """
@@ -93,6 +98,7 @@ class WeightBRAM(wiring.Component):
         self.width, self.depth, self.init = width, depth, [int(v) for v in init]
         self.writable = bool(writable)
         super().__init__({"r_addr": In(range(depth)), "r_data": Out(signed(width)),
+                          "r_load": In(1, init=1),
                           "w_en": In(1), "w_addr": In(range(depth)), "w_data": In(signed(width))})
 
     def elaborate(self, platform):
@@ -106,7 +112,8 @@ class WeightBRAM(wiring.Component):
                                         init=self.init, attrs={"no_rw_check": 1})
         rd = mem.read_port()
         m.d.comb += rd.addr.eq(self.r_addr)
-        m.d.sync += self.r_data.eq(rd.data)
+        with m.If(self.r_load):
+            m.d.sync += self.r_data.eq(rd.data)
         if self.writable:  # a ROM has no write port (the build maps ROMs and RAMs apart)
             wr = mem.write_port()
             m.d.comb += [wr.en.eq(self.w_en), wr.addr.eq(self.w_addr), wr.data.eq(self.w_data)]
@@ -161,7 +168,7 @@ class WeightBRAM(wiring.Component):
                     **{f"p_INITVAL_{i:02X}": Const(v, 320) for i, v in enumerate(init)},
                     i_CLKA=ClockSignal(), i_CEA=Const(1), i_OCEA=Const(1),
                     i_WEA=write, i_RSTA=Const(0),
-                    i_CLKB=ClockSignal(), i_CEB=Const(1), i_OCEB=Const(1),
+                    i_CLKB=ClockSignal(), i_CEB=Const(1), i_OCEB=self.r_load,
                     i_WEB=Const(0), i_RSTB=Const(0), **ports)
                 pieces.append(data_out)
             row_data.append(Cat(*pieces))
@@ -171,7 +178,9 @@ class WeightBRAM(wiring.Component):
         # which row a read's data comes from: its address's high bits, two cycles later
         high = self.r_addr >> low_bit
         high_1, high_2 = Signal.like(high), Signal.like(high)
-        m.d.sync += [high_1.eq(high), high_2.eq(high_1)]
+        m.d.sync += high_1.eq(high)
+        with m.If(self.r_load):
+            m.d.sync += high_2.eq(high_1)
         with m.Switch(high_2):
             for row, data_row in enumerate(row_data):
                 with m.Case(row):

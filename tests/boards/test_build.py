@@ -56,14 +56,13 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
         # link's frame buffer stays in block RAM
         assert report["utilization"]["TRELLIS_RAMW"]["used"] > 0
         assert report["utilization"]["DP16KD"]["used"] > 0
-        # every block RAM's data lands in flip-flops or comes from its output register: the
-        # layers' weights are read through it (``hdl/weight_bram.py``), the link's buffers
-        # into flip-flops
+        # every block RAM is read through its output register: the layers' weights
+        # (``hdl/weight_bram.py``) and the link's frame and output buffers (``hdl/link_ram.py``)
         memories = report["memory_outputs"]
         assert memories["cells"] == report["utilization"]["DP16KD"]["used"]
-        assert "top.core.layer_0.weights_0" in memories["registered"]
-        assert "top.link.frame_buffer.mem" in set(memories["memories"]) - set(
-            memories["registered"])
+        assert {"top.core.layer_0.weights_0", "top.link.frame_buffer.mem",
+                "top.link.output.output_buffer.mem"} <= set(memories["registered"])
+        assert memories["registered"] == memories["memories"]
         assert memories["through_logic"] == []
 
 

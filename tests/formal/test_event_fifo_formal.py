@@ -8,7 +8,8 @@ and they behave cycle for cycle as the FIFO the core's schedules were measured w
   and ``r.ready`` as Amaranth's ``SyncFIFOBuffered`` of ``depth + 1`` behind a registered
   ``w.ready`` (:class:`LibraryFIFO`, the core's FIFO until this one), it gives the same
   ``w.ready`` and ``r.valid`` in every cycle and the same ``r.payload`` whenever it is valid.
-  So every cycle count the schedule model predicts stays as measured.
+  So every cycle count the schedule model predicts stays as measured. The same for the ECP5's
+  interleaved FIFO (``banks = 2``, 4 and 5 entries).
 * **No drop** (k-induction): a word taken always has room in block RAM, the level equals the
   words taken minus the words given, and the registered flags equal what they stand for (the
   level's ``!= 0``, each pointer's ``== depth - 1``, ``w.ready``'s promise). And the block RAM
@@ -126,6 +127,18 @@ def harness(component=EventFIFO, *, order):
 def test_an_event_fifo_behaves_as_the_library_fifo_did(tmp_path, depth):
     assert prove(equivalence(depth), f"event_fifo_same_{depth}", tmp_path,
                  depth=12, mode="bmc") < 120
+
+
+@pytest.mark.parametrize("depth,banks", [(4, 2), (5, 2)])
+def test_an_interleaved_event_fifo_behaves_as_the_library_fifo_did(tmp_path, depth, banks):
+    """The ECP5's FIFO (words over ``banks`` LUT RAMs, each read into a register of its own, a
+    word written to an empty bank put in that register directly): the same outputs, through
+    the wrap of its row pointers (``tests/hdl/test_event_fifo.py`` runs the core's depths)."""
+    def interleaved(depth, shape):
+        return EventFIFO(depth, shape, banks=banks)
+
+    assert prove(equivalence(depth, interleaved), f"event_fifo_banks_{depth}_{banks}",
+                 tmp_path, depth=12, mode="bmc") < 120
 
 
 def test_an_event_fifo_never_drops_a_word(tmp_path):

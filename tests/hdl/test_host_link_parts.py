@@ -29,18 +29,21 @@ def _run(dut, bench, clock=True):
 
 @pytest.mark.parametrize("size, start", [(1, 0), (2, 0), (4, 4), (2, 3)])
 def test_payload_reader_assembles_little_endian_words(size, start):
-    """Words of ``size`` bytes from byte ``start`` of a buffer with one cycle of read latency,
-    each consumed with ``take``; a ``restart`` reads them all again; ``full`` is high exactly
-    when ``count`` equals ``size``."""
+    """Words of ``size`` bytes from byte ``start`` of a buffer with one cycle of read latency
+    and an output register the reader loads, each consumed with ``take``; a ``restart`` reads
+    them all again; ``full`` is high exactly when ``count`` equals ``size``."""
     payload = np.random.default_rng(size).integers(0, 256, 40).tolist()
     dut = PayloadReader()
     words = []
 
     async def bench(ctx):
         async def memory():
-            addr = ctx.get(dut.addr)
+            # the frame buffer's output register: loaded with ``r_load`` from the byte at the
+            # address of the cycle before (``addr`` only moves after a byte is loaded)
+            load, addr = ctx.get(dut.r_load), ctx.get(dut.addr)
             await ctx.tick()
-            ctx.set(dut.r_data, payload[addr])  # the word at the previous cycle's address
+            if load:
+                ctx.set(dut.r_data, payload[addr])
 
         ctx.set(dut.size, size)  # ``full`` follows a new size one cycle late
         for _ in range(2):
@@ -137,6 +140,9 @@ def test_output_buffer_is_a_fifo_that_backpressures_and_flushes():
         async def pop():
             ctx.set(dut.owned, 1)
             await ctx.tick()  # the RAM reads the word at head
+            ctx.set(dut.load, 1)
+            await ctx.tick()  # into the output register
+            ctx.set(dut.load, 0)
             word = ctx.get(dut.data)
             ctx.set(dut.pop, 1)
             await ctx.tick()

@@ -57,6 +57,12 @@ def lut_ram_banks(platform, depth):
     return 1
 
 
+def _step(pointer, last, size):
+    """``pointer`` one step on, modulo ``size``; its wrap flag ``last`` (``pointer == size -
+    1``) set from the pointer a step before it is reached, so no compare precedes the wrap."""
+    return [pointer.eq(Mux(last, 0, pointer + 1)), last.eq(pointer == size - 2)]
+
+
 class EventFIFO(wiring.Component):
     """A FIFO of ``depth`` events (words of ``shape``) in block RAM plus one in its output
     register; ``banks`` (a power of two, ``None``: :func:`lut_ram_banks` of the platform) LUT
@@ -147,12 +153,10 @@ class EventFIFO(wiring.Component):
             r_port.addr.eq(consume),
             r_port.en.eq(read),
         ]
-        # each pointer's wrap flag is set from the pointer a step before it is reached
         for pointer, last, moves in ((produce, produce_last, take),
                                      (consume, consume_last, read)):
             with m.If(moves):
-                m.d.sync += [pointer.eq(Mux(last, 0, pointer + 1)),
-                             last.eq(pointer == depth - 2)]
+                m.d.sync += _step(pointer, last, depth)
         return r_port.data
 
     def _interleaved_storage(self, m, banks, take, read, stored):
@@ -184,13 +188,11 @@ class EventFIFO(wiring.Component):
                          w_port.en.eq(written), r_port.addr.eq(pointer)]
             m.d.sync += ahead[b].eq(Mux(written & few, self.w.payload, r_port.data))
             with m.If(read & (consume_bank == b)):
-                m.d.sync += [pointer.eq(Mux(last, 0, pointer + 1)),
-                             last.eq(pointer == rows - 2)]
+                m.d.sync += _step(pointer, last, rows)
         with m.If(take):
             m.d.sync += produce_bank.eq(produce_bank + 1)
             with m.If(produce_bank == banks - 1):
-                m.d.sync += [produce_row.eq(Mux(produce_row_last, 0, produce_row + 1)),
-                             produce_row_last.eq(produce_row == rows - 2)]
+                m.d.sync += _step(produce_row, produce_row_last, rows)
         with m.If(read):
             m.d.sync += consume_bank.eq(consume_bank + 1)
         with m.If(take & ~read):

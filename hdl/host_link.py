@@ -264,7 +264,8 @@ class HostLink(wiring.Component):
         self._items(m, f)
         # the handshakes with the receiver are registers: its FSM and this one do not chain
         m.d.comb += [rx.rep_ready.eq(f.waiting), rx.exec_done.eq(f.exec_done)]
-        m.d.sync += f.exec_done.eq(0)
+        m.d.sync += [f.exec_done.eq(0), f.tally["frames_ok"].eq(0),
+                     f.tally["frames_rejected"].eq(0)]
         with m.FSM() as fsm:
             self._accept_states(m, f, verdict)
             self._act_states(m, f)
@@ -355,12 +356,19 @@ class HostLink(wiring.Component):
         m.d.comb += completed.eq(parity != self.step_parity)
         in_flight = Signal(range(self.steps_in_flight + 1))
         f.none_in_flight = Signal(init=1)
-        with m.If(f.marker_sent & ~completed):
+        # an end-of-step word is counted a cycle after it went out, from a register: the word's
+        # compare starts at the frame buffer's output, too far from this count for one cycle.
+        # Its step completes cycles later (it still crosses the core's input FIFO), and QUIET
+        # reads the count at the earliest a frame later
+        sent = Signal()
+        m.d.sync += sent.eq(f.marker_sent)
+        with m.If(sent & ~completed):
             m.d.sync += [in_flight.eq(in_flight + 1), f.none_in_flight.eq(0)]
-        with m.Elif(completed & ~f.marker_sent):
+        with m.Elif(completed & ~sent):
             m.d.sync += [in_flight.eq(in_flight - 1), f.none_in_flight.eq(in_flight == 1)]
         # the bank's increments are registers: its pending adders start at flip-flops
-        m.d.sync += [f.tally["steps"].eq(completed), f.tally["steps_sent"].eq(f.marker_sent)]
+        m.d.sync += f.tally["steps"].eq(completed)
+        m.d.comb += f.tally["steps_sent"].eq(sent)
 
     # ---- checks ------------------------------------------------------------------------------
 
@@ -597,10 +605,12 @@ class HostLink(wiring.Component):
                 f.waiting.eq(0),
                 cmd.eq(rx.rep_cmd), f.seq.eq(rx.rep_seq), f.status.eq(rx.rep_status),
                 f.owns_buffer.eq(rx.rep_status == Status.OK),
-                f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
             ]
             m.next = "DECODE"
         with m.State("DECODE"):
+            # the frame's indices restart here, from the executor's state alone: in IDLE their
+            # reset would hang on the receiver's handshake, across the device
+            m.d.sync += [f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0)]
             m.d.comb += [f.reader.restart.eq(1),
                          f.reader.start.eq(Mux(cmd == Command.WRITE_WEIGHTS,
                                                nbytes(WEIGHTS_ARGS), 0))]
@@ -798,7 +808,9 @@ class HostLink(wiring.Component):
                                              for command, value in item_counts.items()))
             with m.Elif((f.status == Status.BUSY) & f.is_events):
                 m.d.comb += items.eq(1)  # the RUN reply: how many events were accepted
-            m.d.comb += [f.tally["frames_ok"].eq(f.status == Status.OK),
+            # counted from registers, a cycle later (the bank's adders start at flip-flops);
+            # the response reads the counters from LOAD, three states on
+            m.d.sync += [f.tally["frames_ok"].eq(f.status == Status.OK),
                          f.tally["frames_rejected"].eq(f.status != Status.OK)]
             m.d.sync += [count.eq(items), f.k.eq(0)]
             m.next = "LENGTH"

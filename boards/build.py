@@ -22,8 +22,6 @@ import threading
 import time
 from pathlib import Path
 
-from amaranth.vendor import LatticeICE40Platform
-
 from ..compiler.resources import spram_plan
 from ..compiler.targets import get_target
 from ..link.protocol import DEFAULT_LINK
@@ -143,8 +141,8 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
 
     Returns a JSON-ready dict: board, device, bitstream file, its size and SHA-256, Fmax per
     clock and the lowest one (``fmax_mhz``), utilization, DSP count, clock, baud, design hash,
-    seconds, and for an iCE40 the synthesized netlist's logic depth
-    (:func:`~spikeforge.boards.logic_depth.logic_levels`, ``None`` elsewhere), and the
+    seconds, the synthesized netlist's logic depth
+    (:func:`~spikeforge.boards.logic_depth.logic_levels`), and the
     memories whose read data passes logic before a register
     (:func:`~spikeforge.boards.memory_outputs.memory_outputs`). It is also
     written to ``out_dir/report.json``.
@@ -209,8 +207,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
             "formats": learning_formats(network, learning)},
         "seed": seed,
         "seconds": round(seconds, 1),
-        "logic_levels": (logic_levels(netlist, name)
-                         if isinstance(platform, LatticeICE40Platform) else None),
+        "logic_levels": logic_levels(netlist, name),
         "memory_outputs": memory_outputs(netlist, name),
     }
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")

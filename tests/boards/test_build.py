@@ -45,12 +45,10 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
     assert 0 < report["utilization"][lut]["used"] <= report["utilization"][lut]["total"]
     assert json.loads((tmp_path / board / "report.json").read_text()) == report
     assert report["weights_at_boot"] and report["spram_weights"] == []  # block RAM holds them
-    if board == "icebreaker":  # the netlist's logic depth, placement aside
-        depth = report["logic_levels"]
-        assert 2 <= depth["max"] <= 8 and depth["deepest"][0]["levels"] == depth["max"]
-        assert len(depth["histogram"]) == depth["max"] + 1 and depth["histogram"][-1] > 0
-    else:
-        assert report["logic_levels"] is None
+    depth = report["logic_levels"]  # the netlist's logic depth, placement aside
+    assert depth["family"] == {"icebreaker": "ice40", "ulx3s-85f": "ecp5"}[board]
+    assert 2 <= depth["max"] <= 8 and depth["deepest"][0]["levels"] == depth["max"]
+    assert len(depth["histogram"]) == depth["max"] + 1 and depth["histogram"][-1] > 0
     if board == "ulx3s-85f":
         # small written memories are LUT RAM (their write ports are TRELLIS_RAMW cells), the
         # link's frame buffer stays in block RAM

@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FAMILIES", "LUT_INPUTS", "Family", "logic_levels"]
+__all__ = ["FAMILIES", "Family", "logic_levels"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def _ports(names, levels):
     return dict.fromkeys(names, levels)
 
 
+#: the families whose netlists :func:`logic_levels` reads, by name
 FAMILIES = {
     "ice40": Family(
         "ice40",
@@ -71,10 +72,6 @@ FAMILIES = {
         frozenset({"CLK", "CLKA", "CLKB", "WCK", "RAD"}),
         ("Q", "DOB0", "DOA0", "DO")),
 }
-
-#: the inputs of the cells that add a level on the iCE40 (a LUT's; a carry's add none)
-LUT_INPUTS = {"SB_LUT4": ("I0", "I1", "I2", "I3")}
-
 
 def _family_of(cells):
     """The family whose cells the netlist holds, by its cell types."""

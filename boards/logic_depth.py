@@ -48,30 +48,26 @@ class Family:
     outputs: tuple
 
 
-def _ports(names, levels):
-    return dict.fromkeys(names, levels)
-
-
 #: the families whose netlists :func:`logic_levels` reads, by name
-FAMILIES = {
-    "ice40": Family(
-        "ice40",
-        {"SB_LUT4": _ports(("I0", "I1", "I2", "I3"), 1),
-         "SB_CARRY": _ports(("I0", "I1", "CI"), 0)},
-        ("SB_DFF", "SB_RAM40_4K", "SB_SPRAM256KA"),
-        frozenset({"C", "CLK", "RCLK", "WCLK", "CLOCK"}),
-        ("Q", "RDATA", "DATAOUT")),
-    "ecp5": Family(
-        "ecp5",
-        {"LUT4": _ports(("A", "B", "C", "D"), 1),
-         "CCU2C": {**_ports(("A0", "B0", "C0", "D0", "A1", "B1", "C1", "D1"), 1), "CIN": 0},
-         "PFUMX": {"ALUT": 0, "BLUT": 0, "C0": 1},
-         "L6MUX21": {"D0": 0, "D1": 0, "SD": 1},
-         "TRELLIS_DPR16X4": {"RAD": 1}},
-        ("TRELLIS_FF", "TRELLIS_DPR16X4", "DP16KD"),
-        frozenset({"CLK", "CLKA", "CLKB", "WCK", "RAD"}),
-        ("Q", "DOB0", "DOA0", "DO")),
-}
+FAMILIES = {family.name: family for family in (
+    Family("ice40",
+           {"SB_LUT4": dict.fromkeys(("I0", "I1", "I2", "I3"), 1),
+            "SB_CARRY": dict.fromkeys(("I0", "I1", "CI"), 0)},
+           ("SB_DFF", "SB_RAM40_4K", "SB_SPRAM256KA"),
+           frozenset({"C", "CLK", "RCLK", "WCLK", "CLOCK"}),
+           ("Q", "RDATA", "DATAOUT")),
+    Family("ecp5",
+           {"LUT4": dict.fromkeys(("A", "B", "C", "D"), 1),
+            "CCU2C": {**dict.fromkeys(("A0", "B0", "C0", "D0", "A1", "B1", "C1", "D1"), 1),
+                      "CIN": 0},
+            "PFUMX": {"ALUT": 0, "BLUT": 0, "C0": 1},
+            "L6MUX21": {"D0": 0, "D1": 0, "SD": 1},
+            "TRELLIS_DPR16X4": {"RAD": 1}},
+           ("TRELLIS_FF", "TRELLIS_DPR16X4", "DP16KD"),
+           frozenset({"CLK", "CLKA", "CLKB", "WCK", "RAD"}),
+           ("Q", "DOB0", "DOA0", "DO")),
+)}
+
 
 def _family_of(cells):
     """The family whose cells the netlist holds, by its cell types."""

@@ -26,13 +26,17 @@ lands in a register with no logic between, the fastest path any design with one-
 reads has, and compares its Fmax with the board's goal (UP5K 60 MHz, ECP5-85F 160 MHz); on the
 ECP5 also through the ``DP16KD``'s output register (a two-cycle read).
 
+``--core-alone`` also builds each board's network core alone, its ports between registers
+(:mod:`spikeforge.boards.core_alone`), with the same seeds: its median Fmax against the goal and
+against the whole design's (the host link beside the core) in the same run, and its logic depth.
+
 ``--decay-terms 1,4`` builds the same network twice, every decay of the second with four signed
 terms (contract version 2), and compares: the peer of the 4-term build is the 1-term build of the
 same run; the limits are +5 % logic and no Fmax loss beyond the 1-term build's seed spread.
 
     python benchmarks/boards.py [--json] [--out FILE] [--quick] [--netfile X.sfn] [--seeds 3]
                                 [--decay-terms 1,4] [--boards icebreaker,ulx3s-85f]
-                                [--build-dir DIR]
+                                [--core-alone] [--build-dir DIR]
 """
 
 import argparse
@@ -201,6 +205,36 @@ def _ceiling_rows(board, root):
     return rows
 
 
+def _core_alone_rows(board, network, whole, root, seeds):
+    """The core alone (median of ``seeds``) against the goal and the whole design's median."""
+    from spikeforge.boards import board_platform
+    from spikeforge.boards.core_alone import measure_core_alone
+
+    def build(seed):
+        print(f"building the core of {network.name} alone for {board}, seed {seed} ...",
+              file=sys.stderr, flush=True)
+        return measure_core_alone(network, board_platform(board),
+                                  root / f"{board}-core-alone-seed{seed}", seed=seed)
+
+    report = median_build(build, seeds)
+    goal, (levels, _) = GOALS[board], GOAL_LEVELS[board]
+    depth = report["logic_levels"]
+    return report, [
+        {"metric": f"{board} core alone Fmax (median)", "value": report["fmax_mhz"],
+         "unit": "MHz", "versus": f"goal {goal:g} MHz", "versus_value": goal,
+         "ratio": report["fmax_mhz"] / goal, "limit": 1.0, "meets": report["fmax_mhz"] >= goal,
+         "spread": report["fmax_spread_mhz"], "critical": report["critical"]},
+        {"metric": f"{board} core alone vs whole design", "value": report["fmax_mhz"],
+         "unit": "MHz", "versus": "whole design (median)", "versus_value": whole["fmax_mhz"],
+         "ratio": report["fmax_mhz"] / whole["fmax_mhz"], "limit": None, "meets": True},
+        {"metric": f"{board} core alone LUT levels", "value": depth["max"], "unit": "levels",
+         "versus": f"goal: {levels}", "versus_value": levels, "ratio": depth["max"] / levels,
+         "limit": 1.0, "meets": depth["max"] <= levels,
+         "deeper_than_goal": sum(depth["histogram"][levels + 1:]),
+         "deepest": depth["deepest"][:5]},
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_output_arguments(parser)
@@ -211,6 +245,8 @@ def main(argv=None):
                         help="nextpnr seeds per design; the median Fmax is reported (default 3)")
     parser.add_argument("--decay-terms", default="1",
                         help="'1,4' also builds the network with 4-term decays and compares")
+    parser.add_argument("--core-alone", action="store_true",
+                        help="also build each board's network core alone, ports between registers")
     parser.add_argument("--build-dir", help="keep the builds here (default: a temporary folder)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
@@ -254,6 +290,10 @@ def main(argv=None):
                 result["boards"][f"{board} 4-term"] = reports[4]
                 result["summary"] += _rows(board, reports[4], " 4-term")
                 result["summary"] += _decay_cost_rows(board, reports[1], reports[4], 4)
+            if args.core_alone:
+                alone, rows = _core_alone_rows(board, network, reports[1], root, args.seeds)
+                result["boards"][f"{board} core alone"] = alone
+                result["summary"] += rows
         for board in boards:
             result["summary"] += _ceiling_rows(board, root)
     result["summary"] += _capacity_rows(boards)

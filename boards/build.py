@@ -32,7 +32,7 @@ from .rtlil import relax_collisions
 from .top import BoardTop
 
 __all__ = ["TOOLS", "BoardCapacityError", "build_bitstream", "configure_yowasp",
-           "parse_nextpnr_log"]
+           "critical_path", "parse_nextpnr_log"]
 
 #: environment variable → YoWASP command
 TOOLS = {
@@ -79,6 +79,27 @@ def parse_nextpnr_log(text):
     for name, used, total, _ in _UTIL.findall(text):
         utilization[name] = {"used": int(used), "total": int(total)}
     return fmax, utilization
+
+
+_CRITICAL = re.compile(r"Critical path report for clock '[^']+' \(posedge -> posedge\):\n"
+                       r"(?P<path>.*?)\nInfo: (?P<logic>[\d.]+) ns logic, "
+                       r"(?P<routing>[\d.]+) ns routing", re.DOTALL)
+_SOURCE = re.compile(r"clk-to-q\s+(?P<ns>[\d.]+)\s+[\d.]+\s+Source (?P<cell>\S+)")
+_SINK = re.compile(r"Sink (?P<cell>\S+)")
+
+
+def critical_path(text):
+    """The first clock's critical path in a nextpnr log: ``{"source", "clock_to_out_ns",
+    "sink", "logic_ns", "routing_ns"}`` (the register or memory it starts at, its clock to
+    output time, the cell input it ends at, and the path's logic and routing delays), or
+    ``None`` where the log has none."""
+    critical = _CRITICAL.search(text)
+    source = _SOURCE.search(critical["path"]) if critical else None
+    if source is None:
+        return None
+    return {"source": source["cell"], "clock_to_out_ns": float(source["ns"]),
+            "sink": _SINK.findall(critical["path"])[-1], "logic_ns": float(critical["logic"]),
+            "routing_ns": float(critical["routing"])}
 
 
 class BoardCapacityError(ValueError):

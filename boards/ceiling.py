@@ -17,7 +17,6 @@ read tops out near 150 MHz (5.6 ns clock to data, 1 ns routing), under the 160 M
 with the output register the block RAM is no longer on the critical path.
 """
 
-import re
 from pathlib import Path
 
 from amaranth.hdl import (
@@ -33,7 +32,7 @@ from amaranth.hdl import (
 from amaranth.lib.memory import Memory
 
 from ..hdl.weight_bram import dp16kd_initvals
-from .build import configure_yowasp, parse_nextpnr_log
+from .build import configure_yowasp, critical_path, parse_nextpnr_log
 
 __all__ = ["BlockRAMReadProbe", "measure_ceiling"]
 
@@ -107,12 +106,6 @@ class BlockRAMReadProbe(Elaboratable):
             i_WEB=Const(0), i_RSTB=Const(0), **ports)
 
 
-_CRITICAL = re.compile(r"Critical path report for clock '[^']+' \(posedge -> posedge\):\n"
-                       r"(?P<path>.*?)\nInfo: (?P<logic>[\d.]+) ns logic, "
-                       r"(?P<routing>[\d.]+) ns routing", re.DOTALL)
-_SOURCE = re.compile(r"clk-to-q\s+(?P<ns>[\d.]+)\s+[\d.]+\s+Source (?P<cell>\S+)")
-
-
 def measure_ceiling(platform, out_dir, *, output_register=False, seed=1):
     """Build :class:`BlockRAMReadProbe` for ``platform`` in ``out_dir`` with nextpnr ``seed``,
     asking for the board's ``target_mhz``. Returns ``{"fmax_mhz", "source", "clock_to_out_ns",
@@ -124,12 +117,10 @@ def measure_ceiling(platform, out_dir, *, output_register=False, seed=1):
                    do_program=False, **platform.toolchain_overrides(platform.target_mhz, seed))
     timing = (out_dir / "probe.tim").read_text()
     fmax, _ = parse_nextpnr_log(timing)
-    critical = _CRITICAL.search(timing)
-    source = _SOURCE.search(critical["path"]) if critical else None
-    if not fmax or source is None:
+    critical = critical_path(timing)
+    if not fmax or critical is None:
         raise RuntimeError(f"nextpnr reported no Fmax or critical path in {out_dir / 'probe.tim'}")
-    cell = source["cell"]
-    return {"fmax_mhz": min(fmax.values()), "source": cell,
-            "clock_to_out_ns": float(source["ns"]), "logic_ns": float(critical["logic"]),
-            "routing_ns": float(critical["routing"]),
-            "block_ram_source": cell.split(".")[0] == "rom"}
+    return {"fmax_mhz": min(fmax.values()), "source": critical["source"],
+            "clock_to_out_ns": critical["clock_to_out_ns"], "logic_ns": critical["logic_ns"],
+            "routing_ns": critical["routing_ns"],
+            "block_ram_source": critical["source"].split(".")[0] == "rom"}

@@ -143,15 +143,8 @@ def _rows(board, report, label="", logic_goal=None):
                      "unit": LUTS[board], "versus": f"goal {logic_goal:,}",
                      "versus_value": logic_goal, "ratio": used / logic_goal, "limit": 1.0,
                      "meets": used <= logic_goal})
-    depth = report.get("logic_levels")
-    if depth:
-        levels, goal = GOAL_LEVELS[board]
-        deeper = sum(depth["histogram"][levels + 1:])
-        rows.append({"metric": f"{board}{label} LUT levels (deepest)", "value": depth["max"],
-                     "unit": "levels", "versus": f"{goal} goal: {levels}",
-                     "versus_value": levels, "ratio": depth["max"] / levels,
-                     "limit": 1.0, "meets": depth["max"] <= levels,
-                     "deeper_than_goal": deeper, "deepest": depth["deepest"][:5]})
+    if report.get("logic_levels"):
+        rows.append(_depth_row(board, label, report["logic_levels"]))
     memories = report.get("memory_outputs")
     if memories:  # a two-cycle read through a block RAM's output register needs none listed
         through = memories["through_logic"]
@@ -165,6 +158,16 @@ def _rows(board, report, label="", logic_goal=None):
                      "versus": "memories in the design", "versus_value": len(memories["memories"]),
                      "ratio": None, "limit": None, "meets": True, "memories": registered})
     return rows
+
+
+def _depth_row(board, label, depth):
+    """The deepest register input of a build's netlist against the board's goal levels."""
+    levels, goal = GOAL_LEVELS[board]
+    return {"metric": f"{board}{label} LUT levels (deepest)", "value": depth["max"],
+            "unit": "levels", "versus": f"{goal} goal: {levels}", "versus_value": levels,
+            "ratio": depth["max"] / levels, "limit": 1.0, "meets": depth["max"] <= levels,
+            "deeper_than_goal": sum(depth["histogram"][levels + 1:]),
+            "deepest": depth["deepest"][:5]}
 
 
 def _decay_cost_rows(board, one, many, terms):
@@ -217,8 +220,7 @@ def _core_alone_rows(board, network, whole, root, seeds):
                                   root / f"{board}-core-alone-seed{seed}", seed=seed)
 
     report = median_build(build, seeds)
-    goal, (levels, _) = GOALS[board], GOAL_LEVELS[board]
-    depth = report["logic_levels"]
+    goal = GOALS[board]
     return report, [
         {"metric": f"{board} core alone Fmax (median)", "value": report["fmax_mhz"],
          "unit": "MHz", "versus": f"goal {goal:g} MHz", "versus_value": goal,
@@ -227,11 +229,7 @@ def _core_alone_rows(board, network, whole, root, seeds):
         {"metric": f"{board} core alone vs whole design", "value": report["fmax_mhz"],
          "unit": "MHz", "versus": "whole design (median)", "versus_value": whole["fmax_mhz"],
          "ratio": report["fmax_mhz"] / whole["fmax_mhz"], "limit": None, "meets": True},
-        {"metric": f"{board} core alone LUT levels", "value": depth["max"], "unit": "levels",
-         "versus": f"goal: {levels}", "versus_value": levels, "ratio": depth["max"] / levels,
-         "limit": 1.0, "meets": depth["max"] <= levels,
-         "deeper_than_goal": sum(depth["histogram"][levels + 1:]),
-         "deepest": depth["deepest"][:5]},
+        _depth_row(board, " core alone", report["logic_levels"]),
     ]
 
 

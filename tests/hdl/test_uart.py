@@ -67,21 +67,22 @@ def test_transmitter_line_cycle_by_cycle(divisor):
     tx = UARTTransmitter(divisor=divisor)
     sent, line, ready = [0xA5, 0x00, 0xFF, 0x3C], [], []
 
+    async def sample(ctx):
+        """Record the line and ``ready`` of this cycle, then let it pass."""
+        line.append(ctx.get(tx.tx))
+        ready.append(ctx.get(tx.i.ready))
+        await ctx.tick()
+
     async def bench(ctx):
         ctx.set(tx.i.valid, 1)
         for byte in sent:
             ctx.set(tx.i.payload, byte)
-            while True:
-                line.append(ctx.get(tx.tx))
-                ready.append(ctx.get(tx.i.ready))
-                await ctx.tick()
-                if ready[-1]:
-                    break
+            await sample(ctx)
+            while not ready[-1]:
+                await sample(ctx)
         ctx.set(tx.i.valid, 0)
         for _ in range(10 * divisor + 2):
-            line.append(ctx.get(tx.tx))
-            ready.append(ctx.get(tx.i.ready))
-            await ctx.tick()
+            await sample(ctx)
 
     sim = Simulator(tx)
     sim.add_clock(1e-6)

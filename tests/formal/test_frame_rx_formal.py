@@ -211,7 +211,6 @@ def test_frame_receiver_issues_only_whole_frames_and_returns_to_idle(tmp_path):
     assert seconds < 120
 
 
-@pytest.mark.slow  # two more proofs, about 30 s each
 @pytest.mark.parametrize("what, original, mutation", [
     ("the CRC is not checked", "with m.If(~crc_ok):", "with m.If(0):"),
     ("the length is not checked", "with m.If(oversize):", "with m.If(0):"),

@@ -31,7 +31,7 @@ from .memory_outputs import memory_outputs
 from .rtlil import relax_collisions
 from .top import BoardTop
 
-__all__ = ["TOOLS", "BoardCapacityError", "build_bitstream", "configure_yowasp",
+__all__ = ["TOOLS", "BoardCapacityError", "build_bitstream", "build_plan", "configure_yowasp",
            "critical_path", "parse_nextpnr_log"]
 
 #: environment variable → YoWASP command
@@ -150,6 +150,18 @@ def _watch_stages(out, name, since, progress, stop):
             return
 
 
+def build_plan(platform, top, name, target_mhz=None, seed=None):
+    """``(plan, relaxed)``: Amaranth's build plan of ``top`` for ``platform`` with the boards'
+    toolchain overrides (``target_mhz``, default the board's, and nextpnr ``seed``) and the
+    design's read-during-write collisions relaxed before Yosys reads it
+    (:func:`~spikeforge.boards.rtlil.relax_collisions`, whose count is ``relaxed``); run it
+    with ``plan.execute_local(folder)``."""
+    plan = platform.build(top, name=name, do_build=False,
+                          **platform.toolchain_overrides(target_mhz or platform.target_mhz, seed))
+    plan.files[f"{name}.il"], relaxed = relax_collisions(plan.files[f"{name}.il"])
+    return plan, relaxed
+
+
 def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DEFAULT_LINK,
                     learning=None, name="spikeforge", target_mhz=None, seed=None,
                     progress=None):
@@ -176,9 +188,7 @@ def build_bitstream(network, platform, out_dir, *, lanes=1, baud=115200, link=DE
     top = BoardTop(network, clock_hz=platform.clock_hz, lanes=lanes, baud=baud, link=link,
                    learning=learning, spram_weights=spram)
     start = time.perf_counter()
-    plan = platform.build(top, name=name, do_build=False,
-                          **platform.toolchain_overrides(target_mhz or platform.target_mhz, seed))
-    plan.files[f"{name}.il"], relaxed = relax_collisions(plan.files[f"{name}.il"])
+    plan, relaxed = build_plan(platform, top, name, target_mhz, seed)
     stop = threading.Event()
     if progress:
         watcher = threading.Thread(target=_watch_stages, daemon=True,

@@ -28,10 +28,10 @@ from amaranth.lib.wiring import In
 
 from ..compiler.resources import spram_plan
 from ..compiler.targets import get_target
+from ..hdl.link_top import core_fifo_depths
 from ..hdl.network_core import NetworkCore
-from .build import configure_yowasp, critical_path, parse_nextpnr_log
+from .build import build_plan, configure_yowasp, critical_path, parse_nextpnr_log
 from .logic_depth import logic_levels
-from .rtlil import relax_collisions
 
 __all__ = ["CoreAloneProbe", "measure_core_alone"]
 
@@ -60,9 +60,8 @@ class CoreAloneProbe(Elaboratable):
 
     def __init__(self, network, board, *, lanes=1):
         spram = spram_plan(network, lanes, get_target(board), None)
-        # the FIFO depths of the board top's core (hdl/link_top.py)
         self.core = NetworkCore(network, lanes=lanes, host_access=True, spram_weights=spram,
-                                output_depth=2, input_depth=network.n_in + 1)
+                                **core_fifo_depths(network))
         self.led = Signal()
 
     def elaborate(self, platform):
@@ -102,10 +101,8 @@ def measure_core_alone(network, platform, out_dir, *, lanes=1, seed=1):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = "core"
-    plan = platform.build(CoreAloneProbe(network, platform.board, lanes=lanes), name=name,
-                          do_build=False,
-                          **platform.toolchain_overrides(platform.target_mhz, seed))
-    plan.files[f"{name}.il"], _ = relax_collisions(plan.files[f"{name}.il"])
+    plan, _ = build_plan(platform, CoreAloneProbe(network, platform.board, lanes=lanes), name,
+                         seed=seed)
     plan.execute_local(str(out))
     timing = (out / f"{name}.tim").read_text()
     fmax, utilization = parse_nextpnr_log(timing)

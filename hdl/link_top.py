@@ -23,7 +23,14 @@ from .skid_buffer import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
 from .weight_spram import has_spram
 
-__all__ = ["LinkTop"]
+__all__ = ["LinkTop", "core_fifo_depths"]
+
+
+def core_fifo_depths(network):
+    """The event FIFO depths of the core behind the link, the least the core allows: one whole
+    input step (``n_in`` events and its marker) and two output entries (the link's own output
+    buffer holds the rest)."""
+    return {"output_depth": 2, "input_depth": network.n_in + 1}
 
 
 class LinkTop(wiring.Component):
@@ -64,7 +71,7 @@ class LinkTop(wiring.Component):
         self.timeout = timeout if timeout is not None else min(200 * 10 * divisor, 1 << 24)
         self.info = design_info(network, lanes, link, learning)
         self.weights_id = weights_fingerprint(network)  # the memories' initial contents
-        depths = {"output_depth": 2, "input_depth": network.n_in + 1}
+        depths = core_fifo_depths(network)
         if learning is None:
             self.core = NetworkCore(network, lanes=lanes, host_access=True,
                                     spram_weights=spram_weights, **depths)

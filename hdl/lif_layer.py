@@ -258,7 +258,12 @@ class LIFLayer(wiring.Component):
                             writable=self.host_access)
             for lane, init in enumerate(lane_weights(layer, lanes))
         ]
-        accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[]) for _ in range(lanes)]
+        # an accumulator's collisions never matter either: with Q = 1 its read goes through a
+        # bypass register that takes the written word instead (``hdl/forwarded_read.py``), with
+        # Q > 1 no read meets a write to its own address
+        # (``_adjacent_operations_share_accumulators``)
+        accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[], attrs=unchecked)
+                for _ in range(lanes)]
         # a state word holds the W neurons one update cycle handles
         w = self.update_lanes
         state = Memory(shape=data.ArrayLayout(_state_layout(p), w), depth=self.state_words, init=[],
@@ -273,7 +278,7 @@ class LIFLayer(wiring.Component):
         r_wr = r_rd = c_rd = k_wr = k_rd = None
         if same_step:
             rec_accs = [Memory(shape=signed(recurrent_accumulator_width(p)), depth=q_max,
-                               init=[]) for _ in range(lanes)]
+                               init=[], attrs=unchecked) for _ in range(lanes)]
             for lane in range(lanes):
                 m.submodules[f"rec_acc_{lane}"] = rec_accs[lane]
             r_wr = [mem.write_port() for mem in rec_accs]
@@ -370,6 +375,7 @@ class LIFLayer(wiring.Component):
         s1_valid, s2_valid = Signal(), Signal()
         s1_q, s2_q = Signal.like(q), Signal.like(q)
         m.d.sync += [s1_valid.eq(busy), s1_q.eq(q), s2_valid.eq(s1_valid), s2_q.eq(s1_q)]
+        hw.s1_next = (busy, q)  # what the s1 registers load
         take_rec = Signal()  # the event taken this cycle is a recurrent one
         if same_step:  # which accumulators an operation adds to travels with it
             op_rec, s1_rec, s2_rec = Signal(), Signal(), Signal()
@@ -426,6 +432,11 @@ class LIFLayer(wiring.Component):
         upd_i = Signal(range(self.state_words))  # the state word (the neuron when W = 1)
         upd_lane = Signal(range(lanes))
         upd_a = Signal(range(q_max))
+        # the value upd_a takes in the next cycle (the phases assign it here, not upd_a), so
+        # the accumulators' read address can be a register (``_accumulator_ports``)
+        upd_a_next = Signal.like(upd_a)
+        m.d.comb += upd_a_next.eq(upd_a)
+        m.d.sync += upd_a.eq(upd_a_next)
         b_valid = Signal()
         b_i = Signal.like(upd_i)
         b_lane = Signal.like(upd_lane)
@@ -474,7 +485,8 @@ class LIFLayer(wiring.Component):
         write = out.valid_out & ~hold
         spike_i = Cat(slot, out_i) if w > 1 else out_i  # the neuron emitted this cycle
         vars(hw).update(upd_start=upd_start, upd_active=upd_active, upd_i=upd_i,
-                        upd_lane=upd_lane, upd_a=upd_a, b_valid=b_valid, b_i=b_i,
+                        upd_lane=upd_lane, upd_a=upd_a, upd_a_next=upd_a_next,
+                        b_valid=b_valid, b_i=b_i,
                         b_lane=b_lane, b_a=b_a, hold=hold, out_i=out_i, out_last=out_last,
                         spike_out=spike_out, spike_i=spike_i, emitted=emitted, write=write)
         self._write_back(m, hw, updates)
@@ -579,7 +591,7 @@ class LIFLayer(wiring.Component):
                     m.d.sync += phase.eq(Phase.SYN_IN)
                 with m.Elif(self.clear):
                     m.d.sync += [
-                        phase.eq(Phase.CLEAR), clr_i.eq(0), hw.clearing.eq(1),
+                        phase.eq(Phase.CLEAR), hw.clearing.eq(1),
                         clr_input_done.eq(not self.flush_on_clear),
                     ]
             with m.Case(Phase.CLEAR):
@@ -602,9 +614,11 @@ class LIFLayer(wiring.Component):
         """``CLEAR``: zero every neuron's state and (with ``flush_on_clear``) drop the pending
         input group."""
         m.d.comb += self.i_events.ready.eq(~clr_input_done)
-        with m.If(hw.clearing):  # the state port writes word clr_i
+        # the state port writes word clr_i; it is 0 when a clear starts (its initial value, and
+        # back to 0 as a clear ends), so the step controller's clear resets no counter
+        with m.If(hw.clearing):
             with m.If(clr_i == self.state_words - 1):
-                m.d.sync += hw.clearing.eq(0)
+                m.d.sync += [hw.clearing.eq(0), clr_i.eq(0)]
             with m.Else():
                 m.d.sync += clr_i.eq(clr_i + 1)
         with m.If(self.i_events.valid & ~clr_input_done & self.i_events.payload.marker):
@@ -652,9 +666,10 @@ class LIFLayer(wiring.Component):
                 m.d.sync += phase.eq(Phase.UPDATE)
         with m.If(hw.can_take & ~take_rec):
             m.d.sync += [
-                hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0), hw.upd_a.eq(0),
+                hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0),
                 hw.rec_count.eq(0), hw.rec_ptr.eq(0),
             ]
+            m.d.comb += hw.upd_a_next.eq(0)
 
     def _update_phase(self, m, hw):
         """``UPDATE``: step through the state words, emit the spikes, then go to ``MARK``."""
@@ -679,12 +694,13 @@ class LIFLayer(wiring.Component):
         """The update's lane and accumulator address move to the next state word: neuron ``i``
         is lane ``i mod P``, address ``i // P``, so with ``W = P`` a word is one address of every
         lane, with ``W = 1`` one lane's."""
-        upd_lane, upd_a = hw.upd_lane, hw.upd_a
+        upd_lane, upd_a, upd_a_next = hw.upd_lane, hw.upd_a, hw.upd_a_next
         if self.update_lanes == self.lanes:
-            m.d.sync += upd_a.eq(upd_a + 1)
+            m.d.comb += upd_a_next.eq(upd_a + 1)
             return
         with m.If(upd_lane == self.lanes - 1):
-            m.d.sync += [upd_lane.eq(0), upd_a.eq(upd_a + 1)]
+            m.d.sync += upd_lane.eq(0)
+            m.d.comb += upd_a_next.eq(upd_a + 1)
         with m.Else():
             m.d.sync += upd_lane.eq(upd_lane + 1)
 
@@ -697,9 +713,14 @@ class LIFLayer(wiring.Component):
         lanes, hold = self.lanes, hw.hold
         every_lane = self.update_lanes == lanes  # a state word reads all lanes
         acc_ports = [(hw.a_rd, hw.a_wr)] + ([(hw.r_rd, hw.r_wr)] if hw.same_step else [])
+        # the address is a register, loaded with what that choice will be in the next cycle:
+        # no logic in front of the memories (LUT RAM on the ECP5: its read multiplexer follows)
+        s1_valid_next, s1_q_next = hw.s1_next
+        acc_addr = Signal.like(hw.upd_a, name="acc_addr")
+        m.d.sync += acc_addr.eq(Mux(s1_valid_next, s1_q_next, hw.upd_a_next))
         for rd, _ in acc_ports:
             for lane in range(lanes):
-                m.d.comb += rd[lane].addr.eq(Mux(hw.s1_valid, hw.s1_q, hw.upd_a))
+                m.d.comb += rd[lane].addr.eq(acc_addr)
         with m.If(hw.phase == Phase.UPDATE):
             for rd, wr in acc_ports:
                 for lane in range(lanes):

@@ -80,10 +80,11 @@ class LinkTop(wiring.Component):
                                      spram_weights=spram_weights, **depths)
         # the most end-of-step words the link can have sent whose steps the core has not
         # completed: every entry between them may hold one (the register slices of
-        # ``elaborate``, two each; the core's input FIFO, ``input_depth`` in block RAM and one
-        # in its output register; its slice in front of the first layer, two), and one step runs
+        # ``elaborate``, two each; the core's entries in front of its first layer,
+        # ``NetworkCore.input_entries``), and one step runs
         slices = 1 if learning is None else 2  # to_core (and to_learning)
-        self.steps_in_flight = 2 * slices + depths["input_depth"] + 1 + 2 + 1
+        network_core = self.core if learning is None else self.core.core
+        self.steps_in_flight = 2 * slices + network_core.input_entries + 1
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(LED_BITS),
                           "busy": Out(1)})
 

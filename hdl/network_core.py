@@ -94,6 +94,7 @@ from .conv_layer import ConvLIFLayer
 from .event_fifo import EventFIFO
 from .events import EventLayout, ProbeLayout, event_signature, probe_signature
 from .lif_layer import LIFLayer
+from .ready_slice import ReadySlice
 from .skid_buffer import SkidBuffer
 
 __all__ = ["COUNTERS", "INCREMENTED", "NetworkCore"]
@@ -143,6 +144,10 @@ class NetworkCore(wiring.Component):
             "input_depth", input_depth, network.n_in + 1, 2 * (network.n_in + 1))
         self.output_depth = _depth(
             "output_depth", output_depth, 2, 2 * (network.n_out + 1))
+        #: the most events the core holds before its first layer takes them, each of which may
+        #: be a marker: the input FIFO (``input_depth`` in storage, one in its output
+        #: register), the register slice behind it (two) and the ready slice (one)
+        self.input_entries = self.input_depth + 1 + 2 + 1
         self.network = network
         self.lanes = lanes
         self.spram_weights = frozenset(spram_weights)
@@ -214,12 +219,16 @@ class NetworkCore(wiring.Component):
         sinks[-1].append(fifo_in.w)
         slice_in = m.submodules.slice_in = SkidBuffer(EventLayout)
         wiring.connect(m, fifo_in.r, slice_in.i)
-        wiring.connect(m, slice_in.o, cores[0].i_events)
+        ready_in = m.submodules.ready_in = ReadySlice(EventLayout)
+        wiring.connect(m, slice_in.o, ready_in.i)
+        wiring.connect(m, ready_in.o, cores[0].i_events)
         for index in range(1, len(cores)):
             depth = 2 * (self.network.layers[index - 1].params.n + 1)
             fifo = m.submodules[f"fifo_{index}"] = EventFIFO(depth)
             sinks[index - 1].append(fifo.w)
-            wiring.connect(m, fifo.r, cores[index].i_events)
+            ready = m.submodules[f"ready_{index}"] = ReadySlice(EventLayout)
+            wiring.connect(m, fifo.r, ready.i)
+            wiring.connect(m, ready.o, cores[index].i_events)
         for index, layer in enumerate(self.network.layers):
             if layer.shortcut is None:
                 continue
@@ -228,7 +237,9 @@ class NetworkCore(wiring.Component):
                      else 2 * (self.network.layers[source].params.n + 1))
             fifo = m.submodules[f"fifo_join_{index}"] = EventFIFO(depth)
             sinks[source].append(fifo.w)
-            wiring.connect(m, fifo.r, cores[index].i_short)
+            ready = m.submodules[f"ready_join_{index}"] = ReadySlice(EventLayout)
+            wiring.connect(m, fifo.r, ready.i)
+            wiring.connect(m, ready.o, cores[index].i_short)
         _broadcast(m, self.i_events, sinks[-1])
         for index in range(len(cores) - 1):
             _broadcast(m, cores[index].o_events, sinks[index])
@@ -263,12 +274,15 @@ class NetworkCore(wiring.Component):
         def transfer(port, marker):
             return port.valid & port.ready & (port.payload.marker == marker)
 
-        # complete input steps in the input FIFO and the slice: the FIFO holds up to one entry
-        # more than input_depth and the slice two, each of which may be a marker
-        groups = Signal(range(self.input_depth + 4))
+        # complete input steps in the input FIFO and the slices (``input_entries``), one more
+        # while a marker the first layer took is not counted yet
+        groups = Signal(range(self.input_entries + 2))
         has_group = Signal()  # groups != 0, a register: it starts the step
         grow = transfer(self.i_events, 1)
-        shrink = transfer(cores[0].i_events, 1)
+        # a marker taken by the first layer is counted a cycle later (off the layer's
+        # handshake): no step can start in that cycle, the layer is still in its step
+        shrink = Signal()
+        m.d.sync += shrink.eq(transfer(cores[0].i_events, 1))
         with m.If(grow & ~shrink):
             m.d.sync += [groups.eq(groups + 1), has_group.eq(1)]
         with m.Elif(shrink & ~grow):
@@ -279,7 +293,7 @@ class NetworkCore(wiring.Component):
         all_idle = Signal()
         m.d.comb += all_idle.eq(_all(core.idle for core in cores))
         between_steps = ~running & all_idle
-        go = between_steps & has_group & slice_in.o.valid & ~self.clear
+        go = between_steps & has_group & ready_in.o.valid & ~self.clear
         m.d.comb += self.idle.eq(between_steps)
         for core in cores:
             m.d.comb += [core.go.eq(go), core.clear.eq(between_steps & self.clear)]

@@ -43,8 +43,9 @@ class ReadySlice(wiring.Component):
             self.o.valid.eq(skid_valid | self.i.valid),
             self.o.payload.eq(Mux(skid_valid, skid, self.i.payload)),
         ]
-        with m.If(skid_valid):  # offered from the skid until taken
-            m.d.sync += skid_valid.eq(~self.o.ready)
+        with m.If(skid_valid):  # noqa: SIM117 (an If, then an Elif of the outer If)
+            with m.If(self.o.ready):  # offered from the skid until taken
+                m.d.sync += skid_valid.eq(0)
         with m.Elif(self.i.valid & ~self.o.ready):
             m.d.sync += [skid.eq(self.i.payload), skid_valid.eq(1)]
         return m

@@ -359,7 +359,7 @@ class ConvLIFLayer(LIFLayer):
         upd_base = Signal(range(q_max))
         rec_count = Signal(range(p.n + 1))  # spikes written to the spike buffer
         vars(hw).update(take=take, room=room, drained=drained, can_take=drained,
-                        rec_count=rec_count, s1_valid=s1_valid, s1_q=s1_q, upd_pos=upd_pos,
+                        rec_count=rec_count, upd_pos=upd_pos,
                         upd_base=upd_base)
 
     def _input_phase(self, m, hw):

@@ -402,7 +402,7 @@ class LIFLayer(wiring.Component):
             m.d.comb += hw.k_rd.addr.eq(rec_ptr + take_rec)
             m.d.sync += rec_ptr.eq(rec_ptr + take_rec)
         vars(hw).update(can_take=can_take, take=take, new_base=new_base, rec_count=rec_count,
-                        rec_ptr=rec_ptr, s1_valid=s1_valid, s1_q=s1_q, take_rec=take_rec)
+                        rec_ptr=rec_ptr, take_rec=take_rec)
 
     def _weight_registers(self, m, hw):
         """One register per lane that takes its weight memory's read data every cycle: the

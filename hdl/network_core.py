@@ -71,8 +71,8 @@ on ``o_events``: the spikes :math:`s_L[n+1]` of the last layer, that is
 step ``n``, each neuron's ``i, u, b, s`` of ``run(...).i/u/b/spikes[l][:, n]``, in neuron order.
 
 Step controller. A step starts (``go``) when every layer is idle, the input FIFO holds a
-complete group (its marker is in) and the first item of that group has reached the register
-slice in front of the first layer. All layers then run step ``n`` concurrently (eq. (4)–(5): a
+complete group (its marker is in) and the first item of that group has reached the slices in
+front of the first layer. All layers then run step ``n`` concurrently (eq. (4)–(5): a
 layer reads its predecessor's spikes of the previous step): layer ``l`` consumes the group its
 predecessor emitted in step ``n-1`` while appending the group of step ``n``. Each layer that feeds
 another emits an empty group after reset (its spikes :math:`s[0] = 0`). Inter-layer FIFOs hold
@@ -210,8 +210,9 @@ class NetworkCore(wiring.Component):
             m.submodules[f"layer_{index}"] = core
 
         # the first layer reads the input FIFO through a register slice (the block RAM's read
-        # data would otherwise drive its phase logic); a step starts only once the slice holds
-        # the first item of the group, so the layer never waits on it
+        # data would otherwise drive its phase logic); a step starts only once the slices hold
+        # the first item of the group, so the layer never waits on it. Every layer (and join)
+        # reads through a ready slice: its handshake reaches the FIFO's logic from a register
         # every producer (-1: the input port) feeds the FIFO of the layer after it and those
         # of the residual joins that read it, all of which must have room for an event
         sinks = {source: [] for source in range(-1, len(cores))}

@@ -8,8 +8,9 @@ words in the same cycles: a word offered while the consumer is not ready is kept
 (the *skid*) and offered from there in the next cycle, while the producer waits a cycle for
 ``i.ready`` to return, as it would have waited for the consumer. The schedule of the core is
 unchanged as long as the producer's next word is not ready earlier than a cycle after the skid
-empties, which holds for :class:`~spikeforge.hdl.event_fifo.EventFIFO` (its next word is in its
-output register a cycle after a read).
+empties, which holds for :class:`~spikeforge.hdl.event_fifo.EventFIFO` and
+:class:`~spikeforge.hdl.skid_buffer.SkidBuffer` (their next word is in their output register a
+cycle after a read).
 """
 
 from amaranth.hdl import Module, Mux, Signal

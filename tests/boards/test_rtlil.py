@@ -2,6 +2,8 @@
 
 import numpy as np
 from amaranth.back import rtlil
+from amaranth.hdl import Module
+from amaranth.lib.memory import Memory
 from spikeforge.boards.rtlil import relax_collisions
 from spikeforge.hdl.network_core import NetworkCore
 from spikeforge.model import Layer, LayerParams, Network, RateEncoding
@@ -57,3 +59,19 @@ def test_only_unchecked_memories_are_relaxed():
     # 2 layers, each 2 lanes of weights and of accumulators, a state memory and a spike buffer;
     # 3 event FIFOs
     assert changed == expected == 15
+
+
+def test_a_memory_without_the_attribute_keeps_its_promise():
+    """Every memory of the core is unchecked now; one that is not keeps its collision mask."""
+    m = Module()
+    for name, attrs in (("checked", {}), ("unchecked", {"no_rw_check": 1})):
+        memory = m.submodules[name] = Memory(shape=8, depth=16, init=[], attrs=attrs)
+        write, read = memory.write_port(), memory.read_port()
+        m.d.comb += [write.en.eq(1), write.addr.eq(1), read.addr.eq(1)]
+    text = rtlil.convert(m, ports=[])
+    relaxed, changed = relax_collisions(text)
+    masks = {memid.split(".")[-1]: (old, new) for (memid, _, old), (_, _, new)
+             in zip(_masks(text), _masks(relaxed), strict=True)}
+    assert changed == 1
+    assert masks["checked"][0] == masks["checked"][1]
+    assert masks["unchecked"][1] != masks["unchecked"][0]

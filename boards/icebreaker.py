@@ -4,7 +4,9 @@
   flip-flops): a digits-sized network fills all 30 (:mod:`spikeforge.compiler.resources` counts
   them before a build).
 * The link's frame and output buffers use the UltraPlus SPRAM (:mod:`spikeforge.hdl.link_ram`).
-* Amaranth FSMs are re-encoded by Yosys (:data:`~spikeforge.boards.yosys.RECODE_FSMS`).
+* Amaranth FSMs are re-encoded by Yosys (:data:`~spikeforge.boards.yosys.RECODE_FSMS`), and
+  ABC9 maps LUTs knowing what a level of routing costs
+  (:data:`~spikeforge.boards.yosys.ICE40_LUT_MAPPING`).
 * nextpnr is asked for :attr:`SpikeforgeICEBreaker.target_mhz` instead of the 12 MHz of the
   oscillator, so that the reported Fmax says what the design can reach.
 * The UART is the FTDI channel B of the board (pins 6/9), 115,200 baud from the 12 MHz clock.
@@ -12,7 +14,7 @@
 
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from .yosys import RECODE_FSMS
+from .yosys import ICE40_LUT_MAPPING, RECODE_FSMS
 
 __all__ = ["SpikeforgeICEBreaker"]
 
@@ -35,6 +37,7 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
         """
         return {
             "script_after_read": RECODE_FSMS,
+            **ICE40_LUT_MAPPING,
             "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
             "nextpnr_opts": "--timing-allow-fail"
                             + ("" if seed is None else f" --seed {int(seed)}"),

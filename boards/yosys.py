@@ -14,11 +14,39 @@ digits-sized network: Fmax 30.4 MHz with the binary encodings, 35.5 MHz re-encod
 alone; the phase registers came later).
 """
 
-__all__ = ["RECODE_FSMS", "SMALL_RAMS_TO_LUTS", "SMALL_RAM_WORDS", "SYNTH_NOABC"]
+__all__ = ["ICE40_LUT_MAPPING", "ICE40_WIRE_DELAY_PS", "RECODE_FSMS", "SMALL_RAMS_TO_LUTS",
+           "SMALL_RAM_WORDS", "SYNTH_NOABC"]
 
 #: drop the ``init`` attribute of Amaranth FSM state registers (named ``fsm_state``) and of the
-#: layers' ``phase`` registers (an enum set only to constants: an FSM to Yosys)
-RECODE_FSMS = "setattr -unset init w:*fsm_state w:phase"
+#: layers' ``phase`` registers (an enum set only to constants: an FSM to Yosys), and ask for a
+#: one-hot encoding of the FSMs: Yosys's own choice (``auto``) is binary for one of 32 states
+RECODE_FSMS = ("setattr -unset init w:*fsm_state w:phase\n"
+               'setattr -set fsm_encoding "one-hot" w:*fsm_state')
+
+#: the wire delay (ps) ABC9 adds to each LUT level when it maps an iCE40 design
+#: (:data:`ICE40_LUT_MAPPING`); ``synth_ice40`` uses 250
+ICE40_WIRE_DELAY_PS = 2500
+
+#: iCE40: ``synth_ice40`` stops before its LUT mapping (``synth_opts``); these commands
+#: (``script_after_synth``) run that step with ABC9 told :data:`ICE40_WIRE_DELAY_PS` per
+#: level, then the rest of ``synth_ice40``. The routing between two LUTs of the UP5K builds
+#: measures 1.8-4.3 ns (nextpnr's critical paths), so with 250 ps ABC9 trades levels for logic
+#: cells as if a level cost one LUT's delay; with the routing's cost it keeps cones shallow. The
+#: commands are ``synth_ice40``'s own ``map_luts`` step (Yosys 0.70) with that one number.
+ICE40_LUT_MAPPING = {
+    "synth_opts": "-run begin:map_luts",
+    "script_after_synth": "\n".join([
+        "check -latchonly -assert",
+        "techmap -map +/ice40/latches_map.v",
+        "read_verilog -D ICE40_HX -icells -lib -specify +/ice40/abc9_model.v",
+        f"abc9 -W {ICE40_WIRE_DELAY_PS}",
+        "ice40_wrapcarry -unwrap",
+        "techmap -map +/ice40/ff_map.v",
+        "clean",
+        "opt_lut -tech ice40",
+        "synth_ice40 -run map_cells:blif",
+    ]),
+}
 
 #: the largest memory (in words) that :data:`SMALL_RAMS_TO_LUTS` puts in LUT RAM
 SMALL_RAM_WORDS = 384

@@ -11,13 +11,13 @@ bytes outside a frame) to the executor (:mod:`spikeforge.hdl.host_link`):
 * a CRC mismatch: ``BAD_CRC``; otherwise ``OK`` with ``LEN``, ``CMD``, ``SEQ``, whether ``TAG``
   is the network's (``rep_tag_ok``) and the first six payload bytes (``args``) as registers.
 
-The tag is compared as its bytes arrive, one byte a cycle against the network's, into one
-flip-flop: the receiver keeps the 32 bits of ``LEN``, ``CMD`` and ``SEQ``, not the tag's 32.
-Every other decision is taken from flags registered a byte ahead, so no wide compare sits in
-front of the FSM: ``LEN``'s checks as its second byte arrives, each CRC byte against the
-computed CRC as it arrives, the last payload byte from ``index == LEN - 1`` registered in the
-gaps between bytes (bytes never arrive in consecutive cycles), and the line's silence from a
-flag beside the quiet counter.
+The tag is compared as its bytes arrive, each against the network's byte registered between
+bytes, into one flip-flop: the receiver keeps the 32 bits of ``LEN``, ``CMD`` and ``SEQ``, not
+the tag's 32. Every other decision is taken from flags registered a byte ahead, so no wide
+compare sits in front of the FSM: ``LEN``'s checks as its second byte arrives, each CRC byte
+against the computed CRC as it arrives, the last payload byte from ``index == LEN - 1``
+registered in the gaps between bytes (bytes never arrive in consecutive cycles), and the line's
+silence from a flag beside the quiet counter.
 
 ``rep_cmd`` and ``rep_seq`` are the frame's when its header
 (:data:`~spikeforge.link.layouts.REQUEST_HEAD`, 8 bytes) was received
@@ -110,6 +110,12 @@ class FrameReceiver(wiring.Component):
         tag_ok = Signal()
         tag_byte = Array(Const((self.tag >> 8 * k) & 0xFF, 8) for k in range(4))
         index = Signal(16)
+        # the tag byte the next header byte is compared with, and whether it is a tag byte at all
+        # (index ≥ 4), registered from index between bytes, like ``at_last`` below
+        tag_expected = Signal(8)
+        in_tag = Signal()
+        m.d.sync += [tag_expected.eq(tag_byte[index[:2]]),
+                     in_tag.eq(index[:3] >= HEAD_BITS // 8)]
         args = Signal(ARGUMENT_BITS)
         last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
         # index == last, compared every cycle: right whenever a byte arrives, since none arrived
@@ -175,9 +181,9 @@ class FrameReceiver(wiring.Component):
                     m.d.comb += crc_unit.valid.eq(1)
                     m.d.sync += index.eq(index + 1)
                     # the header is 8 bytes: here index < 8, and its low 3 bits say which byte
-                    with m.If(index[:3] < HEAD_BITS // 8):
+                    with m.If(~in_tag):
                         m.d.sync += header.eq(Cat(header[8:], byte))
-                    with m.Elif(byte != tag_byte[index[:2]]):
+                    with m.Elif(byte != tag_expected):
                         m.d.sync += tag_ok.eq(0)
                     with m.If(index[:3] == 1):  # LEN's high byte; its low byte tops the header
                         length = Cat(header[HEAD_BITS - 8:], byte)

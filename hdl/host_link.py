@@ -375,64 +375,77 @@ class HostLink(wiring.Component):
     def _verdict(self, m, f):
         """The frame's status from its fields alone (registers only, nothing changes yet):
         ``UNKNOWN_COMMAND``, ``BAD_TAG``, ``BAD_LENGTH``, ``BAD_ADDRESS`` or ``OK``. The address
-        sums are registered in ``CHECK``, their comparison in ``CHECK_RANGE``, every command's
-        checks side by side in ``CHECK_FIELDS``, the frame's command's picked from them with the
-        one-hot command flags in ``CHECK_PICK``; ``VERDICT`` ranks them."""
+        range's count is registered in ``CHECK``, its end in ``CHECK_SUM``, its comparison and
+        the other arguments' checks in ``CHECK_RANGE``, every command's checks side by side in
+        ``CHECK_FIELDS``, the frame's command's picked from them with the one-hot command flags
+        in ``CHECK_PICK``; ``VERDICT`` ranks them."""
         info, layers = self.info, self.info.layers
         n_layers, wbytes, length = len(layers), f.wbytes, f.length
         a, s = f.weights_args, f.state_args
-        f.layer_ok = a.layer < n_layers
-        f.sel = Mux(f.layer_ok, a.layer, 0)[:max(1, (n_layers - 1).bit_length())]
-        # limits capped at 2^17 − 1, above any end of two 16-bit fields: the comparison is unchanged
-        cap = lambda limit: Const(min(limit, (1 << 17) - 1), 17)  # noqa: E731
-        f.depth_of = Array(cap(ly.depth) for ly in layers)
-        f.n_of = Array(cap(ly.n) for ly in layers)
+        # the layers named, registered in DECODE (the arguments are the receiver's registers):
+        # the weight format and the range's limit are looked up from flip-flops
+        f.sel = Signal(range(max(2, n_layers)), name="layer_sel")
+        f.state_sel = Signal.like(f.sel, name="state_layer_sel")
+        f.sel_next = Mux(a.layer < n_layers, a.layer, 0)[:len(f.sel)]
+        f.state_sel_next = Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]
+        f.depth_of = Array(Const(ly.depth) for ly in layers)
+        f.n_of = Array(Const(ly.n) for ly in layers)
         f.ranging = Signal(name="fsm_ranging")  # the executor is in CHECK_RANGE
         f.checking = Signal(name="fsm_checking")  # the executor is in CHECK_FIELDS
-        # the one address range a command names (weight words or neurons): its end and its
-        # layer's limit, registered in CHECK by one adder for every command; ``fits`` is the one
-        # comparison (a 17-bit carry chain), registered in CHECK_RANGE beside the checks of the
-        # other arguments, which CHECK_FIELDS then ANDs with it
-        f.range_end, f.range_limit = Signal(17), Signal(17)  # first + count, its limit
+        # the one address range a command names (weight words or neurons), first + count, and its
+        # layer's limit. Every limit is below 2^B (B = ``range_bits``), so the range fits when the
+        # fields' bits from B up are 0 (``range_high`` clear) and the sum of their low B bits is
+        # at most the limit: a carry chain of B + 1 bits, not 17. The count is registered in
+        # CHECK, the sum and the high bits in CHECK_SUM, ``fits`` in CHECK_RANGE beside the
+        # checks of the other arguments, which CHECK_FIELDS then ANDs with it
+        f.range_bits = max(max(ly.depth, ly.n) for ly in layers).bit_length()
+        f.range_count = Signal(16)
+        f.range_end = Signal(f.range_bits + 1)
+        f.range_limit = Signal(f.range_bits)
+        f.range_high = Signal()
         fits = f.fits = Signal()
         max_items = MAX_PAYLOAD >> f.wshift
-        yes = Const(1, 1)
-        lane_ok = f.layer_ok & (a.lane < info.lanes)
+        # the arguments' checks, each registered alone in CHECK_RANGE (a 16-bit field against a
+        # constant), ANDed per command in CHECK_FIELDS
+        terms = {
+            "layer": a.layer < n_layers, "lane": a.lane < info.lanes,
+            "count": a.count != 0, "count_max": a.count <= max_items,
+            "state_layer": s.layer < n_layers, "state_count": s.count != 0,
+            "state_count_max": s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES,
+            "param": f.param_args.index < info.n_params,
+        }
+        term_good = {name: Signal(name=f"arg_ok_{name}") for name in terms}
+        with m.If(f.ranging):
+            m.d.sync += [term_good[name].eq(term) for name, term in terms.items()]
         # per command: its length check, its arguments' checks, and whether its range must fit
         checks = {
-            Command.INFO: (length == 0, yes),
+            Command.INFO: (length == 0, ()),
             Command.WRITE_WEIGHTS: ((length >= nbytes(WEIGHTS_ARGS) + wbytes)
                                     & ((length & (wbytes - 1)) == 0),
-                                    lane_ok, True),
+                                    ("layer", "lane"), True),
             Command.READ_WEIGHTS: (length == nbytes(READ_WEIGHTS_ARGS),
-                                   lane_ok & (a.count != 0) & (a.count <= max_items), True),
+                                   ("layer", "lane", "count", "count_max"), True),
             Command.READ_STATE: (length == nbytes(READ_STATE_ARGS),
-                                 (s.layer < n_layers) & (s.count != 0)
-                                 & (s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES), True),
-            Command.WRITE_PARAM: (length == nbytes(WRITE_PARAM_ARGS),
-                                  f.param_args.index < info.n_params),
-            Command.READ_PARAMS: (length == 0, yes),
-            Command.RUN: ((length != 0) & ~length[0], yes),
-            Command.READ_OUTPUT: (length == nbytes(READ_OUTPUT_ARGS), yes),
-            Command.READ_COUNTERS: (length == 0, yes),
-            Command.CLEAR: (length == 0, yes),
+                                 ("state_layer", "state_count", "state_count_max"), True),
+            Command.WRITE_PARAM: (length == nbytes(WRITE_PARAM_ARGS), ("param",)),
+            Command.READ_PARAMS: (length == 0, ()),
+            Command.RUN: ((length != 0) & ~length[0], ()),
+            Command.READ_OUTPUT: (length == nbytes(READ_OUTPUT_ARGS), ()),
+            Command.READ_COUNTERS: (length == 0, ()),
+            Command.CLEAR: (length == 0, ()),
         }
         if self.learning:
-            checks[Command.LEARN] = ((length != 0) & ~length[0], yes)
+            checks[Command.LEARN] = ((length != 0) & ~length[0], ())
         tag_ok = f.rx.rep_tag_ok  # a register of the receiver's, compared as the tag arrived
         length_good = {command: Signal(name=f"length_ok_{command.name.lower()}")
                        for command in checks}
         address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
                         for command in checks}
-        for command, (length_ok, args_ok, *ranged) in checks.items():
-            args_good = args_ok
-            if args_ok is not yes:
-                args_good = Signal(name=f"args_ok_{command.name.lower()}")
-                with m.If(f.ranging):
-                    m.d.sync += args_good.eq(args_ok)
+        for command, (length_ok, names, *ranged) in checks.items():
+            good = [term_good[name] for name in names] + ([fits] if ranged else [])
             with m.If(f.checking):
                 m.d.sync += [length_good[command].eq(length_ok),
-                             address_good[command].eq(args_good & fits if ranged else args_good)]
+                             address_good[command].eq(Cat(*good).all() if good else 1)]
         # the frame's command's checks, picked with the one-hot command flags in CHECK_PICK
         # (registered: the pick is an OR of a dozen terms), then ranked
         cmd_is = f.cmd_is
@@ -618,6 +631,7 @@ class HostLink(wiring.Component):
             events = (cmd == Command.RUN) | ((cmd == Command.LEARN) if self.learning else 0)
             m.d.sync += [
                 f.first.eq(Mux(cmd == Command.READ_STATE, s.neuron, a.addr)),
+                f.sel.eq(f.sel_next), f.state_sel.eq(f.state_sel_next),
                 f.payload_words.eq(Mux(events, f.length >> 1,
                                        (f.length - nbytes(WEIGHTS_ARGS)) >> f.wshift)),
                 *(flag.eq(cmd == command) for command, flag in cmd_is.items()),
@@ -632,22 +646,24 @@ class HostLink(wiring.Component):
             with m.Else():
                 m.next = "RESPOND"
         with m.State("CHECK"):
-            n_layers = len(self.info.layers)
             is_state = f.cmd_is[Command.READ_STATE]
-            count = Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.payload_words,
-                        Mux(is_state, s.count, a.count))
-            state_layer = Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]
             # registered here so that the item counter's restart in VERDICT is a copy of
             # registers
             m.d.sync += [
                 f.no_words.eq(f.payload_words == 0),
-                f.range_end.eq(f.first + count),
-                f.range_limit.eq(Mux(is_state, f.n_of[state_layer], f.depth_of[f.sel])),
+                f.range_count.eq(Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.payload_words,
+                                     Mux(is_state, s.count, a.count))),
+                f.range_limit.eq(Mux(is_state, f.n_of[f.state_sel], f.depth_of[f.sel])),
             ]
+            m.next = "CHECK_SUM"
+        with m.State("CHECK_SUM"):
+            low = f.range_bits
+            m.d.sync += [f.range_end.eq(f.first[:low] + f.range_count[:low]),
+                         f.range_high.eq((f.first[low:] != 0) | (f.range_count[low:] != 0))]
             m.next = "CHECK_RANGE"
         with m.State("CHECK_RANGE"):
             m.d.comb += f.ranging.eq(1)
-            m.d.sync += f.fits.eq(f.range_end <= f.range_limit)
+            m.d.sync += f.fits.eq(~f.range_high & (f.range_end <= f.range_limit))
             m.next = "CHECK_FIELDS"
         with m.State("CHECK_FIELDS"):
             m.d.comb += f.checking.eq(1)
@@ -665,11 +681,9 @@ class HostLink(wiring.Component):
             with m.If(f.status != Status.OK):
                 m.next = "RESPOND"
             with m.Elif(f.in_trial & f.trial_blocks):
-                m.d.sync += f.status.eq(Status.IN_TRIAL)
-                m.next = "RESPOND"
+                m.next = "REFUSE_IN_TRIAL"
             with m.Elif(f.is_events & f.no_network):
-                m.d.sync += f.status.eq(Status.NO_NETWORK)
-                m.next = "RESPOND"
+                m.next = "REFUSE_NO_NETWORK"
             with m.Elif(cmd_is[Command.WRITE_WEIGHTS] | f.is_events):
                 m.next = "PRESCAN"
             with m.Else():
@@ -679,7 +693,8 @@ class HostLink(wiring.Component):
     def _act_states(self, m, f):
         """``PRESCAN`` reads every payload word and remembers a bad one; ``QUIET`` waits for
         the core (and the learning units) to finish what was sent; then one state per command
-        that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``."""
+        that acts: ``WRITE_WEIGHTS``, ``RUN``, ``LEARN``, ``WRITE_PARAM``, ``CLEARING``; a refusal
+        (``REFUSE_BUSY`` …) writes its status."""
         cmd_is, reader, full = f.cmd_is, f.reader, f.obuf.full
         # two registers: no step in flight and the trials' compare, then with ``idle``; quiet is
         # a cycle or two late, which is safe: no step or trial is sent while the executor waits
@@ -692,8 +707,7 @@ class HostLink(wiring.Component):
             # a bad word is remembered in a register and acted on once the scan is done, so
             # the word compares feed one flip-flop, not the status and state registers
             with m.If(f.k_done & f.bad_seen):
-                m.d.sync += f.status.eq(Status.BAD_VALUE)
-                m.next = "RESPOND"
+                m.next = "REFUSE_BAD_VALUE"
             with m.Elif(f.k_done):
                 m.d.comb += [reader.restart.eq(1), reader.start.eq(f.payload_start)]
                 m.d.sync += [f.k.eq(0), *f.restart(f.payload_words)]
@@ -721,8 +735,7 @@ class HostLink(wiring.Component):
                 with m.Else():
                     m.next = "RESPOND"
             with m.Elif(full & ~cmd_is[Command.CLEAR]):  # CLEAR drops outputs: never BUSY
-                m.d.sync += f.status.eq(Status.BUSY)
-                m.next = "RESPOND"
+                m.next = "REFUSE_BUSY"
         with m.State("WRITE_WEIGHTS"):
             with m.If(f.k_done):
                 m.next = "RESPOND"
@@ -744,8 +757,7 @@ class HostLink(wiring.Component):
                     m.d.comb += f.marker_sent.eq(f.event_word == EVENT_MARKER)
                     on_push()
                 with m.Elif(full):
-                    m.d.sync += f.status.eq(Status.BUSY)
-                    m.next = "RESPOND"
+                    m.next = "REFUSE_BUSY"
             with m.Else():
                 m.d.comb += reader.want.eq(1)
 
@@ -783,6 +795,12 @@ class HostLink(wiring.Component):
             m.d.comb += f.obuf.clear.eq(1)  # the output buffer is emptied
             m.d.sync += f.flushing.eq(0)
             m.next = "RESPOND"
+        # a refusal found in a state above is written in a state of its own, a cycle later: the
+        # status register's enable is then an OR of states, not of every condition that refuses
+        for code in (Status.IN_TRIAL, Status.NO_NETWORK, Status.BAD_VALUE, Status.BUSY):
+            with m.State(f"REFUSE_{code.name}"):
+                m.d.sync += f.status.eq(code)
+                m.next = "RESPOND"
 
     def _respond_states(self, m, f):
         """``RESPOND`` counts the frame and sizes the response; ``LENGTH`` and ``LENGTH_SUM``

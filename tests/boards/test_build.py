@@ -2,10 +2,12 @@
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 
 import pytest
+from spikeforge.boards.yosys import ICE40_WIRE_DELAY_PS
 from spikeforge.model import save_network
 
 from .networks import small_network
@@ -26,6 +28,18 @@ def _build(netfile, board, out, *options):
          "--out", str(out), "--json", *options], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
+
+
+def _fsm_encodings(log):
+    """``{state register: (encoding, states)}`` of every FSM that Yosys's ``fsm_recode`` re-encoded,
+    from a build's Yosys log (``auto`` resolved to what Yosys chose)."""
+    found = {}
+    pattern = (r"Recoding FSM `\$fsm\$\\(\S+?)\$\d+' from module `[^']+' "
+               r"using `([^']+)' encoding:\n"
+               r"(?:  mapping auto encoding to `([^`]+)` for this FSM\.\n)?((?:  \S+ -> \S+\n)+)")
+    for match in re.finditer(pattern, log):
+        found[match[1]] = (match[3] or match[2], match[4].count("->"))
+    return found
 
 
 @pytest.mark.parametrize(("board", "suffix", "lut"), [
@@ -49,6 +63,16 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
     assert depth["family"] == {"icebreaker": "ice40", "ulx3s-85f": "ecp5"}[board]
     assert 2 <= depth["max"] <= 8 and depth["deepest"][0]["levels"] == depth["max"]
     assert len(depth["histogram"]) == depth["max"] + 1 and depth["histogram"][-1] > 0
+    if board == "icebreaker":
+        # every FSM is one-hot, the host link's executor too, whose 32 states or more Yosys
+        # would otherwise encode in binary; ABC9 maps with the routing's delay per level
+        # (``boards/yosys.py``)
+        encodings = _fsm_encodings((tmp_path / board / "spikeforge.rpt").read_text())
+        assert {"top.link.fsm_state", "top.link.rx.fsm_state"} <= set(encodings)
+        assert {encoding for encoding, _ in encodings.values()} == {"one-hot"}
+        assert encodings["top.link.fsm_state"][1] >= 32
+        script = (tmp_path / board / "spikeforge.ys").read_text()
+        assert f"abc9 -W {ICE40_WIRE_DELAY_PS}\n" in script and ICE40_WIRE_DELAY_PS > 250
     if board == "ulx3s-85f":
         # small written memories are LUT RAM (their write ports are TRELLIS_RAMW cells), the
         # link's frame buffer stays in block RAM

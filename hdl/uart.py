@@ -49,31 +49,42 @@ class UARTReceiver(wiring.Component):
         line = Signal(init=1)
         m.d.sync += [s1.eq(self.rx), line.eq(s1)]
         timer = Signal(range(d))
+        # ``timer == 0`` as a register, kept beside the timer (every value loaded is at least 1),
+        # so no compare of the count is in front of the FSM and the timer's enable
+        expired = Signal(init=1)
+
+        def load(value):
+            m.d.sync += [timer.eq(value), expired.eq(0)]
+
+        def count_down():
+            m.d.sync += [timer.eq(timer - 1), expired.eq(timer == 1)]
+
         bit = Signal(range(10))
         shift = Signal(8)
         with m.FSM():
             with m.State("IDLE"), m.If(~line):
-                m.d.sync += timer.eq(d // 2 - 1)
+                load(d // 2 - 1)
                 m.next = "START"
             with m.State("START"):
-                with m.If(timer != 0):
-                    m.d.sync += timer.eq(timer - 1)
+                with m.If(~expired):
+                    count_down()
                 with m.Elif(line):  # a glitch, not a start bit
                     m.next = "IDLE"
                 with m.Else():
-                    m.d.sync += [timer.eq(d - 1), bit.eq(0)]
+                    load(d - 1)
+                    m.d.sync += bit.eq(0)
                     m.next = "DATA"
             with m.State("DATA"):
-                with m.If(timer != 0):
-                    m.d.sync += timer.eq(timer - 1)
+                with m.If(~expired):
+                    count_down()
                 with m.Else():
-                    m.d.sync += [timer.eq(d - 1), shift.eq(Cat(shift[1:], line)),
-                                 bit.eq(bit + 1)]
+                    load(d - 1)
+                    m.d.sync += [shift.eq(Cat(shift[1:], line)), bit.eq(bit + 1)]
                     with m.If(bit == 7):
                         m.next = "STOP"
             with m.State("STOP"):
-                with m.If(timer != 0):
-                    m.d.sync += timer.eq(timer - 1)
+                with m.If(~expired):
+                    count_down()
                 with m.Else():
                     with m.If(line):
                         m.d.comb += self.valid.eq(1)

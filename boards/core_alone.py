@@ -29,11 +29,16 @@ from amaranth.lib.wiring import In
 from ..compiler.resources import spram_plan
 from ..compiler.targets import get_target
 from ..hdl.link_top import core_fifo_depths
-from ..hdl.network_core import NetworkCore
+from ..hdl.network_core import COUNTERS, NetworkCore
 from .build import build_plan, configure_yowasp, critical_path, parse_nextpnr_log
 from .logic_depth import logic_levels
 
 __all__ = ["CoreAloneProbe", "measure_core_alone"]
+
+#: the core's outputs a board build leaves unconnected, so Yosys removes them: its 32-bit
+#: counters (the link counts the :attr:`~spikeforge.hdl.network_core.NetworkCore.increments` in
+#: a RAM of its own; of ``steps`` only the parity) and the last step's cycle count
+UNUSED_BY_BOARDS = frozenset(COUNTERS) | {"step_cycles"}
 
 #: feedback taps (1-based) of maximal-length shift registers by length (Xilinx XAPP052); the
 #: shortest that holds the core's input bits and the clear's eight is used
@@ -64,14 +69,26 @@ class CoreAloneProbe(Elaboratable):
                                 **core_fifo_depths(network))
         self.led = Signal()
 
+    def observed(self):
+        """``(inputs, outputs)``: name → value of the core's ports the probe drives and
+        observes, those a board build connects (``clear`` is driven apart). The build's host
+        link takes the step's parity and the per-cycle counter increments, which it counts in a
+        RAM of its own, not the core's 32-bit counters (:data:`UNUSED_BY_BOARDS`)."""
+        core = self.core
+        inputs, outputs = {}, {}
+        for path, member, value in core.signature.flatten(core):
+            if path == ("clear",) or path[0] in UNUSED_BY_BOARDS:
+                continue
+            name = ".".join(str(part) for part in path)
+            (inputs if member.flow == In else outputs)[name] = Value.cast(value)
+        outputs["steps[0]"] = core.steps[0]
+        outputs.update({f"{name}_increment": value for name, value in core.increments.items()})
+        return inputs, outputs
+
     def elaborate(self, platform):
         m = Module()
         core = m.submodules.core = self.core
-        inputs, outputs = [], []
-        for path, member, value in core.signature.flatten(core):
-            if path == ("clear",):
-                continue
-            (inputs if member.flow == In else outputs).append(Value.cast(value))
+        inputs, outputs = (list(ports.values()) for ports in self.observed())
         width = sum(len(value) for value in inputs)
         length = min((n for n in _TAPS if n >= width + 8), default=None)
         if length is None:

@@ -25,9 +25,10 @@ One call of :func:`spikeforge.model.layer_step` per time step, in four phases st
 
 Accumulators are exact (:func:`~spikeforge.hdl.arith.accumulator_width` bits); saturation happens
 once, in the update, so event order cannot change a result. The accumulator read-modify-write is a
-three-stage pipeline (read the weight; register it and read the accumulator; add and write).
-Only with ``Q = 1`` do back-to-back operations meet on one accumulator; then its read is
-transparent to its write through a bypass register behind the read (``hdl/forwarded_read.py``).
+three-stage pipeline (read the weight; register it and read the accumulator; add), whose write
+lands a cycle later from registers. Only with ``Q`` ≤ 2 do nearby operations meet on one
+accumulator; then its read is transparent to the two pending writes through a bypass register
+behind the read (``hdl/forwarded_read.py``).
 The update phase begins with one cycle in which the last synaptic operation reads its
 accumulator.
 
@@ -50,7 +51,7 @@ from ..model import Layer, NeuronKind
 from ..model.decay import Decay
 from .arith import const_mul, input_accumulator_width, recurrent_accumulator_width
 from .events import ADDR_WIDTH, ProbeLayout, event_signature, probe_signature
-from .forwarded_read import forwarded_read
+from .forwarded_read import forwarded_read, write_behind
 from .neuron_update import NeuronUpdate
 from .weight_bram import WeightBRAM
 from .weight_spram import WeightSPRAM
@@ -128,7 +129,8 @@ class LIFLayer(wiring.Component):
         of the word written (neurons ``gW + k``).
     ev_taken, issue, sat, stall : Out
         Counter increments of this cycle: a spike event (input or recurrent) taken; ``P``
-        synaptic operations issued; number of clamped updates (0..3W); output stalled.
+        synaptic operations issued; number of clamped updates (0..3W) of the cycle before;
+        output stalled.
     """
 
     def __init__(self, layer, *, lanes=1, index=0, prime=False, probe=False,
@@ -258,9 +260,9 @@ class LIFLayer(wiring.Component):
                             writable=self.host_access)
             for lane, init in enumerate(lane_weights(layer, lanes))
         ]
-        # an accumulator's collisions never matter either: with Q = 1 its read goes through a
+        # an accumulator's collisions never matter either: with Q <= 2 its read goes through a
         # bypass register that takes the written word instead (``hdl/forwarded_read.py``), with
-        # Q > 1 no read meets a write to its own address
+        # Q > 2 no read meets a write to its own address
         # (``_adjacent_operations_share_accumulators``)
         accs = [Memory(shape=signed(self.acc_width), depth=q_max, init=[], attrs=unchecked)
                 for _ in range(lanes)]
@@ -281,10 +283,14 @@ class LIFLayer(wiring.Component):
                                init=[], attrs=unchecked) for _ in range(lanes)]
             for lane in range(lanes):
                 m.submodules[f"rec_acc_{lane}"] = rec_accs[lane]
-            r_wr = [mem.write_port() for mem in rec_accs]
+            r_wr = [write_behind(m, mem.write_port(), f"rec_acc_{lane}")
+                    for lane, mem in enumerate(rec_accs)]
             r_rd = [mem.read_port() for mem in rec_accs]
         w_rd = [SimpleNamespace(addr=mem.r_addr, data=mem.r_data) for mem in weights]
-        a_wr = [mem.write_port() for mem in accs]
+        # every accumulator write lands a cycle late, from registers: the synaptic adder's
+        # carry chain and the update's clearing end in flip-flops, not in a memory's port
+        a_wr = [write_behind(m, mem.write_port(), f"acc_{lane}")
+                for lane, mem in enumerate(accs)]
         a_rd = [mem.read_port() for mem in accs]
         a_data, r_data = [rd.data for rd in a_rd], r_rd and [rd.data for rd in r_rd]
         if self._adjacent_operations_share_accumulators:
@@ -316,14 +322,16 @@ class LIFLayer(wiring.Component):
 
     @property
     def _adjacent_operations_share_accumulators(self):
-        """Whether an accumulator can be read in the cycle it is written (then its read goes
-        through a bypass register). A read at address ``a`` in cycle ``t`` meets the write of
-        cycle ``t`` only: an event's ``Q`` operations read addresses ``0 … Q − 1`` in
-        consecutive cycles, each written two cycles after its read, so the write beside a read
-        is the previous operation's, at the previous address, or with ``Q = 1`` the same one;
-        the update's first read (address 0) meets the last operation's write (address
-        ``Q − 1``), and the clearing behind the update writes the address read a cycle before."""
-        return self.q_per_lane == 1
+        """Whether an accumulator can be read in a cycle that one of its two pending writes
+        lands in (then its read goes through a bypass register). An event's ``Q`` operations
+        read addresses ``0 … Q − 1`` in consecutive cycles; an operation asks for its write in
+        the cycle after its read, and the write lands a cycle later (``write_behind``). So the
+        writes beside a read at address ``a`` are those of the one and two operations before
+        it, at ``a`` exactly when ``Q`` ≤ 2. The update's first read (address 0) meets the
+        writes of the last two operations (addresses ``Q − 1`` and ``Q − 2``), and the clearing
+        behind the update writes addresses read one and two cycles before (each address of a
+        lane is read once in an update)."""
+        return self.q_per_lane <= 2
 
     def _host_write_registers(self, m, hw):
         """The host's weight write port: one write port per weight memory, fed by registers."""
@@ -543,8 +551,9 @@ class LIFLayer(wiring.Component):
                     s_wr.data[k].s.eq(update.s_next),
                 ]
         hw.clearing, hw.clr_i = clearing, clr_i
-        with m.If(write):
-            m.d.comb += self.sat.eq(sum(update.saturations for update in updates))
+        # counted a cycle late, from a register: the layers' update stages lie far apart and
+        # the core sums their counts
+        m.d.sync += self.sat.eq(Mux(write, sum(update.saturations for update in updates), 0))
         if self.is_probed:
             for k, update in enumerate(updates):
                 probe = self.probe[k]

@@ -42,6 +42,7 @@ port                           dir   width      meaning
 ``in_events``, ``out_events``  out   32         spike events accepted on ``i_events`` and
                                                 delivered on ``o_events`` (markers excluded);
                                                 ``run_cycles`` to ``out_events`` lag one cycle
+                                                (``saturations`` two)
 ``step_cycles``                out   32         cycles of the last completed step
 ``w_en``                       in    1          (``host_access=True`` only) write one weight
 ``w_layer``, ``w_lane``        in    8, 8       which layer and lane memory
@@ -178,7 +179,7 @@ class NetworkCore(wiring.Component):
             members[name] = Out(unsigned(32))
         members["step_cycles"] = Out(unsigned(32))  # a value per step, not a counter
         #: the increments the counters of :data:`INCREMENTED` add each cycle (a cycle after
-        #: the events they count), for a parent that keeps the counts elsewhere
+        #: the events they count, the saturations two), for a parent that keeps the counts elsewhere
         #: (:class:`~spikeforge.hdl.counter_bank.CounterBank`): name → Signal of its maximum
         n_cores = len(self.cores)
         maxima = {"run_cycles": 1, "events": n_cores, "synops": n_cores * lanes,
@@ -313,7 +314,8 @@ class NetworkCore(wiring.Component):
         # ---- counters ----------------------------------------------------------------------
         # the increments of a cycle are registered and added in the next one, so that a
         # 32-bit carry chain never follows the layers' control logic (the counters lag one
-        # cycle; they are read while the core is idle)
+        # cycle, the saturations two: they are read while the core is idle, which it is two
+        # cycles after a layer's last update at the earliest, its marker between them)
         lanes = self.lanes
         increments = {
             "run_cycles": running,  # every cycle of a step: the sum of the steps' cycles

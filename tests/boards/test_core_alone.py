@@ -14,7 +14,7 @@ from .test_build import _need_tools
 
 def test_every_port_of_the_core_is_driven_and_observed():
     """Over 3,000 cycles every input bit of the core takes both values (``clear`` too), its
-    outputs move (the host read ports, the counters), and so does the LED they fold onto: no
+    host read port moves, and so does the LED the outputs fold onto: no
     input is a constant Yosys could fold into the core's logic. The stimulus is not a host
     that keeps the protocol (the core need not run a step with it): paths do not depend on it."""
     probe = CoreAloneProbe(small_network(1), "ulx3s-85f")

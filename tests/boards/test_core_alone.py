@@ -14,7 +14,8 @@ from .test_build import _need_tools
 
 def test_every_port_of_the_core_is_driven_and_observed():
     """Over 3,000 cycles every input bit of the core takes both values (``clear`` too), its
-    host read port moves, and so does the LED the outputs fold onto: no
+    host read port and a counter increment it observes move, and so does the LED the outputs
+    fold onto: no
     input is a constant Yosys could fold into the core's logic. The stimulus is not a host
     that keeps the protocol (the core need not run a step with it): paths do not depend on it."""
     probe = CoreAloneProbe(small_network(1), "ulx3s-85f")
@@ -22,11 +23,12 @@ def test_every_port_of_the_core_is_driven_and_observed():
     ports = [(path, member.flow, Value.cast(value))
              for path, member, value in core.signature.flatten(core)]
     seen = {path: [0, 0] for path, _, _ in ports}  # per port: bits seen 0, bits seen 1 (masks)
-    led = set()
+    led, in_events = set(), set()
 
     async def bench(ctx):
         for _ in range(3000):
             await ctx.tick()
+            in_events.add(ctx.get(core.increments["in_events"]))
             for path, _, value in ports:
                 mask = (1 << len(value)) - 1
                 bits = ctx.get(value) & mask  # signed ports read as negative numbers
@@ -44,6 +46,7 @@ def test_every_port_of_the_core_is_driven_and_observed():
             assert seen[path] == [full[path], full[path]], f"input {path} stuck"
     assert led == {0, 1}
     assert seen[("r_weight",)][0] and seen[("r_weight",)][1], "output r_weight never moves"
+    assert len(in_events) > 1, "the in_events increment never moves"
 
 
 def test_the_probe_observes_what_a_board_build_keeps():

@@ -4,8 +4,9 @@
   flip-flops): a digits-sized network fills all 30 (:mod:`spikeforge.compiler.resources` counts
   them before a build).
 * The link's frame and output buffers use the UltraPlus SPRAM (:mod:`spikeforge.hdl.link_ram`).
-* Amaranth FSMs are re-encoded by Yosys (:data:`~spikeforge.boards.yosys.RECODE_FSMS`), and
-  ABC9 maps LUTs knowing what a level of routing costs
+* Amaranth FSMs and the layers' phase registers are re-encoded by Yosys
+  (:data:`~spikeforge.boards.yosys.RECODE_FSMS`, :data:`~spikeforge.boards.yosys.RECODE_PHASES`),
+  and ABC9 maps LUTs knowing what a level of routing costs
   (:data:`~spikeforge.boards.yosys.ICE40_LUT_MAPPING`).
 * nextpnr is asked for :attr:`SpikeforgeICEBreaker.target_mhz` instead of the 12 MHz of the
   oscillator, so that the reported Fmax says what the design can reach.
@@ -14,7 +15,7 @@
 
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from .yosys import ICE40_LUT_MAPPING, RECODE_FSMS
+from .yosys import ICE40_LUT_MAPPING, RECODE_FSMS, RECODE_PHASES
 
 __all__ = ["SpikeforgeICEBreaker"]
 
@@ -36,7 +37,7 @@ class SpikeforgeICEBreaker(ICEBreakerPlatform):
         it is still valid on the board as long as its Fmax exceeds 12 MHz, which the build checks.
         """
         return {
-            "script_after_read": RECODE_FSMS,
+            "script_after_read": RECODE_PHASES + "\n" + RECODE_FSMS,
             **ICE40_LUT_MAPPING,
             "add_constraints": f"set_frequency {self.default_clk}_0__io {target_mhz}",
             "nextpnr_opts": "--timing-allow-fail"

@@ -3,15 +3,17 @@
 Small written memories (accumulators, state, spike buffers, event FIFOs) are LUT RAM, larger ones
 block RAM (:data:`~spikeforge.boards.yosys.SMALL_RAMS_TO_LUTS`: a block RAM's clock-to-data time
 alone is most of a 120 MHz cycle on this part). The UART is the board's FTDI (``uart`` 0),
-115,200 baud from the 25 MHz clock (divisor 217, -0.01 %). Unlike the iCEBreaker's, Amaranth's
-FSMs keep their encoding here: the ECP5 ``sync`` domain has no reset (the global set/reset loads
-every flip-flop's ``init`` value), so the ``init`` attribute that
-:data:`~spikeforge.boards.yosys.RECODE_FSMS` drops is what starts them.
+115,200 baud from the 25 MHz clock (divisor 217, -0.01 %). The FSMs of the link top are
+re-encoded one-hot (:data:`~spikeforge.boards.yosys.RECODE_FSMS`): their state registers are in
+the link top's FSM domain, reset after configuration. Unlike the iCEBreaker's, the layers'
+phase registers keep their encoding here: the ECP5 ``sync`` domain has no reset (the global
+set/reset loads every flip-flop's ``init`` value), so the ``init`` attribute that
+:data:`~spikeforge.boards.yosys.RECODE_PHASES` drops is what starts them.
 """
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
-from .yosys import SMALL_RAM_WORDS, SMALL_RAMS_TO_LUTS
+from .yosys import RECODE_FSMS, SMALL_RAM_WORDS, SMALL_RAMS_TO_LUTS
 
 __all__ = ["SpikeforgeULX3S85F"]
 
@@ -35,7 +37,7 @@ class SpikeforgeULX3S85F(ULX3S_85F_Platform):
         return {
             "add_preferences":
                 f'FREQUENCY PORT "{self.default_clk}_0__io" {target_mhz * 1e6:.0f} HZ;',
-            "script_after_read": SMALL_RAMS_TO_LUTS,
+            "script_after_read": RECODE_FSMS + "\n" + SMALL_RAMS_TO_LUTS,
             "nextpnr_opts": "--timing-allow-fail"
                             + ("" if seed is None else f" --seed {int(seed)}"),
         }

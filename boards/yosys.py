@@ -1,27 +1,35 @@
 r"""Yosys commands that the board builds add after reading Amaranth's RTLIL.
 
 :data:`RECODE_FSMS` lets Yosys's ``fsm`` pass extract and re-encode (one-hot) the state registers
-of Amaranth's ``with m.FSM()`` blocks and the layers' phase registers. Amaranth gives every
-register an ``init`` attribute, and ``fsm_detect`` leaves registers with one alone ("Register
-has an initialization value"), so the host link's 20-state executor kept a binary encoding
-whose decoders sat on its longest paths.
+of Amaranth's ``with m.FSM()`` blocks, :data:`RECODE_PHASES` the layers' phase registers.
+Amaranth gives every register an ``init`` attribute, and ``fsm_detect`` leaves registers with
+one alone ("Register has an initialization value"), so the host link's executor (over 30 states)
+kept a binary encoding whose decoders sat on its longest paths.
 
-This is only correct for a ``sync`` domain with a reset. The iCEBreaker platform holds that
-reset for the first microseconds after configuration, which loads the reset state (re-encoded
-with the rest). The ECP5 platform's ``sync`` domain has no reset (the global set/reset loads
-the ``init`` values), so its builds do not use this. Measured on the iCEBreaker build of the
+Dropping ``init`` is only correct for a register that a reset puts in its initial state (the
+re-encoded reset state). The FSMs' state registers are in the link top's FSM domain
+(:data:`~spikeforge.hdl.link_top.FSM_DOMAIN`), reset in the first cycle after configuration on
+every board, so both boards use :data:`RECODE_FSMS`. The phase registers are in ``sync``, which
+the iCEBreaker platform resets for the first microseconds after configuration; the ECP5
+platform's ``sync`` has no reset (the global set/reset loads the ``init`` values), so only the
+iCEBreaker builds use :data:`RECODE_PHASES`. Measured on the iCEBreaker build of the
 digits-sized network: Fmax 30.4 MHz with the binary encodings, 35.5 MHz re-encoded (the link
-alone; the phase registers came later).
+alone; the phase registers came later); on the ECP5 the whole design from 157.9 to 164.3 MHz
+(with the link's word checks from registers, ``docs/boards.md``).
 """
 
-__all__ = ["ICE40_LUT_MAPPING", "ICE40_WIRE_DELAY_PS", "RECODE_FSMS", "SMALL_RAMS_TO_LUTS",
-           "SMALL_RAM_WORDS", "SYNTH_NOABC"]
+__all__ = ["ICE40_LUT_MAPPING", "ICE40_WIRE_DELAY_PS", "RECODE_FSMS", "RECODE_PHASES",
+           "SMALL_RAMS_TO_LUTS", "SMALL_RAM_WORDS", "SYNTH_NOABC"]
 
-#: drop the ``init`` attribute of Amaranth FSM state registers (named ``fsm_state``) and of the
-#: layers' ``phase`` registers (an enum set only to constants: an FSM to Yosys), and ask for a
-#: one-hot encoding of the FSMs: Yosys's own choice (``auto``) is binary for one of 32 states
-RECODE_FSMS = ("setattr -unset init w:*fsm_state w:phase\n"
+#: drop the ``init`` attribute of Amaranth FSM state registers (named ``fsm_state``; all of them
+#: in :data:`~spikeforge.hdl.link_top.FSM_DOMAIN`, which has a reset on every board) and ask for
+#: a one-hot encoding: Yosys's own choice (``auto``) is binary for one of 32 states
+RECODE_FSMS = ("setattr -unset init w:*fsm_state\n"
                'setattr -set fsm_encoding "one-hot" w:*fsm_state')
+
+#: drop the ``init`` attribute of the layers' ``phase`` registers (an enum set only to
+#: constants: an FSM to Yosys), for a ``sync`` domain with a reset (the iCEBreaker's)
+RECODE_PHASES = "setattr -unset init w:phase"
 
 #: the wire delay (ps) ABC9 adds to each LUT level when it maps an iCE40 design
 #: (:data:`ICE40_LUT_MAPPING`); ``synth_ice40`` uses 250

@@ -6,7 +6,7 @@ Everything here elaborates to adders, shifts, comparators and multiplexers only.
 from amaranth.hdl import Const, Mux, Value, signed
 
 __all__ = [
-    "accumulator_width", "clamp", "const_mul", "input_accumulator_width",
+    "accumulator_width", "below", "clamp", "const_mul", "input_accumulator_width",
     "recurrent_accumulator_width", "saturate", "signed_width",
 ]
 
@@ -24,6 +24,24 @@ def const_mul(value, const):
             total = total + (value << bit)
         bit += 1
     return total
+
+def below(value, const):
+    r"""``value < const`` for an unsigned ``value`` and an integer constant, as plain logic.
+
+    Yosys maps a comparison to a carry chain, whose fixed entry and exit delays, on the ECP5,
+    outweigh a few LUT levels for a comparison with a constant. Bit by bit from the lowest:
+    :math:`x_{[0,i]} < c_{[0,i]}` is :math:`\lnot x_i \lor (x_{[0,i)} < c_{[0,i)})` where
+    :math:`c_i = 1` and :math:`\lnot x_i \land (x_{[0,i)} < c_{[0,i)})` where :math:`c_i = 0`,
+    a chain of ANDs and ORs that the LUT mapping flattens.
+    """
+    if const <= 0:
+        return Const(0, 1)
+    if const >= 1 << len(value):
+        return Const(1, 1)
+    less = Const(0, 1)
+    for bit in range(len(value)):
+        less = (~value[bit] | less) if (const >> bit) & 1 else (~value[bit] & less)
+    return less
 
 def clamp(value, lo, hi):
     """``(min(max(value, lo), hi), saturated)``; ``saturated`` is 1 if ``value`` was clamped.

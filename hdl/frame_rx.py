@@ -16,8 +16,9 @@ bytes, into one flip-flop: the receiver keeps the 32 bits of ``LEN``, ``CMD`` an
 the tag's 32. Every other decision is taken from flags registered a byte ahead, so no wide
 compare sits in front of the FSM: ``LEN``'s checks as its second byte arrives, each CRC byte
 against the computed CRC as it arrives, the last payload byte from ``index == LEN - 1``
-registered in the gaps between bytes (bytes never arrive in consecutive cycles), and the line's
-silence from a flag beside the quiet counter.
+registered in the gaps between bytes (bytes never arrive in consecutive cycles), like
+``index + 1`` and the argument byte a payload byte goes to, and the line's silence from a flag
+beside the quiet counter.
 
 ``rep_cmd`` and ``rep_seq`` are the frame's when its header
 (:data:`~spikeforge.link.layouts.REQUEST_HEAD`, 8 bytes) was received
@@ -56,6 +57,8 @@ class FrameReceiver(wiring.Component):
         Cycles of silence that end a frame, a garbage run or a discarded frame.
     tag : int
         The network's tag (32 bits), which ``rep_tag_ok`` compares a frame's ``TAG`` with.
+    fsm_domain : str
+        The clock domain of the FSM's state register (on ``sync``'s clock).
 
     Ports
     -----
@@ -77,11 +80,12 @@ class FrameReceiver(wiring.Component):
         A byte was dropped (it arrived while a frame waited for the executor).
     """
 
-    def __init__(self, *, timeout, tag):
+    def __init__(self, *, timeout, tag, fsm_domain="sync"):
         if not isinstance(timeout, int) or timeout < 16:
             raise ValueError(f"timeout must be an integer of at least 16 cycles, not {timeout!r}")
         self.timeout = timeout
         self.tag = check_int("tag", tag, 0, (1 << 32) - 1)
+        self.fsm_domain = fsm_domain
         super().__init__({
             "byte": In(8), "byte_valid": In(1), "byte_is_sync": In(1),
             "fb_addr": Out(range(MAX_PAYLOAD)), "fb_data": Out(8), "fb_we": Out(1),
@@ -122,6 +126,12 @@ class FrameReceiver(wiring.Component):
         # in the cycle before (CHECK_LEN sets it for the first payload byte)
         at_last = Signal()
         m.d.sync += at_last.eq(index == last)
+        # index + 1, likewise: index moves only as a byte arrives
+        index_next = Signal(16, init=1)
+        m.d.sync += index_next.eq(index + 1)
+        # the argument byte a payload byte would be (index == k), likewise registered
+        arg_slot = Signal(ARGUMENT_BITS // 8)
+        m.d.sync += [arg_slot[k].eq(index == k) for k in range(len(arg_slot))]
         oversize = Signal()  # LEN > MAX_PAYLOAD, set as LEN's high byte arrives
         no_payload = Signal()  # LEN == 0, likewise
         crc_low_ok = Signal()  # the first CRC byte received equals the computed CRC's low byte
@@ -163,7 +173,7 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += verdict.eq(Status.TRUNCATED)
                 m.next = "REPORT"
 
-        with m.FSM() as fsm:
+        with m.FSM(domain=self.fsm_domain) as fsm:
             with m.State("IDLE"), m.If(got):
                 with m.If(self.byte_is_sync):
                     frame_starts()
@@ -179,7 +189,7 @@ class FrameReceiver(wiring.Component):
             with m.State("HEADER"):
                 with m.If(got):
                     m.d.comb += crc_unit.valid.eq(1)
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += index.eq(index_next)
                     # the header is 8 bytes: here index < 8, and its low 3 bits say which byte
                     with m.If(~in_tag):
                         m.d.sync += header.eq(Cat(header[8:], byte))
@@ -207,9 +217,9 @@ class FrameReceiver(wiring.Component):
             with m.State("PAYLOAD"):
                 with m.If(got):
                     m.d.comb += [self.fb_we.eq(1), crc_unit.valid.eq(1)]
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += index.eq(index_next)
                     for k in range(ARGUMENT_BITS // 8):
-                        with m.If(index == k):
+                        with m.If(arg_slot[k]):
                             m.d.sync += args[8 * k:8 * k + 8].eq(byte)
                     with m.If(at_last):
                         m.d.sync += index.eq(0)
@@ -218,7 +228,7 @@ class FrameReceiver(wiring.Component):
             with m.State("CRC"):
                 with m.If(got):
                     # each CRC byte against the computed CRC's as it arrives, low byte first
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += index.eq(index_next)
                     with m.If(~index[0]):
                         m.d.sync += crc_low_ok.eq(byte == crc_unit.crc[:8])
                     with m.Else():

@@ -81,6 +81,7 @@ from ..link.protocol import (
 )
 from ..model.fingerprint import NO_NETWORK
 from ..model.numerics import check_int
+from .arith import below
 from .counter_bank import CounterBank
 from .events import ProbeLayout, event_signature
 from .frame_rx import FrameReceiver
@@ -141,6 +142,9 @@ class HostLink(wiring.Component):
         for: what the buffers between them hold, plus the step running. It sizes the
         count of steps in flight that ``QUIET`` waits to see at 0 (instead of comparing two
         32-bit counts).
+    fsm_domain : str
+        The clock domain of the executor's and the receiver's state registers (``sync``'s
+        clock; :data:`~spikeforge.hdl.link_top.FSM_DOMAIN` adds a reset after configuration).
 
     Ports
     -----
@@ -175,7 +179,7 @@ class HostLink(wiring.Component):
     """
 
     def __init__(self, info, *, timeout, weights_id=NO_NETWORK, increment_maxima,
-                 counter_storage="memory", steps_in_flight):
+                 counter_storage="memory", steps_in_flight, fsm_domain="sync"):
         if not isinstance(info, DesignInfo):
             raise TypeError(f"info must be a DesignInfo, not {info!r}")
         self.info = info
@@ -187,6 +191,7 @@ class HostLink(wiring.Component):
         self.increment_maxima = dict(increment_maxima)
         self.counter_storage = counter_storage
         self.steps_in_flight = check_int("steps_in_flight", steps_in_flight, 1, 1 << 24)
+        self.fsm_domain = fsm_domain
         layers = info.layers
         deepest = max(ly.depth for ly in layers)
         largest = max(ly.n for ly in layers)
@@ -220,7 +225,8 @@ class HostLink(wiring.Component):
         m = Module()
         info = self.info
         f = self._frame_registers(m)
-        rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout, tag=info.tag)
+        rx = f.rx = m.submodules.rx = FrameReceiver(timeout=self.timeout, tag=info.tag,
+                                                    fsm_domain=self.fsm_domain)
         m.d.sync += [rx.byte.eq(self.rx_byte), rx.byte_valid.eq(self.rx_valid),
                      rx.byte_is_sync.eq(self.rx_byte == SYNC)]
         m.d.comb += [f.length.eq(rx.rep_len), f.args.eq(rx.rep_args)]
@@ -266,7 +272,7 @@ class HostLink(wiring.Component):
         m.d.comb += [rx.rep_ready.eq(f.waiting), rx.exec_done.eq(f.exec_done)]
         m.d.sync += [f.exec_done.eq(0), f.tally["frames_ok"].eq(0),
                      f.tally["frames_rejected"].eq(0)]
-        with m.FSM() as fsm:
+        with m.FSM(domain=self.fsm_domain) as fsm:
             self._accept_states(m, f, verdict)
             self._act_states(m, f)
             self._respond_states(m, f)
@@ -303,8 +309,17 @@ class HostLink(wiring.Component):
         f.k_left = Signal(16)
         f.k_done = Signal()
         f.restart = lambda limit: [f.k_left.eq(limit), f.k_done.eq(limit == 0)]
-        f.advance = [f.k_left.eq(f.k_left - 1), f.k_done.eq(f.k_left == 1)]  # with k + 1
         f.accepted = Signal(16)  # RUN: events pushed
+        # ``k + 1``, ``k_left − 1``, ``k_left == 1`` and ``accepted + 1`` from registers: k moves
+        # on (``advance``) at most every third cycle (a payload word takes the reader three
+        # cycles after a take, a response item five states) and never in the cycle after a
+        # restart, and ``accepted`` with it, so they are up to date whenever it does; no adder's
+        # carry chain meets the states' selects in front of these registers
+        k_next, k_left_less, k_left_one = Signal(16, init=1), Signal(16, init=0xFFFF), Signal()
+        f.accepted_next = Signal(16, init=1)
+        m.d.sync += [k_next.eq(f.k + 1), k_left_less.eq(f.k_left - 1),
+                     k_left_one.eq(f.k_left == 1), f.accepted_next.eq(f.accepted + 1)]
+        f.advance = [f.k.eq(k_next), f.k_left.eq(k_left_less), f.k_done.eq(k_left_one)]
         f.marker_sent = Signal()  # an end-of-step word goes to the core this cycle
         f.weights_id = Signal(32, init=self.initial_weights_id)
         f.no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
@@ -322,6 +337,7 @@ class HostLink(wiring.Component):
         # address (set with the frame; meaningless for commands without one)
         f.first = Signal(16)
         f.bad_seen = Signal()  # PRESCAN: a bad word was read
+        f.bad_word = Signal()  # PRESCAN: the word taken in the cycle before was bad
         f.most = Signal(16)  # READ_OUTPUT: the most events one response may carry
         f.reading_out = Signal()  # the executor owns the output buffer's port (a register)
         f.flushing = Signal()  # CLEAR, from QUIET to the end of CLEAR_WAIT: outputs are dropped
@@ -479,10 +495,15 @@ class HostLink(wiring.Component):
         ``LEARN`` word of this design."""
         layers, word = self.info.layers, f.reader.word
         m.d.comb += [f.event_word.eq(word[16:32]), f.weight_word.eq(word[32 - 8 * f.wbytes:32])]
-        lo = Array(Const(-(1 << (ly.weight_width - 1)), signed(33)) for ly in layers)[f.sel]
-        hi = Array(Const((1 << (ly.weight_width - 1)) - 1, signed(33)) for ly in layers)[f.sel]
-        weight_in_range = (f.weight_word >= lo) & (f.weight_word <= hi)
-        event_in_range = (f.event_word < layers[0].n_in) | (f.event_word == EVENT_MARKER)
+
+        def fits(width):
+            """The word is a ``width``-bit two's complement number: its bits from ``width - 1``
+            up are all equal (no compare, no carry chain after the frame buffer's output)."""
+            top = f.weight_word[width - 1:]
+            return Const(1, 1) if len(top) <= 1 else top.all() | ~top.any()
+
+        weight_in_range = Array(fits(ly.weight_width) for ly in layers)[f.sel]
+        event_in_range = below(f.event_word, layers[0].n_in) | (f.event_word == EVENT_MARKER)
         learn_in_range = f.decoder.in_range if self.learning else Const(1, 1)
         f.word_bad = Mux(f.is_learn, ~learn_in_range,
                          Mux(f.cmd_is[Command.RUN], ~event_in_range, ~weight_in_range))
@@ -623,7 +644,8 @@ class HostLink(wiring.Component):
         with m.State("DECODE"):
             # the frame's indices restart here, from the executor's state alone: in IDLE their
             # reset would hang on the receiver's handshake, across the device
-            m.d.sync += [f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0)]
+            m.d.sync += [f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
+                         f.bad_word.eq(0)]
             m.d.comb += [f.reader.restart.eq(1),
                          f.reader.start.eq(Mux(cmd == Command.WRITE_WEIGHTS,
                                                nbytes(WEIGHTS_ARGS), 0))]
@@ -704,9 +726,11 @@ class HostLink(wiring.Component):
                      quiet.eq(self.idle & caught_up)]
         next_word = [reader.take.eq(1)]  # with the statements that move k on
         with m.State("PRESCAN"):
-            # a bad word is remembered in a register and acted on once the scan is done, so
-            # the word compares feed one flip-flop, not the status and state registers
-            with m.If(f.k_done & f.bad_seen):
+            # a word's checks go into one flip-flop (``bad_word``), gathered a cycle later
+            # (``bad_seen``) and acted on once the scan is done, so the compares that start at
+            # the frame buffer's output feed neither the status nor the state registers
+            m.d.sync += [f.bad_word.eq(0), f.bad_seen.eq(f.bad_seen | f.bad_word)]
+            with m.If(f.k_done & (f.bad_seen | f.bad_word)):
                 m.next = "REFUSE_BAD_VALUE"
             with m.Elif(f.k_done):
                 m.d.comb += [reader.restart.eq(1), reader.start.eq(f.payload_start)]
@@ -714,7 +738,7 @@ class HostLink(wiring.Component):
                 m.next = "QUIET"
             with m.Elif(reader.full):
                 m.d.comb += next_word
-                m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.bad_seen.eq(f.bad_seen | f.word_bad)]
+                m.d.sync += [*f.advance, f.bad_word.eq(f.word_bad)]
             with m.Else():
                 m.d.comb += reader.want.eq(1)
         with m.State("QUIET"):
@@ -741,7 +765,7 @@ class HostLink(wiring.Component):
                 m.next = "RESPOND"
             with m.Elif(reader.full):
                 m.d.comb += [self.w_en.eq(1), *next_word]
-                m.d.sync += [f.k.eq(f.k + 1), *f.advance]
+                m.d.sync += [*f.advance]
             with m.Else():
                 m.d.comb += reader.want.eq(1)
 
@@ -753,7 +777,7 @@ class HostLink(wiring.Component):
                 m.d.comb += sink.valid.eq(1)
                 with m.If(sink.ready):
                     m.d.comb += next_word
-                    m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.accepted.eq(f.accepted + 1)]
+                    m.d.sync += [*f.advance, f.accepted.eq(f.accepted_next)]
                     m.d.comb += f.marker_sent.eq(f.event_word == EVENT_MARKER)
                     on_push()
                 with m.Elif(full):
@@ -888,7 +912,7 @@ class HostLink(wiring.Component):
         with m.State("LATCH"):
             m.d.comb += [f.obuf.pop.eq(is_read_output), serializer.load.eq(1),
                          serializer.size.eq(item_reg_bytes)]
-            m.d.sync += [f.k.eq(f.k + 1), *f.advance, f.in_header.eq(0)]
+            m.d.sync += [*f.advance, f.in_header.eq(0)]
             m.next = "SEND"
         with m.State("CRC"):
             m.d.comb += serializer.finish.eq(1)

@@ -6,9 +6,17 @@ With a learning configuration the core is a :class:`~spikeforge.hdl.learning_cor
 A board top (:mod:`spikeforge.boards`) adds the clock, the reset and the pins; the co-simulation
 (:mod:`spikeforge.sim.cosim_device`) drives ``rx`` and reads ``tx`` of this very component, so
 the bytes a board would see are what the tests exercise.
+
+The state registers of the FSMs here (the UART receiver's, the link's receiver and executor)
+are in a clock domain of their own, :data:`FSM_DOMAIN`: the ``sync`` clock with a reset in the
+first cycle after configuration (and with ``sync``'s reset where the board has one). Nothing
+else is: a reset costs logic in front of every register it reaches. With it, synthesis may
+re-encode these FSMs (one-hot, :data:`~spikeforge.boards.yosys.RECODE_FSMS`) on a board whose
+``sync`` domain has no reset of its own (the ECP5's global set/reset only loads initial values,
+which a re-encoded state register has not).
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +31,10 @@ from .skid_buffer import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
 from .weight_spram import has_spram
 
-__all__ = ["LinkTop", "core_fifo_depths"]
+__all__ = ["FSM_DOMAIN", "LinkTop", "core_fifo_depths"]
+
+#: the clock domain of the FSM state registers: ``sync``'s clock, reset after configuration
+FSM_DOMAIN = "fsm"
 
 
 def core_fifo_depths(network):
@@ -90,6 +101,14 @@ class LinkTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # the FSMs' domain: reset in the first cycle (``started`` is 0 from configuration or
+        # from ``sync``'s reset), then with ``sync``'s reset alone
+        m.domains.fsm = ClockDomain(FSM_DOMAIN, local=True)
+        started = Signal()
+        m.d.sync += started.eq(1)
+        m.d.comb += [ClockSignal(FSM_DOMAIN).eq(ClockSignal("sync")),
+                     ResetSignal(FSM_DOMAIN).eq(~started
+                                                | ResetSignal("sync", allow_reset_less=True))]
         core = m.submodules.core = self.core
         # SPRAM starts empty: a design with weights there has no network until one is deployed
         in_spram = has_spram(platform) and bool(getattr(self.core, "spram_weights", ()))
@@ -100,8 +119,8 @@ class LinkTop(wiring.Component):
             weights_id=NO_NETWORK if in_spram else self.weights_id,
             increment_maxima=network_core.increment_maxima,
             counter_storage="spram" if has_spram(platform) and not in_spram else "memory",
-            steps_in_flight=self.steps_in_flight)
-        urx = m.submodules.uart_rx = UARTReceiver(divisor=self.divisor)
+            steps_in_flight=self.steps_in_flight, fsm_domain=FSM_DOMAIN)
+        urx = m.submodules.uart_rx = UARTReceiver(divisor=self.divisor, fsm_domain=FSM_DOMAIN)
         utx = m.submodules.uart_tx = UARTTransmitter(divisor=self.divisor)
         m.d.comb += [
             urx.rx.eq(self.rx), self.tx.eq(utx.tx),

@@ -25,6 +25,13 @@ def check_divisor(divisor):
 class UARTReceiver(wiring.Component):
     """Bytes from the serial line ``rx``.
 
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per bit.
+    fsm_domain : str
+        The clock domain of the FSM's state register (on ``sync``'s clock).
+
     Ports
     -----
     rx : In(1), init 1
@@ -37,8 +44,9 @@ class UARTReceiver(wiring.Component):
         High for one cycle when a byte's stop bit was low (the byte is dropped).
     """
 
-    def __init__(self, *, divisor):
+    def __init__(self, *, divisor, fsm_domain="sync"):
         self.divisor = check_divisor(divisor)
+        self.fsm_domain = fsm_domain
         super().__init__({"rx": In(1, init=1), "data": Out(8), "valid": Out(1),
                           "framing_error": Out(1)})
 
@@ -61,7 +69,7 @@ class UARTReceiver(wiring.Component):
 
         bit = Signal(range(10))
         shift = Signal(8)
-        with m.FSM():
+        with m.FSM(domain=self.fsm_domain):
             with m.State("IDLE"), m.If(~line):
                 load(d // 2 - 1)
                 m.next = "START"

@@ -63,17 +63,22 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
     assert depth["family"] == {"icebreaker": "ice40", "ulx3s-85f": "ecp5"}[board]
     assert 2 <= depth["max"] <= 8 and depth["deepest"][0]["levels"] == depth["max"]
     assert len(depth["histogram"]) == depth["max"] + 1 and depth["histogram"][-1] > 0
+    # on both boards every FSM is one-hot, the host link's executor too, whose 32 states or
+    # more Yosys would otherwise encode in binary: their state registers are reset after
+    # configuration (``hdl/link_top.py``). The layers' phases are re-encoded only where the
+    # ``sync`` domain has a reset, the iCEBreaker's (``boards/yosys.py``)
+    encodings = _fsm_encodings((tmp_path / board / "spikeforge.rpt").read_text())
+    fsms = {"top.link.fsm_state", "top.link.rx.fsm_state", "top.uart_rx.fsm_state"}
+    assert fsms <= set(encodings)
+    assert {encoding for encoding, _ in encodings.values()} == {"one-hot"}
+    assert encodings["top.link.fsm_state"][1] >= 32
     if board == "icebreaker":
-        # every FSM is one-hot, the host link's executor too, whose 32 states or more Yosys
-        # would otherwise encode in binary; ABC9 maps with the routing's delay per level
-        # (``boards/yosys.py``)
-        encodings = _fsm_encodings((tmp_path / board / "spikeforge.rpt").read_text())
-        assert {"top.link.fsm_state", "top.link.rx.fsm_state"} <= set(encodings)
-        assert {encoding for encoding, _ in encodings.values()} == {"one-hot"}
-        assert encodings["top.link.fsm_state"][1] >= 32
+        assert set(encodings) > fsms  # and the phases
+        # ABC9 maps with the routing's delay per level (``boards/yosys.py``)
         script = (tmp_path / board / "spikeforge.ys").read_text()
         assert f"abc9 -W {ICE40_WIRE_DELAY_PS}\n" in script and ICE40_WIRE_DELAY_PS > 250
     if board == "ulx3s-85f":
+        assert set(encodings) == fsms
         # small written memories are LUT RAM (their write ports are TRELLIS_RAMW cells), the
         # link's frame buffer stays in block RAM
         assert report["utilization"]["TRELLIS_RAMW"]["used"] > 0

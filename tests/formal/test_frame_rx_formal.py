@@ -65,7 +65,7 @@ def harness():
     frag = elaborated(dut)
     m.submodules.dut = frag
     reg = {name: internal(frag, name) for name in
-           ("fsm_state", "index", "header", "last", "at_last", "verdict", "garbage",
+           ("fsm_state", "index", "index_next", "header", "last", "at_last", "verdict", "garbage",
             "quiet", "quiet_full", "overrun", "header_ok", "tag_ok", "oversize", "no_payload",
             "crc_low_ok", "crc_ok")}
     crc_unit = next(sub for sub, name, *_ in frag.subfragments if name == "crc")
@@ -190,6 +190,9 @@ def harness():
     with m.If(in_state("REPORT") & (reg["verdict"] == Status.OK)):
         m.d.comb += Assert(crc_rx == crc)
     m.d.comb += Assert(in_state(*st))  # no encoding outside the FSM's states
+    # index + 1 from a register: right whenever a byte can arrive (index moves only with one)
+    with m.If(~got_before):
+        m.d.comb += Assert(reg["index_next"] == (index + 1)[:16])
     with m.If(reg["overrun"]):  # set only while a verdict waits, cleared when it is taken
         m.d.comb += Assert(in_state("REPORT", "WAIT_EXEC"))
     with m.If(in_state("DISCARD")):

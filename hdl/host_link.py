@@ -765,7 +765,7 @@ class HostLink(wiring.Component):
                 m.next = "RESPOND"
             with m.Elif(reader.full):
                 m.d.comb += [self.w_en.eq(1), *next_word]
-                m.d.sync += [*f.advance]
+                m.d.sync += f.advance
             with m.Else():
                 m.d.comb += reader.want.eq(1)
 

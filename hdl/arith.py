@@ -7,7 +7,7 @@ from amaranth.hdl import Const, Mux, Value, signed
 
 __all__ = [
     "accumulator_width", "below", "clamp", "const_mul", "input_accumulator_width",
-    "recurrent_accumulator_width", "saturate", "signed_width",
+    "overflows", "recurrent_accumulator_width", "saturate", "signed_width",
 ]
 
 def const_mul(value, const):
@@ -56,14 +56,14 @@ def clamp(value, lo, hi):
             and (lo, hi) == (-(1 << (width - 1)), (1 << (width - 1)) - 1)):
         if value.shape().width <= width:
             return value, Const(0, 1)
-        overflow = _overflow(value, width)
+        overflow = overflows(value, width)
         return _saturated(value, width, overflow), overflow
     # an unsigned value cannot be below 0 (and Verilator flags a constant comparison)
     low = Const(0, 1) if not value.shape().signed and lo <= 0 else value < lo
     high = value > hi
     return Mux(high, hi, Mux(low, lo, value)), low | high
 
-def _overflow(value, width):
+def overflows(value, width):
     """A signed ``value`` does not fit ``width`` bits: it differs from the sign extension of
     its low ``width`` bits (its bits from ``width - 1`` up are neither all zeros nor all ones)."""
     return value != value[:width].as_signed()
@@ -83,7 +83,7 @@ def saturate(value, width):
         raise TypeError(f"saturate takes a signed value, not {value.shape()}")
     if value.shape().width <= width:
         return value
-    return _saturated(value, width, _overflow(value, width))
+    return _saturated(value, width, overflows(value, width))
 
 def signed_width(lo, hi):
     """Smallest two's complement width holding every integer in ``lo..hi``."""

@@ -81,7 +81,7 @@ from ..link.protocol import (
 )
 from ..model.fingerprint import NO_NETWORK
 from ..model.numerics import check_int
-from .arith import below
+from .arith import below, overflows
 from .counter_bank import CounterBank
 from .events import ProbeLayout, event_signature
 from .frame_rx import FrameReceiver
@@ -495,14 +495,9 @@ class HostLink(wiring.Component):
         ``LEARN`` word of this design."""
         layers, word = self.info.layers, f.reader.word
         m.d.comb += [f.event_word.eq(word[16:32]), f.weight_word.eq(word[32 - 8 * f.wbytes:32])]
-
-        def fits(width):
-            """The word is a ``width``-bit two's complement number: its bits from ``width - 1``
-            up are all equal (no compare, no carry chain after the frame buffer's output)."""
-            top = f.weight_word[width - 1:]
-            return Const(1, 1) if len(top) <= 1 else top.all() | ~top.any()
-
-        weight_in_range = Array(fits(ly.weight_width) for ly in layers)[f.sel]
+        # a weight fits its layer's format when it is the sign extension of its low bits: no
+        # compare, no carry chain after the frame buffer's output
+        weight_in_range = Array(~overflows(f.weight_word, ly.weight_width) for ly in layers)[f.sel]
         event_in_range = below(f.event_word, layers[0].n_in) | (f.event_word == EVENT_MARKER)
         learn_in_range = f.decoder.in_range if self.learning else Const(1, 1)
         f.word_bad = Mux(f.is_learn, ~learn_in_range,

@@ -14,7 +14,7 @@ the iCEBreaker platform resets for the first microseconds after configuration; t
 platform's ``sync`` has no reset (the global set/reset loads the ``init`` values), so only the
 iCEBreaker builds use :data:`RECODE_PHASES`. Measured on the iCEBreaker build of the
 digits-sized network: Fmax 30.4 MHz with the binary encodings, 35.5 MHz re-encoded (the link
-alone; the phase registers came later); on the ECP5 the whole design from 157.9 to 164.3 MHz
+alone; the phase registers came later); on the ECP5 the whole design from 157.9 to 164.8 MHz
 (with the link's word checks from registers, ``docs/boards.md``).
 """
 

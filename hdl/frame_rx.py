@@ -73,7 +73,8 @@ class FrameReceiver(wiring.Component):
         Verdict handshake; ``rep_status`` (:class:`~spikeforge.link.protocol.Status`),
         ``rep_cmd``, ``rep_seq``, ``rep_len``, ``rep_tag_ok`` (``TAG`` equals ``tag``),
         ``rep_args`` (the first payload bytes, as many as the longest argument layout of
-        ``link/layouts.py``: 6).
+        ``link/layouts.py``: 6; bytes past a short payload keep an earlier frame's, which no
+        verdict reads: a frame whose length is not its command's layout's is ``BAD_LENGTH``).
     exec_done : In(1)
         The executor finished an ``OK`` frame and no longer reads the buffer.
     dropped : Out(1)
@@ -120,6 +121,9 @@ class FrameReceiver(wiring.Component):
         in_tag = Signal()
         m.d.sync += [tag_expected.eq(tag_byte[index[:2]]),
                      in_tag.eq(index[:3] >= HEAD_BITS // 8)]
+        # not cleared as a frame starts, so a payload byte is the only thing that writes an
+        # argument byte: its enable is the state, the byte's arrival and its slot, three
+        # registers, not a SYNC's compare across the device
         args = Signal(ARGUMENT_BITS)
         last = Signal(16)  # LEN - 1, registered so no subtractor sits in the byte path
         # index == last, compared every cycle: right whenever a byte arrives, since none arrived
@@ -139,6 +143,15 @@ class FrameReceiver(wiring.Component):
         verdict = Signal(Status)
         garbage = Signal()  # a garbage run waits to be reported
         header_ok = Signal()  # the frame's header bytes were received
+        # header_ok is cleared a cycle after the order (a frame starts, an overrun is reported;
+        # no byte and no report follow in that cycle), and set on the header's last byte, a
+        # registered compare of index like ``at_last``: its enable is then one LUT of registers
+        clear_header_ok = Signal()
+        header_end = Signal()
+        m.d.sync += [clear_header_ok.eq(0),
+                     header_end.eq(index[:3] == REQUEST_HEAD.size // 8 - 1)]
+        with m.If(clear_header_ok):
+            m.d.sync += header_ok.eq(0)
         overrun = Signal()  # bytes were dropped while a verdict waited for the executor
         reporting = Signal()
         # the header's fields, or 0 where no whole header was received (a garbage run, a frame
@@ -158,14 +171,14 @@ class FrameReceiver(wiring.Component):
         def after_report():
             """The verdict was taken: dropped bytes become an ``OVERRUN``, else idle."""
             with m.If(overrun | got):
-                m.d.sync += [verdict.eq(Status.OVERRUN), header_ok.eq(0), overrun.eq(0)]
+                m.d.sync += [verdict.eq(Status.OVERRUN), clear_header_ok.eq(1), overrun.eq(0)]
                 m.next = "DISCARD"
             with m.Else():
                 m.next = "IDLE"
 
         def frame_starts():
             """``SYNC`` was received: a frame begins."""
-            m.d.sync += [index.eq(0), args.eq(0), header_ok.eq(0), tag_ok.eq(1)]
+            m.d.sync += [index.eq(0), clear_header_ok.eq(1), tag_ok.eq(1)]
             m.next = "HEADER"
 
         def truncated_if_quiet():
@@ -199,7 +212,7 @@ class FrameReceiver(wiring.Component):
                         length = Cat(header[HEAD_BITS - 8:], byte)
                         m.d.sync += [oversize.eq(length > MAX_PAYLOAD),
                                      no_payload.eq(length == 0)]
-                    with m.If(index[:3] == REQUEST_HEAD.size // 8 - 1):
+                    with m.If(header_end):
                         m.d.sync += [index.eq(0), header_ok.eq(1)]
                         m.next = "CHECK_LEN"
                 truncated_if_quiet()

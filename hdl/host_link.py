@@ -308,18 +308,35 @@ class HostLink(wiring.Component):
         # ``k_done`` (k reached the limit) is a register, so no 16-bit compare feeds the FSM
         f.k_left = Signal(16)
         f.k_done = Signal()
-        f.restart = lambda limit: [f.k_left.eq(limit), f.k_done.eq(limit == 0)]
         f.accepted = Signal(16)  # RUN: events pushed
-        # ``k + 1``, ``k_left − 1``, ``k_left == 1`` and ``accepted + 1`` from registers: k moves
-        # on (``advance``) at most every third cycle (a payload word takes the reader three
-        # cycles after a take, a response item five states) and never in the cycle after a
-        # restart, and ``accepted`` with it, so they are up to date whenever it does; no adder's
-        # carry chain meets the states' selects in front of these registers
+        # k and k_left move a cycle after the state that orders it, from three one-cycle order
+        # registers (clear k, load k_left with ``k_limit``, step both), so their 32 flip-flops'
+        # enables are an OR of two flip-flops, not of the states and the handshakes that decide
+        # a take (the longest paths of the iCE40 build). ``k_done`` moves at once: the states
+        # that take words test it in the next cycle.
+        k_clear, k_load, k_step = Signal(), Signal(), Signal()
+        k_limit = Signal(16)
+        m.d.sync += [k_clear.eq(0), k_load.eq(0), k_step.eq(0)]  # the states set them for a cycle
+        # ``k + 1``, ``k_left − 1``, ``k_left == 1`` and ``accepted + 1`` from registers, up to
+        # date whenever they are used: a take comes at most every third cycle (a payload word
+        # takes the reader three cycles after a take, a response item five states) and at the
+        # earliest four cycles after an order to clear or load (the reader, restarted, is asked
+        # for a word two states later), and ``accepted`` moves with a take; no adder's carry
+        # chain meets the states' selects in front of these registers
         k_next, k_left_less, k_left_one = Signal(16, init=1), Signal(16, init=0xFFFF), Signal()
         f.accepted_next = Signal(16, init=1)
         m.d.sync += [k_next.eq(f.k + 1), k_left_less.eq(f.k_left - 1),
                      k_left_one.eq(f.k_left == 1), f.accepted_next.eq(f.accepted + 1)]
-        f.advance = [f.k.eq(k_next), f.k_left.eq(k_left_less), f.k_done.eq(k_left_one)]
+        with m.If(k_clear):
+            m.d.sync += f.k.eq(0)
+        with m.If(k_load):
+            m.d.sync += f.k_left.eq(k_limit)
+        with m.If(k_step):
+            m.d.sync += [f.k.eq(k_next), f.k_left.eq(k_left_less)]
+        f.clear_k = k_clear.eq(1)
+        f.restart = lambda limit, done=None: [
+            k_load.eq(1), k_limit.eq(limit), f.k_done.eq(limit == 0 if done is None else done)]
+        f.advance = [k_step.eq(1), f.k_done.eq(k_left_one)]
         f.marker_sent = Signal()  # an end-of-step word goes to the core this cycle
         f.weights_id = Signal(32, init=self.initial_weights_id)
         f.no_network = Signal(init=self.initial_weights_id == NO_NETWORK)  # registered compare
@@ -639,14 +656,16 @@ class HostLink(wiring.Component):
         with m.State("DECODE"):
             # the frame's indices restart here, from the executor's state alone: in IDLE their
             # reset would hang on the receiver's handshake, across the device
-            m.d.sync += [f.k.eq(0), f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
+            m.d.sync += [f.clear_k, f.count.eq(0), f.accepted.eq(0), f.bad_seen.eq(0),
                          f.bad_word.eq(0)]
             m.d.comb += [f.reader.restart.eq(1),
                          f.reader.start.eq(Mux(cmd == Command.WRITE_WEIGHTS,
                                                nbytes(WEIGHTS_ARGS), 0))]
             # ``is_events`` from the command itself: the flags it is made of are set here
             events = (cmd == Command.RUN) | ((cmd == Command.LEARN) if self.learning else 0)
+            o_max = f.output_args.max_count
             m.d.sync += [
+                f.most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2)),
                 f.first.eq(Mux(cmd == Command.READ_STATE, s.neuron, a.addr)),
                 f.sel.eq(f.sel_next), f.state_sel.eq(f.state_sel_next),
                 f.payload_words.eq(Mux(events, f.length >> 1,
@@ -689,10 +708,8 @@ class HostLink(wiring.Component):
             m.d.comb += f.picking.eq(1)
             m.next = "VERDICT"
         with m.State("VERDICT"):
-            o_max = f.output_args.max_count
-            m.d.sync += f.most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2))
             m.d.sync += [f.status.eq(verdict), f.word_size.eq(Mux(f.is_events, 2, f.wbytes)),
-                         f.k_left.eq(f.payload_words), f.k_done.eq(f.no_words)]
+                         *f.restart(f.payload_words, done=f.no_words)]
             m.next = "DISPATCH"
         with m.State("DISPATCH"):
             with m.If(f.status != Status.OK):
@@ -729,7 +746,7 @@ class HostLink(wiring.Component):
                 m.next = "REFUSE_BAD_VALUE"
             with m.Elif(f.k_done):
                 m.d.comb += [reader.restart.eq(1), reader.start.eq(f.payload_start)]
-                m.d.sync += [f.k.eq(0), *f.restart(f.payload_words)]
+                m.d.sync += [f.clear_k, *f.restart(f.payload_words)]
                 m.next = "QUIET"
             with m.Elif(reader.full):
                 m.d.comb += next_word
@@ -828,9 +845,15 @@ class HostLink(wiring.Component):
         ``CRC`` and ``CRC_SEND`` end the frame."""
         cmd, count, serializer = f.cmd, f.count, f.serializer
         is_read_output = f.cmd_is[Command.READ_OUTPUT]
-        # min(most, level) of the previous cycle: the level only grows until this frame pops
+        # min(most, level) from two cycles before, in two steps: the compare into a flip-flop,
+        # then the pick (the compare's carry chain into the pick's reset was the longest path
+        # from the output buffer). The level only grows until this frame pops, and ``most`` is
+        # set in DECODE, five states before RESPOND reads ``available``
+        level = Signal.like(f.obuf.level)
+        most_is_less = Signal()
         available = Signal(16)
-        m.d.sync += available.eq(Mux(f.most < f.obuf.level, f.most, f.obuf.level))
+        m.d.sync += [level.eq(f.obuf.level), most_is_less.eq(f.most < f.obuf.level),
+                     available.eq(Mux(most_is_less, f.most, level))]
         items = Signal(16)
         item_counts = {
             Command.INFO: f.rom_items, Command.READ_WEIGHTS: f.weights_args.count,
@@ -849,7 +872,7 @@ class HostLink(wiring.Component):
             # the response reads the counters from LOAD, three states on
             m.d.sync += [f.tally["frames_ok"].eq(f.status == Status.OK),
                          f.tally["frames_rejected"].eq(f.status != Status.OK)]
-            m.d.sync += [count.eq(items), f.k.eq(0)]
+            m.d.sync += [count.eq(items), f.clear_k]
             m.next = "LENGTH"
         # the payload length, count × item size, as count's shifts by the size's bits (each
         # kept where the frame's command has that bit in its item size, a flag registered from

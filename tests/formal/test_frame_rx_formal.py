@@ -67,7 +67,7 @@ def harness():
     reg = {name: internal(frag, name) for name in
            ("fsm_state", "index", "index_next", "header", "last", "at_last", "verdict", "garbage",
             "quiet", "quiet_full", "overrun", "header_ok", "tag_ok", "oversize", "no_payload",
-            "crc_low_ok", "crc_ok")}
+            "crc_low_ok", "crc_ok", "clear_header_ok", "header_end")}
     crc_unit = next(sub for sub, name, *_ in frag.subfragments if name == "crc")
     reg["crc"] = internal(crc_unit, "crc_reg")  # the receiver's CRC register
     state = reg["fsm_state"]
@@ -146,8 +146,12 @@ def harness():
                    Assert(reg["no_payload"] == (length == 0))]
     with m.If(in_state("CHECK_LEN", "PAYLOAD", "CRC")):
         m.d.comb += Assert(reg["header_ok"])
-    with m.If(in_state("HEADER")):
-        m.d.comb += Assert(~reg["header_ok"])
+    with m.If(in_state("HEADER")):  # cleared in its first cycle at the latest
+        m.d.comb += Assert(~reg["header_ok"] | reg["clear_header_ok"])
+        with m.If(~got_before):  # the header's last byte: the registered compare of index
+            m.d.comb += Assert(reg["header_end"] == (index[:3] == 7))
+    with m.If(reg["clear_header_ok"]):  # the order comes as a frame starts or overruns
+        m.d.comb += Assert(in_state("HEADER", "DISCARD"))
     with m.If(in_state("HEADER")):
         # the bytes received so far: the monitor's are at the top of its register
         seen, unseen, head_unseen = Signal(64), Signal(7), Signal(6)  # shifts: bits not received

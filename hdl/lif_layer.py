@@ -683,18 +683,23 @@ class LIFLayer(wiring.Component):
     def _update_phase(self, m, hw):
         """``UPDATE``: step through the state words, emit the spikes, then go to ``MARK``."""
         upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
+        # upd_i == state_words - 1 as a register, set as upd_i moves (upd_i is 0 as the update
+        # starts): no compare of upd_i in front of its own enable and the update's
+        upd_last = Signal()
         with m.If(hw.upd_start):  # one cycle for the last synaptic read of the accumulators
-            m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1)]
+            m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1),
+                         upd_last.eq(self.state_words == 1)]
         with m.If(~hw.hold):
             m.d.sync += [
                 hw.b_valid.eq(upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(upd_lane),
                 hw.b_a.eq(upd_a),
             ]
             with m.If(upd_active):
-                with m.If(upd_i == self.state_words - 1):
+                with m.If(upd_last):
                     m.d.sync += upd_active.eq(0)
                 with m.Else():
-                    m.d.sync += upd_i.eq(upd_i + 1)
+                    m.d.sync += [upd_i.eq(upd_i + 1),
+                                 upd_last.eq(upd_i == self.state_words - 2)]
                 self._next_neuron(m, hw)
         with m.If(hw.write & hw.out_last):
             m.d.sync += [hw.phase.eq(Phase.MARK), hw.marking.eq(1)]

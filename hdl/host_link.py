@@ -310,12 +310,13 @@ class HostLink(wiring.Component):
         f.k_done = Signal()
         f.accepted = Signal(16)  # RUN: events pushed
         # k and k_left move a cycle after the state that orders it, from three one-cycle order
-        # registers (clear k, load k_left with ``k_limit``, step both), so their 32 flip-flops'
-        # enables are an OR of two flip-flops, not of the states and the handshakes that decide
-        # a take (the longest paths of the iCE40 build). ``k_done`` moves at once: the states
-        # that take words test it in the next cycle.
+        # registers (clear k; load k_left with the payload's words or the response's items,
+        # which stay put meanwhile; step both), so their 32 flip-flops' enables are an OR of two
+        # flip-flops, not of the states and the handshakes that decide a take (the longest paths
+        # of the iCE40 build). ``k_done`` moves at once: the states that take words test it in
+        # the next cycle.
         k_clear, k_load, k_step = Signal(), Signal(), Signal()
-        k_limit = Signal(16)
+        k_load_items = Signal()  # the load is the response's item count
         m.d.sync += [k_clear.eq(0), k_load.eq(0), k_step.eq(0)]  # the states set them for a cycle
         # ``k + 1``, ``k_left − 1``, ``k_left == 1`` and ``accepted + 1`` from registers, up to
         # date whenever they are used: a take comes at most every third cycle (a payload word
@@ -329,13 +330,9 @@ class HostLink(wiring.Component):
                      k_left_one.eq(f.k_left == 1), f.accepted_next.eq(f.accepted + 1)]
         with m.If(k_clear):
             m.d.sync += f.k.eq(0)
-        with m.If(k_load):
-            m.d.sync += f.k_left.eq(k_limit)
         with m.If(k_step):
             m.d.sync += [f.k.eq(k_next), f.k_left.eq(k_left_less)]
         f.clear_k = k_clear.eq(1)
-        f.restart = lambda limit, done=None: [
-            k_load.eq(1), k_limit.eq(limit), f.k_done.eq(limit == 0 if done is None else done)]
         f.advance = [k_step.eq(1), f.k_done.eq(k_left_one)]
         f.marker_sent = Signal()  # an end-of-step word goes to the core this cycle
         f.weights_id = Signal(32, init=self.initial_weights_id)
@@ -350,6 +347,11 @@ class HostLink(wiring.Component):
         # arguments (set with the frame; meaningless for other commands)
         f.payload_words = Signal(16)
         f.no_words = Signal()  # payload_words == 0, registered a state later
+        with m.If(k_load):
+            m.d.sync += f.k_left.eq(Mux(k_load_items, f.count, f.payload_words))
+        # k_left runs over the payload's words (``no_words``: there are none) or the items
+        f.restart_words = [k_load.eq(1), k_load_items.eq(0), f.k_done.eq(f.no_words)]
+        f.restart_items = [k_load.eq(1), k_load_items.eq(1), f.k_done.eq(f.count == 0)]
         # the first index the frame reads or writes: READ_STATE's neuron, else the weight
         # address (set with the frame; meaningless for commands without one)
         f.first = Signal(16)
@@ -709,7 +711,7 @@ class HostLink(wiring.Component):
             m.next = "VERDICT"
         with m.State("VERDICT"):
             m.d.sync += [f.status.eq(verdict), f.word_size.eq(Mux(f.is_events, 2, f.wbytes)),
-                         *f.restart(f.payload_words, done=f.no_words)]
+                         *f.restart_words]
             m.next = "DISPATCH"
         with m.State("DISPATCH"):
             with m.If(f.status != Status.OK):
@@ -746,7 +748,7 @@ class HostLink(wiring.Component):
                 m.next = "REFUSE_BAD_VALUE"
             with m.Elif(f.k_done):
                 m.d.comb += [reader.restart.eq(1), reader.start.eq(f.payload_start)]
-                m.d.sync += [f.clear_k, *f.restart(f.payload_words)]
+                m.d.sync += [f.clear_k, *f.restart_words]
                 m.next = "QUIET"
             with m.Elif(reader.full):
                 m.d.comb += next_word
@@ -845,15 +847,15 @@ class HostLink(wiring.Component):
         ``CRC`` and ``CRC_SEND`` end the frame."""
         cmd, count, serializer = f.cmd, f.count, f.serializer
         is_read_output = f.cmd_is[Command.READ_OUTPUT]
-        # min(most, level) from two cycles before, in two steps: the compare into a flip-flop,
-        # then the pick (the compare's carry chain into the pick's reset was the longest path
-        # from the output buffer). The level only grows until this frame pops, and ``most`` is
-        # set in DECODE, five states before RESPOND reads ``available``
-        level = Signal.like(f.obuf.level)
-        most_is_less = Signal()
+        # min(most, level) of the previous cycle, as before, picked with a compare registered a
+        # cycle earlier (the compare's carry chain into the pick's reset was the longest path
+        # from the output buffer): from DECODE, which sets ``most``, to the reply, the level
+        # grows by one a cycle at most (a push) and never falls (this frame pops, later), so
+        # ``most ≤ level`` of the cycle before says which of the two is the smaller now
+        most_le_level = Signal()
         available = Signal(16)
-        m.d.sync += [level.eq(f.obuf.level), most_is_less.eq(f.most < f.obuf.level),
-                     available.eq(Mux(most_is_less, f.most, level))]
+        m.d.sync += [most_le_level.eq(f.most <= f.obuf.level),
+                     available.eq(Mux(most_le_level, f.most, f.obuf.level))]
         items = Signal(16)
         item_counts = {
             Command.INFO: f.rom_items, Command.READ_WEIGHTS: f.weights_args.count,
@@ -905,7 +907,7 @@ class HostLink(wiring.Component):
         with m.State("HEADER"):
             m.d.comb += [serializer.load.eq(1), serializer.begin.eq(1),
                          serializer.size.eq(RESPONSE_HEADER)]
-            m.d.sync += [*f.restart(count), f.in_header.eq(1)]
+            m.d.sync += [*f.restart_items, f.in_header.eq(1)]
             m.next = "SEND"
         with m.State("SEND"), m.If(serializer.empty):
             with m.If(f.k_done):

@@ -699,7 +699,7 @@ class LIFLayer(wiring.Component):
                     m.d.sync += upd_active.eq(0)
                 with m.Else():
                     m.d.sync += [upd_i.eq(upd_i + 1),
-                                 upd_last.eq(upd_i == self.state_words - 2)]
+                                 upd_last.eq(upd_i == max(self.state_words - 2, 0))]
                 self._next_neuron(m, hw)
         with m.If(hw.write & hw.out_last):
             m.d.sync += [hw.phase.eq(Phase.MARK), hw.marking.eq(1)]

@@ -8,7 +8,7 @@ kept a binary encoding whose decoders sat on its longest paths.
 
 Dropping ``init`` is only correct for a register that a reset puts in its initial state (the
 re-encoded reset state). The FSMs' state registers are in the link top's FSM domain
-(:data:`~spikeforge.hdl.link_top.FSM_DOMAIN`), reset in the first cycle after configuration on
+(:data:`~spikeforge.hdl.link_top.FSM_DOMAIN`), reset in the first cycles after configuration on
 every board, so both boards use :data:`RECODE_FSMS`. The phase registers are in ``sync``, which
 the iCEBreaker platform resets for the first microseconds after configuration; the ECP5
 platform's ``sync`` has no reset (the global set/reset loads the ``init`` values), so only the
@@ -18,8 +18,8 @@ alone; the phase registers came later); on the ECP5 the whole design from 157.9 
 (with the link's word checks from registers, ``docs/boards.md``).
 """
 
-__all__ = ["ICE40_LUT_MAPPING", "ICE40_WIRE_DELAY_PS", "RECODE_FSMS", "RECODE_PHASES",
-           "SMALL_RAMS_TO_LUTS", "SMALL_RAM_WORDS", "SYNTH_NOABC"]
+__all__ = ["ICE40_LUT_MAPPING", "ICE40_MIN_CONTROL_USE", "ICE40_WIRE_DELAY_PS", "RECODE_FSMS",
+           "RECODE_PHASES", "SMALL_RAMS_TO_LUTS", "SMALL_RAM_WORDS", "SYNTH_NOABC"]
 
 #: drop the ``init`` attribute of Amaranth FSM state registers (named ``fsm_state``; all of them
 #: in :data:`~spikeforge.hdl.link_top.FSM_DOMAIN`, which has a reset on every board) and ask for
@@ -35,15 +35,34 @@ RECODE_PHASES = "setattr -unset init w:phase"
 #: (:data:`ICE40_LUT_MAPPING`); ``synth_ice40`` uses 250
 ICE40_WIRE_DELAY_PS = 2500
 
-#: iCE40: ``synth_ice40`` stops before its LUT mapping (``synth_opts``); these commands
-#: (``script_after_synth``) run that step with ABC9 told :data:`ICE40_WIRE_DELAY_PS` per
-#: level, then the rest of ``synth_ice40``. The routing between two LUTs of the UP5K builds
-#: measures 1.8-4.3 ns (nextpnr's critical paths), so with 250 ps ABC9 trades levels for logic
-#: cells as if a level cost one LUT's delay; with the routing's cost it keeps cones shallow. The
-#: commands are ``synth_ice40``'s own ``map_luts`` step (Yosys 0.70) with that one number.
+#: iCE40: a register keeps a clock enable or a synchronous reset (``SB_DFFE*``, ``SB_DFF*SR``)
+#: only when at least this many flip-flops share that signal; a smaller one's is folded into the
+#: LUT in front of its data input (``dfflegalize -mince -minsrst``). The enable and reset pins are
+#: shared by the eight cells of a logic block and reached through slower routing (3.5-3.6 ns as
+#: the last hop of the UP5K's critical paths, against 1.8 ns into a LUT), so a one-bit flag with
+#: its own enable paid that hop and took a block's pin for itself. Measured on the UP5K build of
+#: the digits-sized network (seeds 1-3): 54.1 MHz with every enable kept, 57.3 MHz folding the
+#: enables of fewer than 4 flip-flops (53.3 at 8, 49.1 at 16), resets as well 3,420 instead of
+#: 3,448 logic cells (``docs/boards.md``)
+ICE40_MIN_CONTROL_USE = 4
+
+#: iCE40: ``synth_ice40`` stops before its flip-flop mapping (``synth_opts``); these commands
+#: (``script_after_synth``) run that step with :data:`ICE40_MIN_CONTROL_USE`, then the LUT
+#: mapping with ABC9 told :data:`ICE40_WIRE_DELAY_PS` per level, then the rest of
+#: ``synth_ice40``. The routing between two LUTs of the UP5K builds measures 1.8-4.3 ns
+#: (nextpnr's critical paths), so with 250 ps ABC9 trades levels for logic cells as if a level
+#: cost one LUT's delay; with the routing's cost it keeps cones shallow. The commands are
+#: ``synth_ice40``'s own ``map_ffs`` and ``map_luts`` steps (Yosys 0.70) with those two numbers.
 ICE40_LUT_MAPPING = {
-    "synth_opts": "-run begin:map_luts",
+    "synth_opts": "-run begin:map_ffs",
     "script_after_synth": "\n".join([
+        "dfflegalize -cell $_DFF_?_ 0 -cell $_DFFE_?P_ 0 -cell $_DFF_?P?_ 0 -cell $_DFFE_?P?P_ 0 "
+        "-cell $_SDFF_?P?_ 0 -cell $_SDFFCE_?P?P_ 0 -cell $_DLATCH_?_ x "
+        f"-mince {ICE40_MIN_CONTROL_USE} -minsrst {ICE40_MIN_CONTROL_USE}",
+        "techmap -map +/ice40/ff_map.v",
+        "opt_expr -mux_undef",
+        "simplemap",
+        "ice40_opt -full",
         "check -latchonly -assert",
         "techmap -map +/ice40/latches_map.v",
         "read_verilog -D ICE40_HX -icells -lib -specify +/ice40/abc9_model.v",

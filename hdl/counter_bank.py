@@ -11,10 +11,11 @@ word of a RAM plus a small *pending* register :math:`p_c` that sums its incremen
     \text{RAM}[c] \leftarrow \text{RAM}[c] + p_c, \qquad p_c \leftarrow \delta_c(t)
 
 in a slot of four cycles (read; the word registered; the sum registered; written; with SPRAM
-storage the word is not registered, the SPRAM's output holding it through the slot), one RAM
-port, one 32-bit adder and one selection of a pending register for all counters. The counter's
-value at the slot's first cycle :math:`t_0` is exactly :math:`\text{RAM}[c] + p_c(t_0)`, the
-sum of its increments before :math:`t_0` — what a flip-flop counter holds at :math:`t_0`.
+storage the word is not registered, the SPRAM's output holding it through the slot, and the sum
+takes the two middle cycles, its low and high bits), one RAM port, one 32-bit adder and one
+selection of a pending register for all counters. The counter's value at the slot's first cycle
+:math:`t_0` is exactly :math:`\text{RAM}[c] + p_c(t_0)`, the sum of its increments before
+:math:`t_0` — what a flip-flop counter holds at :math:`t_0`.
 
 Slots visit the counters round-robin. A read (``read`` with ``addr``) is a flush of that counter
 in the next free slot, whose sum is ``value`` as ``busy`` falls and in the cycle after (the sum
@@ -87,7 +88,6 @@ class CounterBank(wiring.Component):
         wanted = Signal()  # a read waits for its slot
         wanted_addr = Signal(range(n))
         taken = Signal(max(len(p) for p in pending))
-        data = Signal(32)
         total = Signal(32)
         m.d.sync += phase.eq(phase + 1)
         m.d.comb += [self.busy.eq(wanted), self.value.eq(total)]
@@ -106,16 +106,28 @@ class CounterBank(wiring.Component):
         r_data = Signal(32)
         write = phase == 3
         self._storage(m, current, write, total, r_data)
-        if self.storage == "spram":
+        # the bits the sum's first cycle covers with SPRAM storage (below)
+        split = max(len(taken), 12)
+        if self.storage == "spram" and split <= 16:
             # the SPRAM's output holds the word through phase 2 (the address does not move
             # within a slot) and needs no register of its own before the adder: the UP5K's logic
-            # cells, not its clock, are what is short there
-            m.d.comb += data.eq(r_data)
+            # cells, not its clock, are what is short there. The sum takes two cycles: the low
+            # bits with the pending count in phase 1 (its carry registered), the rest, plus the
+            # carry, in phase 2. The low part is the shorter carry chain: ``taken`` reaches it
+            # from beside the pending registers, across the die from the SPRAM (5 ns on the UP5K)
+            carry = Signal()
+            with m.If(phase == 1):
+                low = r_data[:split] + taken
+                m.d.sync += [total[:split].eq(Mux(clearing, 0, low[:split])),
+                             carry.eq(low[split])]
+            with m.If(phase == 2):
+                m.d.sync += total[split:].eq(Mux(clearing, 0, r_data[split:] + carry))
         else:
+            data = Signal(32)
             with m.If(phase == 1):  # a block RAM's output leaves no room for an adder behind it
                 m.d.sync += data.eq(r_data)
-        with m.If(phase == 2):
-            m.d.sync += total.eq(Mux(clearing, 0, data + taken))
+            with m.If(phase == 2):
+                m.d.sync += total.eq(Mux(clearing, 0, data + taken))
         with m.If(write):
             with m.If(serving):
                 m.d.sync += wanted.eq(0)

@@ -18,7 +18,7 @@ The user must not push into a full FIFO nor pop an empty one (the host link push
 proves this and the level equation by k-induction.
 """
 
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -53,7 +53,12 @@ class FifoPointers(wiring.Component):
             m.d.sync += tail.eq(Mux(tail == depth - 1, 0, tail + 1))
         with m.If(self.pop):
             m.d.sync += head.eq(Mux(head == depth - 1, 0, head + 1))
-        m.d.sync += level.eq(level + self.push - self.pop)
+        # level ± 1 from the level register alone, then picked: the handshake that decides a
+        # push (on the UP5K four LUT levels: the core's valid, the owner, full, flush) selects
+        # a sum instead of entering the front of a carry chain
+        up, down = Signal.like(level), Signal.like(level)
+        m.d.comb += [up.eq(level + 1), down.eq(level - 1)]
+        m.d.sync += level.eq(Mux(self.push == self.pop, level, Mux(self.push, up, down)))
         # full follows level without waiting for its adder: it is set by a push into the last
         # free word and cleared by a pop (a push needs ~full, so a full FIFO only pops)
         with m.If(self.push & ~self.pop):

@@ -113,6 +113,24 @@ def _any_of(terms):
     return result
 
 
+class _HalvesLE:
+    """``a ≤ b`` (unsigned) from registered compares of their halves: ``load`` registers them
+    (``a``'s high half below ``b``'s; equal to it; the low halves ``≤``) and ``value`` is the
+    whole compare of the operands ``load`` last saw. Two carry chains of half the width, each
+    ending in its own flip-flop, instead of one chain in front of a single flip-flop (a 14-bit
+    compare was among the UP5K's longest paths)."""
+
+    def __init__(self, a, b, name):
+        width = max(len(a), len(b))
+        half = (width + 1) // 2
+        a, b = a.as_unsigned(), b.as_unsigned()
+        below, equal, low = (Signal(name=f"{name}_{part}")
+                             for part in ("high_below", "high_equal", "low"))
+        self.load = [below.eq(a[half:] < b[half:]), equal.eq(a[half:] == b[half:]),
+                     low.eq(a[:half] <= b[:half])]
+        self.value = below | equal & low
+
+
 class HostLink(wiring.Component):
     """Executes host commands on a :class:`~spikeforge.hdl.network_core.NetworkCore`.
 
@@ -371,6 +389,10 @@ class HostLink(wiring.Component):
         f.weights_args = data.View(READ_WEIGHTS_ARGS, f.args[:READ_WEIGHTS_ARGS.size])
         f.state_args = data.View(READ_STATE_ARGS, f.args[:READ_STATE_ARGS.size])
         f.param_args = data.View(WRITE_PARAM_ARGS, f.args[:WRITE_PARAM_ARGS.size])
+        # which parameter a WRITE_PARAM names, compared in every cycle from the received
+        # arguments (settled as the executor takes the frame, states before these are read)
+        f.param_is = {param: Signal(name=f"param_is_{param.name.lower()}") for param in Param}
+        m.d.sync += [flag.eq(f.param_args.index == param) for param, flag in f.param_is.items()]
         f.output_args = data.View(READ_OUTPUT_ARGS, f.args[:READ_OUTPUT_ARGS.size])
         wbytes = self.info.weight_bytes
         f.wbytes, f.wshift = wbytes, {1: 0, 2: 1, 4: 2}[wbytes]
@@ -431,14 +453,15 @@ class HostLink(wiring.Component):
         # layer's limit. Every limit is below 2^B (B = ``range_bits``), so the range fits when the
         # fields' bits from B up are 0 (``range_high`` clear) and the sum of their low B bits is
         # at most the limit: a carry chain of B + 1 bits, not 17. The count is registered in
-        # CHECK, the sum and the high bits in CHECK_SUM, ``fits`` in CHECK_RANGE beside the
-        # checks of the other arguments, which CHECK_FIELDS then ANDs with it
+        # CHECK, the sum and the high bits in CHECK_SUM, the compare's halves in CHECK_RANGE
+        # beside the checks of the other arguments, which CHECK_FIELDS then ANDs with ``fits``
         f.range_bits = max(max(ly.depth, ly.n) for ly in layers).bit_length()
         f.range_count = Signal(16)
         f.range_end = Signal(f.range_bits + 1)
         f.range_limit = Signal(f.range_bits)
         f.range_high = Signal()
-        fits = f.fits = Signal()
+        f.range_fits = _HalvesLE(f.range_end, f.range_limit, "fits")
+        fits = ~f.range_high & f.range_fits.value
         max_items = MAX_PAYLOAD >> f.wshift
         # the arguments' checks, each registered alone in CHECK_RANGE (a 16-bit field against a
         # constant), ANDed per command in CHECK_FIELDS
@@ -641,9 +664,10 @@ class HostLink(wiring.Component):
         ``DISPATCH`` refuses it (``IN_TRIAL``, ``NO_NETWORK``) or sends it on: to the pre-scan,
         to the quiet wait, or straight to the response."""
         rx, cmd_is, a, s, cmd = f.rx, f.cmd_is, f.weights_args, f.state_args, f.cmd
+        # a WRITE_PARAM of the LFSR, from flags (read in CHECK)
         writes_lfsr = Const(0, 1)
         if self.learning:
-            writes_lfsr = (cmd == Command.WRITE_PARAM) & (f.param_args.index == Param.LFSR)
+            writes_lfsr = cmd_is[Command.WRITE_PARAM] & f.param_is[Param.LFSR]
         # where the words of a payload start: after WRITE_WEIGHTS' arguments
         f.payload_start = Mux(f.is_events, 0, nbytes(WEIGHTS_ARGS))
         with m.State("IDLE"), m.If(rx.rep_valid):
@@ -673,11 +697,6 @@ class HostLink(wiring.Component):
                 f.payload_words.eq(Mux(events, f.length >> 1,
                                        (f.length - nbytes(WEIGHTS_ARGS)) >> f.wshift)),
                 *(flag.eq(cmd == command) for command, flag in cmd_is.items()),
-                f.needs_quiet.eq((cmd == Command.WRITE_WEIGHTS) | (cmd == Command.READ_WEIGHTS)
-                                 | (cmd == Command.READ_STATE) | (cmd == Command.CLEAR)
-                                 | writes_lfsr | (cmd == Command.LEARN)),
-                f.trial_blocks.eq((cmd == Command.RUN) | (cmd == Command.WRITE_WEIGHTS)
-                                  | (cmd == Command.CLEAR) | writes_lfsr),
             ]
             with m.If(f.status == Status.OK):
                 m.next = "CHECK"
@@ -688,6 +707,13 @@ class HostLink(wiring.Component):
             # registered here so that the item counter's restart in VERDICT is a copy of
             # registers
             m.d.sync += [
+                # the command's classes, from its flags (set in DECODE), not from compares of
+                # the command byte
+                f.needs_quiet.eq(cmd_is[Command.WRITE_WEIGHTS] | cmd_is[Command.READ_WEIGHTS]
+                                 | cmd_is[Command.READ_STATE] | cmd_is[Command.CLEAR]
+                                 | writes_lfsr | cmd_is[Command.LEARN]),
+                f.trial_blocks.eq(cmd_is[Command.RUN] | cmd_is[Command.WRITE_WEIGHTS]
+                                  | cmd_is[Command.CLEAR] | writes_lfsr),
                 f.no_words.eq(f.payload_words == 0),
                 f.range_count.eq(Mux(f.cmd_is[Command.WRITE_WEIGHTS], f.payload_words,
                                      Mux(is_state, s.count, a.count))),
@@ -701,7 +727,7 @@ class HostLink(wiring.Component):
             m.next = "CHECK_RANGE"
         with m.State("CHECK_RANGE"):
             m.d.comb += f.ranging.eq(1)
-            m.d.sync += f.fits.eq(~f.range_high & (f.range_end <= f.range_limit))
+            m.d.sync += f.range_fits.load
             m.next = "CHECK_FIELDS"
         with m.State("CHECK_FIELDS"):
             m.d.comb += f.checking.eq(1)
@@ -709,12 +735,15 @@ class HostLink(wiring.Component):
         with m.State("CHECK_PICK"):
             m.d.comb += f.picking.eq(1)
             m.next = "VERDICT"
+        # the verdict's OK as a flag of its own: DISPATCH's choices (and the CLEAR window's
+        # flag among them) start at a flip-flop, not at a compare of the status register
+        verdict_ok = Signal()
         with m.State("VERDICT"):
-            m.d.sync += [f.status.eq(verdict), f.word_size.eq(Mux(f.is_events, 2, f.wbytes)),
-                         *f.restart_words]
+            m.d.sync += [f.status.eq(verdict), verdict_ok.eq(verdict == Status.OK),
+                         f.word_size.eq(Mux(f.is_events, 2, f.wbytes)), *f.restart_words]
             m.next = "DISPATCH"
         with m.State("DISPATCH"):
-            with m.If(f.status != Status.OK):
+            with m.If(~verdict_ok):
                 m.next = "RESPOND"
             with m.Elif(f.in_trial & f.trial_blocks):
                 m.next = "REFUSE_IN_TRIAL"
@@ -810,14 +839,15 @@ class HostLink(wiring.Component):
         if self.learning:
             with m.State("LEARN"):
                 push_words(self.commands, trial_bookkeeping)
+        # the parameter registers' enables are a state and a flip-flop (``param_is``)
+        p, param_is = f.param_args, f.param_is
         with m.State("WRITE_PARAM"):
-            p = f.param_args
-            with m.If(p.index == Param.WEIGHTS_ID):
+            with m.If(param_is[Param.WEIGHTS_ID]):
                 m.d.sync += f.weights_id.eq(p.value)
-            with m.Elif(p.index == Param.LEDS):
+            with m.Elif(param_is[Param.LEDS]):
                 m.d.sync += self.leds.eq(p.value)
             if self.learning:
-                with m.Elif(p.index == Param.LFSR):
+                with m.Elif(param_is[Param.LFSR]):
                     m.d.comb += self.lfsr_w_en.eq(1)
             m.next = "RESPOND"
         # the core's idle, registered: it is the layers' phases and the step's state, which
@@ -852,10 +882,10 @@ class HostLink(wiring.Component):
         # from the output buffer): from DECODE, which sets ``most``, to the reply, the level
         # grows by one a cycle at most (a push) and never falls (this frame pops, later), so
         # ``most ≤ level`` of the cycle before says which of the two is the smaller now
-        most_le_level = Signal()
+        most_le_level = _HalvesLE(f.most, f.obuf.level, "most_le_level")
         available = Signal(16)
-        m.d.sync += [most_le_level.eq(f.most <= f.obuf.level),
-                     available.eq(Mux(most_le_level, f.most, f.obuf.level))]
+        m.d.sync += [*most_le_level.load,
+                     available.eq(Mux(most_le_level.value, f.most, f.obuf.level))]
         items = Signal(16)
         item_counts = {
             Command.INFO: f.rom_items, Command.READ_WEIGHTS: f.weights_args.count,

@@ -371,11 +371,18 @@ class LIFLayer(wiring.Component):
 
         m.d.comb += [self.ev_taken.eq(take), self.issue.eq(busy)]
         with m.If(take):
-            m.d.sync += [busy.eq(1), q.eq(0), row_base.eq(new_base), q_last.eq(q_max == 1)]
+            m.d.sync += busy.eq(1)
         with m.Elif(last_op):
             m.d.sync += busy.eq(0)
-        with m.Elif(busy):  # only reached with q_max >= 2
-            m.d.sync += [q.eq(q + 1), q_last.eq(q == max(q_max - 2, 0))]
+        # q, q_last and row_base are read only while busy, so they restart in every cycle an
+        # event could be taken, taken or not: their enables are two flip-flops (busy, q_last),
+        # not the take's handshake (the input's valid and marker, the phase)
+        m.d.sync += [
+            q.eq(Mux(can_take, 0, q + 1)),
+            q_last.eq(Mux(can_take, q_max == 1, q == max(q_max - 2, 0))),
+        ]
+        with m.If(can_take):
+            m.d.sync += row_base.eq(new_base)
 
         # three stages: read the weight (issue), register it while the accumulator is read (1),
         # add and write (2); an operation sees the one issued in the cycle before it on the same

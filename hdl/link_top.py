@@ -9,7 +9,8 @@ the bytes a board would see are what the tests exercise.
 
 The state registers of the FSMs here (the UART receiver's, the link's receiver and executor)
 are in a clock domain of their own, :data:`FSM_DOMAIN`: the ``sync`` clock with a reset in the
-first cycle after configuration (and with ``sync``'s reset where the board has one). Nothing
+first two cycles after configuration (and from a cycle into ``sync``'s reset, where the board
+has one, to two cycles after it). Nothing
 else is: a reset costs logic in front of every register it reaches. With it, synthesis may
 re-encode these FSMs (one-hot, :data:`~spikeforge.boards.yosys.RECODE_FSMS`) on a board whose
 ``sync`` domain has no reset of its own (the ECP5's global set/reset only loads initial values,
@@ -101,14 +102,17 @@ class LinkTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # the FSMs' domain: reset in the first cycle (``started`` is 0 from configuration or
-        # from ``sync``'s reset), then with ``sync``'s reset alone
+        # the FSMs' domain: reset by one flip-flop, 1 from configuration and through ``sync``'s
+        # reset (its initial value, which that reset restores), 0 two cycles after either
+        # (``started`` is 0 until a cycle after them). One register drives these resets, not
+        # the OR of two: on the UP5K ``sync``'s reset reaches every register of the design, and
+        # its OR with ``started`` was a LUT level in front of the FSMs' next states
         m.domains.fsm = ClockDomain(FSM_DOMAIN, local=True)
         started = Signal()
-        m.d.sync += started.eq(1)
+        fsm_reset = Signal(init=1)
+        m.d.sync += [started.eq(1), fsm_reset.eq(~started)]
         m.d.comb += [ClockSignal(FSM_DOMAIN).eq(ClockSignal("sync")),
-                     ResetSignal(FSM_DOMAIN).eq(~started
-                                                | ResetSignal("sync", allow_reset_less=True))]
+                     ResetSignal(FSM_DOMAIN).eq(fsm_reset)]
         core = m.submodules.core = self.core
         # SPRAM starts empty: a design with weights there has no network until one is deployed
         in_spram = has_spram(platform) and bool(getattr(self.core, "spram_weights", ()))

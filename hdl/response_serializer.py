@@ -39,7 +39,7 @@ class ResponseSerializer(wiring.Component):
     data : In(8)
         Byte ``index`` of the piece (``index`` of the cycle before is enough).
     index : Out(range(STATE_RECORD_BYTES + 1))
-        Bytes of the piece taken so far (a register).
+        Bytes of the piece taken so far (a register; 0 again a cycle after its last byte).
     finish : In(1)
         Send the CRC (only while ``empty``).
     empty : Out(1)
@@ -65,10 +65,11 @@ class ResponseSerializer(wiring.Component):
         crc_unit = m.submodules.crc = crc.Processor(CRC_ALGORITHM(data_width=8))
         sent = self.tx.valid & self.tx.ready
         moved = Signal()  # index moved in the cycle before: data may not follow it yet
-        take = (left != 0) & (~out_valid | self.tx.ready) & ~moved
+        some_left = Signal()  # left != 0, a register kept beside left
+        take = some_left & (~out_valid | self.tx.ready) & ~moved
         m.d.sync += moved.eq(take | self.load | self.finish)
         m.d.comb += [
-            self.empty.eq((left == 0) & ~out_valid),
+            self.empty.eq(~some_left & ~out_valid),
             self.tx.valid.eq(out_valid), self.tx.payload.eq(out),
             crc_unit.data.eq(out), crc_unit.valid.eq(sent & out_in_crc),
             crc_unit.start.eq(self.load & self.begin),
@@ -78,12 +79,19 @@ class ResponseSerializer(wiring.Component):
             m.d.sync += [out.eq(Mux(trailer, crc_unit.crc.word_select(self.index[0], 8),
                                     self.data)),
                          out_valid.eq(1), out_in_crc.eq(~trailer & ~first), first.eq(0),
-                         left.eq(left - 1), self.index.eq(self.index + 1)]
+                         left.eq(left - 1), some_left.eq(left != 1),
+                         self.index.eq(self.index + 1)]
         with m.Elif(sent):
             m.d.sync += out_valid.eq(0)
+        # a piece starts only while none is left (``load`` and ``finish`` come while ``empty``),
+        # so ``left`` and ``index`` are rewritten in every cycle with none left, not only on the
+        # executor's orders: their enables are two flip-flops and the handshake, no FSM decoding
+        with m.If(~some_left):
+            m.d.sync += [left.eq(Mux(self.load, self.size, Mux(self.finish, 2, 0))),
+                         some_left.eq(self.load & (self.size != 0) | self.finish),
+                         self.index.eq(0)]
         with m.If(self.load):
-            m.d.sync += [left.eq(self.size), self.index.eq(0), first.eq(self.begin),
-                         trailer.eq(0)]
+            m.d.sync += [first.eq(self.begin), trailer.eq(0)]
         with m.Elif(self.finish):
-            m.d.sync += [left.eq(2), self.index.eq(0), trailer.eq(1)]
+            m.d.sync += trailer.eq(1)
         return m

@@ -124,13 +124,17 @@ class UARTTransmitter(wiring.Component):
         timer = Signal(range(d))
         bits = Signal(range(11))
         shift = Signal(10, init=0x3FF)
-        m.d.comb += [self.tx.eq(shift[0]), self.i.ready.eq(bits == 0)]
-        with m.If(bits == 0), m.If(self.i.valid):
+        # ``bits == 0`` and ``timer == 0`` as registers kept beside their counts (as the
+        # receiver's ``expired``): no compare in front of the shift register's enable
+        idle = Signal(init=1)
+        expired = Signal()
+        m.d.comb += [self.tx.eq(shift[0]), self.i.ready.eq(idle)]
+        with m.If(idle), m.If(self.i.valid):
             m.d.sync += [shift.eq(Cat(Const(0, 1), self.i.payload, Const(1, 1))),
-                         bits.eq(10), timer.eq(d - 1)]
-        with m.Elif(timer != 0):
-            m.d.sync += timer.eq(timer - 1)
+                         bits.eq(10), idle.eq(0), timer.eq(d - 1), expired.eq(0)]
+        with m.Elif(~expired):
+            m.d.sync += [timer.eq(timer - 1), expired.eq(timer == 1)]
         with m.Else():
             m.d.sync += [shift.eq(Cat(shift[1:], Const(1, 1))), bits.eq(bits - 1),
-                         timer.eq(d - 1)]
+                         idle.eq(bits == 1), timer.eq(d - 1), expired.eq(0)]
         return m

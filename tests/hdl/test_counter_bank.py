@@ -90,6 +90,7 @@ def _simulate(maxima, cycles, read_every, seed, full=False, bank=CounterBank, st
     ((1, 8, 6, 1, 1, 3, 1, 1, 1, 1), 1, True),
     ((1, 8, 6, 1, 1, 3, 1, 1, 1, 1), 7, False),
     ((3, 1), 1, True),
+    ((255, 200), 1, True),  # past 2^16 several times: the carry between the sum's halves
 ])
 def test_reads_equal_the_increments_before_their_slot(maxima, read_every, full, storage):
     checked = _simulate(maxima, 1500, read_every, seed=len(maxima) + read_every, full=full,

@@ -41,9 +41,10 @@ ICE40_WIRE_DELAY_PS = 2500
 #: shared by the eight cells of a logic block and reached through slower routing (3.5-3.6 ns as
 #: the last hop of the UP5K's critical paths, against 1.8 ns into a LUT), so a one-bit flag with
 #: its own enable paid that hop and took a block's pin for itself. Measured on the UP5K build of
-#: the digits-sized network (seeds 1-3): 54.1 MHz with every enable kept, 57.3 MHz folding the
-#: enables of fewer than 4 flip-flops (53.3 at 8, 49.1 at 16), resets as well 3,420 instead of
-#: 3,448 logic cells (``docs/boards.md``)
+#: the digits-sized network (medians of seeds 1-3, one netlist): 54.1 MHz with every enable
+#: kept, 57.3 MHz folding the enables of fewer than 4 flip-flops (56.0 at 2, 54.4 at 3, 52.1 at
+#: 6, 53.1 at 8, 54.8 at 16); folding the small resets too saves 28 logic cells
+#: (``docs/boards.md``, "Small enables and resets folded into LUTs")
 ICE40_MIN_CONTROL_USE = 4
 
 #: iCE40: ``synth_ice40`` stops before its flip-flop mapping (``synth_opts``); these commands

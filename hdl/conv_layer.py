@@ -404,7 +404,7 @@ class ConvLIFLayer(LIFLayer):
         update one cycle later, as a dense layer without recurrent events does."""
         m.d.sync += [
             hw.phase.eq(Phase.UPDATE),
-            hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0),
+            hw.upd_start.eq(1), hw.upd_lane.eq(0),
             hw.upd_base.eq(0), hw.rec_count.eq(0),
         ]
         m.d.comb += hw.upd_a_next.eq(0)

@@ -78,7 +78,11 @@ class CounterBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = len(self.maxima)
-        pending = [Signal(range(top * self.pending_cycles + 1), name=f"pending_{c}")
+        # no reset on the pending counts: their initial value is 0 and they only add
+        # increments, which are 0 while the design is held in reset (on the iCE40 a reset would
+        # join the logic in front of their reset pins, where ``take`` already is)
+        pending = [Signal(range(top * self.pending_cycles + 1), name=f"pending_{c}",
+                          reset_less=True)
                    for c, top in enumerate(self.maxima)]
         phase = Signal(2)  # the slot's cycle: read, data, sum, write
         current = Signal(range(n))  # the counter of this slot

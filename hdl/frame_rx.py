@@ -114,7 +114,8 @@ class FrameReceiver(wiring.Component):
                  for name in ("length", "command", "seq")}
         tag_ok = Signal()
         tag_byte = Array(Const((self.tag >> 8 * k) & 0xFF, 8) for k in range(4))
-        index = Signal(16)
+        # no reset (a frame's start loads it; on the iCE40 a reset joins the enable's logic)
+        index = Signal(16, reset_less=True)
         # the tag byte the next header byte is compared with, and whether it is a tag byte at all
         # (index ≥ 4), registered from index between bytes, like ``at_last`` below
         tag_expected = Signal(8)
@@ -178,7 +179,7 @@ class FrameReceiver(wiring.Component):
 
         def frame_starts():
             """``SYNC`` was received: a frame begins."""
-            m.d.sync += [index.eq(0), clear_header_ok.eq(1), tag_ok.eq(1)]
+            m.d.sync += [clear_header_ok.eq(1), tag_ok.eq(1)]
             m.next = "HEADER"
 
         def truncated_if_quiet():
@@ -202,7 +203,6 @@ class FrameReceiver(wiring.Component):
             with m.State("HEADER"):
                 with m.If(got):
                     m.d.comb += crc_unit.valid.eq(1)
-                    m.d.sync += index.eq(index_next)
                     # the header is 8 bytes: here index < 8, and its low 3 bits say which byte
                     with m.If(~in_tag):
                         m.d.sync += header.eq(Cat(header[8:], byte))
@@ -213,7 +213,7 @@ class FrameReceiver(wiring.Component):
                         m.d.sync += [oversize.eq(length > MAX_PAYLOAD),
                                      no_payload.eq(length == 0)]
                     with m.If(header_end):
-                        m.d.sync += [index.eq(0), header_ok.eq(1)]
+                        m.d.sync += header_ok.eq(1)
                         m.next = "CHECK_LEN"
                 truncated_if_quiet()
             with m.State("CHECK_LEN"):
@@ -230,18 +230,15 @@ class FrameReceiver(wiring.Component):
             with m.State("PAYLOAD"):
                 with m.If(got):
                     m.d.comb += [self.fb_we.eq(1), crc_unit.valid.eq(1)]
-                    m.d.sync += index.eq(index_next)
                     for k in range(ARGUMENT_BITS // 8):
                         with m.If(arg_slot[k]):
                             m.d.sync += args[8 * k:8 * k + 8].eq(byte)
                     with m.If(at_last):
-                        m.d.sync += index.eq(0)
                         m.next = "CRC"
                 truncated_if_quiet()
             with m.State("CRC"):
                 with m.If(got):
                     # each CRC byte against the computed CRC's as it arrives, low byte first
-                    m.d.sync += index.eq(index_next)
                     with m.If(~index[0]):
                         m.d.sync += crc_low_ok.eq(byte == crc_unit.crc[:8])
                     with m.Else():
@@ -274,6 +271,14 @@ class FrameReceiver(wiring.Component):
                 with m.If(self.exec_done):
                     after_report()
         m.d.comb += crc_unit.start.eq(fsm.ongoing("IDLE") | fsm.ongoing("GARBAGE"))
+        # every byte moves index: one more within the header, the payload and the CRC, else 0
+        # (a frame's start, the header's and the payload's ends; elsewhere nothing reads it
+        # until a frame starts). Its enable is then the byte's arrival, a register, not the
+        # FSM's decoding
+        counting = ((fsm.ongoing("HEADER") & ~header_end) | (fsm.ongoing("PAYLOAD") & ~at_last)
+                    | fsm.ongoing("CRC"))
+        with m.If(got):
+            m.d.sync += index.eq(Mux(counting, index_next, 0))
         return m
 
     def _silence(self, m):

@@ -307,18 +307,21 @@ class HostLink(wiring.Component):
         """The executor's registers (the frame's fields, indices, link counters, parameters),
         as one namespace that the other parts of :meth:`elaborate` share."""
         f = SimpleNamespace()
-        f.cmd = Signal(8)
+        # the verdict's fields carry no reset: IDLE loads them before anything reads them, and on
+        # the iCE40 a reset joins the logic of their enable (an SB_DFFESR resets only while
+        # enabled), which is the receiver's handshake across the device
+        f.cmd = Signal(8, reset_less=True)
         f.cmd_is = {command: Signal(name=f"is_{command.name.lower()}") for command in Command}
         # a constant without learning units, so none of the LEARN checks is built
         f.is_learn = f.cmd_is[Command.LEARN] if self.learning else Const(0, 1)
         f.is_events = f.cmd_is[Command.RUN] | f.is_learn  # payloads of u16 event words
-        f.seq = Signal(8)
+        f.seq = Signal(8, reset_less=True)
         # the frame's length, tag check and arguments are the receiver's registers, not copies:
         # an OK frame's stay put until the executor is done with it (the receiver waits for
         # ``exec_done``), and no other frame reads them
         f.length = Signal(16)
         f.args = Signal(ARGUMENT_BITS)
-        f.status = Signal(Status)
+        f.status = Signal(Status, reset_less=True)
         f.owns_buffer = Signal()  # an OK frame: the receiver waits for exec_done
         f.k = Signal(16)  # item / word index
         f.count = Signal(16)  # items of the response
@@ -495,18 +498,25 @@ class HostLink(wiring.Component):
         if self.learning:
             checks[Command.LEARN] = ((length != 0) & ~length[0], ())
         tag_ok = f.rx.rep_tag_ok  # a register of the receiver's, compared as the tag arrived
+        # each command's length check, registered in CHECK_RANGE, then in CHECK_FIELDS only
+        # for the frame's command (the one-hot command flags are set in DECODE), so CHECK_PICK's
+        # pick of it is an OR of registers alone
+        cmd_is = f.cmd_is
+        length_early = {command: Signal(name=f"length_is_{command.name.lower()}")
+                        for command in checks}
         length_good = {command: Signal(name=f"length_ok_{command.name.lower()}")
                        for command in checks}
         address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
                         for command in checks}
         for command, (length_ok, names, *ranged) in checks.items():
             good = [term_good[name] for name in names] + ([fits] if ranged else [])
+            with m.If(f.ranging):
+                m.d.sync += length_early[command].eq(length_ok)
             with m.If(f.checking):
-                m.d.sync += [length_good[command].eq(length_ok),
+                m.d.sync += [length_good[command].eq(cmd_is[command] & length_early[command]),
                              address_good[command].eq(Cat(*good).all() if good else 1)]
-        # the frame's command's checks, picked with the one-hot command flags in CHECK_PICK
-        # (registered: the pick is an OR of a dozen terms), then ranked
-        cmd_is = f.cmd_is
+        # the frame's command's checks, picked in CHECK_PICK (registered: the pick is an OR of
+        # a dozen terms), then ranked
         known, tag_bad = Signal(name="check_known"), Signal(name="check_tag_bad")
         length_fits, address_fits = Signal(name="check_length"), Signal(name="check_address")
         f.picking = Signal(name="fsm_picking")  # the executor is in CHECK_PICK
@@ -515,7 +525,7 @@ class HostLink(wiring.Component):
                 known.eq(_any_of(cmd_is[c] for c in checks)),
                 tag_bad.eq(_any_of(cmd_is[c] for c in checks if c is not Command.INFO)
                            & ~tag_ok),
-                length_fits.eq(_any_of(cmd_is[c] & length_good[c] for c in checks)),
+                length_fits.eq(_any_of(length_good.values())),
                 address_fits.eq(_any_of(cmd_is[c] & address_good[c] for c in checks)),
             ]
         verdict = Signal(Status)
@@ -568,9 +578,11 @@ class HostLink(wiring.Component):
         # k's decoding is registered: k holds still from SEND through LOAD_REG, so the selects
         # are k's by LOAD and the ``word`` that LOAD_REG loads is item k
         k4 = k[:(len(COUNTER_NAMES) - 1).bit_length()]
-        f.k_banked = Signal()
-        f.k_bank_addr = Signal(range(len(BANKED)))
-        picks = {name: Signal(name=f"pick_{name}") for name in live}
+        # decoded in every cycle: no reset (on the iCE40 it would be a LUT level in front of
+        # the reset pins these constant tables map to)
+        f.k_banked = Signal(reset_less=True)
+        f.k_bank_addr = Signal(range(len(BANKED)), reset_less=True)
+        picks = {name: Signal(name=f"pick_{name}", reset_less=True) for name in live}
         m.d.sync += [
             f.k_banked.eq(Array(Const(name in BANKED, 1) for name in COUNTER_NAMES)[k4]),
             f.k_bank_addr.eq(Array(Const(BANKED.index(name) if name in BANKED else 0,

@@ -233,6 +233,7 @@ class LIFLayer(wiring.Component):
         self._synaptic_engine(m, hw)
         self._update_pipeline(m, hw)
         self._phase_control(m, hw)
+        self._update_address(m, hw)
         self._accumulator_ports(m, hw)
         if self.host_access:
             self._host_read_port(m, hw)
@@ -444,8 +445,11 @@ class LIFLayer(wiring.Component):
         s_rd = hw.s_rd
         upd_start = Signal()
         upd_active = Signal()
-        upd_i = Signal(range(self.state_words))  # the state word (the neuron when W = 1)
-        upd_lane = Signal(range(lanes))
+        upd_more = Signal(reset_less=True)  # upd_active, and upd_i is not the last state word
+        # the addresses carry no reset (on the iCE40 it would join their enables' logic, see
+        # NeuronUpdate): the update's start loads them, and the host's reads load upd_i
+        upd_i = Signal(range(self.state_words), reset_less=True)  # the state word (W = 1: neuron)
+        upd_lane = Signal(range(lanes), reset_less=True)
         upd_a = Signal(range(q_max))
         # the value upd_a takes in the next cycle (the phases assign it here, not upd_a), so
         # the accumulators' read address can be a register (``_accumulator_ports``)
@@ -455,7 +459,7 @@ class LIFLayer(wiring.Component):
         b_valid = Signal()
         b_i = Signal.like(upd_i)
         b_lane = Signal.like(upd_lane)
-        b_a = Signal.like(upd_a)
+        b_a = Signal.like(upd_a, reset_less=True)
         hold = Signal()  # the pipeline waits: a consumer not ready, or spikes left to emit
 
         # the tag is the word and whether it is the last one: the end of the update is then
@@ -499,8 +503,8 @@ class LIFLayer(wiring.Component):
         m.d.comb += [hold.eq(stall | (out.valid_out & more)), self.stall.eq(stall)]
         write = out.valid_out & ~hold
         spike_i = Cat(slot, out_i) if w > 1 else out_i  # the neuron emitted this cycle
-        vars(hw).update(upd_start=upd_start, upd_active=upd_active, upd_i=upd_i,
-                        upd_lane=upd_lane, upd_a=upd_a, upd_a_next=upd_a_next,
+        vars(hw).update(upd_start=upd_start, upd_active=upd_active, upd_more=upd_more,
+                        upd_i=upd_i, upd_lane=upd_lane, upd_a=upd_a, upd_a_next=upd_a_next,
                         b_valid=b_valid, b_i=b_i,
                         b_lane=b_lane, b_a=b_a, hold=hold, out_i=out_i, out_last=out_last,
                         spike_out=spike_out, spike_i=spike_i, emitted=emitted, write=write)
@@ -621,10 +625,8 @@ class LIFLayer(wiring.Component):
                 self._recurrent_phase(m, hw)
             with m.Case(Phase.UPDATE):
                 self._update_phase(m, hw)
-            with m.Case(Phase.MARK):
-                m.d.sync += hw.b_valid.eq(0)
-                with m.If(self.o_events.ready):
-                    m.d.sync += [phase.eq(Phase.IDLE), marking.eq(0)]
+            with m.Case(Phase.MARK), m.If(self.o_events.ready):
+                m.d.sync += [phase.eq(Phase.IDLE), marking.eq(0)]
 
     def _clear_phase(self, m, hw, clr_i, clr_state_done, clr_input_done):
         """``CLEAR``: zero every neuron's state and (with ``flush_on_clear``) drop the pending
@@ -682,34 +684,48 @@ class LIFLayer(wiring.Component):
                 m.d.sync += phase.eq(Phase.UPDATE)
         with m.If(hw.can_take & ~take_rec):
             m.d.sync += [
-                hw.upd_start.eq(1), hw.upd_i.eq(0), hw.upd_lane.eq(0),
+                hw.upd_start.eq(1), hw.upd_lane.eq(0),
                 hw.rec_count.eq(0), hw.rec_ptr.eq(0),
             ]
             m.d.comb += hw.upd_a_next.eq(0)
 
     def _update_phase(self, m, hw):
         """``UPDATE``: step through the state words, emit the spikes, then go to ``MARK``."""
-        upd_active, upd_i, upd_lane, upd_a = hw.upd_active, hw.upd_i, hw.upd_lane, hw.upd_a
-        # upd_i == state_words - 1 as a register, set as upd_i moves (upd_i is 0 as the update
-        # starts): no compare of upd_i in front of its own enable and the update's
-        upd_last = Signal()
+        upd_active = hw.upd_active
         with m.If(hw.upd_start):  # one cycle for the last synaptic read of the accumulators
-            m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1),
-                         upd_last.eq(self.state_words == 1)]
-        with m.If(~hw.hold):
-            m.d.sync += [
-                hw.b_valid.eq(upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(upd_lane),
-                hw.b_a.eq(upd_a),
-            ]
-            with m.If(upd_active):
-                with m.If(upd_last):
-                    m.d.sync += upd_active.eq(0)
-                with m.Else():
-                    m.d.sync += [upd_i.eq(upd_i + 1),
-                                 upd_last.eq(upd_i == max(self.state_words - 2, 0))]
-                self._next_neuron(m, hw)
+            m.d.sync += [hw.upd_start.eq(0), upd_active.eq(1)]
+        with m.If(~hw.hold & upd_active & ~hw.upd_more):  # the last word enters the update
+            m.d.sync += upd_active.eq(0)
         with m.If(hw.write & hw.out_last):
             m.d.sync += [hw.phase.eq(Phase.MARK), hw.marking.eq(1)]
+
+    def _update_address(self, m, hw):
+        """The state word the update reads, ``upd_i`` (the state memory's and the bias's read
+        address): 0 in the update's first cycle (``upd_start``; the read of that cycle, at the
+        address before, is not used), then one more per word until the last (``upd_more``:
+        ``upd_active`` and not the last word, a register); the host's reads load it while idle.
+        And the stage behind it (``b_valid``, ``b_i``, ...).
+
+        Every register here is loaded exactly when the pipeline moves (``hold`` low), their
+        next values chosen by registers: the enable is the pipeline's own, not a decoding of
+        the phase and the update's progress. ``hold`` is low outside ``UPDATE`` and in its
+        first cycle (the pipeline is empty there), so the phases' loads (the update's start,
+        the host's reads while idle) are never held back."""
+        upd_i, upd_more = hw.upd_i, hw.upd_more
+        last = self.state_words - 1
+        idle_addr = self.r_addr[self._slot_bits:] if self.host_access else 0
+        with m.If(~hw.hold):
+            m.d.sync += [
+                hw.b_valid.eq(hw.upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(hw.upd_lane),
+                hw.b_a.eq(hw.upd_a),
+                upd_i.eq(Mux(hw.phase == Phase.IDLE, idle_addr,
+                             Mux(hw.upd_start, 0, upd_i + upd_more))),
+                upd_more.eq(Mux(hw.upd_start, last != 0, upd_more & (upd_i != last - 1))),
+            ]
+        # the accumulators' address and lane of the next word, likewise outside the phase's
+        # decoding (``upd_active`` is set only in ``UPDATE``)
+        with m.If(~hw.hold & hw.upd_active):
+            self._next_neuron(m, hw)
 
     def _next_neuron(self, m, hw):
         """The update's lane and accumulator address move to the next state word: neuron ``i``
@@ -767,7 +783,6 @@ class LIFLayer(wiring.Component):
         with m.If(hw.phase == Phase.IDLE):
             for lane in range(self.lanes):
                 m.d.comb += w_rd[lane].addr.eq(self.r_addr)
-            m.d.sync += hw.upd_i.eq(self.r_addr[self._slot_bits:])
         m.d.comb += [
             self.r_weight.eq(Array(hw.w_regs)[r_lane]),
             self.r_state.layer.eq(self.index),

@@ -184,16 +184,20 @@ class NeuronUpdate(wiring.Component):
         latency = self.latency(p)
         sums = latency - 1 - int(alif)  # the stage that registers the wide sums
 
-        def stage(name, value, shape=None):
-            """A pipeline register loaded from ``value`` while ``en``."""
-            reg = Signal(shape if shape is not None else value.shape(), name=name)
+        def stage(name, value, shape=None, *, reset=False):
+            """A pipeline register loaded from ``value`` while ``en``. Only the ``valid``
+            flags are reset: what travels beside a cleared flag is never used, and on the iCE40
+            a register's synchronous reset is a LUT level in front of its enable (an
+            ``SB_DFFESR`` resets only while enabled, so the reset joins the enable's logic)."""
+            reg = Signal(shape if shape is not None else value.shape(), name=name,
+                         reset_less=not reset)
             with m.If(self.en):
                 m.d.sync += reg.eq(value)
             return reg
 
         valid, tag = self.valid, self.tag
         for index in range(1, latency + 1):
-            valid = stage(f"valid_{index}", valid)
+            valid = stage(f"valid_{index}", valid, reset=True)
             tag = stage(f"tag_{index}", tag)
 
         def selected(spiked, value):

@@ -59,12 +59,12 @@ class PayloadReader(wiring.Component):
         below = Signal(24)     # the three bytes below the top one, the oldest lowest
         m.d.comb += [self.r_load.eq(fetch_wait), self.word.eq(Cat(below, self.r_data))]
         with m.If(fetch_wait):
-            m.d.sync += [fetch_wait.eq(0), self.addr.eq(self.addr + 1),
-                         below.eq(self.word[8:])]
+            m.d.sync += [fetch_wait.eq(0), below.eq(self.word[8:])]
         with m.Elif(self.want):
             m.d.sync += fetch_wait.eq(1)
-        with m.If(self.restart):
-            m.d.sync += self.addr.eq(self.start)
+        # the address as a sum, like the count below: the executor's restart reaches its data
+        # inputs, not a clock enable
+        m.d.sync += self.addr.eq(Mux(self.restart, self.start, self.addr + fetch_wait))
         one_more = (self.count + 1)[:len(self.count)]
         restarted = self.take | self.restart  # both win over a byte
 

@@ -38,7 +38,7 @@ class ReadySlice(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         skid_valid = Signal()
-        skid = Signal(self.shape)
+        skid = Signal(self.shape, reset_less=True)  # used only while skid_valid
         m.d.comb += [
             self.i.ready.eq(~skid_valid),
             self.o.valid.eq(skid_valid | self.i.valid),
@@ -48,5 +48,9 @@ class ReadySlice(wiring.Component):
             with m.If(self.o.ready):  # offered from the skid until taken
                 m.d.sync += skid_valid.eq(0)
         with m.Elif(self.i.valid & ~self.o.ready):
-            m.d.sync += [skid.eq(self.i.payload), skid_valid.eq(1)]
+            m.d.sync += skid_valid.eq(1)
+        # the skid follows the producer's word while empty, and holds the one it kept: its
+        # enable is a register, not the consumer's ready (the latest signal of the handshake)
+        with m.If(~skid_valid):
+            m.d.sync += skid.eq(self.i.payload)
         return m

@@ -55,7 +55,11 @@ class ResponseSerializer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        left = Signal(range(STATE_RECORD_BYTES + 1))  # bytes of the piece still to take
+        # bytes of the piece still to take, and ``index``: rewritten whenever none is left
+        # (below), so neither needs a reset, which on the iCE40 would join their enable's logic
+        left = Signal(range(STATE_RECORD_BYTES + 1), reset_less=True)
+        index = Signal.like(self.index, reset_less=True)
+        m.d.comb += self.index.eq(index)
         trailer = Signal()  # the piece is the CRC
         first = Signal()  # the next byte taken is the frame's SYNC
         # the byte on its way to tx, and whether it enters the CRC
@@ -76,11 +80,11 @@ class ResponseSerializer(wiring.Component):
         ]
         with m.If(take):
             # the CRC's bytes, low first, from the CRC unit, which no byte enters meanwhile
-            m.d.sync += [out.eq(Mux(trailer, crc_unit.crc.word_select(self.index[0], 8),
+            m.d.sync += [out.eq(Mux(trailer, crc_unit.crc.word_select(index[0], 8),
                                     self.data)),
                          out_valid.eq(1), out_in_crc.eq(~trailer & ~first), first.eq(0),
                          left.eq(left - 1), some_left.eq(left != 1),
-                         self.index.eq(self.index + 1)]
+                         index.eq(index + 1)]
         with m.Elif(sent):
             m.d.sync += out_valid.eq(0)
         # a piece starts only while none is left (``load`` and ``finish`` come while ``empty``),
@@ -89,7 +93,7 @@ class ResponseSerializer(wiring.Component):
         with m.If(~some_left):
             m.d.sync += [left.eq(Mux(self.load, self.size, Mux(self.finish, 2, 0))),
                          some_left.eq(self.load & (self.size != 0) | self.finish),
-                         self.index.eq(0)]
+                         index.eq(0)]
         with m.If(self.load):
             m.d.sync += [first.eq(self.begin), trailer.eq(0)]
         with m.Elif(self.finish):

@@ -9,7 +9,7 @@ one bit period apart (in the middle of each bit). A byte whose stop bit is low i
 counted as a framing error. The transmitter sends start bit, eight data bits, stop bit.
 """
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -57,15 +57,19 @@ class UARTReceiver(wiring.Component):
         line = Signal(init=1)
         m.d.sync += [s1.eq(self.rx), line.eq(s1)]
         timer = Signal(range(d))
-        # ``timer == 0`` as a register, kept beside the timer (every value loaded is at least 1),
-        # so no compare of the count is in front of the FSM and the timer's enable
+        # ``expired``: the timer reached 0 since it was last loaded, a register kept beside it
+        # (every value loaded is at least 1), so no compare of the count is in front of the
+        # FSM. The timer counts down in every cycle it is not loaded (past 0 it wraps, and
+        # ``expired`` holds), so it has no enable: a load is the only condition in front of it
+        # and reaches its data inputs, not the logic blocks' shared enable
         expired = Signal(init=1)
+        loading = Signal()
+        loaded = Signal.like(timer)
+        m.d.sync += [timer.eq(Mux(loading, loaded, timer - 1)),
+                     expired.eq(~loading & (expired | (timer == 1)))]
 
         def load(value):
-            m.d.sync += [timer.eq(value), expired.eq(0)]
-
-        def count_down():
-            m.d.sync += [timer.eq(timer - 1), expired.eq(timer == 1)]
+            m.d.comb += [loading.eq(1), loaded.eq(value)]
 
         bit = Signal(range(10))
         shift = Signal(8)
@@ -73,32 +77,24 @@ class UARTReceiver(wiring.Component):
             with m.State("IDLE"), m.If(~line):
                 load(d // 2 - 1)
                 m.next = "START"
-            with m.State("START"):
-                with m.If(~expired):
-                    count_down()
-                with m.Elif(line):  # a glitch, not a start bit
+            with m.State("START"), m.If(expired):
+                with m.If(line):  # a glitch, not a start bit
                     m.next = "IDLE"
                 with m.Else():
                     load(d - 1)
                     m.d.sync += bit.eq(0)
                     m.next = "DATA"
-            with m.State("DATA"):
-                with m.If(~expired):
-                    count_down()
+            with m.State("DATA"), m.If(expired):
+                load(d - 1)
+                m.d.sync += [shift.eq(Cat(shift[1:], line)), bit.eq(bit + 1)]
+                with m.If(bit == 7):
+                    m.next = "STOP"
+            with m.State("STOP"), m.If(expired):
+                with m.If(line):
+                    m.d.comb += self.valid.eq(1)
                 with m.Else():
-                    load(d - 1)
-                    m.d.sync += [shift.eq(Cat(shift[1:], line)), bit.eq(bit + 1)]
-                    with m.If(bit == 7):
-                        m.next = "STOP"
-            with m.State("STOP"):
-                with m.If(~expired):
-                    count_down()
-                with m.Else():
-                    with m.If(line):
-                        m.d.comb += self.valid.eq(1)
-                    with m.Else():
-                        m.d.comb += self.framing_error.eq(1)
-                    m.next = "IDLE"
+                    m.d.comb += self.framing_error.eq(1)
+                m.next = "IDLE"
         m.d.comb += self.data.eq(shift)
         return m
 

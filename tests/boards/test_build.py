@@ -58,6 +58,16 @@ def _control_fanouts(netlist):
     return fanouts
 
 
+def _register_cells(netlist, name):
+    """``[(type, enable net)]`` of the flip-flops that hold the bits of register ``name`` in an
+    iCE40 netlist (nextpnr's JSON input)."""
+    top = json.loads(netlist.read_text())["modules"]["spikeforge"]
+    bits = set(top["netnames"][name]["bits"])
+    return [(cell["type"], tuple(cell["connections"].get("E", ())))
+            for cell in top["cells"].values()
+            if cell["type"].startswith("SB_DFF") and cell["connections"]["Q"][0] in bits]
+
+
 @pytest.mark.parametrize(("board", "suffix", "lut"), [
     ("icebreaker", ".bin", "ICESTORM_LC"),
     ("ulx3s-85f", ".bit", "TRELLIS_COMB"),
@@ -100,6 +110,15 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
         fanouts = _control_fanouts(tmp_path / board / "spikeforge.json")
         small = [net for net, flip_flops in fanouts.items() if flip_flops < ICE40_MIN_CONTROL_USE]
         assert fanouts and len(small) <= len(fanouts) // 10, small
+        # the neuron update's stages, the state memory's read address in front of them (its
+        # port's name) and the stage behind it share one enable, the pipeline's own, and carry
+        # no reset, which an SB_DFFESR would add to that enable's logic (``hdl/lif_layer.py``,
+        # ``hdl/neuron_update.py``)
+        cells = [cell for name in ("update.leak_u", "update.leak_i", "s_rd__addr", "b_i")
+                 for cell in _register_cells(tmp_path / board / "spikeforge.json",
+                                             f"top.core.layer_0.{name}")]
+        assert len(cells) > 30 and {kind for kind, _ in cells} == {"SB_DFFE"}, cells
+        assert len({enable for _, enable in cells}) == 1, cells
     if board == "ulx3s-85f":
         assert set(encodings) == fsms
         # small written memories are LUT RAM (their write ports are TRELLIS_RAMW cells), the

@@ -78,11 +78,9 @@ class CounterBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = len(self.maxima)
-        # no reset on the pending counts: their initial value is 0 and they only add
-        # increments, which are 0 while the design is held in reset (on the iCE40 a reset would
-        # join the logic in front of their reset pins, where ``take`` already is)
-        pending = [Signal(range(top * self.pending_cycles + 1), name=f"pending_{c}",
-                          reset_less=True)
+        # the pending counts keep their reset: the cycle counter's increment is 1 while the
+        # design is held in reset, and the round that would take it does not run then
+        pending = [Signal(range(top * self.pending_cycles + 1), name=f"pending_{c}")
                    for c, top in enumerate(self.maxima)]
         phase = Signal(2)  # the slot's cycle: read, data, sum, write
         current = Signal(range(n))  # the counter of this slot

@@ -687,7 +687,6 @@ class LIFLayer(wiring.Component):
                 hw.upd_start.eq(1), hw.upd_lane.eq(0),
                 hw.rec_count.eq(0), hw.rec_ptr.eq(0),
             ]
-            m.d.comb += hw.upd_a_next.eq(0)
 
     def _update_phase(self, m, hw):
         """``UPDATE``: step through the state words, emit the spikes, then go to ``MARK``."""
@@ -734,12 +733,16 @@ class LIFLayer(wiring.Component):
         upd_lane, upd_a, upd_a_next = hw.upd_lane, hw.upd_a, hw.upd_a_next
         if self.update_lanes == self.lanes:
             m.d.comb += upd_a_next.eq(upd_a + 1)
-            return
-        with m.If(upd_lane == self.lanes - 1):
-            m.d.sync += upd_lane.eq(0)
-            m.d.comb += upd_a_next.eq(upd_a + 1)
-        with m.Else():
-            m.d.sync += upd_lane.eq(upd_lane + 1)
+        else:
+            with m.If(upd_lane == self.lanes - 1):
+                m.d.sync += upd_lane.eq(0)
+                m.d.comb += upd_a_next.eq(upd_a + 1)
+            with m.Else():
+                m.d.sync += upd_lane.eq(upd_lane + 1)
+        # after the last word the address is 0, where the next update starts: the phases
+        # need not set it (its logic then holds no decoding of the recurrent phase's end)
+        with m.If(~hw.upd_more):
+            m.d.comb += upd_a_next.eq(0)
 
     def _accumulator_ports(self, m, hw):
         """The accumulators' read addresses, and their clearing behind the update."""

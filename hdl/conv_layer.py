@@ -413,16 +413,16 @@ class ConvLIFLayer(LIFLayer):
 
     def _next_neuron(self, m, hw):
         """The update moves to the next neuron in ascending index: position fastest, then the
-        lane, then the group."""
+        lane, then the group (registers move with :meth:`_move`)."""
         upd_pos, upd_a = hw.upd_pos, hw.upd_a
         if upd_pos is None:  # one position per channel: every neuron a new channel
             self._next_channel(m, hw)
             return
         with m.If(upd_pos == self.positions - 1):  # the channel's last position
-            m.d.sync += upd_pos.eq(0)
+            self._move(m, hw, upd_pos.eq(0))
             self._next_channel(m, hw)
         with m.Else():
-            m.d.sync += upd_pos.eq(upd_pos + 1)
+            self._move(m, hw, upd_pos.eq(upd_pos + 1))
             m.d.comb += hw.upd_a_next.eq(upd_a + 1)
 
     def _next_channel(self, m, hw):
@@ -430,8 +430,8 @@ class ConvLIFLayer(LIFLayer):
         after the last lane the next group, whose base follows the last address."""
         upd_lane, upd_a, upd_base = hw.upd_lane, hw.upd_a, hw.upd_base
         with m.If(upd_lane == self.lanes - 1):
-            m.d.sync += [upd_lane.eq(0), upd_base.eq(upd_a + 1)]
+            self._move(m, hw, upd_lane.eq(0), upd_base.eq(upd_a + 1))
             m.d.comb += hw.upd_a_next.eq(upd_a + 1)
         with m.Else():
-            m.d.sync += upd_lane.eq(upd_lane + 1)
+            self._move(m, hw, upd_lane.eq(upd_lane + 1))
             m.d.comb += hw.upd_a_next.eq(upd_base)

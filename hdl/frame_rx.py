@@ -41,6 +41,7 @@ from amaranth.lib.wiring import In, Out
 from ..link.layouts import ARGUMENT_BITS, REQUEST_HEAD
 from ..link.protocol import CRC_ALGORITHM, MAX_PAYLOAD, Status
 from ..model.numerics import check_int
+from .arith import below
 
 __all__ = ["HEAD_BITS", "FrameReceiver"]
 
@@ -210,7 +211,7 @@ class FrameReceiver(wiring.Component):
                         m.d.sync += tag_ok.eq(0)
                     with m.If(index[:3] == 1):  # LEN's high byte; its low byte tops the header
                         length = Cat(header[HEAD_BITS - 8:], byte)
-                        m.d.sync += [oversize.eq(length > MAX_PAYLOAD),
+                        m.d.sync += [oversize.eq(~below(length, MAX_PAYLOAD + 1)),
                                      no_payload.eq(length == 0)]
                     with m.If(header_end):
                         m.d.sync += header_ok.eq(1)

@@ -124,7 +124,7 @@ class _HalvesLE:
         width = max(len(a), len(b))
         half = (width + 1) // 2
         a, b = a.as_unsigned(), b.as_unsigned()
-        below, equal, low = (Signal(name=f"{name}_{part}")
+        below, equal, low = (Signal(name=f"{name}_{part}", reset_less=True)
                              for part in ("high_below", "high_equal", "low"))
         self.load = [below.eq(a[half:] < b[half:]), equal.eq(a[half:] == b[half:]),
                      low.eq(a[:half] <= b[:half])]
@@ -438,7 +438,12 @@ class HostLink(wiring.Component):
         range's count is registered in ``CHECK``, its end in ``CHECK_SUM``, its comparison and
         the other arguments' checks in ``CHECK_RANGE``, every command's checks side by side in
         ``CHECK_FIELDS``, the frame's command's picked from them with the one-hot command flags
-        in ``CHECK_PICK``; ``VERDICT`` ranks them."""
+        in ``CHECK_PICK``; ``VERDICT`` ranks them.
+
+        The registers of the last three stages are loaded in every cycle, not only in their
+        state: each is read only in the state after its own, where it holds what it was loaded
+        with in its state (one cycle each, and their operands do not change from ``CHECK_SUM``
+        on). No decoding of the executor's state lies in front of them."""
         info, layers = self.info, self.info.layers
         n_layers, wbytes, length = len(layers), f.wbytes, f.length
         a, s = f.weights_args, f.state_args
@@ -446,12 +451,10 @@ class HostLink(wiring.Component):
         # the weight format and the range's limit are looked up from flip-flops
         f.sel = Signal(range(max(2, n_layers)), name="layer_sel")
         f.state_sel = Signal.like(f.sel, name="state_layer_sel")
-        f.sel_next = Mux(a.layer < n_layers, a.layer, 0)[:len(f.sel)]
-        f.state_sel_next = Mux(s.layer < n_layers, s.layer, 0)[:len(f.sel)]
+        f.sel_next = Mux(below(a.layer, n_layers), a.layer, 0)[:len(f.sel)]
+        f.state_sel_next = Mux(below(s.layer, n_layers), s.layer, 0)[:len(f.sel)]
         f.depth_of = Array(Const(ly.depth) for ly in layers)
         f.n_of = Array(Const(ly.n) for ly in layers)
-        f.ranging = Signal(name="fsm_ranging")  # the executor is in CHECK_RANGE
-        f.checking = Signal(name="fsm_checking")  # the executor is in CHECK_FIELDS
         # the one address range a command names (weight words or neurons), first + count, and its
         # layer's limit. Every limit is below 2^B (B = ``range_bits``), so the range fits when the
         # fields' bits from B up are 0 (``range_high`` clear) and the sum of their low B bits is
@@ -465,23 +468,24 @@ class HostLink(wiring.Component):
         f.range_high = Signal()
         f.range_fits = _HalvesLE(f.range_end, f.range_limit, "fits")
         fits = ~f.range_high & f.range_fits.value
+        m.d.sync += f.range_fits.load
         max_items = MAX_PAYLOAD >> f.wshift
-        # the arguments' checks, each registered alone in CHECK_RANGE (a 16-bit field against a
-        # constant), ANDed per command in CHECK_FIELDS
+        # the arguments' checks, each registered alone (a 16-bit field against a constant, as
+        # plain logic: a carry chain from the arguments was the UP5K's longest path), ANDed per
+        # command in CHECK_FIELDS
         terms = {
-            "layer": a.layer < n_layers, "lane": a.lane < info.lanes,
-            "count": a.count != 0, "count_max": a.count <= max_items,
-            "state_layer": s.layer < n_layers, "state_count": s.count != 0,
-            "state_count_max": s.count <= MAX_PAYLOAD // STATE_RECORD_BYTES,
-            "param": f.param_args.index < info.n_params,
+            "layer": below(a.layer, n_layers), "lane": below(a.lane, info.lanes),
+            "count": a.count != 0, "count_max": below(a.count, max_items + 1),
+            "state_layer": below(s.layer, n_layers), "state_count": s.count != 0,
+            "state_count_max": below(s.count, MAX_PAYLOAD // STATE_RECORD_BYTES + 1),
+            "param": below(f.param_args.index, info.n_params),
         }
-        term_good = {name: Signal(name=f"arg_ok_{name}") for name in terms}
-        with m.If(f.ranging):
-            m.d.sync += [term_good[name].eq(term) for name, term in terms.items()]
+        term_good = {name: Signal(name=f"arg_ok_{name}", reset_less=True) for name in terms}
+        m.d.sync += [term_good[name].eq(term) for name, term in terms.items()]
         # per command: its length check, its arguments' checks, and whether its range must fit
         checks = {
             Command.INFO: (length == 0, ()),
-            Command.WRITE_WEIGHTS: ((length >= nbytes(WEIGHTS_ARGS) + wbytes)
+            Command.WRITE_WEIGHTS: (~below(length, nbytes(WEIGHTS_ARGS) + wbytes)
                                     & ((length & (wbytes - 1)) == 0),
                                     ("layer", "lane"), True),
             Command.READ_WEIGHTS: (length == nbytes(READ_WEIGHTS_ARGS),
@@ -498,36 +502,32 @@ class HostLink(wiring.Component):
         if self.learning:
             checks[Command.LEARN] = ((length != 0) & ~length[0], ())
         tag_ok = f.rx.rep_tag_ok  # a register of the receiver's, compared as the tag arrived
-        # each command's length check, registered in CHECK_RANGE, then in CHECK_FIELDS only
-        # for the frame's command (the one-hot command flags are set in DECODE), so CHECK_PICK's
+        # each command's length check, registered, then (in CHECK_FIELDS) only for the frame's
+        # command (the one-hot command flags are set in DECODE), so CHECK_PICK's
         # pick of it is an OR of registers alone
         cmd_is = f.cmd_is
-        length_early = {command: Signal(name=f"length_is_{command.name.lower()}")
-                        for command in checks}
-        length_good = {command: Signal(name=f"length_ok_{command.name.lower()}")
-                       for command in checks}
-        address_good = {command: Signal(name=f"address_ok_{command.name.lower()}")
-                        for command in checks}
+        length_early = {command: Signal(name=f"length_is_{command.name.lower()}",
+                                        reset_less=True) for command in checks}
+        length_good = {command: Signal(name=f"length_ok_{command.name.lower()}",
+                                       reset_less=True) for command in checks}
+        address_good = {command: Signal(name=f"address_ok_{command.name.lower()}",
+                                        reset_less=True) for command in checks}
         for command, (length_ok, names, *ranged) in checks.items():
             good = [term_good[name] for name in names] + ([fits] if ranged else [])
-            with m.If(f.ranging):
-                m.d.sync += length_early[command].eq(length_ok)
-            with m.If(f.checking):
-                m.d.sync += [length_good[command].eq(cmd_is[command] & length_early[command]),
-                             address_good[command].eq(Cat(*good).all() if good else 1)]
+            m.d.sync += [length_early[command].eq(length_ok),
+                         length_good[command].eq(cmd_is[command] & length_early[command]),
+                         address_good[command].eq(Cat(*good).all() if good else 1)]
         # the frame's command's checks, picked in CHECK_PICK (registered: the pick is an OR of
         # a dozen terms), then ranked
-        known, tag_bad = Signal(name="check_known"), Signal(name="check_tag_bad")
-        length_fits, address_fits = Signal(name="check_length"), Signal(name="check_address")
-        f.picking = Signal(name="fsm_picking")  # the executor is in CHECK_PICK
-        with m.If(f.picking):
-            m.d.sync += [
-                known.eq(_any_of(cmd_is[c] for c in checks)),
-                tag_bad.eq(_any_of(cmd_is[c] for c in checks if c is not Command.INFO)
-                           & ~tag_ok),
-                length_fits.eq(_any_of(length_good.values())),
-                address_fits.eq(_any_of(cmd_is[c] & address_good[c] for c in checks)),
-            ]
+        known, tag_bad, length_fits, address_fits = (
+            Signal(name=f"check_{name}", reset_less=True)
+            for name in ("known", "tag_bad", "length", "address"))
+        m.d.sync += [
+            known.eq(_any_of(cmd_is[c] for c in checks)),
+            tag_bad.eq(_any_of(cmd_is[c] for c in checks if c is not Command.INFO) & ~tag_ok),
+            length_fits.eq(_any_of(length_good.values())),
+            address_fits.eq(_any_of(cmd_is[c] & address_good[c] for c in checks)),
+        ]
         verdict = Signal(Status)
         with m.If(~known):
             m.d.comb += verdict.eq(Status.UNKNOWN_COMMAND)
@@ -703,7 +703,7 @@ class HostLink(wiring.Component):
             events = (cmd == Command.RUN) | ((cmd == Command.LEARN) if self.learning else 0)
             o_max = f.output_args.max_count
             m.d.sync += [
-                f.most.eq(Mux(o_max < MAX_PAYLOAD // 2, o_max, MAX_PAYLOAD // 2)),
+                f.most.eq(Mux(below(o_max, MAX_PAYLOAD // 2), o_max, MAX_PAYLOAD // 2)),
                 f.first.eq(Mux(cmd == Command.READ_STATE, s.neuron, a.addr)),
                 f.sel.eq(f.sel_next), f.state_sel.eq(f.state_sel_next),
                 f.payload_words.eq(Mux(events, f.length >> 1,
@@ -737,15 +737,13 @@ class HostLink(wiring.Component):
             m.d.sync += [f.range_end.eq(f.first[:low] + f.range_count[:low]),
                          f.range_high.eq((f.first[low:] != 0) | (f.range_count[low:] != 0))]
             m.next = "CHECK_RANGE"
+        # the checks' registers are loaded in every cycle (see _verdict); these states give
+        # each its cycle
         with m.State("CHECK_RANGE"):
-            m.d.comb += f.ranging.eq(1)
-            m.d.sync += f.range_fits.load
             m.next = "CHECK_FIELDS"
         with m.State("CHECK_FIELDS"):
-            m.d.comb += f.checking.eq(1)
             m.next = "CHECK_PICK"
         with m.State("CHECK_PICK"):
-            m.d.comb += f.picking.eq(1)
             m.next = "VERDICT"
         # the verdict's OK as a flag of its own: DISPATCH's choices (and the CLEAR window's
         # flag among them) start at a flip-flop, not at a compare of the status register

@@ -437,30 +437,38 @@ class LIFLayer(wiring.Component):
         return hw.w_regs
 
     def _update_pipeline(self, m, hw):
-        """Stage A reads state word ``upd_i``, stage B presents its ``W`` neurons' operands to
-        ``W`` :class:`NeuronUpdate` pipelines, whose output stage writes the next state word and
-        emits the spikes; adds the update's counters and outputs to ``hw``."""
+        """The state word and the bias are read a cycle ahead (at ``rd_i``) into registers;
+        stage A addresses the accumulators of word ``upd_i``, stage B presents its ``W``
+        neurons' operands to ``W`` :class:`NeuronUpdate` pipelines, whose output stage writes
+        the next state word and emits the spikes; adds the update's counters and outputs to
+        ``hw``."""
         p = self.layer.params
         lanes, q_max, w = self.lanes, self.q_per_lane, self.update_lanes
         s_rd = hw.s_rd
         upd_start = Signal()
         upd_active = Signal()
         upd_more = Signal(reset_less=True)  # upd_active, and upd_i is not the last state word
+        # the state memory's read address, one word ahead of upd_i (see _update_address), and
+        # whether it moves on
+        rd_i = Signal(range(self.state_words), reset_less=True)
+        rd_go = Signal(reset_less=True)
         # the addresses carry no reset (on the iCE40 it would join their enables' logic, see
-        # NeuronUpdate): the update's start loads them, and the host's reads load upd_i
+        # NeuronUpdate): the update's start loads them, and the host's reads load rd_i
         upd_i = Signal(range(self.state_words), reset_less=True)  # the state word (W = 1: neuron)
         upd_lane = Signal(range(lanes), reset_less=True)
         upd_a = Signal(range(q_max))
-        # the value upd_a takes in the next cycle (the phases assign it here, not upd_a), so
-        # the accumulators' read address can be a register (``_accumulator_ports``)
+        # the value upd_a takes when the pipeline moves next (the phases assign it here, not
+        # upd_a), so the accumulators' read address can be a register loaded with it
+        # (``_accumulator_ports``)
         upd_a_next = Signal.like(upd_a)
         m.d.comb += upd_a_next.eq(upd_a)
-        m.d.sync += upd_a.eq(upd_a_next)
         b_valid = Signal()
         b_i = Signal.like(upd_i)
         b_lane = Signal.like(upd_lane)
         b_a = Signal.like(upd_a, reset_less=True)
         hold = Signal()  # the pipeline waits: a consumer not ready, or spikes left to emit
+        with m.If(~hold):
+            m.d.sync += upd_a.eq(upd_a_next)
 
         # the tag is the word and whether it is the last one: the end of the update is then
         # a register at the pipeline's output, not a compare behind it
@@ -469,9 +477,19 @@ class LIFLayer(wiring.Component):
         # W = P: slot k is lane k's accumulator; W = 1: the lane the neuron belongs to
         acc_of = ((lambda data, k: data[k]) if w == lanes
                   else (lambda data, k: Array(data)[b_lane]))
+        # the state word and the bias, read a cycle ahead into registers: no block RAM's output
+        # drives an adder (on the iCE40 the state's read into the decay's first adder was the
+        # longest path)
+        state_q = Signal(s_rd.data.shape(), reset_less=True)
+        with m.If(~hold):
+            m.d.sync += state_q.eq(s_rd.data)
+        if p.bias:
+            bias_q = Signal(hw.c_rd.data.shape(), reset_less=True)
+            with m.If(~hold):
+                m.d.sync += bias_q.eq(hw.c_rd.data)
         for k, update in enumerate(updates):
             m.submodules["update" if w == 1 else f"update_{k}"] = update
-            word = s_rd.data[k]
+            word = state_q[k]
             m.d.comb += [
                 update.en.eq(~hold),
                 update.valid.eq(b_valid),
@@ -484,16 +502,16 @@ class LIFLayer(wiring.Component):
             if p.kind is NeuronKind.ALIF:
                 m.d.comb += update.b.eq(word.b)
             if p.bias:
-                m.d.comb += update.bias.eq(hw.c_rd.data[k])
+                m.d.comb += update.bias.eq(bias_q[k])
         m.d.comb += [
             updates[0].tag.eq(Cat(b_i, b_i == self.state_words - 1)),
-            # the state's only read address is the register upd_i (the host's reads load it
+            # the state's only read address is the register rd_i (the host's reads load it
             # while idle): no logic between a flip-flop and the LUT RAM's address
-            s_rd.addr.eq(upd_i),
+            s_rd.addr.eq(rd_i),
             s_rd.en.eq(~hold),
         ]
         if p.bias:
-            m.d.comb += [hw.c_rd.addr.eq(upd_i), hw.c_rd.en.eq(~hold)]
+            m.d.comb += [hw.c_rd.addr.eq(rd_i), hw.c_rd.en.eq(~hold)]
         out = updates[0]
         out_i = out.tag_out[:i_width]
         out_last = out.tag_out[i_width]
@@ -504,7 +522,8 @@ class LIFLayer(wiring.Component):
         write = out.valid_out & ~hold
         spike_i = Cat(slot, out_i) if w > 1 else out_i  # the neuron emitted this cycle
         vars(hw).update(upd_start=upd_start, upd_active=upd_active, upd_more=upd_more,
-                        upd_i=upd_i, upd_lane=upd_lane, upd_a=upd_a, upd_a_next=upd_a_next,
+                        upd_i=upd_i, rd_i=rd_i, rd_go=rd_go, upd_lane=upd_lane, upd_a=upd_a,
+                        upd_a_next=upd_a_next,
                         b_valid=b_valid, b_i=b_i,
                         b_lane=b_lane, b_a=b_a, hold=hold, out_i=out_i, out_last=out_last,
                         spike_out=spike_out, spike_i=spike_i, emitted=emitted, write=write)
@@ -699,46 +718,64 @@ class LIFLayer(wiring.Component):
             m.d.sync += [hw.phase.eq(Phase.MARK), hw.marking.eq(1)]
 
     def _update_address(self, m, hw):
-        """The state word the update reads, ``upd_i`` (the state memory's and the bias's read
-        address): 0 in the update's first cycle (``upd_start``; the read of that cycle, at the
-        address before, is not used), then one more per word until the last (``upd_more``:
-        ``upd_active`` and not the last word, a register); the host's reads load it while idle.
-        And the stage behind it (``b_valid``, ``b_i``, ...).
+        """The state word whose operands enter the update next, ``upd_i``: 0 as the update
+        starts, then one more per word until the last (``upd_more``: ``upd_active`` and not
+        the last word, a register), and the stage behind it (``b_valid``, ``b_i``, ...).
+
+        The state memory (and the bias) is read a cycle earlier, into a register
+        (``_update_pipeline``), at ``rd_i``: word 0 in the update's first cycle
+        (``upd_start``; the phases before ``UPDATE`` load 0), then one more in every cycle the
+        pipeline moves, up to the last word (``rd_go``); the host's reads load it while idle.
+        Its reads, its output and that register move only with the pipeline, as ``upd_i`` and
+        the stage behind it do, so the register holds word ``b_i`` whenever ``b_valid`` is
+        set, as the memory's output did with ``upd_i`` as the address; the cycles are the
+        same.
 
         Every register here is loaded exactly when the pipeline moves (``hold`` low), their
         next values chosen by registers: the enable is the pipeline's own, not a decoding of
         the phase and the update's progress. ``hold`` is low outside ``UPDATE`` and in its
         first cycle (the pipeline is empty there), so the phases' loads (the update's start,
         the host's reads while idle) are never held back."""
-        upd_i, upd_more = hw.upd_i, hw.upd_more
+        upd_i, upd_more, rd_i, rd_go = hw.upd_i, hw.upd_more, hw.rd_i, hw.rd_go
         last = self.state_words - 1
+        in_update = hw.phase == Phase.UPDATE
         idle_addr = self.r_addr[self._slot_bits:] if self.host_access else 0
         with m.If(~hw.hold):
             m.d.sync += [
                 hw.b_valid.eq(hw.upd_active), hw.b_i.eq(upd_i), hw.b_lane.eq(hw.upd_lane),
                 hw.b_a.eq(hw.upd_a),
-                upd_i.eq(Mux(hw.phase == Phase.IDLE, idle_addr,
-                             Mux(hw.upd_start, 0, upd_i + upd_more))),
+                upd_i.eq(Mux(hw.upd_start, 0, upd_i + upd_more)),
                 upd_more.eq(Mux(hw.upd_start, last != 0, upd_more & (upd_i != last - 1))),
+                rd_i.eq(Mux(in_update, rd_i + rd_go,
+                            Mux(hw.phase == Phase.IDLE, idle_addr, 0))),
+                rd_go.eq(Mux(in_update, rd_go & (rd_i != last - 1), last != 0)),
             ]
         # the accumulators' address and lane of the next word, likewise outside the phase's
-        # decoding (``upd_active`` is set only in ``UPDATE``)
-        with m.If(~hw.hold & hw.upd_active):
+        # decoding (``upd_active`` is set only in ``UPDATE``); ``upd_a_next`` is computed
+        # whether the pipeline moves or not (no ``hold`` in front of the registers it loads)
+        with m.If(hw.upd_active):
             self._next_neuron(m, hw)
+
+    @staticmethod
+    def _move(m, hw, *statements):
+        """``statements`` take effect in the cycles the update's pipeline moves (``hold``
+        low): the update's addresses share its enable."""
+        with m.If(~hw.hold):
+            m.d.sync += statements
 
     def _next_neuron(self, m, hw):
         """The update's lane and accumulator address move to the next state word: neuron ``i``
         is lane ``i mod P``, address ``i // P``, so with ``W = P`` a word is one address of every
-        lane, with ``W = 1`` one lane's."""
+        lane, with ``W = 1`` one lane's. Registers move with :meth:`_move`."""
         upd_lane, upd_a, upd_a_next = hw.upd_lane, hw.upd_a, hw.upd_a_next
         if self.update_lanes == self.lanes:
             m.d.comb += upd_a_next.eq(upd_a + 1)
         else:
             with m.If(upd_lane == self.lanes - 1):
-                m.d.sync += upd_lane.eq(0)
+                self._move(m, hw, upd_lane.eq(0))
                 m.d.comb += upd_a_next.eq(upd_a + 1)
             with m.Else():
-                m.d.sync += upd_lane.eq(upd_lane + 1)
+                self._move(m, hw, upd_lane.eq(upd_lane + 1))
         # after the last word the address is 0, where the next update starts: the phases
         # need not set it (its logic then holds no decoding of the recurrent phase's end)
         with m.If(~hw.upd_more):
@@ -757,7 +794,9 @@ class LIFLayer(wiring.Component):
         # no logic in front of the memories (LUT RAM on the ECP5: its read multiplexer follows)
         s1_valid_next, s1_q_next = hw.s1_next
         acc_addr = Signal.like(hw.upd_a, name="acc_addr")
-        m.d.sync += acc_addr.eq(Mux(s1_valid_next, s1_q_next, hw.upd_a_next))
+        # while the update's pipeline holds, the address holds (it is upd_a there, which holds)
+        with m.If(~hold):
+            m.d.sync += acc_addr.eq(Mux(s1_valid_next, s1_q_next, hw.upd_a_next))
         for rd, _ in acc_ports:
             for lane in range(lanes):
                 m.d.comb += rd[lane].addr.eq(acc_addr)
@@ -772,7 +811,7 @@ class LIFLayer(wiring.Component):
     def _host_read_port(self, m, hw):
         """The host's read port: a weight two cycles after its address (from the synaptic
         engine's weight registers), a neuron's state two (the address is registered into
-        ``upd_i``, the state memory's only read address)."""
+        ``rd_i``, the state memory's only read address)."""
         # reads while idle, where no phase uses these read ports
         w_rd = hw.w_rd
         r_lane_1, r_lane = Signal.like(self.r_lane), Signal.like(self.r_lane)

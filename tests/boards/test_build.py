@@ -110,11 +110,11 @@ def test_build_writes_a_bitstream_and_reports_fmax(tmp_path, board, suffix, lut)
         fanouts = _control_fanouts(tmp_path / board / "spikeforge.json")
         small = [net for net, flip_flops in fanouts.items() if flip_flops < ICE40_MIN_CONTROL_USE]
         assert fanouts and len(small) <= len(fanouts) // 10, small
-        # the neuron update's stages, the state memory's read address in front of them (its
-        # port's name) and the stage behind it share one enable, the pipeline's own, and carry
-        # no reset, which an SB_DFFESR would add to that enable's logic (``hdl/lif_layer.py``,
-        # ``hdl/neuron_update.py``)
-        cells = [cell for name in ("update.leak_u", "update.leak_i", "s_rd__addr", "b_i")
+        # the neuron update's stages, the state memory's read address in front of them, the
+        # register its word is read into and the stage beside it share one enable, the
+        # pipeline's own, and carry no reset, which an SB_DFFESR would add to that enable's
+        # logic (``hdl/lif_layer.py``, ``hdl/neuron_update.py``)
+        cells = [cell for name in ("update.leak_u", "update.leak_i", "rd_i", "state_q", "b_i")
                  for cell in _register_cells(tmp_path / board / "spikeforge.json",
                                              f"top.core.layer_0.{name}")]
         assert len(cells) > 30 and {kind for kind, _ in cells} == {"SB_DFFE"}, cells

@@ -113,6 +113,18 @@ def _any_of(terms):
     return result
 
 
+def _any_of_stable(m, terms, name):
+    """The OR of ``terms``, through a level of registers loaded in every cycle (an OR of at
+    most four terms each): for terms that hold still for a cycle before the result is read."""
+    terms = list(terms)
+    parts = []
+    for index in range(0, len(terms), 4):
+        part = Signal(name=f"{name}_{index // 4}", reset_less=True)
+        m.d.sync += part.eq(_any_of(terms[index:index + 4]))
+        parts.append(part)
+    return _any_of(parts)
+
+
 class _HalvesLE:
     """``a ≤ b`` (unsigned) from registered compares of their halves: ``load`` registers them
     (``a``'s high half below ``b``'s; equal to it; the low halves ``≤``) and ``value`` is the
@@ -503,8 +515,8 @@ class HostLink(wiring.Component):
             checks[Command.LEARN] = ((length != 0) & ~length[0], ())
         tag_ok = f.rx.rep_tag_ok  # a register of the receiver's, compared as the tag arrived
         # each command's length check, registered, then (in CHECK_FIELDS) only for the frame's
-        # command (the one-hot command flags are set in DECODE), so CHECK_PICK's
-        # pick of it is an OR of registers alone
+        # command (the one-hot command flags are set in DECODE), its address checks likewise,
+        # so CHECK_PICK's picks are ORs of registers alone
         cmd_is = f.cmd_is
         length_early = {command: Signal(name=f"length_is_{command.name.lower()}",
                                         reset_less=True) for command in checks}
@@ -516,17 +528,19 @@ class HostLink(wiring.Component):
             good = [term_good[name] for name in names] + ([fits] if ranged else [])
             m.d.sync += [length_early[command].eq(length_ok),
                          length_good[command].eq(cmd_is[command] & length_early[command]),
-                         address_good[command].eq(Cat(*good).all() if good else 1)]
+                         address_good[command].eq(Cat(cmd_is[command], *good).all())]
         # the frame's command's checks, picked in CHECK_PICK (registered: the pick is an OR of
         # a dozen terms), then ranked
         known, tag_bad, length_fits, address_fits = (
             Signal(name=f"check_{name}", reset_less=True)
             for name in ("known", "tag_bad", "length", "address"))
+        # the command flags hold still from DECODE on: their ORs take a level of registers
         m.d.sync += [
-            known.eq(_any_of(cmd_is[c] for c in checks)),
-            tag_bad.eq(_any_of(cmd_is[c] for c in checks if c is not Command.INFO) & ~tag_ok),
+            known.eq(_any_of_stable(m, (cmd_is[c] for c in checks), "is_known")),
+            tag_bad.eq(_any_of_stable(m, (cmd_is[c] for c in checks if c is not Command.INFO),
+                                      "is_tagged") & ~tag_ok),
             length_fits.eq(_any_of(length_good.values())),
-            address_fits.eq(_any_of(cmd_is[c] & address_good[c] for c in checks)),
+            address_fits.eq(_any_of(address_good.values())),
         ]
         verdict = Signal(Status)
         with m.If(~known):
